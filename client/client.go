@@ -1,0 +1,230 @@
+// Package client is the Go client of Tokenloom's server: its REST calls and a
+// typed SSE subscription. It never imports Fyne; the GUI and `tokenloom run`
+// both consume streams through Subscribe.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tokenloom/tokenloom/internal/wire"
+)
+
+// The contract's types, for callers of this package.
+type (
+	// RunRequest is the body of StartRun.
+	RunRequest = wire.RunRequest
+	// StreamSpec asks for one stream of a run.
+	StreamSpec = wire.StreamSpec
+	// Options tune one stream.
+	Options = wire.Options
+	// RunCreated names a new run and its streams.
+	RunCreated = wire.RunCreated
+	// StreamCreated names one stream of a new run.
+	StreamCreated = wire.StreamCreated
+	// Transcript is a run with every event of every stream.
+	Transcript = wire.Transcript
+	// StreamTranscript is one stream of a Transcript.
+	StreamTranscript = wire.StreamTranscript
+	// Stats are a stream's figures.
+	Stats = wire.Stats
+	// OllamaStats are Ollama's final metrics.
+	OllamaStats = wire.OllamaStats
+	// Health is the answer of Health.
+	Health = wire.Health
+	// Models is the answer of Models.
+	Models = wire.Models
+	// Model is one entry of Models.
+	Model = wire.Model
+)
+
+// Client talks to one Tokenloom server. It is safe for concurrent use.
+type Client struct {
+	base         *url.URL
+	http         *http.Client
+	transport    *http.Transport
+	maxEventSize int
+	retryMin     time.Duration
+	retryMax     time.Duration
+	giveUpAfter  time.Duration
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient makes the client use hc for REST calls and subscriptions.
+// Default: a client of its own with its own transport. hc must not have a
+// Timeout, or it would cut long subscriptions.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) { c.http = hc }
+}
+
+// WithMaxEventSize sets the largest SSE event accepted, in bytes.
+// Default 8 MiB (r3labs/sse's own default of 64 KiB would break on a long
+// token).
+func WithMaxEventSize(n int) Option {
+	return func(c *Client) { c.maxEventSize = n }
+}
+
+// WithReconnect sets the backoff between reconnections of a subscription
+// (from minDelay, doubling up to maxDelay) and how long a subscription keeps
+// trying without reaching the server before it gives up with an error event.
+// Defaults: 50 ms, 2 s, 30 s.
+func WithReconnect(minDelay, maxDelay, giveUpAfter time.Duration) Option {
+	return func(c *Client) {
+		c.retryMin, c.retryMax, c.giveUpAfter = minDelay, maxDelay, giveUpAfter
+	}
+}
+
+// New returns a client of the server at baseURL, e.g. "http://127.0.0.1:8765".
+func New(baseURL string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(strings.TrimSuffix(baseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("invalid server URL %q: want http://host:port", baseURL)
+	}
+	c := &Client{
+		base:         u,
+		maxEventSize: 8 << 20,
+		retryMin:     50 * time.Millisecond,
+		retryMax:     2 * time.Second,
+		giveUpAfter:  30 * time.Second,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.http == nil {
+		c.transport = &http.Transport{
+			Proxy:               nil, // the server is local
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+			MaxIdleConnsPerHost: 32,
+			IdleConnTimeout:     30 * time.Second,
+		}
+		c.http = &http.Client{Transport: c.transport}
+	}
+	return c, nil
+}
+
+// BaseURL is the server's URL.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Close drops idle connections. Subscriptions are ended by their contexts.
+func (c *Client) Close() {
+	c.http.CloseIdleConnections()
+}
+
+// APIError is an error answer of the server.
+type APIError struct {
+	// Status is the HTTP status code.
+	Status int
+	// Message says what went wrong; Hint what to do about it.
+	Message string
+	Hint    string
+}
+
+// Error returns the message, the hint and the status.
+func (e *APIError) Error() string {
+	if e.Hint != "" {
+		return fmt.Sprintf("%s (%s) [%d]", e.Message, e.Hint, e.Status)
+	}
+	return fmt.Sprintf("%s [%d]", e.Message, e.Status)
+}
+
+// apiError reads an error answer; the body is closed by the caller.
+func apiError(resp *http.Response) *APIError {
+	var e wire.Error
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(body, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(body))
+		if e.Error == "" {
+			e.Error = http.StatusText(resp.StatusCode)
+		}
+	}
+	return &APIError{Status: resp.StatusCode, Message: e.Error, Hint: e.Hint}
+}
+
+// do sends one REST call and decodes the answer into out (if not nil).
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := wire.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.JoinPath(path).String(), body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return apiError(resp)
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// Health asks whether the server is up and Ollama reachable.
+func (c *Client) Health(ctx context.Context) (*Health, error) {
+	var h Health
+	return &h, c.do(ctx, http.MethodGet, "/healthz", nil, &h)
+}
+
+// Models lists Ollama's models and the demo sources. When Ollama is not
+// reachable the list holds the demo sources and OllamaError says why.
+func (c *Client) Models(ctx context.Context) (*Models, error) {
+	var m Models
+	return &m, c.do(ctx, http.MethodGet, "/api/models", nil, &m)
+}
+
+// StartRun starts a run; its streams begin at once (async) or one after
+// another (sync). Subscribe to each stream to receive its events.
+func (c *Client) StartRun(ctx context.Context, req RunRequest) (*RunCreated, error) {
+	var out RunCreated
+	return &out, c.do(ctx, http.MethodPost, "/api/runs", req, &out)
+}
+
+// Run returns the transcript of a run: every event so far of every stream.
+func (c *Client) Run(ctx context.Context, runID string) (*Transcript, error) {
+	var t Transcript
+	return &t, c.do(ctx, http.MethodGet, "/api/runs/"+url.PathEscape(runID), nil, &t)
+}
+
+// CancelRun stops every stream of a run that has not ended.
+func (c *Client) CancelRun(ctx context.Context, runID string) error {
+	return c.do(ctx, http.MethodDelete, "/api/runs/"+url.PathEscape(runID), nil, nil)
+}
+
+// CancelStream stops one stream; the other streams of its run go on.
+func (c *Client) CancelStream(ctx context.Context, streamID string) error {
+	return c.do(ctx, http.MethodDelete, "/api/streams/"+url.PathEscape(streamID), nil, nil)
+}
+
+// IsNotFound reports whether err is the server's 404.
+func IsNotFound(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}

@@ -1,0 +1,211 @@
+// Command tokenloom makes asynchronous token streams visible: it streams one
+// prompt through several models at once (local Ollama models or built-in demo
+// sources) over a local SSE server, and shows the streams side by side.
+//
+//	tokenloom            the desktop app (reserved; prints help for now)
+//	tokenloom run ...    the streams in this terminal
+//	tokenloom serve ...  the SSE server alone
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/tokenloom/tokenloom/internal/cli"
+	"github.com/tokenloom/tokenloom/internal/palette"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; by
+// default it comes from the module's build information.
+var version = ""
+
+const mainUsage = `Tokenloom makes asynchronous token streams visible: one prompt, several
+models at once, every token shown as it arrives.
+
+Usage:
+  tokenloom                 open the desktop app (coming soon: prints this help for now)
+  tokenloom run [flags]     stream a prompt through several models in this terminal
+  tokenloom serve [flags]   run the streaming server alone, for curl, browsers and other clients
+  tokenloom help [command]  show help for a command
+
+Models: the demo sources demo/hello, demo/hamlet, demo/flood and demo/echo are built
+in and need nothing else. Any model of your local Ollama works too; Tokenloom finds
+Ollama through OLLAMA_HOST (default http://127.0.0.1:11434).
+
+Examples:
+  tokenloom run -p hi                                 demo/hello and demo/hamlet at once: about 3 s
+  tokenloom run -m demo/hello -m demo/hamlet --sync -p hi   one after the other: about 5 s
+  tokenloom run -m llama3.2 -m qwen2.5:0.5b -p "Why is the sky blue?"
+  tokenloom serve
+`
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if len(args) == 0 {
+		fmt.Fprint(stdout, mainUsage)
+		return 0
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(ctx, args[1:], stdin, stdout, stderr)
+	case "serve":
+		return serveCmd(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && (args[1] == "run" || args[1] == "serve") {
+			return realMain([]string{args[1], "--help"}, stdin, stdout, stderr)
+		}
+		fmt.Fprint(stdout, mainUsage)
+		return 0
+	case "version", "--version":
+		fmt.Fprintln(stdout, "tokenloom", buildVersion())
+		return 0
+	default:
+		fmt.Fprintf(stderr, "tokenloom: unknown command %q\n\n%s", args[0], mainUsage)
+		return cli.ExitUsage
+	}
+}
+
+const runUsage = `Usage: tokenloom run [-m MODEL]... [-p PROMPT] [flags]
+
+Streams one prompt through every model given with -m, all at once (async) or one
+after another (--sync), and prints the tokens as they arrive, each stream in its
+own colour. Then a table per stream: tokens, time to first token (TTFT), tokens
+per second, duration and why it ended, and the run's wall time next to the sum of
+the streams' durations: async runs take about the longest stream, sync runs the sum.
+
+Without -p the prompt is read from standard input. Without -m the demo sources
+demo/hello and demo/hamlet are used. Colours are off when the output is not a
+terminal or NO_COLOR is set. The exit status is 1 when a stream ends in an error
+(the error is printed on standard error), 2 when the run could not start.
+
+Flags:
+`
+
+func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), runUsage)
+		fs.PrintDefaults()
+	}
+	var o cli.RunOptions
+	fs.Func("m", "a `MODEL` to stream from; repeat for several streams (default demo/hello and demo/hamlet)", func(s string) error {
+		o.Models = append(o.Models, s)
+		return nil
+	})
+	fs.Func("p", "the `PROMPT` (default: read from standard input)", func(s string) error {
+		o.Prompt, o.PromptSet = s, true
+		return nil
+	})
+	fs.StringVar(&o.System, "system", "", "a system `PROMPT` for every stream")
+	fs.BoolVar(&o.Sync, "sync", false, "run the streams one after another instead of all at once")
+	fs.Func("max-tokens", "stop each stream after `N` tokens (Ollama's num_predict; -1: no limit)", func(s string) error {
+		n, err := strconv.Atoi(s)
+		o.MaxTokens = &n
+		return err
+	})
+	fs.Func("temperature", "sampling temperature `T`, 0 to 2 (default: the model's)", func(s string) error {
+		t, err := strconv.ParseFloat(s, 64)
+		o.Temperature = &t
+		return err
+	})
+	fs.Func("seed", "random seed `N` for repeatable sampling (default: the model's)", func(s string) error {
+		n, err := strconv.ParseInt(s, 10, 64)
+		o.Seed = &n
+		return err
+	})
+	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, instead of text")
+	fs.StringVar(&o.OllamaURL, "ollama", "", "Ollama's `URL` (default: OLLAMA_HOST, else http://127.0.0.1:11434)")
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tokenloom run: unexpected argument %q (quote the prompt and pass it with -p)\n", fs.Arg(0))
+		return cli.ExitUsage
+	}
+	o.Version = buildVersion()
+	o.Stdin, o.Stdout, o.Stderr = stdin, stdout, stderr
+	o.Color = colorWanted(stdout)
+	o.TrueColor = palette.TrueColor(os.Getenv("COLORTERM"))
+	return cli.Run(ctx, o)
+}
+
+const serveUsage = `Usage: tokenloom serve [--addr HOST:PORT]
+
+Runs Tokenloom's streaming server alone, on a loopback address only. Start runs
+with POST /api/runs and follow their streams with GET /events?stream=ID
+(Server-Sent Events); the server prints ready-to-paste curl commands. Ctrl+C stops it.
+
+Flags:
+`
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveUsage)
+		fs.PrintDefaults()
+	}
+	var o cli.ServeOptions
+	fs.StringVar(&o.Addr, "addr", cli.DefaultServeAddr, "loopback `HOST:PORT` to listen on (port 0: any free port)")
+	fs.StringVar(&o.OllamaURL, "ollama", "", "Ollama's `URL` (default: OLLAMA_HOST, else http://127.0.0.1:11434)")
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tokenloom serve: unexpected argument %q\n", fs.Arg(0))
+		return cli.ExitUsage
+	}
+	o.Version = buildVersion()
+	o.Stdout, o.Stderr = stdout, stderr
+	return cli.Serve(ctx, o)
+}
+
+// parseFlags parses args; done is true when the command should exit with code.
+func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(os.Stdout)
+		return 0, true
+	case err != nil:
+		return cli.ExitUsage, true
+	}
+	return 0, false
+}
+
+// colorWanted reports whether w is a terminal that wants colour.
+func colorWanted(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return strings.TrimPrefix(bi.Main.Version, "v")
+	}
+	return "dev"
+}

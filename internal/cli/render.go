@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/palette"
+)
+
+// textRenderer prints tokens in arrival order, each stream in its slot's
+// colour, then a summary table.
+type textRenderer struct {
+	w         io.Writer
+	color     bool
+	truecolor bool
+	names     []string
+	endsLine  bool // the last byte written was a newline (or nothing yet)
+}
+
+func newTextRenderer(w io.Writer, color, truecolor bool, names []string) *textRenderer {
+	return &textRenderer{w: w, color: color, truecolor: truecolor, names: names, endsLine: true}
+}
+
+func (r *textRenderer) paint(i int, s string) string {
+	if !r.color {
+		return s
+	}
+	return palette.Of(i).ANSI(r.truecolor) + s + palette.ANSIReset
+}
+
+// legend names the streams in their colours; printed on terminals only,
+// where the colours say which text is whose.
+func (r *textRenderer) legend() {
+	if !r.color {
+		return
+	}
+	parts := make([]string, len(r.names))
+	for i, n := range r.names {
+		parts[i] = r.paint(i, "■ "+n)
+	}
+	fmt.Fprintf(r.w, "%s\n\n", strings.Join(parts, "   "))
+}
+
+// token prints one token of stream i.
+func (r *textRenderer) token(i int, text string) {
+	if r.color {
+		// On a terminal, a model's escape sequences or carriage returns
+		// would rewrite the screen: show control characters instead.
+		text = visibleControls(text)
+	}
+	if text == "" {
+		return
+	}
+	fmt.Fprint(r.w, r.paint(i, text))
+	r.endsLine = strings.HasSuffix(text, "\n")
+}
+
+// finishLine ends the token text with a newline if it has none.
+func (r *textRenderer) finishLine() {
+	if !r.endsLine {
+		fmt.Fprintln(r.w)
+		r.endsLine = true
+	}
+}
+
+// visibleControls replaces control characters other than newline and tab
+// with caret notation (^[ for ESC) or \uXXXX.
+func visibleControls(s string) string {
+	if !strings.ContainsFunc(s, isHiddenControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case !isHiddenControl(c):
+			b.WriteRune(c)
+		case c < 0x20:
+			b.WriteByte('^')
+			b.WriteByte(byte(c) + '@')
+		case c == 0x7f:
+			b.WriteString("^?")
+		default:
+			fmt.Fprintf(&b, "\\u%04x", c)
+		}
+	}
+	return b.String()
+}
+
+func isHiddenControl(c rune) bool {
+	return c != '\n' && c != '\t' && unicode.IsControl(c)
+}
+
+// streamResult is what the summary needs of one stream.
+type streamResult struct {
+	name    string
+	end     *client.Event // the terminal event, nil if none arrived
+	stats   *client.Stats
+	outcome string
+}
+
+// summary prints one row per stream and the run's wall time against the sum
+// of the streams' durations.
+func (r *textRenderer) summary(results []streamResult, mode string) {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "#\tmodel\ttokens\tTTFT ms\ttokens/s\tduration\tend\t")
+	var sum, wall float64
+	for i, res := range results {
+		st := res.stats
+		if st == nil {
+			st = &client.Stats{}
+		}
+		sum += st.DurationMs
+		wall = max(wall, st.EndMs)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%.1f\t%.1f\t%.2f s\t%s\t\n", i+1, res.name, st.Tokens, st.TTFTMs, st.TokensPerS, st.DurationMs/1000, res.outcome)
+	}
+	_ = tw.Flush()
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	fmt.Fprintln(r.w)
+	for i, l := range lines {
+		if i == 0 {
+			fmt.Fprintln(r.w, l)
+			continue
+		}
+		fmt.Fprintln(r.w, r.paint(i-1, l))
+	}
+	fmt.Fprintln(r.w, wallLine(wall, sum, mode))
+}
+
+// wallLine compares the run's wall time with the work it did.
+func wallLine(wallMs, sumMs float64, mode string) string {
+	line := fmt.Sprintf("%s run: wall time %.2f s for %.2f s of stream time", mode, wallMs/1000, sumMs/1000)
+	if wallMs > 0 {
+		line += fmt.Sprintf(" (%.2f×)", sumMs/wallMs)
+	}
+	return line
+}

@@ -1,0 +1,260 @@
+// Package cli carries out the subcommands of cmd/tokenloom: `run` streams a
+// prompt through several models in a terminal, `serve` runs the SSE server
+// alone. Both use the embedded server and the client package, the same path
+// as the desktop app.
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/server"
+)
+
+// Exit statuses of Run.
+const (
+	ExitOK          = 0
+	ExitStreamError = 1   // a stream ended in an error
+	ExitUsage       = 2   // the request was refused or could not start
+	ExitInterrupted = 130 // SIGINT
+)
+
+// RunOptions are the settings of `tokenloom run`.
+type RunOptions struct {
+	// Models to stream from, one stream each. Default: demo/hello and
+	// demo/hamlet.
+	Models []string
+	// Prompt; when PromptSet is false it is read from Stdin.
+	Prompt    string
+	PromptSet bool
+	System    string
+	Sync      bool
+	// MaxTokens, Temperature and Seed set every stream's options; nil
+	// keeps the model's defaults.
+	MaxTokens   *int
+	Temperature *float64
+	Seed        *int64
+	// JSON prints the events as NDJSON instead of text.
+	JSON bool
+	// Color paints each stream in its slot's colour; TrueColor uses 24-bit
+	// escapes.
+	Color     bool
+	TrueColor bool
+	// OllamaURL overrides OLLAMA_HOST.
+	OllamaURL string
+	Version   string
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// DefaultModels are streamed when no model is named.
+var DefaultModels = []string{server.DemoHello, server.DemoHamlet}
+
+// Run starts the embedded server on a free loopback port, starts one run,
+// prints its streams until each has ended, and returns the exit status.
+// When ctx ends (SIGINT) it cancels the run, prints what arrived and returns
+// ExitInterrupted.
+func Run(ctx context.Context, o RunOptions) int {
+	if len(o.Models) == 0 {
+		o.Models = DefaultModels
+	}
+	if !o.PromptSet {
+		b, err := io.ReadAll(io.LimitReader(o.Stdin, 4<<20))
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "tokenloom: read prompt from stdin: %v\n", err)
+			return ExitUsage
+		}
+		o.Prompt = strings.TrimRight(string(b), "\r\n")
+	}
+
+	srv, err := server.New(server.Config{OllamaURL: o.OllamaURL, Version: o.Version})
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
+		return ExitUsage
+	}
+	defer srv.Close()
+	if err := srv.Start(""); err != nil {
+		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
+		return ExitUsage
+	}
+	cl, err := client.New(srv.URL())
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
+		return ExitUsage
+	}
+	defer cl.Close()
+
+	req := client.RunRequest{Prompt: o.Prompt, System: o.System, Mode: "async"}
+	if o.Sync {
+		req.Mode = "sync"
+	}
+	var opts *client.Options
+	if o.MaxTokens != nil || o.Temperature != nil || o.Seed != nil {
+		opts = &client.Options{NumPredict: o.MaxTokens, Temperature: o.Temperature, Seed: o.Seed}
+	}
+	for _, m := range o.Models {
+		req.Streams = append(req.Streams, client.StreamSpec{Model: m, Options: opts})
+	}
+
+	// The subscriptions outlive ctx: on SIGINT the run is cancelled on the
+	// server and its terminal events still arrive.
+	subCtx, stopSubs := context.WithCancel(context.Background())
+	defer stopSubs()
+	created, err := cl.StartRun(subCtx, req)
+	if err != nil {
+		printAPIError(o.Stderr, err)
+		return ExitUsage
+	}
+	events, err := subscribeAll(subCtx, cl, created.Streams)
+	if err != nil {
+		printAPIError(o.Stderr, err)
+		return ExitUsage
+	}
+
+	watchDone := make(chan struct{})
+	stopWatch := context.AfterFunc(ctx, func() {
+		defer close(watchDone)
+		cctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		_ = cl.CancelRun(cctx, created.ID)
+		// If the server cannot confirm in time, stop waiting anyway.
+		select {
+		case <-subCtx.Done():
+		case <-time.After(700 * time.Millisecond):
+			stopSubs()
+		}
+	})
+
+	names := make([]string, len(created.Streams))
+	for i, s := range created.Streams {
+		names[i] = s.Model
+	}
+	results := make([]streamResult, len(names))
+	for i := range results {
+		results[i] = streamResult{name: names[i], outcome: "no answer"}
+	}
+	text := newTextRenderer(o.Stdout, o.Color, o.TrueColor, names)
+	if !o.JSON {
+		text.legend()
+	}
+	failed := false
+	for ev := range events {
+		i := ev.index
+		if o.JSON {
+			printJSONEvent(o.Stdout, created.Streams[i], ev.Event)
+		} else if ev.Type == client.EventToken {
+			text.token(i, ev.Text)
+		}
+		switch ev.Type {
+		case client.EventDone:
+			results[i].end, results[i].stats, results[i].outcome = &ev.Event, ev.Stats, ev.Reason
+		case client.EventError:
+			failed = true
+			results[i].end, results[i].stats, results[i].outcome = &ev.Event, ev.Stats, "error"
+		}
+	}
+	stopSubs()
+	if !stopWatch() {
+		<-watchDone
+	}
+
+	if !o.JSON {
+		text.finishLine()
+		text.summary(results, req.Mode)
+	}
+	for i, res := range results {
+		if res.end != nil && res.end.Type == client.EventError {
+			fmt.Fprintf(o.Stderr, "tokenloom: stream %d (%s): %s\n", i+1, res.name, res.end.Message)
+			if res.end.Hint != "" {
+				fmt.Fprintf(o.Stderr, "  hint: %s\n", res.end.Hint)
+			}
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		return ExitInterrupted
+	case failed:
+		return ExitStreamError
+	}
+	return ExitOK
+}
+
+// indexedEvent is an event with its stream's index in the run.
+type indexedEvent struct {
+	client.Event
+	index int
+}
+
+// subscribeAll subscribes to every stream and merges their events in
+// arrival order; the channel closes when every stream has ended or ctx is
+// done.
+func subscribeAll(ctx context.Context, cl *client.Client, streams []client.StreamCreated) (<-chan indexedEvent, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	chans := make([]<-chan client.Event, len(streams))
+	for i, s := range streams {
+		ch, err := cl.Subscribe(ctx, s.ID)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("subscribe to stream %s: %w", s.ID, err)
+		}
+		chans[i] = ch
+	}
+	out := make(chan indexedEvent, 64)
+	var wg sync.WaitGroup
+	for i, ch := range chans {
+		wg.Go(func() {
+			for ev := range ch {
+				select {
+				case out <- indexedEvent{Event: ev, index: i}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		cancel()
+		close(out)
+	}()
+	return out, nil
+}
+
+// printJSONEvent writes one NDJSON line: the event with its stream.
+func printJSONEvent(w io.Writer, s client.StreamCreated, ev client.Event) {
+	data := json.RawMessage(ev.Raw)
+	if ev.Local {
+		data, _ = json.Marshal(map[string]any{"seq": ev.Seq, "message": ev.Message, "hint": ev.Hint, "local": true})
+	}
+	line, _ := json.Marshal(struct {
+		Stream string          `json:"stream"`
+		Index  int             `json:"index"`
+		Model  string          `json:"model"`
+		Event  string          `json:"event"`
+		ID     int64           `json:"id"`
+		Data   json.RawMessage `json:"data"`
+	}{s.ID, s.Index, s.Model, ev.Type, ev.Seq, data})
+	fmt.Fprintf(w, "%s\n", bytes.TrimSpace(line))
+}
+
+// printAPIError prints a refusal of the server as a sentence and a hint.
+func printAPIError(w io.Writer, err error) {
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Fprintf(w, "tokenloom: %s\n", apiErr.Message)
+		if apiErr.Hint != "" {
+			fmt.Fprintf(w, "  hint: %s\n", apiErr.Hint)
+		}
+		return
+	}
+	fmt.Fprintf(w, "tokenloom: %v\n", err)
+}

@@ -1,0 +1,234 @@
+// Package wire holds the JSON shapes of Tokenloom's HTTP and SSE contract
+// (docs/protocol.md), shared by the server and the client so that both sides
+// encode and decode exactly the same fields.
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+)
+
+// Event types of the SSE stream. Every stream ends with exactly one EventDone
+// or EventError.
+const (
+	EventPhase = "phase"
+	EventToken = "token"
+	EventDone  = "done"
+	EventError = "error"
+)
+
+// Phases reported by phase events.
+const (
+	PhaseQueued     = "queued"     // accepted, waiting for the model to take it
+	PhaseWaiting    = "waiting"    // sync mode: waiting for the previous stream to end
+	PhaseLoading    = "loading"    // the model is being loaded into memory
+	PhasePrompt     = "prompt"     // the model is reading the prompt
+	PhaseGenerating = "generating" // tokens are being produced
+)
+
+// End reasons of done events.
+const (
+	ReasonStop      = "stop"      // the model finished on its own
+	ReasonLength    = "length"    // the token limit (num_predict) was reached
+	ReasonCancelled = "cancelled" // a client or the server cancelled the stream
+)
+
+// Modes of a run.
+const (
+	ModeAsync = "async" // every stream starts at once
+	ModeSync  = "sync"  // streams run one after another
+)
+
+// EventData is the data line of every SSE event. Which fields are set depends
+// on the event type; Seq and TMs are always set.
+type EventData struct {
+	// Seq is the event's sequence number in its stream, from 0; it is also the
+	// SSE id.
+	Seq int64 `json:"seq"`
+	// Phase is set on phase events.
+	Phase string `json:"phase,omitempty"`
+	// Text is set on token events (it may be empty only on the wire of a
+	// broken server; the server never sends empty tokens).
+	Text string `json:"text,omitempty"`
+	// TMs is milliseconds since the run started, stamped by the server when
+	// it received the event from its source (microsecond precision).
+	TMs float64 `json:"t_ms"`
+	// Reason is set on done events.
+	Reason string `json:"reason,omitempty"`
+	// Stats is set on done events.
+	Stats *Stats `json:"stats,omitempty"`
+	// Message and Hint are set on error events: what went wrong, and what a
+	// person can do about it.
+	Message string `json:"message,omitempty"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+// Stats are a stream's figures, sent with its done event and kept in the
+// transcript.
+type Stats struct {
+	// Tokens is the number of token events.
+	Tokens int `json:"tokens"`
+	// TTFTMs is the time from the stream's start (its turn, in sync mode) to
+	// its first token; 0 when no token arrived.
+	TTFTMs float64 `json:"ttft_ms"`
+	// DurationMs is the time from the stream's start to its end; waiting for
+	// its turn in sync mode does not count.
+	DurationMs float64 `json:"duration_ms"`
+	// TokensPerS is tokens per second of generation: Tokens divided by the
+	// time after the first token (or by DurationMs for a single token).
+	TokensPerS float64 `json:"tokens_per_s"`
+	// StartMs and EndMs are the stream's start and end in run time (t_ms).
+	StartMs float64 `json:"start_ms"`
+	EndMs   float64 `json:"end_ms"`
+	// Ollama holds Ollama's own final metrics, when the source is Ollama and
+	// it finished.
+	Ollama *OllamaStats `json:"ollama,omitempty"`
+}
+
+// OllamaStats are the metrics of Ollama's final chunk.
+type OllamaStats struct {
+	EvalCount            int   `json:"eval_count"`
+	EvalDurationNs       int64 `json:"eval_duration_ns"`
+	PromptEvalCount      int   `json:"prompt_eval_count"`
+	PromptEvalDurationNs int64 `json:"prompt_eval_duration_ns"`
+	LoadDurationNs       int64 `json:"load_duration_ns"`
+	TotalDurationNs      int64 `json:"total_duration_ns"`
+}
+
+// Options tune one stream. Nil fields take the model's defaults.
+type Options struct {
+	// Temperature, 0 to 2.
+	Temperature *float64 `json:"temperature,omitempty"`
+	// Seed, 0 or more; with temperature > 0 it makes sampling repeatable.
+	Seed *int64 `json:"seed,omitempty"`
+	// NumPredict is the most tokens to generate; -1 means no limit.
+	NumPredict *int `json:"num_predict,omitempty"`
+	// NumCtx is the context window in tokens.
+	NumCtx *int `json:"num_ctx,omitempty"`
+	// Rate is the token rate of demo/flood in tokens per second; 0 means as
+	// fast as possible. Other sources ignore it.
+	Rate *float64 `json:"rate,omitempty"`
+}
+
+// StreamSpec asks for one stream of a run.
+type StreamSpec struct {
+	Model   string   `json:"model"`
+	Options *Options `json:"options,omitempty"`
+	// Label is a free name shown instead of the model name.
+	Label string `json:"label,omitempty"`
+}
+
+// RunRequest is the body of POST /api/runs.
+type RunRequest struct {
+	Prompt  string       `json:"prompt"`
+	System  string       `json:"system,omitempty"`
+	Mode    string       `json:"mode,omitempty"` // "async" (default) or "sync"
+	Streams []StreamSpec `json:"streams"`
+}
+
+// RunCreated is the answer to POST /api/runs.
+type RunCreated struct {
+	ID      string          `json:"id"`
+	Mode    string          `json:"mode"`
+	Streams []StreamCreated `json:"streams"`
+}
+
+// StreamCreated names one stream of a new run.
+type StreamCreated struct {
+	ID    string `json:"id"`
+	Model string `json:"model"`
+	Label string `json:"label,omitempty"`
+	Index int    `json:"index"`
+}
+
+// LoggedEvent is one event as kept in a transcript.
+type LoggedEvent struct {
+	Event string          `json:"event"`
+	ID    int64           `json:"id"`
+	Data  json.RawMessage `json:"data"`
+}
+
+// Transcript is a run with every event of every stream: the answer to
+// GET /api/runs/{id} and the export format.
+type Transcript struct {
+	ID        string             `json:"id"`
+	Mode      string             `json:"mode"`
+	Prompt    string             `json:"prompt"`
+	System    string             `json:"system,omitempty"`
+	StartedAt time.Time          `json:"started_at"`
+	Finished  bool               `json:"finished"`
+	WallMs    float64            `json:"wall_ms,omitempty"`
+	Streams   []StreamTranscript `json:"streams"`
+}
+
+// StreamTranscript is one stream of a Transcript.
+type StreamTranscript struct {
+	ID      string        `json:"id"`
+	Model   string        `json:"model"`
+	Label   string        `json:"label,omitempty"`
+	Index   int           `json:"index"`
+	Options *Options      `json:"options,omitempty"`
+	Text    string        `json:"text"`
+	Events  []LoggedEvent `json:"events"`
+	Stats   *Stats        `json:"stats,omitempty"`
+	// Error is the message of the stream's error event, if it ended in one.
+	Error string `json:"error,omitempty"`
+}
+
+// Error is the body of every 4xx/5xx answer.
+type Error struct {
+	Error string `json:"error"`
+	Hint  string `json:"hint,omitempty"`
+}
+
+// Health is the answer to GET /healthz.
+type Health struct {
+	OK      bool         `json:"ok"`
+	Version string       `json:"version"`
+	Ollama  OllamaHealth `json:"ollama"`
+}
+
+// OllamaHealth tells whether Ollama answers.
+type OllamaHealth struct {
+	URL       string `json:"url"`
+	Reachable bool   `json:"reachable"`
+	Version   string `json:"version,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Hint      string `json:"hint,omitempty"`
+}
+
+// Model is one entry of GET /api/models.
+type Model struct {
+	Name   string `json:"name"`
+	Source string `json:"source"` // "ollama" or "demo"
+	// Description says what a demo source does.
+	Description   string     `json:"description,omitempty"`
+	Size          int64      `json:"size,omitempty"`
+	Family        string     `json:"family,omitempty"`
+	ParameterSize string     `json:"parameter_size,omitempty"`
+	Quantization  string     `json:"quantization,omitempty"`
+	ModifiedAt    *time.Time `json:"modified_at,omitempty"`
+	// Loaded is true when Ollama holds the model in memory.
+	Loaded bool `json:"loaded,omitempty"`
+}
+
+// Models is the answer to GET /api/models.
+type Models struct {
+	Models      []Model `json:"models"`
+	OllamaError string  `json:"ollama_error,omitempty"`
+	OllamaHint  string  `json:"ollama_hint,omitempty"`
+}
+
+// Marshal encodes v as one line of JSON without HTML escaping, so token text
+// such as "<b>" stays readable on the wire. It never contains a raw newline:
+// encoding/json escapes control characters inside strings.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

@@ -1,0 +1,197 @@
+package server
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tokenloom/tokenloom/internal/wire"
+)
+
+// Demo is the built-in source: scripted, deterministic streams that need no
+// model. Its models are named "demo/...".
+type Demo struct{}
+
+var _ Source = Demo{}
+
+// DemoPrefix starts the name of every demo model.
+const DemoPrefix = "demo/"
+
+// Demo model names.
+const (
+	DemoHello  = "demo/hello"
+	DemoHamlet = "demo/hamlet"
+	DemoFlood  = "demo/flood"
+	DemoEcho   = "demo/echo"
+)
+
+// Defaults of the demo sources.
+const (
+	// DefaultFloodTokens is the length of demo/flood when num_predict is unset.
+	DefaultFloodTokens = 1000
+	// DefaultEchoRate is the pace of demo/echo in tokens per second when the
+	// rate option is unset.
+	DefaultEchoRate = 10
+)
+
+type demoModel struct {
+	name        string
+	description string
+}
+
+var demoModels = []demoModel{
+	{DemoHello, `"Hello world" over about 2 s: "Hello" after 1 s, " world" after 2 s`},
+	{DemoHamlet, `"To be, or not to be, that is the question." over about 3 s`},
+	{DemoFlood, "a fast stream of many tokens for load tests; num_predict sets its length (default 1000), rate its tokens per second (default: as fast as possible)"},
+	{DemoEcho, "streams the prompt back word by word; rate sets its tokens per second (default 10, 0: as fast as possible)"},
+}
+
+// Models lists the demo sources.
+func (Demo) Models(context.Context) ([]wire.Model, error) {
+	out := make([]wire.Model, 0, len(demoModels))
+	for _, m := range demoModels {
+		out = append(out, wire.Model{Name: m.name, Source: "demo", Description: m.description})
+	}
+	return out, nil
+}
+
+// DemoModelNames returns the names of the demo sources.
+func DemoModelNames() []string {
+	names := make([]string, 0, len(demoModels))
+	for _, m := range demoModels {
+		names = append(names, m.name)
+	}
+	return names
+}
+
+// Generate plays the script of req.Model. Tokens are scheduled against the
+// stream's start, so delays do not drift.
+func (Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result, error) {
+	var s script
+	switch req.Model {
+	case DemoHello:
+		s = spread([]string{"Hello", " world"}, 2*time.Second)
+	case DemoHamlet:
+		s = spread(hamletTokens, 3*time.Second)
+	case DemoFlood:
+		n := DefaultFloodTokens
+		if p := req.Options.NumPredict; p != nil && *p > 0 {
+			n = *p
+		}
+		s = paced(floodTokens(n), rateOf(req.Options, 0))
+		// The flood's length is set by num_predict, so it ends with stop.
+		return playScript(ctx, s, -1, emit)
+	case DemoEcho:
+		s = paced(echoTokens(req.Prompt), rateOf(req.Options, DefaultEchoRate))
+	default:
+		return Result{}, modelNotFound(req.Model, "demo sources: "+strings.Join(DemoModelNames(), ", "))
+	}
+	limit := -1
+	if p := req.Options.NumPredict; p != nil && *p >= 0 {
+		limit = *p
+	}
+	return playScript(ctx, s, limit, emit)
+}
+
+// script is a list of tokens, each with its time after the start.
+type script struct {
+	tokens []string
+	at     []time.Duration
+}
+
+// spread places tokens evenly so that the last one lands at total.
+func spread(tokens []string, total time.Duration) script {
+	at := make([]time.Duration, len(tokens))
+	for i := range tokens {
+		at[i] = total * time.Duration(i+1) / time.Duration(len(tokens))
+	}
+	return script{tokens: tokens, at: at}
+}
+
+// paced places tokens at rate tokens per second; rate 0 means all at once.
+func paced(tokens []string, rate float64) script {
+	at := make([]time.Duration, len(tokens))
+	if rate > 0 {
+		for i := range tokens {
+			at[i] = time.Duration(float64(i+1) / rate * float64(time.Second))
+		}
+	}
+	return script{tokens: tokens, at: at}
+}
+
+func rateOf(o wire.Options, def float64) float64 {
+	if o.Rate != nil {
+		return *o.Rate
+	}
+	return def
+}
+
+// playScript emits the script's tokens at their times; limit < 0 means no
+// token limit.
+func playScript(ctx context.Context, s script, limit int, emit Emitter) (Result, error) {
+	emit.Phase(wire.PhaseGenerating)
+	start := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for i, tok := range s.tokens {
+		if limit >= 0 && i >= limit {
+			return Result{Reason: wire.ReasonLength}, nil
+		}
+		// Sleep only when more than a millisecond ahead: fast floods would
+		// otherwise spend their time in timers.
+		if wait := s.at[i] - time.Since(start); wait > time.Millisecond {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return Result{}, ctx.Err()
+			case <-timer.C:
+			}
+		} else if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		emit.Token(tok)
+	}
+	return Result{Reason: wire.ReasonStop}, nil
+}
+
+var hamletTokens = []string{"To", " be", ",", " or", " not", " to", " be", ",", " that", " is", " the", " question", "."}
+
+var floodWords = strings.Fields(`lorem ipsum dolor sit amet consectetur adipiscing elit sed do
+	eiusmod tempor incididunt ut labore et dolore magna aliqua`)
+
+// floodTokens returns n deterministic tokens: numbered words, a line break
+// after every twelfth.
+func floodTokens(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		w := floodWords[i%len(floodWords)]
+		switch {
+		case i%12 == 11:
+			out[i] = " " + w + "\n"
+		case i%12 == 0:
+			out[i] = w
+		default:
+			out[i] = " " + w
+		}
+	}
+	return out
+}
+
+// echoTokens splits the prompt before each space, the way language models
+// tokenise words: "a b  c" -> "a", " b", " ", " c". Joining them gives the
+// prompt back exactly.
+func echoTokens(prompt string) []string {
+	var out []string
+	start := 0
+	for i := 1; i < len(prompt); i++ {
+		if prompt[i] == ' ' {
+			out = append(out, prompt[start:i])
+			start = i
+		}
+	}
+	if start < len(prompt) {
+		out = append(out, prompt[start:])
+	}
+	return slices.Clip(out)
+}

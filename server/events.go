@@ -1,0 +1,143 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/r3labs/sse/v2"
+)
+
+// subscription is one GET /events request. It owns a private r3labs stream,
+// so that r3labs's per-stream queue (which blocks every subscriber behind a
+// slow one) only ever holds one subscriber.
+type subscription struct {
+	subscribed   chan struct{} // closed by OnSubscribe: r3labs registered the subscriber
+	unsubscribed chan struct{} // closed by OnUnsubscribe: r3labs let go of it
+}
+
+// handleEvents serves GET /events?stream=ID. It answers every event of the
+// stream after Last-Event-ID (from seq 0 without it), then ends the response
+// after the terminal event.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("stream")
+	if id == "" {
+		writeError(w, http.StatusBadRequest, "missing stream", "ask for /events?stream=ID with a stream id from POST /api/runs")
+		return
+	}
+	st := s.lookupStream(id)
+	if st == nil {
+		writeError(w, http.StatusNotFound, "unknown stream "+strconv.Quote(id), "stream ids come from POST /api/runs; finished runs are kept for a while, then dropped")
+		return
+	}
+	next := int64(0)
+	if h := r.Header.Get("Last-Event-ID"); h != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(h), 10, 64)
+		if err != nil || n < -1 {
+			writeError(w, http.StatusBadRequest, "bad Last-Event-ID "+strconv.Quote(h), "send the id of the last event received, a number from 0")
+			return
+		}
+		next = n + 1
+	}
+	if _, ok := w.(http.Flusher); !ok {
+		writeError(w, http.StatusInternalServerError, "streaming unsupported by this connection", "")
+		return
+	}
+
+	rid := id + "#" + strconv.FormatInt(s.subSeq.Add(1), 10)
+	sub := &subscription{subscribed: make(chan struct{}), unsubscribed: make(chan struct{})}
+	s.subs.Store(rid, sub)
+	defer s.subs.Delete(rid)
+	s.sse.CreateStream(rid)
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stopOnClose := context.AfterFunc(s.life, cancel)
+	defer stopOnClose()
+
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		s.feed(ctx, rid, st, next, sub)
+	}()
+
+	// r3labs reads the stream id from the query: point it at the private
+	// stream. It also parses Last-Event-ID for its own replay, which is off:
+	// the header is ours, already checked.
+	r2 := r.WithContext(ctx)
+	u := *r.URL
+	u.RawQuery = url.Values{"stream": {rid}}.Encode()
+	r2.URL = &u
+	r2.Header = r.Header.Clone()
+	r2.Header.Del("Last-Event-ID")
+	rec := &statusRecorder{ResponseWriter: w}
+	s.sse.ServeHTTP(rec, r2)
+
+	// r3labs's ServeHTTP returns after the end marker or on cancel; its
+	// watcher goroutine then unregisters the subscriber, which needs the
+	// r3labs stream alive: remove the stream only after that. A 200 means
+	// the subscriber was registered.
+	cancel()
+	<-fed
+	if rec.status == http.StatusOK {
+		<-sub.unsubscribed
+	}
+	s.sse.RemoveStream(rid)
+}
+
+// statusRecorder notes the status r3labs answers with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Flush passes r3labs's flushes through.
+func (w *statusRecorder) Flush() {
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// feed publishes the stream's events from seq next on into the private
+// r3labs stream rid, then an empty event, which makes r3labs end the
+// response.
+func (s *Server) feed(ctx context.Context, rid string, st *stream, next int64, sub *subscription) {
+	select {
+	case <-sub.subscribed:
+	case <-ctx.Done():
+		return
+	}
+	for {
+		evs, wake, done := st.since(next)
+		for _, e := range evs {
+			if ctx.Err() != nil {
+				return
+			}
+			s.sse.Publish(rid, &sse.Event{
+				ID:    []byte(strconv.FormatInt(e.seq, 10)),
+				Event: []byte(e.typ),
+				Data:  e.data,
+			})
+			next = e.seq + 1
+		}
+		if done {
+			s.sse.Publish(rid, &sse.Event{})
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		}
+	}
+}

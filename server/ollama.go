@@ -1,0 +1,285 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/envconfig"
+
+	"github.com/tokenloom/tokenloom/internal/wire"
+)
+
+// Ollama is the source backed by an Ollama server, through its Go client.
+type Ollama struct {
+	base   *url.URL
+	http   *http.Client
+	client *api.Client
+}
+
+var _ Source = (*Ollama)(nil)
+
+// NewOllama returns the source for the Ollama server at rawURL; an empty
+// rawURL takes OLLAMA_HOST the way api.ClientFromEnvironment does (default
+// http://127.0.0.1:11434). It uses its own HTTP transport so that Close can
+// drop its idle connections.
+func NewOllama(rawURL string) (*Ollama, error) {
+	base := envconfig.Host()
+	if rawURL != "" {
+		u, err := parseOllamaURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		base = u
+	}
+	transport := &http.Transport{
+		Proxy:               nil, // a local model server is never reached through a proxy
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	hc := &http.Client{Transport: transport}
+	return &Ollama{base: base, http: hc, client: api.NewClient(base, hc)}, nil
+}
+
+// parseOllamaURL accepts "host:port", "http://host:port" and the like.
+func parseOllamaURL(raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("invalid Ollama URL %q: want http://host:port", raw)
+	}
+	return u, nil
+}
+
+// URL is the Ollama server's base URL.
+func (o *Ollama) URL() string { return o.base.String() }
+
+// Close drops idle connections to Ollama.
+func (o *Ollama) Close() { o.http.CloseIdleConnections() }
+
+// Version asks Ollama for its version; the error says whether it is reachable.
+func (o *Ollama) Version(ctx context.Context) (string, error) {
+	v, err := o.client.Version(ctx)
+	if err != nil {
+		return "", o.classify(err, "")
+	}
+	return v, nil
+}
+
+// Models lists Ollama's local models, marking those loaded in memory.
+func (o *Ollama) Models(ctx context.Context) ([]wire.Model, error) {
+	list, err := o.client.List(ctx)
+	if err != nil {
+		return nil, o.classify(err, "")
+	}
+	loaded := map[string]bool{}
+	if ps, err := o.client.ListRunning(ctx); err == nil {
+		for _, m := range ps.Models {
+			loaded[m.Name] = true
+		}
+	}
+	out := make([]wire.Model, 0, len(list.Models))
+	for _, m := range list.Models {
+		mod := m.ModifiedAt
+		out = append(out, wire.Model{
+			Name:          m.Name,
+			Source:        "ollama",
+			Size:          m.Size,
+			Family:        m.Details.Family,
+			ParameterSize: m.Details.ParameterSize,
+			Quantization:  m.Details.QuantizationLevel,
+			ModifiedAt:    &mod,
+			Loaded:        loaded[m.Name],
+		})
+	}
+	slices.SortFunc(out, func(a, b wire.Model) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// loaded tells whether Ollama holds model in memory; when it cannot tell it
+// says true, so no loading phase is shown that may not happen.
+func (o *Ollama) loaded(ctx context.Context, model string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	ps, err := o.client.ListRunning(ctx)
+	if err != nil {
+		return true
+	}
+	for _, m := range ps.Models {
+		if m.Name == model || m.Model == model || strings.TrimSuffix(m.Name, ":latest") == model {
+			return true
+		}
+	}
+	return false
+}
+
+// Generate runs one chat completion and streams its content tokens.
+func (o *Ollama) Generate(ctx context.Context, req Request, emit Emitter) (Result, error) {
+	if o.loaded(ctx, req.Model) {
+		emit.Phase(wire.PhasePrompt)
+	} else {
+		emit.Phase(wire.PhaseLoading)
+	}
+	var msgs []api.Message
+	if req.System != "" {
+		msgs = append(msgs, api.Message{Role: "system", Content: req.System})
+	}
+	msgs = append(msgs, api.Message{Role: "user", Content: req.Prompt})
+	stream := true
+	chat := &api.ChatRequest{Model: req.Model, Messages: msgs, Stream: &stream, Options: ollamaOptions(req.Options)}
+
+	var final *api.ChatResponse
+	generating := false
+	err := o.client.Chat(ctx, chat, func(r api.ChatResponse) error {
+		if r.Message.Content != "" {
+			if !generating {
+				emit.Phase(wire.PhaseGenerating)
+				generating = true
+			}
+			emit.Token(r.Message.Content)
+		}
+		if r.Done {
+			final = &r
+		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return Result{}, ctx.Err()
+	}
+	if err != nil {
+		return Result{}, o.classify(err, req.Model)
+	}
+	if final == nil {
+		// The api client ends without error when the connection breaks
+		// between two chunks: only the missing final chunk tells.
+		return Result{}, &SourceError{
+			Message: fmt.Sprintf("Ollama at %s stopped answering before the reply was complete", o.URL()),
+			Hint:    "Ollama may have stopped or crashed; check that `ollama serve` is still running",
+		}
+	}
+	reason := wire.ReasonStop
+	if final.DoneReason == "length" {
+		reason = wire.ReasonLength
+	}
+	m := final.Metrics
+	return Result{Reason: reason, Ollama: &wire.OllamaStats{
+		EvalCount:            m.EvalCount,
+		EvalDurationNs:       int64(m.EvalDuration),
+		PromptEvalCount:      m.PromptEvalCount,
+		PromptEvalDurationNs: int64(m.PromptEvalDuration),
+		LoadDurationNs:       int64(m.LoadDuration),
+		TotalDurationNs:      int64(m.TotalDuration),
+	}}, nil
+}
+
+func ollamaOptions(o wire.Options) map[string]any {
+	opts := map[string]any{}
+	if o.Temperature != nil {
+		opts["temperature"] = *o.Temperature
+	}
+	if o.Seed != nil {
+		opts["seed"] = *o.Seed
+	}
+	if o.NumPredict != nil {
+		opts["num_predict"] = *o.NumPredict
+	}
+	if o.NumCtx != nil {
+		opts["num_ctx"] = *o.NumCtx
+	}
+	return opts
+}
+
+// unreachable is the error of an Ollama that does not answer.
+func (o *Ollama) unreachable(cause error) *SourceError {
+	return &SourceError{
+		Message: "Ollama is not reachable at " + o.URL(),
+		Hint:    "start it with `ollama serve`, or point OLLAMA_HOST at a running Ollama",
+		Err:     cause,
+	}
+}
+
+// classify turns the api client's errors into sentences a person can act on.
+func (o *Ollama) classify(err error, model string) error {
+	var status api.StatusError
+	if errors.As(err, &status) {
+		if status.StatusCode == http.StatusNotFound && model != "" {
+			return modelNotFound(model, "run: ollama pull "+model)
+		}
+		msg := strings.TrimSpace(status.ErrorMessage)
+		if msg == "" {
+			msg = status.Status
+		}
+		return &SourceError{
+			Message: fmt.Sprintf("Ollama answered %d: %s", status.StatusCode, msg),
+			Hint:    "see the log of `ollama serve` for details",
+			Err:     err,
+		}
+	}
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &dnsErr),
+		errors.As(err, &opErr) && opErr.Op == "dial":
+		return o.unreachable(err)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return &SourceError{
+			Message: fmt.Sprintf("Ollama at %s closed the connection", o.URL()),
+			Hint:    "Ollama may have stopped or crashed; check that `ollama serve` is still running",
+			Err:     err,
+		}
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		return o.unreachable(err)
+	}
+	// The api client reports both an error line of Ollama's and a line it
+	// cannot parse as a plain error holding the text: tell them apart by
+	// whether the text reads like a sentence.
+	text := err.Error()
+	if looksLikeSentence(text) {
+		return &SourceError{
+			Message: "Ollama failed: " + truncate(text, 200),
+			Hint:    "see the log of `ollama serve` for details",
+			Err:     err,
+		}
+	}
+	return &SourceError{
+		Message: "Ollama sent a reply Tokenloom cannot read: " + truncate(text, 200),
+		Hint:    "check that the Ollama URL points at Ollama and not at another server",
+		Err:     err,
+	}
+}
+
+func looksLikeSentence(s string) bool {
+	if s == "" || !utf8.ValidString(s) || strings.ContainsAny(s[:1], "{[\"") {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}

@@ -1,0 +1,397 @@
+// Package server is Tokenloom's embedded SSE server: the HTTP API of runs and
+// streams, the token sources (Ollama and the built-in demos), and the event
+// log every subscriber reads from.
+//
+// Each stream is owned by one goroutine that appends its events to a log
+// kept by this package (not by r3labs/sse, whose replay log grows forever and
+// rewrites ids). Each SSE subscriber gets a private r3labs/sse stream fed from
+// that log, so a slow subscriber never slows its stream's source or other
+// subscribers, late subscribers start at seq 0, and Last-Event-ID: n resumes
+// after n exactly once. Finished runs are evicted after a TTL and beyond a
+// size cap.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/r3labs/sse/v2"
+
+	"github.com/tokenloom/tokenloom/internal/wire"
+)
+
+// Config sets up a Server. The zero value is ready to use.
+type Config struct {
+	// OllamaURL is the Ollama server; empty takes OLLAMA_HOST, and without
+	// it http://127.0.0.1:11434.
+	OllamaURL string
+	// RunTTL is how long a finished run stays readable. Default 30 minutes.
+	RunTTL time.Duration
+	// MaxStoreBytes caps the memory of finished runs' logs; the oldest are
+	// evicted beyond it. Default 64 MiB.
+	MaxStoreBytes int64
+	// MaxBodyBytes caps a request body. Default 1 MiB.
+	MaxBodyBytes int64
+	// MaxPromptBytes caps the prompt and the system prompt each. Default 256 KiB.
+	MaxPromptBytes int
+	// MaxStreamsPerRun caps the streams of one run. Default 16.
+	MaxStreamsPerRun int
+	// MaxActiveStreams caps the streams not yet ended, over all runs.
+	// Default 64.
+	MaxActiveStreams int
+	// MaxStreamEvents caps the events of one stream; a stream that reaches
+	// it is stopped with an error. Default 250,000.
+	MaxStreamEvents int
+	// Version is reported by /healthz. Default "dev".
+	Version string
+	// Logger receives the server's log. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.RunTTL <= 0 {
+		c.RunTTL = 30 * time.Minute
+	}
+	if c.MaxStoreBytes <= 0 {
+		c.MaxStoreBytes = 64 << 20
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	def(&c.MaxPromptBytes, 256<<10)
+	def(&c.MaxStreamsPerRun, 16)
+	def(&c.MaxActiveStreams, 64)
+	def(&c.MaxStreamEvents, 250_000)
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Server is the embedded SSE server. Create it with New, then either Start
+// it on a loopback address or mount Handler yourself; Close stops it.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	demo   Demo
+	ollama *Ollama
+	sse    *sse.Server
+	subs   sync.Map // r3labs stream id -> *subscription
+	subSeq atomic.Int64
+
+	life     context.Context // cancelled by Close
+	stopLife context.CancelFunc
+	wg       sync.WaitGroup // stream goroutines and the janitor
+
+	mu       sync.Mutex
+	closed   bool
+	runs     map[string]*run
+	streams  map[string]*stream
+	finished []*run // in the order they finished
+	stored   int64  // bytes of finished runs
+	active   int    // streams not ended
+
+	port    atomic.Int32 // the listening port, once known
+	httpSrv *http.Server
+	ln      net.Listener
+}
+
+// New returns a server; it does not listen yet.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	ol, err := NewOllama(cfg.OllamaURL)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		ollama:  ol,
+		runs:    map[string]*run{},
+		streams: map[string]*stream{},
+	}
+	s.life, s.stopLife = context.WithCancel(context.Background())
+	s.sse = sse.New()
+	s.sse.AutoReplay = false // the log is ours; r3labs's grows forever and rewrites ids
+	s.sse.AutoStream = false
+	s.sse.OnSubscribe = func(id string, _ *sse.Subscriber) {
+		if sub, ok := s.subs.Load(id); ok {
+			close(sub.(*subscription).subscribed)
+		}
+	}
+	s.sse.OnUnsubscribe = func(id string, _ *sse.Subscriber) {
+		if sub, ok := s.subs.Load(id); ok {
+			close(sub.(*subscription).unsubscribed)
+		}
+	}
+	s.wg.Add(1)
+	go s.janitor()
+	return s, nil
+}
+
+// Ollama returns the server's Ollama source.
+func (s *Server) Ollama() *Ollama { return s.ollama }
+
+// Start listens on addr, which must be a loopback address ("127.0.0.1:8765",
+// "[::1]:0", "localhost:0"); empty means 127.0.0.1 on a free port. It serves
+// in the background until Close.
+func (s *Server) Start(addr string) error {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	switch host {
+	case "localhost", "":
+		host = "127.0.0.1"
+	case "127.0.0.1", "::1":
+	default:
+		return fmt.Errorf("listen address %q: Tokenloom listens on loopback only (127.0.0.1, ::1 or localhost)", addr)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.ln = ln
+	s.port.Store(int32(ln.Addr().(*net.TCPAddr).Port))
+	s.httpSrv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL is the base URL of a started server, e.g. http://127.0.0.1:8765.
+func (s *Server) URL() string {
+	if s.ln == nil {
+		return ""
+	}
+	return "http://" + s.ln.Addr().String()
+}
+
+// Close cancels every stream and subscription and stops the server, waiting
+// at most about a second for connections to end.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+
+	s.stopLife()
+	var err error
+	if s.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err = s.httpSrv.Shutdown(ctx)
+		cancel()
+		if err != nil {
+			err = s.httpSrv.Close()
+		}
+	}
+	s.wg.Wait()
+	s.sse.Close()
+	s.ollama.Close()
+	return err
+}
+
+// sourceFor picks the source of a model name.
+func (s *Server) sourceFor(model string) Source {
+	if strings.HasPrefix(model, DemoPrefix) {
+		return s.demo
+	}
+	return s.ollama
+}
+
+// errTooBusy and errClosed are refusals of startRun.
+var (
+	errTooBusy = errors.New("too many streams running")
+	errClosed  = errors.New("server is shutting down")
+)
+
+// startRun registers a validated request and starts its streams.
+func (s *Server) startRun(req wire.RunRequest) (*run, error) {
+	r := &run{id: newID("r_"), req: req, startedAt: time.Now(), unfinished: len(req.Streams)}
+	for i, spec := range req.Streams {
+		ctx, cancel := context.WithCancelCause(s.life)
+		r.streams = append(r.streams, &stream{
+			id: newID("s_"), index: i, spec: spec, run: r,
+			ctx: ctx, cancel: cancel, max: s.cfg.MaxStreamEvents,
+			wake: make(chan struct{}),
+		})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	if s.active+len(r.streams) > s.cfg.MaxActiveStreams {
+		for _, st := range r.streams {
+			st.cancel(nil)
+		}
+		return nil, errTooBusy
+	}
+	s.active += len(r.streams)
+	s.runs[r.id] = r
+	for _, st := range r.streams {
+		s.streams[st.id] = st
+	}
+	s.wg.Add(len(r.streams))
+	for _, st := range r.streams {
+		go s.runStream(st)
+	}
+	return r, nil
+}
+
+// streamFinished does the bookkeeping of a stream that has logged its
+// terminal event.
+func (s *Server) streamFinished(st *stream) {
+	st.mu.Lock()
+	size := st.bytes
+	st.mu.Unlock()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.active--
+	r := st.run
+	r.bytes += size
+	r.unfinished--
+	if r.unfinished > 0 {
+		return
+	}
+	r.finishedAt = time.Now()
+	r.wallMs = round3(r.since())
+	s.finished = append(s.finished, r)
+	s.stored += r.bytes
+	s.evictLocked(r.finishedAt)
+}
+
+// evictLocked drops finished runs past their TTL or beyond the size cap,
+// oldest first.
+func (s *Server) evictLocked(now time.Time) {
+	n := 0
+	for n < len(s.finished) {
+		r := s.finished[n]
+		if s.stored <= s.cfg.MaxStoreBytes && now.Sub(r.finishedAt) < s.cfg.RunTTL {
+			break
+		}
+		s.stored -= r.bytes
+		delete(s.runs, r.id)
+		for _, st := range r.streams {
+			delete(s.streams, st.id)
+		}
+		n++
+	}
+	if n > 0 {
+		clear(s.finished[:n])
+		s.finished = s.finished[n:]
+	}
+}
+
+// janitor evicts expired runs while the server lives.
+func (s *Server) janitor() {
+	defer s.wg.Done()
+	every := min(s.cfg.RunTTL/4, time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.life.Done():
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			s.evictLocked(now)
+			s.mu.Unlock()
+		}
+	}
+}
+
+// StoreStats describes the run store.
+type StoreStats struct {
+	// Runs is the number of runs held, finished or not.
+	Runs int
+	// FinishedRuns is the number of finished runs held.
+	FinishedRuns int
+	// FinishedBytes is the approximate memory of finished runs' logs.
+	FinishedBytes int64
+	// ActiveStreams is the number of streams not yet ended.
+	ActiveStreams int
+}
+
+// Stats reports the run store's size.
+func (s *Server) Stats() StoreStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return StoreStats{Runs: len(s.runs), FinishedRuns: len(s.finished), FinishedBytes: s.stored, ActiveStreams: s.active}
+}
+
+func (s *Server) lookupRun(id string) *run {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.runs[id]
+}
+
+func (s *Server) lookupStream(id string) *stream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.streams[id]
+}
+
+// transcript copies a run with all its events.
+func (s *Server) transcript(r *run) wire.Transcript {
+	s.mu.Lock()
+	finished := r.unfinished == 0
+	wall := r.wallMs
+	s.mu.Unlock()
+	t := wire.Transcript{
+		ID: r.id, Mode: r.req.Mode, Prompt: r.req.Prompt, System: r.req.System,
+		StartedAt: r.startedAt.UTC().Truncate(time.Millisecond), Finished: finished, WallMs: wall,
+	}
+	for _, st := range r.streams {
+		t.Streams = append(t.Streams, st.transcript())
+	}
+	return t
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return prefix + hex.EncodeToString(b)
+}
+
+// port returns the listening port as text, or "" before Start.
+func (s *Server) portText() string {
+	p := s.port.Load()
+	if p == 0 {
+		return ""
+	}
+	return strconv.Itoa(int(p))
+}

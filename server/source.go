@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tokenloom/tokenloom/internal/wire"
+)
+
+// Source produces the tokens of streams. A Source is used by many streams at
+// once; each Generate call runs on the goroutine that owns its stream.
+type Source interface {
+	// Generate streams the reply to req through emit until the reply ends,
+	// ctx is cancelled or the source fails. It reports the end reason
+	// (wire.ReasonStop or wire.ReasonLength) and, for Ollama, its metrics.
+	// A cancelled ctx may be reported with any error: the caller checks ctx
+	// itself. Failures a person can act on are returned as *SourceError.
+	Generate(ctx context.Context, req Request, emit Emitter) (Result, error)
+	// Models lists what the source offers.
+	Models(ctx context.Context) ([]wire.Model, error)
+}
+
+// Request is what a Source is asked to answer.
+type Request struct {
+	Model   string
+	Prompt  string
+	System  string
+	Options wire.Options
+}
+
+// Emitter receives a stream's events from its Source, on the stream's
+// goroutine. Each call stamps the event with its arrival time.
+type Emitter interface {
+	// Phase reports the stream's phase (wire.Phase...). Repeating the
+	// current phase is a no-op.
+	Phase(phase string)
+	// Token reports one token. Empty tokens are dropped.
+	Token(text string)
+}
+
+// Result is how a stream ended without error.
+type Result struct {
+	// Reason is wire.ReasonStop or wire.ReasonLength.
+	Reason string
+	// Ollama holds Ollama's final metrics; nil for other sources.
+	Ollama *wire.OllamaStats
+}
+
+// SourceError is a failure with a sentence a person can act on. Message and
+// Hint go into the stream's error event; Err keeps the cause for logs.
+type SourceError struct {
+	Message string
+	Hint    string
+	Err     error
+}
+
+// Error returns the message and, when there is one, the cause.
+func (e *SourceError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+// Unwrap returns the cause.
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// modelNotFound is the error of an unknown model, in the words Ollama's
+// users know.
+func modelNotFound(model, hint string) *SourceError {
+	return &SourceError{Message: fmt.Sprintf("model %q not found", model), Hint: hint}
+}
+
+// errorOf turns any error into the message and hint of an error event.
+func errorOf(err error) (message, hint string) {
+	var se *SourceError
+	if errors.As(err, &se) {
+		return se.Message, se.Hint
+	}
+	return err.Error(), ""
+}
