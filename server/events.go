@@ -41,6 +41,17 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		next = n + 1
 	}
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		s.handlers.Add(1)
+	}
+	s.mu.Unlock()
+	if closed {
+		writeError(w, http.StatusServiceUnavailable, "the server is shutting down", "")
+		return
+	}
+	defer s.handlers.Done()
 	if _, ok := w.(http.Flusher); !ok {
 		writeError(w, http.StatusInternalServerError, "streaming unsupported by this connection", "")
 		return

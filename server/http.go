@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
@@ -193,23 +195,23 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 // decodeRunRequest reads exactly one JSON object with known fields.
 func decodeRunRequest(body io.Reader) (wire.RunRequest, error) {
 	var req wire.RunRequest
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return req, err
+	}
+	// encoding/json silently turns invalid UTF-8 into U+FFFD: check first.
+	if !utf8.Valid(raw) {
+		return req, errors.New("the request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return req, err
-		}
 		if errors.Is(err, io.EOF) {
 			return req, errors.New("empty request body")
 		}
 		return req, fmt.Errorf("malformed JSON: %v", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return req, err
-		}
 		return req, errors.New("malformed JSON: more than one value in the body")
 	}
 	return req, nil

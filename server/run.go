@@ -209,7 +209,7 @@ func (s *stream) transcript() wire.StreamTranscript {
 // runStream is the goroutine that owns stream s: it waits for its turn in
 // sync mode, asks the source, and logs the terminal event.
 func (srv *Server) runStream(s *stream) {
-	defer srv.wg.Done()
+	defer srv.streamWG.Done()
 	defer srv.streamFinished(s)
 	defer s.cancel(nil)
 

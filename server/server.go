@@ -98,9 +98,15 @@ type Server struct {
 	subs   sync.Map // r3labs stream id -> *subscription
 	subSeq atomic.Int64
 
-	life     context.Context // cancelled by Close
-	stopLife context.CancelFunc
-	wg       sync.WaitGroup // stream goroutines and the janitor
+	// Close first stops the streams, so that subscribers still get their
+	// terminal events, then the subscriptions.
+	streamsLife context.Context // parent of every stream's context
+	stopStreams context.CancelFunc
+	streamWG    sync.WaitGroup  // stream goroutines
+	life        context.Context // subscriptions and the janitor
+	stopLife    context.CancelFunc
+	wg          sync.WaitGroup // the janitor
+	handlers    sync.WaitGroup // GET /events handlers
 
 	mu       sync.Mutex
 	closed   bool
@@ -130,6 +136,7 @@ func New(cfg Config) (*Server, error) {
 		streams: map[string]*stream{},
 	}
 	s.life, s.stopLife = context.WithCancel(context.Background())
+	s.streamsLife, s.stopStreams = context.WithCancel(context.Background())
 	s.sse = sse.New()
 	s.sse.AutoReplay = false // the log is ours; r3labs's grows forever and rewrites ids
 	s.sse.AutoStream = false
@@ -196,8 +203,13 @@ func (s *Server) URL() string {
 	return "http://" + s.ln.Addr().String()
 }
 
-// Close cancels every stream and subscription and stops the server, waiting
-// at most about a second for connections to end.
+// shutdownGrace is how long Close lets subscribers read the terminal
+// events of the streams it cancelled.
+const shutdownGrace = 500 * time.Millisecond
+
+// Close cancels every stream, lets subscribers receive the cancelled
+// streams' terminal events for up to half a second, then ends every
+// connection and waits for its goroutines. It returns within about a second.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -207,16 +219,22 @@ func (s *Server) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 
-	s.stopLife()
+	s.stopStreams()
+	s.streamWG.Wait()
 	var err error
 	if s.httpSrv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err = s.httpSrv.Shutdown(ctx)
-		cancel()
-		if err != nil {
-			err = s.httpSrv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		if serr := s.httpSrv.Shutdown(ctx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
+			err = serr
 		}
+		cancel()
 	}
+	// Subscribers that did not read their events in time are cut off.
+	s.stopLife()
+	if s.httpSrv != nil {
+		_ = s.httpSrv.Close()
+	}
+	s.handlers.Wait()
 	s.wg.Wait()
 	s.sse.Close()
 	s.ollama.Close()
@@ -241,7 +259,7 @@ var (
 func (s *Server) startRun(req wire.RunRequest) (*run, error) {
 	r := &run{id: newID("r_"), req: req, startedAt: time.Now(), unfinished: len(req.Streams)}
 	for i, spec := range req.Streams {
-		ctx, cancel := context.WithCancelCause(s.life)
+		ctx, cancel := context.WithCancelCause(s.streamsLife)
 		r.streams = append(r.streams, &stream{
 			id: newID("s_"), index: i, spec: spec, run: r,
 			ctx: ctx, cancel: cancel, max: s.cfg.MaxStreamEvents,
@@ -264,7 +282,7 @@ func (s *Server) startRun(req wire.RunRequest) (*run, error) {
 	for _, st := range r.streams {
 		s.streams[st.id] = st
 	}
-	s.wg.Add(len(r.streams))
+	s.streamWG.Add(len(r.streams))
 	for _, st := range r.streams {
 		go s.runStream(st)
 	}

@@ -1,0 +1,258 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenloom/tokenloom/internal/wire"
+)
+
+// recorder is an Emitter that keeps what it is given.
+type recorder struct {
+	phases []string
+	tokens []string
+}
+
+func (r *recorder) Phase(p string)    { r.phases = append(r.phases, p) }
+func (r *recorder) Token(text string) { r.tokens = append(r.tokens, text) }
+
+// fakeOllama answers /api/chat with the handler chat and /api/ps with the
+// loaded models. It stands in for Ollama only for faults a real one cannot
+// produce on demand; the real one is tested in internal/e2e.
+func fakeOllama(t *testing.T, loaded []string, chat http.HandlerFunc) *Ollama {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/chat", chat)
+	mux.HandleFunc("/api/ps", func(w http.ResponseWriter, r *http.Request) {
+		var ms []map[string]string
+		for _, m := range loaded {
+			ms = append(ms, map[string]string{"name": m, "model": m})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"models": ms})
+	})
+	ts := httptest.NewServer(mux)
+	o, err := NewOllama(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		o.Close()
+		ts.CloseClientConnections()
+		ts.Close()
+	})
+	return o
+}
+
+// ndjson writes lines as Ollama's chat stream does, flushing each.
+func ndjson(w http.ResponseWriter, lines ...string) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+		w.(http.Flusher).Flush()
+	}
+}
+
+func chunk(content string) string {
+	b, _ := json.Marshal(map[string]any{"model": "m", "message": map[string]string{"role": "assistant", "content": content}, "done": false})
+	return string(b)
+}
+
+const finalChunk = `{"model":"m","message":{"role":"assistant","content":""},"done":true,"done_reason":"length","total_duration":5000000,"load_duration":1000000,"prompt_eval_count":7,"prompt_eval_duration":2000000,"eval_count":3,"eval_duration":1500000}`
+
+func TestOllamaSource(t *testing.T) {
+	var gotReq map[string]any
+	o := fakeOllama(t, []string{"m:latest"}, func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewDecoder(r.Body).Decode(&gotReq)
+		ndjson(w, chunk("Hel"), chunk("lo"), chunk(" there"), finalChunk)
+	})
+	var rec recorder
+	opts := wire.Options{Temperature: new(0.5), Seed: new(int64(7)), NumPredict: new(3), NumCtx: new(512)}
+	res, err := o.Generate(context.Background(), Request{Model: "m", Prompt: "hi", System: "be brief", Options: opts}, &rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rec.tokens, "|") != "Hel|lo| there" {
+		t.Errorf("tokens %q", rec.tokens)
+	}
+	if strings.Join(rec.phases, ",") != "prompt,generating" {
+		t.Errorf("phases %q (the model is loaded: no loading phase)", rec.phases)
+	}
+	want := wire.OllamaStats{EvalCount: 3, EvalDurationNs: 1500000, PromptEvalCount: 7, PromptEvalDurationNs: 2000000, LoadDurationNs: 1000000, TotalDurationNs: 5000000}
+	if res.Reason != wire.ReasonLength || res.Ollama == nil || *res.Ollama != want {
+		t.Errorf("result %+v %+v", res, res.Ollama)
+	}
+	msgs, _ := json.Marshal(gotReq["messages"])
+	if string(msgs) != `[{"content":"be brief","role":"system"},{"content":"hi","role":"user"}]` {
+		t.Errorf("messages sent: %s", msgs)
+	}
+	o2, _ := json.Marshal(gotReq["options"])
+	if string(o2) != `{"num_ctx":512,"num_predict":3,"seed":7,"temperature":0.5}` {
+		t.Errorf("options sent: %s", o2)
+	}
+	if gotReq["stream"] != true || gotReq["model"] != "m" {
+		t.Errorf("request %v", gotReq)
+	}
+}
+
+func TestOllamaSourceLoadingPhase(t *testing.T) {
+	o := fakeOllama(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		ndjson(w, chunk("a"), strings.Replace(finalChunk, "length", "stop", 1))
+	})
+	var rec recorder
+	res, err := o.Generate(context.Background(), Request{Model: "m", Prompt: "hi"}, &rec)
+	if err != nil || res.Reason != wire.ReasonStop {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if strings.Join(rec.phases, ",") != "loading,generating" {
+		t.Errorf("phases %q", rec.phases)
+	}
+}
+
+func TestOllamaSourceFaults(t *testing.T) {
+	tests := []struct {
+		name    string
+		chat    http.HandlerFunc
+		message string
+		hint    string
+		tokens  int
+	}{
+		{"unknown model", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":"model \"m\" not found, try pulling it first"}`)
+		}, `model "m" not found`, "run: ollama pull m", 0},
+		{"server error", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, `{"error":"llama runner process has terminated"}`)
+		}, "Ollama answered 500: llama runner process has terminated", "ollama serve", 0},
+		{"error line mid-stream", func(w http.ResponseWriter, r *http.Request) {
+			ndjson(w, chunk("a"), `{"error":"an error was encountered while running the model"}`)
+		}, "Ollama failed: an error was encountered while running the model", "ollama serve", 1},
+		{"garbage", func(w http.ResponseWriter, r *http.Request) {
+			ndjson(w, chunk("a"), `{"message":{"content":"b"`)
+		}, "Ollama sent a reply Tokenloom cannot read", "Ollama URL", 1},
+		{"cut mid-stream", func(w http.ResponseWriter, r *http.Request) {
+			ndjson(w, chunk("a"), chunk("b"))
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}, "stopped answering before the reply was complete", "ollama serve", 2},
+		{"ends without final chunk", func(w http.ResponseWriter, r *http.Request) {
+			ndjson(w, chunk("a"))
+		}, "stopped answering before the reply was complete", "ollama serve", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := fakeOllama(t, []string{"m"}, tt.chat)
+			var rec recorder
+			_, err := o.Generate(context.Background(), Request{Model: "m", Prompt: "hi"}, &rec)
+			var se *SourceError
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v (%T), want a SourceError", err, err)
+			}
+			if !strings.Contains(se.Message, tt.message) || !strings.Contains(se.Hint, tt.hint) {
+				t.Errorf("message %q hint %q, want %q and %q", se.Message, se.Hint, tt.message, tt.hint)
+			}
+			if len(rec.tokens) != tt.tokens {
+				t.Errorf("%d tokens before the fault, want %d", len(rec.tokens), tt.tokens)
+			}
+		})
+	}
+}
+
+func TestOllamaSourceUnreachable(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	o, err := NewOllama(addr) // no scheme: taken as http://
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	var rec recorder
+	_, err = o.Generate(context.Background(), Request{Model: "m", Prompt: "hi"}, &rec)
+	var se *SourceError
+	if !errors.As(err, &se) || se.Message != "Ollama is not reachable at http://"+addr || !strings.Contains(se.Hint, "ollama serve") {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := o.Models(context.Background()); err == nil || !strings.Contains(err.Error(), "not reachable") {
+		t.Errorf("models: %v", err)
+	}
+}
+
+// TestOllamaSourceCancel cancels a generation that Ollama keeps streaming:
+// Generate returns at once and the request's connection is closed, which is
+// what makes Ollama stop generating.
+func TestOllamaSourceCancel(t *testing.T) {
+	closed := make(chan struct{})
+	o := fakeOllama(t, []string{"m"}, func(w http.ResponseWriter, r *http.Request) {
+		defer close(closed)
+		for {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(5 * time.Millisecond):
+				ndjson(w, chunk("x"))
+			}
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	rec := &cancelAfter{n: 5, cancel: cancel}
+	done := make(chan error, 1)
+	go func() {
+		_, err := o.Generate(ctx, Request{Model: "m", Prompt: "hi"}, rec)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("error %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Generate did not return after cancel")
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request to Ollama stayed open after cancel")
+	}
+}
+
+type cancelAfter struct {
+	recorder
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Token(text string) {
+	c.recorder.Token(text)
+	if len(c.tokens) == c.n {
+		c.cancel()
+	}
+}
+
+func TestParseOllamaURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:11434":         "http://127.0.0.1:11434",
+		"http://localhost:11434/": "http://localhost:11434/",
+		" https://host:1 ":        "https://host:1",
+	} {
+		u, err := parseOllamaURL(in)
+		if err != nil || u.String() != want {
+			t.Errorf("parseOllamaURL(%q) = %v, %v; want %s", in, u, err, want)
+		}
+	}
+	for _, bad := range []string{"", "ftp://x", "http://"} {
+		if _, err := parseOllamaURL(bad); err == nil {
+			t.Errorf("parseOllamaURL(%q) accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,489 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/server"
+)
+
+// TestWireFrames reads /events as curl would and checks every frame against
+// the contract: id = seq from 0, event type, one line of JSON data, exactly
+// one terminal event, last; and the frames equal the transcript.
+func TestWireFrames(t *testing.T) {
+	srv, cl := start(t, server.Config{})
+	prompt := "Streams of tokens, one frame each."
+	run := startRun(t, cl, wire.RunRequest{Prompt: prompt, Streams: []wire.StreamSpec{echo()}})
+	frames := rawEvents(t, srv.URL(), run.Streams[0].ID, -1)
+
+	var text strings.Builder
+	for i, f := range frames {
+		if len(f.lines) != 3 {
+			t.Fatalf("frame %d has %d lines: %q", i, len(f.lines), f.lines)
+		}
+		if f.id != strconv.Itoa(i) {
+			t.Fatalf("frame %d has id %q", i, f.id)
+		}
+		d := decodeData(t, f)
+		if d.Seq != int64(i) {
+			t.Fatalf("frame %d has seq %d", i, d.Seq)
+		}
+		terminal := f.event == wire.EventDone || f.event == wire.EventError
+		if terminal != (i == len(frames)-1) {
+			t.Fatalf("frame %d of %d is %q", i, len(frames), f.event)
+		}
+		switch f.event {
+		case wire.EventPhase:
+			if d.Phase == "" {
+				t.Errorf("phase frame without phase: %s", f.data)
+			}
+		case wire.EventToken:
+			text.WriteString(d.Text)
+		case wire.EventDone:
+			if d.Reason != wire.ReasonStop || d.Stats == nil || d.Stats.Tokens != len(strings.Fields(prompt)) {
+				t.Errorf("done frame %s", f.data)
+			}
+		default:
+			t.Fatalf("unexpected event %q", f.event)
+		}
+		if i > 0 && d.TMs < decodeData(t, frames[i-1]).TMs {
+			t.Errorf("t_ms goes back at frame %d", i)
+		}
+	}
+	if text.String() != prompt {
+		t.Errorf("text %q, want %q", text.String(), prompt)
+	}
+
+	tr, err := cl.Run(context.Background(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tr.Finished || tr.Mode != wire.ModeAsync || tr.Prompt != prompt || len(tr.Streams) != 1 {
+		t.Fatalf("transcript %+v", tr)
+	}
+	st := tr.Streams[0]
+	if st.Text != prompt || len(st.Events) != len(frames) || st.Stats == nil {
+		t.Fatalf("transcript stream: text %q, %d events, stats %v", st.Text, len(st.Events), st.Stats)
+	}
+	for i, e := range st.Events {
+		if e.Event != frames[i].event || strconv.FormatInt(e.ID, 10) != frames[i].id || string(e.Data) != frames[i].data {
+			t.Errorf("transcript event %d = %s %d %s, wire %s %s %s", i, e.Event, e.ID, e.Data, frames[i].event, frames[i].id, frames[i].data)
+		}
+	}
+}
+
+// TestTokenRoundTrip sends token texts that break naive SSE handling through
+// the real server and client and compares them exactly.
+func TestTokenRoundTrip(t *testing.T) {
+	_, cl := start(t, server.Config{})
+	big := " " + strings.Repeat("x", 70<<10) // one token over 64 KiB
+	want := []string{":leading-colon", " line\nfeed", " crlf\r\nend", " cr\ronly", " data:fake", " emoji😀🧵", " \"quoted\"<b>&amp;", " tab\there", " nul\x00byte", " \u2028sep", big}
+	run := startRun(t, cl, wire.RunRequest{Prompt: strings.Join(want, ""), Streams: []wire.StreamSpec{echo()}})
+	got := tokensOf(collect(t, cl, run.Streams[0].ID))
+	if len(got) != len(want) {
+		t.Fatalf("got %d tokens, want %d: %q", len(got), len(want), got[:min(len(got), 12)])
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("token %d = %q, want %q", i, got[i][:min(len(got[i]), 40)], want[i][:min(len(want[i]), 40)])
+		}
+	}
+}
+
+// TestResumeFromEveryPosition asks for the events after each id of a
+// finished stream and expects exactly the rest, once each.
+func TestResumeFromEveryPosition(t *testing.T) {
+	srv, cl := start(t, server.Config{})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "one two three four five six seven", Streams: []wire.StreamSpec{echo()}})
+	all := collect(t, cl, run.Streams[0].ID)
+	last := all[len(all)-1].Seq
+	for after := int64(-1); after <= last; after++ {
+		frames := rawEvents(t, srv.URL(), run.Streams[0].ID, after)
+		if int64(len(frames)) != last-after {
+			t.Fatalf("after %d: %d frames, want %d", after, len(frames), last-after)
+		}
+		for i, f := range frames {
+			if want := strconv.FormatInt(after+1+int64(i), 10); f.id != want {
+				t.Fatalf("after %d: frame %d has id %s, want %s", after, i, f.id, want)
+			}
+			if f.data != string(all[after+1+int64(i)].Raw) {
+				t.Fatalf("after %d: frame %d differs from the first reading", after, i)
+			}
+		}
+	}
+}
+
+// TestResumeLive resumes a stream that is still generating.
+func TestResumeLive(t *testing.T) {
+	srv, cl := start(t, server.Config{})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(300, 1000)}})
+	id := run.Streams[0].ID
+
+	// Read the first few frames, then drop the connection.
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL()+"/events?stream="+id, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 600)
+	n, _ := resp.Body.Read(buf)
+	cancel()
+	resp.Body.Close()
+	lastID := int64(-1)
+	for line := range strings.SplitSeq(string(buf[:n]), "\n") {
+		if v, ok := strings.CutPrefix(line, "id: "); ok {
+			lastID, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	if lastID < 0 {
+		t.Fatalf("no complete frame in %q", buf[:n])
+	}
+	rest := rawEvents(t, srv.URL(), id, lastID)
+	all := collect(t, cl, id)
+	if int64(len(rest)) != int64(len(all))-lastID-1 {
+		t.Fatalf("resumed after %d: %d frames, want %d", lastID, len(rest), int64(len(all))-lastID-1)
+	}
+	if rest[0].id != strconv.FormatInt(lastID+1, 10) {
+		t.Errorf("resume starts at %s", rest[0].id)
+	}
+}
+
+// transcriptOf waits for a run's streams and returns its transcript.
+func transcriptOf(t *testing.T, cl *client.Client, run *client.RunCreated) *client.Transcript {
+	t.Helper()
+	for _, s := range run.Streams {
+		collect(t, cl, s.ID)
+	}
+	tr, err := cl.Run(context.Background(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tr.Finished {
+		t.Fatalf("run %s not finished after all its streams ended", run.ID)
+	}
+	return tr
+}
+
+type span struct {
+	firstToken, end float64
+	firstPhase      string
+}
+
+func spanOf(t *testing.T, st client.StreamTranscript) span {
+	t.Helper()
+	var s span
+	s.firstToken = -1
+	for i, e := range st.Events {
+		var d wire.EventData
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			s.firstPhase = d.Phase
+		}
+		if e.Event == wire.EventToken && s.firstToken < 0 {
+			s.firstToken = d.TMs
+		}
+		s.end = d.TMs
+	}
+	return s
+}
+
+// TestSyncAndAsync: in sync mode the second stream waits and starts after
+// the first one's terminal event; in async mode both overlap.
+func TestSyncAndAsync(t *testing.T) {
+	_, cl := start(t, server.Config{})
+	for _, mode := range []string{wire.ModeSync, wire.ModeAsync} {
+		t.Run(mode, func(t *testing.T) {
+			run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: mode, Streams: []wire.StreamSpec{flood(40, 200), flood(40, 200), flood(10, 200)}})
+			tr := transcriptOf(t, cl, run)
+			a, b, c := spanOf(t, tr.Streams[0]), spanOf(t, tr.Streams[1]), spanOf(t, tr.Streams[2])
+			switch mode {
+			case wire.ModeSync:
+				if b.firstPhase != wire.PhaseWaiting || c.firstPhase != wire.PhaseWaiting {
+					t.Errorf("later streams start with phases %q, %q; want waiting", b.firstPhase, c.firstPhase)
+				}
+				if !(b.firstToken > a.end && c.firstToken > b.end) {
+					t.Errorf("sync streams overlap: first tokens %.1f, %.1f after ends %.1f, %.1f", b.firstToken, c.firstToken, a.end, b.end)
+				}
+			case wire.ModeAsync:
+				if b.firstPhase == wire.PhaseWaiting {
+					t.Errorf("async stream waits")
+				}
+				if !(b.firstToken < a.end && a.firstToken < b.end) {
+					t.Errorf("async streams do not overlap: %+v %+v", a, b)
+				}
+			}
+			for i, st := range tr.Streams {
+				if st.Stats == nil || st.Stats.Tokens != []int{40, 40, 10}[i] {
+					t.Errorf("stream %d stats %+v", i, st.Stats)
+				}
+			}
+		})
+	}
+}
+
+// TestDemoTimings runs the classic example: hello (~2 s) and hamlet (~3 s)
+// take the sum in sync mode and the longest in async mode. Timers never
+// fire early, so the lower bounds are exact; the upper bound is loose.
+func TestDemoTimings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 8 s")
+	}
+	_, cl := start(t, server.Config{})
+	for _, tt := range []struct {
+		mode     string
+		min, max float64
+	}{{wire.ModeSync, 5000, 7000}, {wire.ModeAsync, 3000, 4500}} {
+		run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: tt.mode, Streams: []wire.StreamSpec{{Model: server.DemoHello}, {Model: server.DemoHamlet}}})
+		tr := transcriptOf(t, cl, run)
+		if tr.WallMs < tt.min || tr.WallMs > tt.max {
+			t.Errorf("%s run took %.0f ms, want %.0f to %.0f", tt.mode, tr.WallMs, tt.min, tt.max)
+		}
+		if tr.Streams[0].Text != "Hello world" || tr.Streams[1].Text != "To be, or not to be, that is the question." {
+			t.Errorf("texts %q, %q", tr.Streams[0].Text, tr.Streams[1].Text)
+		}
+		sum := tr.Streams[0].Stats.DurationMs + tr.Streams[1].Stats.DurationMs
+		if sum < 5000 || sum > 7000 {
+			t.Errorf("%s: sum of durations %.0f ms", tt.mode, sum)
+		}
+	}
+}
+
+// TestCancelOneStream cancels one stream of an async run; the other goes on
+// to its end.
+func TestCancelOneStream(t *testing.T) {
+	_, cl := start(t, server.Config{})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(100000, 500), flood(200, 400)}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	long, err := cl.Subscribe(ctx, run.Streams[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := cl.Subscribe(ctx, run.Streams[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := 0
+	var end client.Event
+	for ev := range long {
+		if ev.Type == client.EventToken {
+			if tokens++; tokens == 20 {
+				if err := cl.CancelStream(ctx, run.Streams[0].ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		end = ev
+	}
+	if end.Type != client.EventDone || end.Reason != client.ReasonCancelled {
+		t.Fatalf("cancelled stream ended with %+v", end)
+	}
+	if tokens < 20 || tokens > 200 {
+		t.Errorf("cancelled stream sent %d tokens", tokens)
+	}
+	var shortEvs []client.Event
+	for ev := range short {
+		shortEvs = append(shortEvs, ev)
+	}
+	last := shortEvs[len(shortEvs)-1]
+	if last.Reason != client.ReasonStop || len(tokensOf(shortEvs)) != 200 {
+		t.Errorf("other stream ended with %+v after %d tokens", last, len(tokensOf(shortEvs)))
+	}
+	if last.TMs <= end.TMs {
+		t.Errorf("other stream ended at %.1f ms, before the cancel at %.1f ms", last.TMs, end.TMs)
+	}
+	// Cancelling again, or a finished stream, changes nothing.
+	if err := cl.CancelStream(ctx, run.Streams[0].ID); err != nil {
+		t.Errorf("second cancel: %v", err)
+	}
+	if err := cl.CancelRun(ctx, run.ID); err != nil {
+		t.Errorf("cancel finished run: %v", err)
+	}
+}
+
+// TestCancelWaitingStream cancels a sync stream before its turn: it ends at
+// once, and the next stream still waits for the one running.
+func TestCancelWaitingStream(t *testing.T) {
+	_, cl := start(t, server.Config{})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: wire.ModeSync, Streams: []wire.StreamSpec{flood(60, 200), flood(10, 200), flood(10, 200)}})
+	if err := cl.CancelStream(context.Background(), run.Streams[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	tr := transcriptOf(t, cl, run)
+	first, third := spanOf(t, tr.Streams[0]), spanOf(t, tr.Streams[2])
+	if tr.Streams[1].Stats.Tokens != 0 || !strings.Contains(string(tr.Streams[1].Events[len(tr.Streams[1].Events)-1].Data), `"cancelled"`) {
+		t.Errorf("cancelled waiting stream: %+v", tr.Streams[1])
+	}
+	if third.firstToken < first.end {
+		t.Errorf("third stream started at %.1f before the first ended at %.1f", third.firstToken, first.end)
+	}
+}
+
+// TestSlowSubscriber: a subscriber that reads nothing does not hold up the
+// source or another subscriber.
+func TestSlowSubscriber(t *testing.T) {
+	srv, cl := start(t, server.Config{})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(20000, 0)}})
+	id := run.Streams[0].ID
+	req, _ := http.NewRequest(http.MethodGet, srv.URL()+"/events?stream="+id, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close() // never read until the end
+	evs := collect(t, cl, id)
+	if n := len(tokensOf(evs)); n != 20000 {
+		t.Errorf("fast subscriber got %d tokens", n)
+	}
+	// The slow one gets everything once it reads.
+	frames := readFrames(t, resp.Body)
+	if len(frames) != len(evs) {
+		t.Errorf("slow subscriber got %d frames, want %d", len(frames), len(evs))
+	}
+}
+
+// TestConcurrentStreamLimit refuses runs beyond the active stream cap.
+func TestConcurrentStreamLimit(t *testing.T) {
+	_, cl := start(t, server.Config{MaxActiveStreams: 3})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(1000, 100), flood(1000, 100)}})
+	_, err := cl.StartRun(context.Background(), wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(1, 0), flood(1, 0)}})
+	var apiErr *client.APIError
+	if !errorsAs(err, &apiErr) || apiErr.Status != http.StatusTooManyRequests {
+		t.Fatalf("over the cap: %v, want 429", err)
+	}
+	if err := cl.CancelRun(context.Background(), run.ID); err != nil {
+		t.Fatal(err)
+	}
+	transcriptOf(t, cl, run)
+	startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(1, 0), flood(1, 0)}})
+}
+
+// TestStreamEventCap stops a stream that outgrows its log with an error.
+func TestStreamEventCap(t *testing.T) {
+	_, cl := start(t, server.Config{MaxStreamEvents: 50})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(1000, 0)}})
+	evs := collect(t, cl, run.Streams[0].ID)
+	last := evs[len(evs)-1]
+	if len(evs) != 50 || last.Type != client.EventError || !strings.Contains(last.Message, "exceeded 50 events") {
+		t.Errorf("%d events, last %+v", len(evs), last)
+	}
+}
+
+// TestMemoryBounded runs 1,000 short runs and checks the store stays within
+// its cap, dropping the oldest runs first.
+func TestMemoryBounded(t *testing.T) {
+	const capBytes = 256 << 10
+	srv, cl := start(t, server.Config{MaxStoreBytes: capBytes})
+	var first, last string
+	for i := range 1000 {
+		run := startRun(t, cl, wire.RunRequest{Prompt: fmt.Sprint("run ", i), Streams: []wire.StreamSpec{flood(20, 0), echo()}})
+		for _, s := range run.Streams {
+			collect(t, cl, s.ID)
+		}
+		if i == 0 {
+			first = run.ID
+		}
+		last = run.ID
+	}
+	st := srv.Stats()
+	t.Logf("after 1000 runs: %+v", st)
+	if st.FinishedBytes > capBytes || st.FinishedBytes < capBytes/2 {
+		t.Errorf("store holds %d bytes, cap %d", st.FinishedBytes, capBytes)
+	}
+	if st.Runs >= 1000 || st.Runs == 0 || st.ActiveStreams != 0 {
+		t.Errorf("store holds %d runs, %d active streams", st.Runs, st.ActiveStreams)
+	}
+	if _, err := cl.Run(context.Background(), first); !client.IsNotFound(err) {
+		t.Errorf("oldest run still there: %v", err)
+	}
+	if _, err := cl.Run(context.Background(), last); err != nil {
+		t.Errorf("newest run gone: %v", err)
+	}
+}
+
+// TestRunTTL evicts finished runs after their TTL.
+func TestRunTTL(t *testing.T) {
+	srv, cl := start(t, server.Config{RunTTL: 100 * time.Millisecond})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(3, 0)}})
+	collect(t, cl, run.Streams[0].ID)
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Stats().Runs > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("run not evicted: %+v", srv.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := cl.Run(context.Background(), run.ID); !client.IsNotFound(err) {
+		t.Errorf("evicted run: %v", err)
+	}
+}
+
+// TestShutdownWithSubscribers closes the server while streams run and
+// subscribers are attached (one of them not reading): Close returns within
+// about a second, subscribers get a cancelled end, and no goroutine is left.
+func TestShutdownWithSubscribers(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	srv, err := server.New(server.Config{OllamaURL: closedURL(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: wire.ModeSync, Streams: []wire.StreamSpec{flood(100000, 1000), flood(10, 0)}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var chans []<-chan client.Event
+	for _, s := range run.Streams {
+		ch, err := cl.Subscribe(ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans = append(chans, ch)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL()+"/events?stream="+run.Streams[0].ID, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	<-chans[0] // the stream is running
+
+	began := time.Now()
+	if err := srv.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if took := time.Since(began); took > 1500*time.Millisecond {
+		t.Errorf("close took %v", took)
+	}
+	for i, ch := range chans {
+		var last client.Event
+		for ev := range ch {
+			last = ev
+		}
+		if last.Type != client.EventDone || last.Reason != client.ReasonCancelled {
+			t.Errorf("stream %d ended with %+v", i, last)
+		}
+	}
+	resp.Body.Close()
+	cl.Close()
+	http.DefaultClient.CloseIdleConnections()
+	goleak.VerifyNone(t, before)
+}
