@@ -107,10 +107,18 @@ type subscription struct {
 	readySent  bool
 	last       int64 // seq of the last event delivered
 	terminal   bool  // the terminal event was delivered
-	fatal      error // the stream cannot go on: unreadable event, 4xx
+	fatal      error // the stream cannot go on: 4xx on reconnection
+	badEvent   error // the connection's last event was unreadable
+	badStreak  int   // connections in a row that ended on an unreadable event without progress
 	contact    time.Time
 	cancelConn context.CancelFunc
 }
+
+// maxBadEvents is how many connections in a row may end on the same
+// unreadable event before the subscription gives up. r3labs hands over the
+// partial frame of a cut connection as an event, so one unreadable event
+// usually means a cut, healed by resuming.
+const maxBadEvents = 3
 
 func (s *subscription) run() {
 	defer close(s.out)
@@ -134,6 +142,7 @@ func (s *subscription) run() {
 			sc.LastEventID.Store([]byte(nil))
 		}
 		before := s.last
+		s.badEvent = nil
 		err := sc.SubscribeWithContext(connCtx, s.id, s.handle)
 		cancel()
 
@@ -152,6 +161,13 @@ func (s *subscription) run() {
 		}
 		if s.last > before {
 			delay = s.c.retryMin
+			s.badStreak = 0
+		}
+		if s.badEvent != nil {
+			if s.badStreak++; s.badStreak >= maxBadEvents {
+				s.fail(s.badEvent.Error(), "the server sent an event this client cannot read; is it a Tokenloom server of the same version?")
+				return
+			}
 		}
 		if time.Since(s.contact) > s.c.giveUpAfter {
 			msg := fmt.Sprintf("lost the connection to the Tokenloom server at %s", s.c.base)
@@ -200,12 +216,13 @@ func (s *subscription) validate(_ *sse.Client, resp *http.Response) error {
 
 // handle receives each event r3labs reads, in order.
 func (s *subscription) handle(msg *sse.Event) {
-	if s.terminal || s.fatal != nil || s.ctx.Err() != nil {
+	if s.terminal || s.fatal != nil || s.badEvent != nil || s.ctx.Err() != nil {
 		return
 	}
 	ev, err := decodeEvent(s.id, msg)
 	if err != nil {
-		s.fatal = err
+		// Most likely the partial frame of a cut connection: resume.
+		s.badEvent = err
 		s.cancelConn()
 		return
 	}

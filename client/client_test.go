@@ -1,0 +1,430 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/server"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func closedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// newServer runs the real server's handler on loopback. It is mounted with
+// httptest rather than Start so that a proxy on another port can front it.
+func newServer(t *testing.T) (*server.Server, *httptest.Server) {
+	srv, err := server.New(server.Config{OllamaURL: "http://" + closedAddr(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		ts.Close()
+	})
+	return srv, ts
+}
+
+func newClient(t *testing.T, url string, opts ...client.Option) *client.Client {
+	cl, err := client.New(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+func flood(n int, rate float64) client.StreamSpec {
+	return client.StreamSpec{Model: server.DemoFlood, Options: &client.Options{NumPredict: ptr(n), Rate: ptr(rate)}}
+}
+
+func drain(ch <-chan client.Event) []client.Event {
+	var evs []client.Event
+	for ev := range ch {
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+func TestNewRejectsBadURL(t *testing.T) {
+	for _, u := range []string{"", "127.0.0.1:1", "ftp://x", "http://"} {
+		if _, err := client.New(u); err == nil {
+			t.Errorf("New(%q) accepted", u)
+		}
+	}
+}
+
+func TestRESTCalls(t *testing.T) {
+	_, ts := newServer(t)
+	cl := newClient(t, ts.URL)
+	ctx := context.Background()
+
+	h, err := cl.Health(ctx)
+	if err != nil || !h.OK || h.Ollama.Reachable {
+		t.Fatalf("health %+v %v", h, err)
+	}
+	m, err := cl.Models(ctx)
+	if err != nil || len(m.Models) != len(server.DemoModelNames()) || m.OllamaError == "" {
+		t.Fatalf("models %+v %v", m, err)
+	}
+	_, err = cl.StartRun(ctx, client.RunRequest{Prompt: "", Streams: []client.StreamSpec{flood(1, 0)}})
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Message != "empty prompt" || apiErr.Hint == "" {
+		t.Fatalf("empty prompt: %v", err)
+	}
+	if !strings.Contains(err.Error(), "empty prompt") {
+		t.Errorf("error text %q", err)
+	}
+	run, err := cl.StartRun(ctx, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(100000, 100)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.CancelRun(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	evs := subscribeAll(t, cl, run.Streams[0].ID)
+	if last := evs[len(evs)-1]; last.Reason != client.ReasonCancelled {
+		t.Errorf("cancelled run ended with %+v", last)
+	}
+	tr, err := cl.Run(ctx, run.ID)
+	if err != nil || tr.ID != run.ID || len(tr.Streams) != 1 {
+		t.Fatalf("run %+v %v", tr, err)
+	}
+	if err := cl.CancelStream(ctx, "s_nope"); !client.IsNotFound(err) {
+		t.Errorf("cancel unknown stream: %v", err)
+	}
+}
+
+func subscribeAll(t *testing.T, cl *client.Client, id string) []client.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ch, err := cl.Subscribe(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := drain(ch)
+	if len(evs) == 0 || !evs[len(evs)-1].Terminal() {
+		t.Fatalf("no terminal event (%v)", ctx.Err())
+	}
+	return evs
+}
+
+func TestSubscribeErrors(t *testing.T) {
+	_, ts := newServer(t)
+	cl := newClient(t, ts.URL)
+	if _, err := cl.Subscribe(context.Background(), "s_nope"); !client.IsNotFound(err) {
+		t.Errorf("unknown stream: %v", err)
+	}
+	down := newClient(t, "http://"+closedAddr(t))
+	if _, err := down.Subscribe(context.Background(), "s_x"); err == nil {
+		t.Errorf("unreachable server: no error")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := cl.Subscribe(ctx, "s_x"); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: %v", err)
+	}
+}
+
+// TestCancelSubscription ends a subscription mid-stream: the channel closes
+// promptly and (checked by TestMain) no goroutine is left.
+func TestCancelSubscription(t *testing.T) {
+	_, ts := newServer(t)
+	cl := newClient(t, ts.URL)
+	run, err := cl.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(100000, 500)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := cl.Subscribe(ctx, run.Streams[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		<-ch
+	}
+	cancel()
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("channel still open 2 s after cancel")
+		}
+	}
+}
+
+// cutProxy forwards TCP connections to target and cuts each one after a
+// random number of bytes from the server.
+type cutProxy struct {
+	ln      net.Listener
+	target  string
+	minCut  int
+	maxCut  int
+	conns   atomic.Int64
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	rng     *rand.Rand
+	refuse  atomic.Bool
+	closing chan struct{}
+}
+
+func newCutProxy(t *testing.T, target string, minCut, maxCut int) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target, minCut: minCut, maxCut: maxCut, rng: rand.New(rand.NewPCG(1, 2)), closing: make(chan struct{})}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *cutProxy) url() string { return "http://" + p.ln.Addr().String() }
+
+func (p *cutProxy) close() {
+	select {
+	case <-p.closing:
+	default:
+		close(p.closing)
+		p.ln.Close()
+	}
+	p.wg.Wait()
+}
+
+func (p *cutProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		if p.refuse.Load() {
+			c.Close()
+			continue
+		}
+		p.conns.Add(1)
+		p.mu.Lock()
+		budget := p.minCut + p.rng.IntN(p.maxCut-p.minCut+1)
+		p.mu.Unlock()
+		p.wg.Add(1)
+		go p.pipe(c, budget)
+	}
+}
+
+func (p *cutProxy) pipe(c net.Conn, budget int) {
+	defer p.wg.Done()
+	defer c.Close()
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	go func() {
+		<-p.closing
+		c.Close()
+		up.Close()
+	}()
+	go func() { _, _ = io.Copy(up, c) }()
+	_, _ = io.CopyN(c, up, int64(budget))
+}
+
+// TestResumeThroughCuts subscribes to several streams through a proxy that
+// cuts every connection after a few kilobytes: each stream's text must equal
+// the server's transcript, with every seq once and in order.
+func TestResumeThroughCuts(t *testing.T) {
+	_, ts := newServer(t)
+	proxy := newCutProxy(t, strings.TrimPrefix(ts.URL, "http://"), 300, 6000)
+	direct := newClient(t, ts.URL)
+	cl := newClient(t, proxy.url(), client.WithReconnect(time.Millisecond, 20*time.Millisecond, 10*time.Second))
+
+	run, err := direct.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(3000, 0), flood(2000, 5000), flood(1000, 2000), flood(500, 0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	got := make([][]client.Event, len(run.Streams))
+	for i, s := range run.Streams {
+		wg.Go(func() { got[i] = subscribeAll(t, cl, s.ID) })
+	}
+	wg.Wait()
+	tr, err := direct.Run(context.Background(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := 0
+	for i, evs := range got {
+		var text strings.Builder
+		for j, ev := range evs {
+			if ev.Seq != int64(j) {
+				t.Fatalf("stream %d: event %d has seq %d", i, j, ev.Seq)
+			}
+			if string(ev.Raw) != string(tr.Streams[i].Events[j].Data) {
+				t.Fatalf("stream %d: event %d differs from the transcript", i, j)
+			}
+			if ev.Type == client.EventToken {
+				text.WriteString(ev.Text)
+				tokens++
+			}
+		}
+		if text.String() != tr.Streams[i].Text || len(evs) != len(tr.Streams[i].Events) {
+			t.Errorf("stream %d: %d events, text differs from the transcript", i, len(evs))
+		}
+	}
+	if proxy.conns.Load() < 20 {
+		t.Errorf("only %d connections: the proxy did not cut enough", proxy.conns.Load())
+	}
+	t.Logf("%d tokens compared over %d connections", tokens, proxy.conns.Load())
+}
+
+// TestGiveUp: when the server stays out of reach, the subscription ends
+// with a local error event instead of retrying forever.
+func TestGiveUp(t *testing.T) {
+	_, ts := newServer(t)
+	proxy := newCutProxy(t, strings.TrimPrefix(ts.URL, "http://"), 400, 400)
+	direct := newClient(t, ts.URL)
+	cl := newClient(t, proxy.url(), client.WithReconnect(5*time.Millisecond, 20*time.Millisecond, 300*time.Millisecond))
+	run, err := direct.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(1000, 100)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := cl.Subscribe(context.Background(), run.Streams[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.refuse.Store(true)
+	began := time.Now()
+	evs := drain(ch)
+	last := evs[len(evs)-1]
+	if !last.Local || last.Type != client.EventError || !strings.Contains(last.Message, "lost the connection") || last.Seq != evs[len(evs)-2].Seq+1 {
+		t.Fatalf("last event %+v", last)
+	}
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("gave up after %v", took)
+	}
+	if err := direct.CancelRun(context.Background(), run.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fakeSSE is a hand-written SSE server for answers the real server never
+// gives: duplicates, gaps, garbage.
+func fakeSSE(t *testing.T, handler func(w http.ResponseWriter, r *http.Request, attempt int)) string {
+	var attempts atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		handler(w, r, int(attempts.Add(1)))
+	}))
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+func frame(w io.Writer, seq int, typ, data string) {
+	fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", seq, typ, data)
+	w.(http.Flusher).Flush()
+}
+
+func TestDuplicatesAndGaps(t *testing.T) {
+	var lastIDs []string
+	url := fakeSSE(t, func(w http.ResponseWriter, r *http.Request, attempt int) {
+		lastIDs = append(lastIDs, r.Header.Get("Last-Event-ID"))
+		switch attempt {
+		case 1:
+			frame(w, 0, "phase", `{"seq":0,"phase":"generating","t_ms":1}`)
+			frame(w, 1, "token", `{"seq":1,"text":"a","t_ms":2}`)
+			frame(w, 1, "token", `{"seq":1,"text":"a","t_ms":2}`)
+			frame(w, 3, "token", `{"seq":3,"text":"c","t_ms":4}`) // 2 is missing
+			frame(w, 4, "token", `{"seq":4,"text":"d","t_ms":5}`)
+		default:
+			frame(w, 1, "token", `{"seq":1,"text":"a","t_ms":2}`) // replayed once more
+			frame(w, 2, "token", `{"seq":2,"text":"b","t_ms":3}`)
+			frame(w, 3, "done", `{"seq":3,"reason":"stop","t_ms":4,"stats":{"tokens":2}}`)
+		}
+	})
+	cl := newClient(t, url, client.WithReconnect(time.Millisecond, time.Millisecond, 5*time.Second))
+	ch, err := cl.Subscribe(context.Background(), "s_x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	var text string
+	for _, ev := range drain(ch) {
+		seqs = append(seqs, ev.Seq)
+		text += ev.Text
+	}
+	if fmt.Sprint(seqs) != "[0 1 2 3]" || text != "ab" {
+		t.Errorf("seqs %v text %q", seqs, text)
+	}
+	if len(lastIDs) != 2 || lastIDs[0] != "" || lastIDs[1] != "1" {
+		t.Errorf("Last-Event-ID sent: %q", lastIDs)
+	}
+}
+
+
+func TestUnreadableEvents(t *testing.T) {
+	for _, tt := range []struct{ name, typ, data, want string }{
+		{"bad JSON", "token", `{"seq":0,"text":`, "unreadable token event"},
+		{"unknown type", "tick", `{"seq":0}`, "unknown event type"},
+		{"id and seq differ", "token", `{"seq":5,"text":"a"}`, "does not match"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			url := fakeSSE(t, func(w http.ResponseWriter, r *http.Request, attempt int) {
+				frame(w, 0, tt.typ, tt.data)
+				<-r.Context().Done()
+			})
+			cl := newClient(t, url)
+			ch, err := cl.Subscribe(context.Background(), "s_x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := drain(ch)
+			if len(evs) != 1 || !evs[0].Local || evs[0].Type != client.EventError || !strings.Contains(evs[0].Message, tt.want) {
+				t.Errorf("events %+v", evs)
+			}
+		})
+	}
+}
+
+func TestNotAnSSEServer(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<html>hello</html>")
+	}))
+	defer ts.Close()
+	cl := newClient(t, ts.URL)
+	_, err := cl.Subscribe(context.Background(), "s_x")
+	if err == nil || !strings.Contains(err.Error(), "does not answer like a Tokenloom server") {
+		t.Errorf("error %v", err)
+	}
+}
