@@ -392,7 +392,6 @@ func TestDuplicatesAndGaps(t *testing.T) {
 	}
 }
 
-
 func TestUnreadableEvents(t *testing.T) {
 	for _, tt := range []struct{ name, typ, data, want string }{
 		{"bad JSON", "token", `{"seq":0,"text":`, "unreadable token event"},
