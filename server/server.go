@@ -283,9 +283,12 @@ func (s *Server) startRun(req wire.RunRequest) (*run, error) {
 		s.streams[st.id] = st
 	}
 	s.streamWG.Add(len(r.streams))
-	for _, st := range r.streams {
+	models := make([]string, len(r.streams))
+	for i, st := range r.streams {
+		models[i] = st.spec.Model
 		go s.runStream(st)
 	}
+	s.log.Info("run started", "run", r.id, "mode", req.Mode, "models", strings.Join(models, ","))
 	return r, nil
 }
 
@@ -307,6 +310,7 @@ func (s *Server) streamFinished(st *stream) {
 	}
 	r.finishedAt = time.Now()
 	r.wallMs = round3(r.since())
+	s.log.Info("run finished", "run", r.id, "wall_ms", r.wallMs)
 	s.finished = append(s.finished, r)
 	s.stored += r.bytes
 	s.evictLocked(r.finishedAt)

@@ -183,7 +183,6 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fs.SetOutput(os.Stdout)
 		return 0, true
 	case err != nil:
 		return cli.ExitUsage, true

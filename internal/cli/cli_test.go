@@ -1,0 +1,224 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/tokenloom/tokenloom/internal/palette"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func closedOllama(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
+}
+
+func runCLI(t *testing.T, ctx context.Context, o RunOptions) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	o.Stdout, o.Stderr = &out, &errOut
+	if o.Stdin == nil {
+		o.Stdin = strings.NewReader("")
+	}
+	if o.OllamaURL == "" {
+		o.OllamaURL = closedOllama(t)
+	}
+	code = Run(ctx, o)
+	return code, out.String(), errOut.String()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+func TestRunPlain(t *testing.T) {
+	code, out, errOut := runCLI(t, context.Background(), RunOptions{
+		Models: []string{"demo/echo", "demo/flood"}, Prompt: "alpha beta gamma", PromptSet: true,
+		MaxTokens: ptr(12),
+	})
+	if code != ExitOK || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if ansi.MatchString(out) {
+		t.Errorf("plain output has ANSI escapes: %q", out)
+	}
+	// The echo's words and the flood's first words both appear, in some
+	// interleaving; the summary has a row per stream and the wall line.
+	for _, want := range []string{"alpha", " beta", " gamma", "lorem", "demo/echo", "demo/flood", "async run: wall time"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\s+1\s+demo/echo\s+3\s.*stop\s*$`).MatchString(out) {
+		t.Errorf("no summary row for demo/echo with 3 tokens:\n%s", out)
+	}
+	if !regexp.MustCompile(`(?m)^\s+2\s+demo/flood\s+12\s.*stop\s*$`).MatchString(out) {
+		t.Errorf("no summary row for demo/flood with 12 tokens:\n%s", out)
+	}
+}
+
+func TestRunColor(t *testing.T) {
+	code, out, _ := runCLI(t, context.Background(), RunOptions{
+		Models: []string{"demo/echo", "demo/echo"}, Prompt: "x\x1b[2Jy", PromptSet: true, Color: true,
+	})
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for i := range 2 {
+		if !strings.Contains(out, palette.Of(i).ANSI(false)+"x^[[2Jy"+palette.ANSIReset) {
+			t.Errorf("stream %d's token is not in its colour with the escape made visible:\n%q", i, out)
+		}
+	}
+}
+
+func TestRunJSON(t *testing.T) {
+	code, out, _ := runCLI(t, context.Background(), RunOptions{
+		Models: []string{"demo/echo", "demo/hello"}, Prompt: "a b c", PromptSet: true, JSON: true, Sync: true,
+	})
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	texts := map[string]string{}
+	var events int
+	var lastSeen []string
+	for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+		var ev struct {
+			Stream, Model, Event string
+			Index                int
+			ID                   int64
+			Data                 struct {
+				Seq  int64
+				Text string
+			}
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("line %q is not JSON: %v", line, err)
+		}
+		if ev.Data.Seq != ev.ID || ev.Stream == "" {
+			t.Errorf("line %q", line)
+		}
+		texts[ev.Model] += ev.Data.Text
+		lastSeen = append(lastSeen, ev.Event)
+		events++
+	}
+	if texts["demo/echo"] != "a b c" || texts["demo/hello"] != "Hello world" {
+		t.Errorf("texts %q", texts)
+	}
+	if lastSeen[len(lastSeen)-1] != "done" || events < 8 {
+		t.Errorf("%d events, ending %v", events, lastSeen)
+	}
+}
+
+func TestRunPromptFromStdin(t *testing.T) {
+	code, out, _ := runCLI(t, context.Background(), RunOptions{
+		Models: []string{"demo/echo"}, Stdin: strings.NewReader("from stdin\n"),
+	})
+	if code != ExitOK || !strings.HasPrefix(out, "from stdin\n") {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		o      RunOptions
+		code   int
+		stderr []string
+	}{
+		{"unknown demo", RunOptions{Models: []string{"demo/nope", "demo/echo"}, Prompt: "hi", PromptSet: true}, ExitStreamError,
+			[]string{`stream 1 (demo/nope): model "demo/nope" not found`, "hint: demo sources"}},
+		{"Ollama down", RunOptions{Models: []string{"llama3.2"}, Prompt: "hi", PromptSet: true}, ExitStreamError,
+			[]string{"stream 1 (llama3.2): Ollama is not reachable at http://127.0.0.1:", "hint: start it with `ollama serve`"}},
+		{"empty prompt", RunOptions{Prompt: "", PromptSet: true}, ExitUsage, []string{"tokenloom: empty prompt", "hint:"}},
+		{"bad model name", RunOptions{Models: []string{"../x"}, Prompt: "hi", PromptSet: true}, ExitUsage, []string{`invalid model name "../x"`}},
+		{"bad temperature", RunOptions{Prompt: "hi", PromptSet: true, Temperature: ptr(9.0)}, ExitUsage, []string{"temperature 9 out of range"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := runCLI(t, context.Background(), tt.o)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, errOut)
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr %q lacks %q", errOut, want)
+				}
+			}
+		})
+	}
+}
+
+// TestRunInterrupted cancels the context as SIGINT would: the run is
+// cancelled, the summary printed, and Run returns quickly with 130.
+func TestRunInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	began := time.Now()
+	code, out, _ := runCLI(t, ctx, RunOptions{Models: []string{"demo/hamlet", "demo/hello"}, Prompt: "hi", PromptSet: true, Sync: true})
+	if took := time.Since(began); took > 1300*time.Millisecond {
+		t.Errorf("Run returned %v after start, %v after the interrupt", took, took-300*time.Millisecond)
+	}
+	if code != ExitInterrupted {
+		t.Errorf("exit %d", code)
+	}
+	if n := strings.Count(out, "cancelled"); n != 2 {
+		t.Errorf("summary shows %d cancelled streams:\n%s", n, out)
+	}
+}
+
+func TestServe(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut bytes.Buffer
+	urls := make(chan string, 1)
+	done := make(chan int)
+	go func() {
+		done <- Serve(ctx, ServeOptions{Addr: "127.0.0.1:0", OllamaURL: closedOllama(t), Stdout: &out, Stderr: &errOut, Ready: func(u string) { urls <- u }})
+	}()
+	u := <-urls
+	resp, err := http.Get(u + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("healthz %d", resp.StatusCode)
+	}
+	began := time.Now()
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Errorf("exit %d", code)
+	}
+	if took := time.Since(began); took > time.Second {
+		t.Errorf("shutdown took %v", took)
+	}
+	for _, want := range []string{"listening on " + u, "curl -N '" + u + "/events?stream=", "curl -s " + u + "/api/runs -d '{"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
+
+func TestServeRefusesNonLoopback(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := Serve(context.Background(), ServeOptions{Addr: "0.0.0.0:0", Stdout: &out, Stderr: &errOut})
+	if code != ExitUsage || !strings.Contains(errOut.String(), "loopback only") {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs Tokenloom's whole test suite, installing first what it needs: a C
+# compiler, and the Ollama binary that the end-to-end tests run against a
+# tiny generated model (built once into the user cache).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/debian-deps.sh gcc libc6-dev git ca-certificates
+scripts/install-ollama.sh
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [[ -n $unformatted ]]; then
+	echo "not gofmt-formatted:" $unformatted >&2
+	exit 1
+fi
+echo "== go vet"
+go vet ./...
+echo "== go test -race"
+go test -race -count=1 -timeout 30m ./...
