@@ -2,7 +2,7 @@
 // prompt through several models at once (local Ollama models or built-in demo
 // sources) over a local SSE server, and shows the streams side by side.
 //
-//	tokenloom            the desktop app (reserved; prints help for now)
+//	tokenloom            the desktop app
 //	tokenloom run ...    the streams in this terminal
 //	tokenloom serve ...  the SSE server alone
 package main
@@ -23,6 +23,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tokenloom/tokenloom/internal/cli"
+	"github.com/tokenloom/tokenloom/internal/desktop"
 	"github.com/tokenloom/tokenloom/internal/palette"
 )
 
@@ -34,7 +35,7 @@ const mainUsage = `Tokenloom makes asynchronous token streams visible: one promp
 models at once, every token shown as it arrives.
 
 Usage:
-  tokenloom                 open the desktop app (coming soon: prints this help for now)
+  tokenloom [flags]         open the desktop app (--run: start the run at once; --ollama URL)
   tokenloom run [flags]     stream a prompt through several models in this terminal
   tokenloom serve [flags]   run the streaming server alone, for curl, browsers and other clients
   tokenloom help [command]  show help for a command
@@ -58,9 +59,8 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if len(args) == 0 {
-		fmt.Fprint(stdout, mainUsage)
-		return 0
+	if len(args) == 0 || (strings.HasPrefix(args[0], "-") && !isHelp(args[0]) && args[0] != "--version") {
+		return guiCmd(ctx, args, stderr)
 	}
 	switch args[0] {
 	case "run":
@@ -80,6 +80,25 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tokenloom: unknown command %q\n\n%s", args[0], mainUsage)
 		return cli.ExitUsage
 	}
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
+}
+
+func guiCmd(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tokenloom", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), mainUsage) }
+	var o desktop.Options
+	fs.BoolVar(&o.AutoRun, "run", false, "start a run with the saved panes at launch")
+	fs.StringVar(&o.OllamaURL, "ollama", "", "Ollama's `URL` (default: the saved setting, OLLAMA_HOST, else http://127.0.0.1:11434)")
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	o.Version = buildVersion()
+	o.Stderr = stderr
+	return desktop.Run(ctx, o)
 }
 
 const runUsage = `Usage: tokenloom run [-m MODEL]... [-p PROMPT] [flags]

@@ -12,8 +12,8 @@ func TestHelp(t *testing.T) {
 		code int
 		want []string
 	}{
-		{nil, 0, []string{"tokenloom run [flags]", "tokenloom serve [flags]", "demo/hello"}},
-		{[]string{"--help"}, 0, []string{"Usage:"}},
+		{[]string{"--help"}, 0, []string{"tokenloom run [flags]", "tokenloom serve [flags]", "demo/hello", "--run"}},
+		{[]string{"help"}, 0, []string{"Usage:"}},
 		{[]string{"help", "run"}, 0, []string{"Usage: tokenloom run", "-max-tokens N", "-sync", "-json", "-system PROMPT"}},
 		{[]string{"run", "-h"}, 0, []string{"Usage: tokenloom run"}},
 		{[]string{"serve", "--help"}, 0, []string{"Usage: tokenloom serve", "-addr HOST:PORT", "127.0.0.1:8765"}},

@@ -11,6 +11,7 @@ package palette
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"strings"
 )
 
@@ -89,4 +90,51 @@ func cube256(c color.NRGBA) int {
 func TrueColor(colorterm string) bool {
 	ct := strings.ToLower(colorterm)
 	return ct == "truecolor" || ct == "24bit"
+}
+
+// mix blends c towards to by f (0: c, 1: to).
+func mix(c, to color.NRGBA, f float64) color.NRGBA {
+	m := func(a, b uint8) uint8 { return uint8(float64(a) + (float64(b)-float64(a))*f + 0.5) }
+	return color.NRGBA{m(c.R, to.R), m(c.G, to.G), m(c.B, to.B), c.A}
+}
+
+// MinTextContrast is the WCAG AA contrast ratio for text.
+const MinTextContrast = 4.5
+
+// OnBackground returns c, darkened on light backgrounds or lightened on
+// dark ones just enough to reach MinTextContrast against bg, so that every
+// slot stays readable as text while keeping its hue.
+func OnBackground(c, bg color.NRGBA) color.NRGBA {
+	towards := color.NRGBA{0, 0, 0, 0xff}
+	if Luminance(bg) < 0.5 {
+		towards = color.NRGBA{0xff, 0xff, 0xff, 0xff}
+	}
+	out := c
+	for f := 0.0; f <= 1 && Contrast(out, bg) < MinTextContrast; f += 0.02 {
+		out = mix(c, towards, f)
+	}
+	return out
+}
+
+// Luminance is the WCAG relative luminance of c, 0 (black) to 1 (white).
+func Luminance(c color.NRGBA) float64 {
+	ch := func(v uint8) float64 {
+		s := float64(v) / 255
+		if s <= 0.03928 {
+			return s / 12.92
+		}
+		return math.Pow((s+0.055)/1.055, 2.4)
+	}
+	return 0.2126*ch(c.R) + 0.7152*ch(c.G) + 0.0722*ch(c.B)
+}
+
+// Contrast is the WCAG contrast ratio of two colours, 1 to 21.
+func Contrast(a, b color.NRGBA) float64 {
+	la, lb := Luminance(a)+0.05, Luminance(b)+0.05
+	return max(la, lb) / min(la, lb)
+}
+
+// Hex is the colour as #rrggbb.
+func (s Slot) Hex() string {
+	return fmt.Sprintf("#%02x%02x%02x", s.RGB.R, s.RGB.G, s.RGB.B)
 }

@@ -1,0 +1,122 @@
+// Package desktop wires the desktop app: the Fyne app with its metadata, the
+// embedded server on a random loopback port, and the window of package ui.
+package desktop
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/tokenloom/tokenloom/assets"
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/server"
+	"github.com/tokenloom/tokenloom/ui"
+)
+
+// AppID is the app's unique ID; preferences are stored under it.
+const AppID = "com.github.tokenloom.tokenloom"
+
+// Metadata is the app's metadata. FyneApp.toml says the same, but Fyne
+// reads that file only under `go run` or beside the executable, so the app
+// sets it in code to get its ID and the fyneDo migration wherever it runs.
+func Metadata(version string) fyne.AppMetadata {
+	return fyne.AppMetadata{
+		ID:         AppID,
+		Name:       "Tokenloom",
+		Version:    version,
+		Icon:       assets.Icon,
+		Migrations: map[string]bool{"fyneDo": true},
+	}
+}
+
+// NewApp creates the Fyne app with Tokenloom's metadata.
+func NewApp(version string) fyne.App {
+	app.SetMetadata(Metadata(version))
+	a := app.NewWithID(AppID)
+	a.SetIcon(assets.Icon)
+	return a
+}
+
+// Options are the settings of the desktop app.
+type Options struct {
+	// OllamaURL overrides the saved setting and OLLAMA_HOST.
+	OllamaURL string
+	// AutoRun starts a run with the saved panes at launch.
+	AutoRun bool
+	Version string
+	Stderr  io.Writer
+}
+
+// embedded is the running embedded server and its client.
+type embedded struct {
+	mu  sync.Mutex
+	srv *server.Server
+	cl  *client.Client
+}
+
+// start replaces the embedded server with one on ollamaURL.
+func (e *embedded) start(ollamaURL, version string) (*client.Client, error) {
+	srv, err := server.New(server.Config{OllamaURL: ollamaURL, Version: version})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(""); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	cl, err := client.New(srv.URL())
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	e.mu.Lock()
+	oldSrv, oldCl := e.srv, e.cl
+	e.srv, e.cl = srv, cl
+	e.mu.Unlock()
+	if oldSrv != nil {
+		oldSrv.Close()
+		oldCl.Close()
+	}
+	return cl, nil
+}
+
+func (e *embedded) close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.srv != nil {
+		e.srv.Close()
+		e.cl.Close()
+	}
+}
+
+// Run opens the window and returns when it is closed or ctx ends.
+func Run(ctx context.Context, o Options) int {
+	a := NewApp(o.Version)
+	ollamaURL := o.OllamaURL
+	if ollamaURL == "" {
+		ollamaURL = a.Preferences().String(ui.PrefOllamaURL)
+	}
+	var e embedded
+	cl, err := e.start(ollamaURL, o.Version)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
+		return 2
+	}
+	defer e.close()
+	w := ui.New(a, ui.Options{
+		Client:  cl,
+		AutoRun: o.AutoRun,
+		Reconnect: func(_ context.Context, url string) (*client.Client, error) {
+			return e.start(url, o.Version)
+		},
+	})
+	stop := context.AfterFunc(ctx, func() { fyne.Do(a.Quit) })
+	defer stop()
+	w.Window().ShowAndRun()
+	w.Close()
+	return 0
+}

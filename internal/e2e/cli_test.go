@@ -1,0 +1,438 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/server"
+)
+
+// sigintBound is how soon `tokenloom serve` must exit after SIGINT.
+const sigintBound = time.Second
+
+// cliEnv is this process's environment for the tokenloom binary, with
+// OLLAMA_HOST set to ollamaHost and no other OLLAMA_ variable. It asks for
+// colours the way a colour terminal would, so that only the output not
+// being a terminal can turn them off.
+func cliEnv(ollamaHost string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "OLLAMA_") || k == "NO_COLOR" || k == "TERM" || k == "COLORTERM" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "OLLAMA_HOST="+ollamaHost, "TERM=xterm-256color", "COLORTERM=truecolor")
+}
+
+// runCLI runs the tokenloom binary to its end and returns its output and
+// exit status.
+func runCLI(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), streamTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tokenloomBin, args...)
+	cmd.Env = env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("tokenloom %s: %v", strings.Join(args, " "), err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("tokenloom %s did not end within %v", strings.Join(args, " "), streamTimeout)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+// jsonLine is one line of `tokenloom run --json`.
+type jsonLine struct {
+	Stream string          `json:"stream"`
+	Index  int             `json:"index"`
+	Model  string          `json:"model"`
+	Event  string          `json:"event"`
+	ID     int64           `json:"id"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// eventData is the part of an event's data these tests read.
+type eventData struct {
+	Seq     int64         `json:"seq"`
+	Text    string        `json:"text"`
+	Reason  string        `json:"reason"`
+	Message string        `json:"message"`
+	Stats   *client.Stats `json:"stats"`
+}
+
+// summaryRow finds the summary table's row of stream 1 and returns its
+// fields: #, model, tokens, TTFT ms, tokens/s, duration, "s", end.
+func summaryRow(t *testing.T, stdout string) []string {
+	t.Helper()
+	lines := strings.Split(stdout, "\n")
+	for i, l := range lines {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "#" && i+1 < len(lines) {
+			if row := strings.Fields(lines[i+1]); len(row) == 8 && row[0] == "1" {
+				return row
+			}
+		}
+	}
+	t.Fatalf("no summary row of stream 1 in the output:\n%s", stdout)
+	return nil
+}
+
+// TestCLIRun runs `tokenloom run` against the real Ollama, found through
+// OLLAMA_HOST.
+func TestCLIRun(t *testing.T) {
+	o := ollamatest.Start(t)
+	tiny := o.Model()
+	notRunning := closedPort(t)
+
+	tests := []struct {
+		name     string
+		host     string // OLLAMA_HOST
+		args     []string
+		wantCode int
+		check    func(t *testing.T, stdout, stderr string)
+	}{{
+		name: "json", host: o.Host(), args: []string{"run", "-m", tiny, "-p", "The", "--json"},
+		check: func(t *testing.T, stdout, stderr string) {
+			var text strings.Builder
+			var last jsonLine
+			var data eventData
+			lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+			for i, l := range lines {
+				var jl jsonLine
+				if err := json.Unmarshal([]byte(l), &jl); err != nil {
+					t.Fatalf("line %d %q is not JSON: %v", i+1, l, err)
+				}
+				data = eventData{}
+				if err := json.Unmarshal(jl.Data, &data); err != nil {
+					t.Fatalf("line %d: data %s: %v", i+1, jl.Data, err)
+				}
+				if jl.ID != int64(i) || data.Seq != jl.ID || jl.Model != tiny || jl.Index != 0 || !strings.HasPrefix(jl.Stream, "s_") {
+					t.Errorf("line %d = %s: want id and seq %d of stream 0 of %s", i+1, l, i, tiny)
+				}
+				if jl.Event == client.EventToken {
+					text.WriteString(data.Text)
+				}
+				last = jl
+			}
+			if text.String() != testmodel.FoxSentence || last.Event != client.EventDone || data.Reason != client.ReasonStop {
+				t.Errorf("tokens %q, last event %s %s: want %q and done stop", text.String(), last.Event, last.Data, testmodel.FoxSentence)
+			}
+			if s := data.Stats; s == nil || s.Tokens != 9 || s.Ollama == nil || s.Ollama.EvalCount != 10 {
+				t.Errorf("done stats %s: want 9 tokens and Ollama's eval_count 10", last.Data)
+			}
+			if stderr != "" {
+				t.Errorf("stderr: %q", stderr)
+			}
+		},
+	}, {
+		name: "text", host: o.Host(), args: []string{"run", "-m", tiny, "-p", "The"},
+		check: func(t *testing.T, stdout, stderr string) {
+			if strings.Contains(stdout, "\x1b") {
+				t.Errorf("ANSI escapes in output to a pipe: %q", stdout)
+			}
+			if !strings.HasPrefix(stdout, testmodel.FoxSentence+"\n\n") {
+				t.Errorf("output %q: want the reply, then the summary", stdout)
+			}
+			for _, col := range []string{"model", "tokens", "TTFT ms", "tokens/s", "duration", "end"} {
+				if !strings.Contains(stdout, col) {
+					t.Errorf("no column %q in the summary:\n%s", col, stdout)
+				}
+			}
+			row := summaryRow(t, stdout)
+			if row[1] != tiny || row[2] != "9" || row[7] != client.ReasonStop {
+				t.Errorf("summary row %q: want %s, 9 tokens, stop", row, tiny)
+			}
+			if !regexp.MustCompile(`(?m)^async run: wall time \d+\.\d\d s for \d+\.\d\d s of stream time`).MatchString(stdout) {
+				t.Errorf("no wall-time line in:\n%s", stdout)
+			}
+			if stderr != "" {
+				t.Errorf("stderr: %q", stderr)
+			}
+		},
+	}, {
+		name: "unknown model", host: o.Host(), args: []string{"run", "-m", "nosuchmodel", "-p", "hi"}, wantCode: 1,
+		check: func(t *testing.T, stdout, stderr string) {
+			want := "tokenloom: stream 1 (nosuchmodel): model \"nosuchmodel\" not found\n  hint: run: ollama pull nosuchmodel\n"
+			if stderr != want {
+				t.Errorf("stderr %q, want %q", stderr, want)
+			}
+			if row := summaryRow(t, stdout); row[1] != "nosuchmodel" || row[7] != "error" {
+				t.Errorf("summary row %q: want nosuchmodel ended in error", row)
+			}
+		},
+	}, {
+		name: "Ollama not running", host: notRunning, args: []string{"run", "-m", tiny, "-p", "The"}, wantCode: 1,
+		check: func(t *testing.T, stdout, stderr string) {
+			if !strings.Contains(stderr, "Ollama is not reachable at http://"+notRunning) || !strings.Contains(stderr, "ollama serve") {
+				t.Errorf("stderr %q: want Ollama not reachable at http://%s and how to start it", stderr, notRunning)
+			}
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, cliEnv(tt.host), tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout, stderr)
+			}
+			tt.check(t, stdout, stderr)
+		})
+	}
+}
+
+// process is a tokenloom binary running in the background, its standard
+// output read line by line as it comes.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once cmd.Wait has returned
+	lines  chan string   // stdout, closed at EOF
+	stderr bytes.Buffer
+
+	mu  sync.Mutex
+	out strings.Builder
+}
+
+// startCLI starts the tokenloom binary; it is killed when the test ends if
+// it is still running.
+func startCLI(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: exec.Command(tokenloomBin, args...), exited: make(chan struct{}), lines: make(chan string, 1024)}
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = w, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		r.Close()
+		w.Close()
+		t.Fatalf("start tokenloom: %v", err)
+	}
+	w.Close()
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		defer close(p.lines)
+		defer r.Close()
+		// Read what comes as it comes (the text of `run` has no line
+		// break until its end), and pass on each complete line.
+		var partial []byte
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(buf)
+			p.mu.Lock()
+			p.out.Write(buf[:n])
+			p.mu.Unlock()
+			partial = append(partial, buf[:n]...)
+			for {
+				i := bytes.IndexByte(partial, '\n')
+				if i < 0 {
+					break
+				}
+				select {
+				case p.lines <- string(partial[:i]):
+				default: // nobody waits for this line
+				}
+				partial = partial[i+1:]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		<-read
+		_ = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	})
+	return p
+}
+
+// stdout returns what the process printed so far.
+func (p *process) stdout() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// waitLine returns the first line (from those not yet read) that matches re.
+func (p *process) waitLine(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	timeout := time.After(streamTimeout)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				<-p.exited
+				t.Fatalf("tokenloom exited (%v) without printing a line like %s\nstdout:\n%s\nstderr:\n%s", p.cmd.ProcessState, re, p.stdout(), p.stderr.String())
+			}
+			if m := re.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-timeout:
+			t.Fatalf("tokenloom printed no line like %s within %v\nstdout:\n%s", re, streamTimeout, p.stdout())
+		}
+	}
+}
+
+// interrupt sends SIGINT and returns how long the process took to exit.
+func (p *process) interrupt(t *testing.T) time.Duration {
+	t.Helper()
+	sent := time.Now()
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatalf("SIGINT: %v", err)
+	}
+	select {
+	case <-p.exited:
+		return time.Since(sent)
+	case <-time.After(streamTimeout):
+		t.Fatalf("tokenloom still running %v after SIGINT", streamTimeout)
+		return 0
+	}
+}
+
+var listeningLine = regexp.MustCompile(`^Tokenloom server listening on (http://127\.0\.0\.1:\d+) \(Ollama: (\S+)\)$`)
+
+// TestCLIServe runs `tokenloom serve` on a free port with OLLAMA_HOST set,
+// uses it, and stops it with SIGINT.
+func TestCLIServe(t *testing.T) {
+	o := ollamatest.Start(t)
+
+	for _, following := range []bool{false, true} {
+		name := "idle"
+		if following {
+			name = "while a stream is followed"
+		}
+		t.Run(name, func(t *testing.T) {
+			p := startCLI(t, cliEnv(o.Host()), "serve", "--addr", "127.0.0.1:0")
+			m := p.waitLine(t, listeningLine)
+			url, ollamaURL := m[1], m[2]
+			if ollamaURL != o.URL() {
+				t.Errorf("serve uses Ollama at %s, want %s from OLLAMA_HOST", ollamaURL, o.URL())
+			}
+			cl, err := client.New(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			ctx := testContext(t)
+			ms, err := cl.Models(ctx)
+			if err != nil {
+				t.Fatalf("Models: %v", err)
+			}
+			if !hasModel(ms.Models, o.Model()+":latest", "ollama") || !hasModel(ms.Models, server.DemoHello, "demo") {
+				t.Errorf("models %v (ollama_error %q): want %s:latest and the demo sources", modelNames(ms.Models), ms.OllamaError, o.Model())
+			}
+
+			var stream <-chan client.Event
+			subCtx, stopSub := context.WithCancel(ctx)
+			defer stopSub()
+			if following {
+				// demo/hamlet runs about 3 s: it is still going at SIGINT.
+				created, err := cl.StartRun(ctx, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{{Model: server.DemoHamlet}}})
+				if err != nil {
+					t.Fatalf("StartRun: %v", err)
+				}
+				if stream, err = cl.Subscribe(subCtx, created.Streams[0].ID); err != nil {
+					t.Fatalf("Subscribe: %v", err)
+				}
+				if ev := <-stream; ev.Type != client.EventPhase {
+					t.Fatalf("first event %+v, want a phase", ev)
+				}
+			}
+
+			took := p.interrupt(t)
+			t.Logf("exited %v after SIGINT", took)
+			if took >= sigintBound {
+				t.Errorf("serve exited %v after SIGINT, want < %v", took, sigintBound)
+			}
+			if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+				t.Errorf("exit status %d after SIGINT, want 0\nstderr:\n%s", code, p.stderr.String())
+			}
+			if _, err := cl.Health(ctx); err == nil {
+				t.Errorf("the server still answers after exiting")
+			}
+			if stream != nil {
+				// The server ends the stream it was serving: its follower
+				// gets the terminal event, not a dropped connection.
+				var evs events
+				timeout := time.After(5 * time.Second)
+			read:
+				for {
+					select {
+					case ev, ok := <-stream:
+						if !ok {
+							break read
+						}
+						evs = append(evs, ev)
+					case <-timeout:
+						stopSub()
+						for range stream {
+						}
+						t.Errorf("the followed stream got no terminal event within 5 s of the shutdown: %v", evs)
+						break read
+					}
+				}
+				if l := evs.last(); l.Type != client.EventDone || l.Reason != client.ReasonCancelled || l.Local {
+					t.Errorf("the followed stream ended with %v, want done %q from the server", evs, client.ReasonCancelled)
+				}
+			}
+		})
+	}
+}
+
+// TestCLIRunInterrupt interrupts `tokenloom run` in the middle of a long
+// Ollama stream: it cancels the stream, prints what arrived and the summary,
+// and exits with status 130.
+func TestCLIRunInterrupt(t *testing.T) {
+	o := ollamatest.Start(t)
+	// Ollama's cap: 10240 tokens, about 2 s.
+	p := startCLI(t, cliEnv(o.Host()), "run", "-m", o.Model(), "-p", "one", "--max-tokens", "100000")
+	// Text output has no line breaks until the end: wait for the start of
+	// the reply.
+	deadline := time.Now().Add(streamTimeout)
+	for !strings.HasPrefix(p.stdout(), testmodel.Counting(3)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reply within %v: %q", streamTimeout, p.stdout())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := p.interrupt(t)
+	t.Logf("exited %v after SIGINT", took)
+	if took >= cancelBound {
+		t.Errorf("run exited %v after SIGINT, want < %v", took, cancelBound)
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit status %d, want 130\nstderr:\n%s", code, p.stderr.String())
+	}
+	out := p.stdout()
+	row := summaryRow(t, out)
+	n, err := strconv.Atoi(row[2])
+	if err != nil || row[7] != client.ReasonCancelled || n <= 0 || n >= 10240 {
+		t.Fatalf("summary row %q: want the stream cancelled part way", row)
+	}
+	if !strings.HasPrefix(out, testmodel.Counting(n)+"\n") {
+		t.Errorf("output %q…: want the %d counting tokens that arrived", out[:min(80, len(out))], n)
+	}
+}

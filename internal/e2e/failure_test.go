@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/server"
+)
+
+// killBound is how soon the streams of a crashed Ollama must end.
+const killBound = 2 * time.Second
+
+// checkDemoStillServes runs two demo streams and checks they complete: the
+// server does not depend on Ollama for them.
+func checkDemoStillServes(t *testing.T, ctx context.Context, cl *client.Client) {
+	t.Helper()
+	const prompt = "the server goes on"
+	rate := 0.0
+	_, got := runAll(t, ctx, cl, client.RunRequest{Prompt: prompt, Streams: []client.StreamSpec{
+		{Model: server.DemoEcho, Options: &client.Options{Rate: &rate}},
+		{Model: server.DemoFlood, Options: &client.Options{NumPredict: intp(500), Rate: &rate}},
+	}})
+	checkDone(t, "demo/echo", got[0], prompt, client.ReasonStop)
+	checkWellFormed(t, "demo/flood", got[1])
+	if l := got[1].last(); l.Type != client.EventDone || l.Reason != client.ReasonStop || len(got[1].tokens()) != 500 {
+		t.Errorf("demo/flood: %v, want 500 tokens and done %q", got[1], client.ReasonStop)
+	}
+}
+
+// TestOllamaKilled kills Ollama while two streams are generating: both end
+// with a clear error within killBound, the server goes on serving the demo
+// sources, says Ollama is gone, and serves Ollama again once it is back.
+func TestOllamaKilled(t *testing.T) {
+	o := ollamatest.Start(t)
+	_, cl := newStack(t, o.URL())
+	ctx := testContext(t)
+
+	// About 2 s each if nothing stops them (Ollama's cap of 10240 tokens).
+	created, chans := start(t, ctx, cl, client.RunRequest{Prompt: "one", Streams: []client.StreamSpec{
+		{Model: o.Model(), Options: counting(100000, 0)},
+		{Model: o.Model(), Options: counting(100000, 0)},
+	}})
+	got := make([]events, len(chans))
+	var generating, ended sync.WaitGroup
+	for i, ch := range chans {
+		generating.Add(1)
+		ended.Go(func() {
+			tokens := 0
+			for ev := range ch {
+				got[i] = append(got[i], ev)
+				if ev.Type == client.EventToken {
+					if tokens++; tokens == 100 {
+						generating.Done()
+					}
+				}
+			}
+			if tokens < 100 {
+				generating.Done()
+			}
+		})
+	}
+	generating.Wait()
+
+	killed := time.Now()
+	o.Kill()
+	killTook := time.Since(killed)
+	ended.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("the streams did not end within %v of the kill", streamTimeout)
+	}
+	for i, evs := range got {
+		name := fmt.Sprintf("stream %d", i)
+		checkWellFormed(t, name, evs)
+		l := evs.last()
+		if l.Type != client.EventError || !strings.Contains(l.Message, "Ollama") || l.Hint == "" {
+			t.Errorf("%s: %v\nwant an error naming Ollama, with a hint", name, evs)
+			continue
+		}
+		n := len(evs.tokens())
+		if n < 100 || n >= 10240 || evs.text() != testmodel.Counting(n) {
+			t.Errorf("%s: %d tokens before the error, text %q…: want the counting text cut short", name, n, evs.text()[:min(60, len(evs.text()))])
+		}
+		took := l.Received.Sub(killed)
+		if took >= killBound {
+			t.Errorf("%s: the error came %v after the kill, want < %v", name, took, killBound)
+		}
+		t.Logf("%s: error %v after the kill (Kill itself took %v), after %d tokens: %q (hint %q)",
+			name, took.Round(time.Microsecond), killTook.Round(time.Microsecond), n, l.Message, l.Hint)
+	}
+	checkTranscript(t, ctx, cl, created, got)
+
+	checkDemoStillServes(t, ctx, cl)
+
+	// A new Ollama stream now finds nothing at the address.
+	_, after := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{{Model: o.Model()}}})
+	checkWellFormed(t, "after the kill", after[0])
+	if l, want := after[0].last(), "Ollama is not reachable at "+o.URL(); l.Type != client.EventError || l.Message != want {
+		t.Errorf("a stream after the kill: %v\nwant the error %q", after[0], want)
+	}
+
+	// Ollama back on the same address: the server uses it again at once.
+	o.Restart()
+	_, back := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{{Model: o.Model()}}})
+	checkDone(t, "after the restart", back[0], testmodel.FoxSentence, client.ReasonStop)
+}
+
+// TestOllamaNotRunning points the server at a loopback port where nothing
+// listens: the demo sources still work, and everything that needs Ollama
+// says clearly that it is not reachable and how to start it.
+func TestOllamaNotRunning(t *testing.T) {
+	url := "http://" + closedPort(t)
+	_, cl := newStack(t, url)
+	ctx := testContext(t)
+
+	h, err := cl.Health(ctx)
+	if err != nil {
+		t.Fatalf("Health: %v", err)
+	}
+	if !h.OK || h.Ollama.URL != url || h.Ollama.Reachable || !strings.Contains(h.Ollama.Error, "not reachable") {
+		t.Errorf("Health = %+v: want ok, Ollama %s not reachable", *h, url)
+	}
+
+	ms, err := cl.Models(ctx)
+	if err != nil {
+		t.Fatalf("Models: %v", err)
+	}
+	for _, name := range server.DemoModelNames() {
+		if !hasModel(ms.Models, name, "demo") {
+			t.Errorf("models %v: %s missing", modelNames(ms.Models), name)
+		}
+	}
+	if len(ms.Models) != len(server.DemoModelNames()) {
+		t.Errorf("models %v: want the demo sources only", modelNames(ms.Models))
+	}
+	if !strings.Contains(ms.OllamaError, "not reachable") || !strings.Contains(ms.OllamaError, url) ||
+		!strings.Contains(ms.OllamaHint, "ollama serve") {
+		t.Errorf("ollama_error %q, ollama_hint %q: want %q, the URL %s and how to start Ollama",
+			ms.OllamaError, ms.OllamaHint, "not reachable", url)
+	}
+
+	_, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{
+		{Model: testmodel.Name},
+		{Model: server.DemoEcho},
+	}})
+	checkWellFormed(t, "Ollama stream", got[0])
+	if l, want := got[0].last(), "Ollama is not reachable at "+url; l.Type != client.EventError || l.Message != want || !strings.Contains(l.Hint, "ollama serve") {
+		t.Errorf("Ollama stream: %v\nwant the error %q with a hint naming `ollama serve`", got[0], want)
+	}
+	checkDone(t, "demo stream", got[1], "The", client.ReasonStop)
+	checkDemoStillServes(t, ctx, cl)
+}
+
+// TestOllamaHostEnv checks that a server configured with no Ollama URL
+// finds Ollama through OLLAMA_HOST, in the host:port form the ollama CLI
+// takes.
+func TestOllamaHostEnv(t *testing.T) {
+	o := ollamatest.Start(t)
+	t.Setenv("OLLAMA_HOST", o.Host())
+	srv, cl := newStack(t, "")
+	ctx := testContext(t)
+
+	if got := srv.Ollama().URL(); got != o.URL() {
+		t.Errorf("the server's Ollama URL is %q, want %q from OLLAMA_HOST=%s", got, o.URL(), o.Host())
+	}
+	h, err := cl.Health(ctx)
+	if err != nil {
+		t.Fatalf("Health: %v", err)
+	}
+	if h.Ollama.URL != o.URL() || !h.Ollama.Reachable || h.Ollama.Version == "" {
+		t.Errorf("Health = %+v: want Ollama reachable at %s with its version", *h, o.URL())
+	}
+	ms, err := cl.Models(ctx)
+	if err != nil {
+		t.Fatalf("Models: %v", err)
+	}
+	if !hasModel(ms.Models, o.Model()+":latest", "ollama") || ms.OllamaError != "" {
+		t.Errorf("models %v (ollama_error %q): want %s:latest from Ollama", modelNames(ms.Models), ms.OllamaError, o.Model())
+	}
+	_, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{{Model: o.Model()}}})
+	checkDone(t, "stream", got[0], testmodel.FoxSentence, client.ReasonStop)
+}

@@ -1,0 +1,356 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokenloom/tokenloom/client"
+)
+
+// paneMinWidth is the narrowest a pane gets; below it the panes scroll
+// horizontally instead of squashing.
+const paneMinWidth = 280
+
+// PaneConfig is what a pane asks for; it is saved in the preferences.
+type PaneConfig struct {
+	Model       string   `json:"model"`
+	Temperature *float64 `json:"temperature,omitempty"`
+	Seed        *int64   `json:"seed,omitempty"`
+	MaxTokens   *int     `json:"max_tokens,omitempty"`
+}
+
+// paneState is where a pane's stream is.
+type paneState int
+
+const (
+	paneIdle paneState = iota
+	paneRunning
+	paneDone
+	paneFailed
+)
+
+// Pane is one stream slot: its model and options, its live status and its
+// text in its slot's colour. All its methods run on the Fyne thread.
+type Pane struct {
+	app  *App
+	slot int
+
+	swatch   *canvas.Rectangle
+	model    *widget.Select
+	temp     *widget.Entry
+	seed     *widget.Entry
+	maxTok   *widget.Entry
+	options  *fyne.Container
+	optsBtn  *widget.Button
+	stopBtn  *widget.Button
+	copyBtn  *widget.Button
+	closeBtn *widget.Button
+	status   *widget.Label
+	errLabel *widget.Label
+	view     *TokenView
+	root     fyne.CanvasObject
+
+	state    paneState
+	streamID string
+	cancel   context.CancelFunc
+	began    time.Time
+	phase    string
+	tokens   int
+	startMs  float64
+	firstMs  float64
+	lastMs   float64
+	stats    *client.Stats
+	reason   string
+}
+
+func newPane(a *App, slot int, cfg PaneConfig) *Pane {
+	p := &Pane{app: a, slot: slot, view: NewTokenView()}
+	p.swatch = canvas.NewRectangle(a.theme.Color(SlotColorName(slot), a.variant()))
+	p.swatch.SetMinSize(fyne.NewSize(14, 14))
+	p.swatch.CornerRadius = 3
+	p.model = widget.NewSelect(withModel(a.modelNames(), cfg.Model), func(string) { a.save() })
+	p.model.PlaceHolder = "(choose a model)"
+	p.model.SetSelected(cfg.Model)
+
+	p.temp = numberEntry("temperature", fmtFloat(cfg.Temperature), a.save)
+	p.seed = numberEntry("seed", fmtInt64(cfg.Seed), a.save)
+	p.maxTok = numberEntry("max tokens", fmtInt(cfg.MaxTokens), a.save)
+	p.options = container.NewGridWithColumns(3,
+		labeled("Temperature", p.temp), labeled("Seed", p.seed), labeled("Max tokens", p.maxTok))
+	p.options.Hide()
+	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil {
+		p.options.Show()
+	}
+	p.optsBtn = widget.NewButtonWithIcon("", theme.SettingsIcon(), func() {
+		if p.options.Visible() {
+			p.options.Hide()
+		} else {
+			p.options.Show()
+		}
+	})
+	p.stopBtn = widget.NewButtonWithIcon("", theme.MediaStopIcon(), p.stop)
+	p.stopBtn.Disable()
+	p.copyBtn = widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() {
+		a.win.Clipboard().SetContent(p.view.Text())
+	})
+	p.closeBtn = widget.NewButtonWithIcon("", theme.CancelIcon(), func() { a.removePane(p) })
+	for _, b := range []*widget.Button{p.optsBtn, p.stopBtn, p.copyBtn, p.closeBtn} {
+		b.Importance = widget.LowImportance
+	}
+
+	p.status = widget.NewLabel("ready")
+	p.status.SizeName = theme.SizeNameCaptionText
+	p.status.Truncation = fyne.TextTruncateEllipsis
+	p.errLabel = widget.NewLabel("")
+	p.errLabel.Importance = widget.DangerImportance
+	p.errLabel.Wrapping = fyne.TextWrapWord
+	p.errLabel.Hide()
+
+	header := container.NewBorder(nil, nil,
+		container.NewCenter(p.swatch),
+		container.NewHBox(p.optsBtn, p.stopBtn, p.copyBtn, p.closeBtn),
+		p.model)
+	top := container.NewVBox(header, p.options, p.status, p.errLabel)
+	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
+	bg.CornerRadius = theme.InputRadiusSize()
+	body := container.NewStack(bg, container.NewPadded(p.view))
+	p.root = container.NewBorder(top, nil, nil, nil, body)
+	return p
+}
+
+func labeled(name string, o fyne.CanvasObject) fyne.CanvasObject {
+	l := widget.NewLabel(name)
+	l.SizeName = theme.SizeNameCaptionText
+	return container.NewVBox(l, o)
+}
+
+func numberEntry(placeholder, value string, changed func()) *widget.Entry {
+	e := widget.NewEntry()
+	e.PlaceHolder = "default"
+	e.SetText(value)
+	e.OnChanged = func(string) { changed() }
+	return e
+}
+
+func fmtFloat(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
+}
+
+func fmtInt64(v *int64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatInt(*v, 10)
+}
+
+func fmtInt(v *int) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.Itoa(*v)
+}
+
+// config reads the pane's settings; err names a field that is not a number.
+func (p *Pane) config() (PaneConfig, error) {
+	cfg := PaneConfig{Model: p.model.Selected}
+	if s := strings.TrimSpace(p.temp.Text); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return cfg, fmt.Errorf("temperature %q is not a number", s)
+		}
+		cfg.Temperature = &v
+	}
+	if s := strings.TrimSpace(p.seed.Text); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return cfg, fmt.Errorf("seed %q is not a whole number", s)
+		}
+		cfg.Seed = &v
+	}
+	if s := strings.TrimSpace(p.maxTok.Text); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			return cfg, fmt.Errorf("max tokens %q is not a whole number", s)
+		}
+		cfg.MaxTokens = &v
+	}
+	return cfg, nil
+}
+
+// spec is the stream the pane asks for.
+func (cfg PaneConfig) spec() client.StreamSpec {
+	s := client.StreamSpec{Model: cfg.Model}
+	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil {
+		s.Options = &client.Options{Temperature: cfg.Temperature, Seed: cfg.Seed, NumPredict: cfg.MaxTokens}
+	}
+	return s
+}
+
+// begin resets the pane for a new stream.
+func (p *Pane) begin(streamID string) {
+	p.state = paneRunning
+	p.streamID = streamID
+	p.began = time.Now()
+	p.phase = "starting"
+	p.tokens = 0
+	p.startMs, p.firstMs, p.lastMs = 0, 0, 0
+	p.stats = nil
+	p.reason = ""
+	p.view.Clear()
+	p.errLabel.Hide()
+	p.stopBtn.Enable()
+	p.model.Disable()
+	p.updateStatus()
+}
+
+// showError shows a failure of this pane's stream in the pane only.
+func (p *Pane) showError(msg, hint string) {
+	p.state = paneFailed
+	text := msg
+	if hint != "" {
+		text += " — " + hint
+	}
+	p.errLabel.SetText(text)
+	p.errLabel.Show()
+	p.finishControls()
+	p.updateStatus()
+}
+
+func (p *Pane) finishControls() {
+	p.stopBtn.Disable()
+	p.model.Enable()
+	if p.cancel != nil {
+		p.cancel()
+		p.cancel = nil
+	}
+}
+
+// apply takes a batch of the stream's events.
+func (p *Pane) apply(batch []client.Event, final bool) {
+	var runs []Run
+	for _, ev := range batch {
+		switch ev.Type {
+		case client.EventPhase:
+			p.phase = ev.Phase
+			if ev.Phase != client.PhaseWaiting && p.startMs == 0 {
+				p.startMs = ev.TMs
+			}
+		case client.EventToken:
+			if p.tokens == 0 {
+				p.firstMs = ev.TMs
+				p.phase = client.PhaseGenerating
+			}
+			p.tokens++
+			p.lastMs = ev.TMs
+			runs = append(runs, Run{Text: ev.Text, Slot: p.slot})
+		case client.EventDone:
+			p.state = paneDone
+			p.stats, p.reason = ev.Stats, ev.Reason
+		case client.EventError:
+			p.stats = ev.Stats
+			p.showError(ev.Message, ev.Hint)
+		}
+	}
+	p.view.Append(runs...)
+	if final && p.state == paneRunning {
+		p.state = paneDone
+		p.reason = client.ReasonCancelled
+	}
+	if p.state != paneRunning {
+		p.finishControls()
+	}
+	p.updateStatus()
+}
+
+// statusText says where the stream is, with its live figures.
+func (p *Pane) statusText() string {
+	var parts []string
+	switch p.state {
+	case paneIdle:
+		return "ready"
+	case paneRunning:
+		parts = append(parts, p.phase, fmt.Sprintf("%.1f s", time.Since(p.began).Seconds()))
+	case paneDone:
+		parts = append(parts, "done ("+p.reason+")")
+	case paneFailed:
+		parts = append(parts, "error")
+	}
+	if st := p.stats; st != nil {
+		parts = append(parts, fmt.Sprintf("%.2f s", st.DurationMs/1000))
+		if st.Tokens > 0 {
+			parts = append(parts, fmt.Sprintf("TTFT %.0f ms", st.TTFTMs), fmt.Sprintf("%.1f tok/s", st.TokensPerS))
+		}
+		parts = append(parts, plural(st.Tokens, "token"))
+		return strings.Join(parts, " · ")
+	}
+	if p.tokens > 0 {
+		parts = append(parts, fmt.Sprintf("TTFT %.0f ms", p.firstMs-p.startMs))
+		if p.tokens > 1 && p.lastMs > p.firstMs {
+			parts = append(parts, fmt.Sprintf("%.1f tok/s", float64(p.tokens)/((p.lastMs-p.firstMs)/1000)))
+		}
+	}
+	parts = append(parts, plural(p.tokens, "token"))
+	return strings.Join(parts, " · ")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func (p *Pane) updateStatus() { p.status.SetText(p.statusText()) }
+
+// stop cancels this pane's stream only.
+func (p *Pane) stop() {
+	if p.state != paneRunning {
+		return
+	}
+	id := p.streamID
+	p.stopBtn.Disable()
+	p.app.background(func(ctx context.Context, cl *client.Client) func() {
+		err := cl.CancelStream(ctx, id)
+		return func() {
+			if err != nil && !client.IsNotFound(err) {
+				p.showError("could not stop the stream: "+err.Error(), "")
+			}
+		}
+	})
+}
+
+// refreshModels offers names in the model picker, keeping the selection.
+func (p *Pane) refreshModels(names []string) {
+	sel := p.model.Selected
+	p.model.SetOptions(withModel(names, sel))
+	p.model.SetSelected(sel)
+}
+
+// withModel adds model to names if it is missing: a saved model stays
+// selectable while its source is away, and running it says why it fails.
+func withModel(names []string, model string) []string {
+	if model == "" || slices.Contains(names, model) {
+		return names
+	}
+	return append(names, model)
+}
+
+// recolor applies the slot colour of the current theme variant.
+func (p *Pane) recolor() {
+	p.swatch.FillColor = p.app.theme.Color(SlotColorName(p.slot), p.app.variant())
+	p.swatch.Refresh()
+}
+

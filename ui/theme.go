@@ -1,0 +1,63 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/tokenloom/tokenloom/internal/palette"
+)
+
+// SlotColorName is the theme colour name of stream slot i; every view that
+// shows a stream's colour asks the theme for it.
+func SlotColorName(i int) fyne.ThemeColorName {
+	return fyne.ThemeColorName(fmt.Sprintf("tokenloom-slot-%d", i%len(palette.Slots)))
+}
+
+// appTheme is the default theme plus the stream slot colours.
+type appTheme struct {
+	fyne.Theme
+}
+
+func newAppTheme() fyne.Theme { return &appTheme{Theme: theme.DefaultTheme()} }
+
+// Color answers the slot colours (see SlotColor); other names go to the
+// default theme.
+func (t *appTheme) Color(name fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	var i int
+	if _, err := fmt.Sscanf(string(name), "tokenloom-slot-%d", &i); err == nil {
+		return SlotColor(i, v)
+	}
+	return t.Theme.Color(name, v)
+}
+
+// SlotColor is the colour of stream slot i on a theme variant: the
+// palette's colour, adjusted just enough to read as text on that variant's
+// background.
+func SlotColor(i int, v fyne.ThemeVariant) color.NRGBA {
+	bg := color.NRGBAModel.Convert(theme.DefaultTheme().Color(theme.ColorNameBackground, v)).(color.NRGBA)
+	return palette.OnBackground(palette.Of(i).RGB, bg)
+}
+
+// textViewTheme is the theme inside token views: tight line spacing and no
+// hover or selection highlight, which make no sense on text rows.
+type textViewTheme struct {
+	fyne.Theme
+}
+
+func (t textViewTheme) Color(name fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	switch name {
+	case theme.ColorNameHover, theme.ColorNameSelection, theme.ColorNameFocus:
+		return color.Transparent
+	}
+	return t.Theme.Color(name, v)
+}
+
+func (t textViewTheme) Size(name fyne.ThemeSizeName) float32 {
+	if name == theme.SizeNamePadding {
+		return 1
+	}
+	return t.Theme.Size(name)
+}
