@@ -353,4 +353,3 @@ func (p *Pane) recolor() {
 	p.swatch.FillColor = p.app.theme.Color(SlotColorName(p.slot), p.app.variant())
 	p.swatch.Refresh()
 }
-
