@@ -28,6 +28,7 @@ type row struct {
 	cells []cell
 	width float32
 	hard  bool // ends with a newline in the text
+	nl    int  // the slot of that newline
 }
 
 // TokenView shows a growing text of coloured runs. It is virtualised: the
@@ -156,6 +157,10 @@ func (v *TokenView) Runs() []Run {
 			b.WriteRune(c.r)
 		}
 		if r.hard && i < len(v.rows)-1 {
+			if r.nl != slot {
+				flush()
+				slot = r.nl
+			}
 			b.WriteByte('\n')
 		}
 	}
@@ -175,6 +180,7 @@ func (v *TokenView) appendText(text string, slot int) {
 		switch {
 		case r == '\n':
 			v.rows[len(v.rows)-1].hard = true
+			v.rows[len(v.rows)-1].nl = slot
 			v.rows = append(v.rows, row{})
 			continue
 		case r == '\r':
@@ -197,16 +203,15 @@ func (v *TokenView) put(r rune, slot int) {
 	v.runes++
 	w := v.runeWidth(r)
 	last := &v.rows[len(v.rows)-1]
-	if v.width > 0 && last.width+w > v.width && len(last.cells) > 0 {
+	// A space may overhang the edge: rows end at spaces and none starts
+	// with one.
+	if r != ' ' && v.width > 0 && last.width+w > v.width && len(last.cells) > 0 {
 		cut := len(last.cells)
 		for i := len(last.cells) - 1; i > 0; i-- {
 			if last.cells[i].r == ' ' {
 				cut = i + 1
 				break
 			}
-		}
-		if r == ' ' {
-			cut = len(last.cells)
 		}
 		moved := append([]cell(nil), last.cells[cut:]...)
 		last.cells = last.cells[:cut:cut]

@@ -142,6 +142,9 @@ func TestCancelStream(t *testing.T) {
 			{Model: o.Model(), Options: &client.Options{NumCtx: intp(numCtx)}},
 		}})
 		checkDone(t, "next stream", got[0], testmodel.FoxSentence, client.ReasonStop)
+		if t.Failed() {
+			return
+		}
 		ttft := time.Duration(got[0].last().Stats.TTFTMs * float64(time.Millisecond))
 		t.Logf("cancelled after %d tokens, done %v after the request; %d tokens (at least %v) were left; the next request's TTFT: %v",
 			len(evs.tokens()), took, left, leftAtLeast, ttft)

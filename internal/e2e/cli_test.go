@@ -24,19 +24,23 @@ import (
 const sigintBound = time.Second
 
 // cliEnv is this process's environment for the tokenloom binary, with
-// OLLAMA_HOST set to ollamaHost and no other OLLAMA_ variable. It asks for
-// colours the way a colour terminal would, so that only the output not
-// being a terminal can turn them off.
-func cliEnv(ollamaHost string) []string {
+// OLLAMA_HOST set to ollamaHost and no other OLLAMA_ variable, then the
+// "KEY=VALUE" overrides. It asks for colours the way a colour terminal
+// would, so that only the output not being a terminal can turn them off,
+// and sets an English locale (see TestCLILocale for the C locale).
+func cliEnv(ollamaHost string, overrides ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "OLLAMA_") || k == "NO_COLOR" || k == "TERM" || k == "COLORTERM" {
+		switch {
+		case strings.HasPrefix(k, "OLLAMA_"), strings.HasPrefix(k, "LC_"),
+			k == "NO_COLOR", k == "TERM", k == "COLORTERM", k == "LANG", k == "LANGUAGE":
 			continue
 		}
 		env = append(env, kv)
 	}
-	return append(env, "OLLAMA_HOST="+ollamaHost, "TERM=xterm-256color", "COLORTERM=truecolor")
+	env = append(env, "OLLAMA_HOST="+ollamaHost, "TERM=xterm-256color", "COLORTERM=truecolor", "LANG=en_US.UTF-8")
+	return append(env, overrides...) // the last value of a key wins
 }
 
 // runCLI runs the tokenloom binary to its end and returns its output and
@@ -198,15 +202,16 @@ func TestCLIRun(t *testing.T) {
 }
 
 // process is a tokenloom binary running in the background, its standard
-// output read line by line as it comes.
+// output collected as it comes.
 type process struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once cmd.Wait has returned
-	lines  chan string   // stdout, closed at EOF
-	stderr bytes.Buffer
+	stderr bytes.Buffer  // read it only after exited
 
-	mu  sync.Mutex
-	out strings.Builder
+	mu   sync.Mutex
+	out  strings.Builder
+	eof  bool          // stdout is closed
+	wake chan struct{} // closed and replaced when out grows or at EOF
 }
 
 // startCLI starts the tokenloom binary; it is killed when the test ends if
@@ -217,7 +222,7 @@ func startCLI(t *testing.T, env []string, args ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: exec.Command(tokenloomBin, args...), exited: make(chan struct{}), lines: make(chan string, 1024)}
+	p := &process{cmd: exec.Command(tokenloomBin, args...), exited: make(chan struct{}), wake: make(chan struct{})}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = w, &p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -229,29 +234,18 @@ func startCLI(t *testing.T, env []string, args ...string) *process {
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
-		defer close(p.lines)
 		defer r.Close()
-		// Read what comes as it comes (the text of `run` has no line
-		// break until its end), and pass on each complete line.
-		var partial []byte
+		// Read what comes as it comes: the text of `run` has no line
+		// break until its end.
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := r.Read(buf)
 			p.mu.Lock()
 			p.out.Write(buf[:n])
+			p.eof = err != nil
+			close(p.wake)
+			p.wake = make(chan struct{})
 			p.mu.Unlock()
-			partial = append(partial, buf[:n]...)
-			for {
-				i := bytes.IndexByte(partial, '\n')
-				if i < 0 {
-					break
-				}
-				select {
-				case p.lines <- string(partial[:i]):
-				default: // nobody waits for this line
-				}
-				partial = partial[i+1:]
-			}
 			if err != nil {
 				return
 			}
@@ -276,24 +270,45 @@ func (p *process) stdout() string {
 	return p.out.String()
 }
 
-// waitLine returns the first line (from those not yet read) that matches re.
-func (p *process) waitLine(t *testing.T, re *regexp.Regexp) []string {
+// waitOutput waits until the standard output so far satisfies ok.
+func (p *process) waitOutput(t *testing.T, what string, ok func(stdout string) bool) {
 	t.Helper()
 	timeout := time.After(streamTimeout)
 	for {
+		p.mu.Lock()
+		out, eof, wake := p.out.String(), p.eof, p.wake
+		p.mu.Unlock()
+		switch {
+		case ok(out):
+			return
+		case eof:
+			<-p.exited
+			t.Fatalf("tokenloom exited (%v) without printing %s\nstdout:\n%s\nstderr:\n%s", p.cmd.ProcessState, what, out, p.stderr.String())
+		}
 		select {
-		case l, ok := <-p.lines:
-			if !ok {
-				<-p.exited
-				t.Fatalf("tokenloom exited (%v) without printing a line like %s\nstdout:\n%s\nstderr:\n%s", p.cmd.ProcessState, re, p.stdout(), p.stderr.String())
-			}
-			if m := re.FindStringSubmatch(l); m != nil {
-				return m
-			}
+		case <-wake:
 		case <-timeout:
-			t.Fatalf("tokenloom printed no line like %s within %v\nstdout:\n%s", re, streamTimeout, p.stdout())
+			t.Fatalf("tokenloom printed no %s within %v\nstdout:\n%s", what, streamTimeout, out)
 		}
 	}
+}
+
+// waitLine waits for a complete line of standard output that matches re
+// and returns its submatches.
+func (p *process) waitLine(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	var m []string
+	p.waitOutput(t, "line like "+re.String(), func(out string) bool {
+		for l := range strings.Lines(out) {
+			if strings.HasSuffix(l, "\n") {
+				if m = re.FindStringSubmatch(strings.TrimSuffix(l, "\n")); m != nil {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return m
 }
 
 // interrupt sends SIGINT and returns how long the process took to exit.
@@ -409,15 +424,7 @@ func TestCLIRunInterrupt(t *testing.T) {
 	o := ollamatest.Start(t)
 	// Ollama's cap: 10240 tokens, about 2 s.
 	p := startCLI(t, cliEnv(o.Host()), "run", "-m", o.Model(), "-p", "one", "--max-tokens", "100000")
-	// Text output has no line breaks until the end: wait for the start of
-	// the reply.
-	deadline := time.Now().Add(streamTimeout)
-	for !strings.HasPrefix(p.stdout(), testmodel.Counting(3)) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no reply within %v: %q", streamTimeout, p.stdout())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	p.waitOutput(t, "start of the reply", func(out string) bool { return strings.HasPrefix(out, testmodel.Counting(3)) })
 	took := p.interrupt(t)
 	t.Logf("exited %v after SIGINT", took)
 	if took >= cancelBound {
@@ -434,5 +441,23 @@ func TestCLIRunInterrupt(t *testing.T) {
 	}
 	if !strings.HasPrefix(out, testmodel.Counting(n)+"\n") {
 		t.Errorf("output %q…: want the %d counting tokens that arrived", out[:min(80, len(out))], n)
+	}
+}
+
+// TestCLILocale runs `tokenloom run` in the C and POSIX locales, the
+// default of many containers and CI machines: its standard error must stay
+// free of anything but the run's own errors. The GUI toolkit linked into
+// the binary must not complain about the locale of a terminal command.
+func TestCLILocale(t *testing.T) {
+	for _, lang := range []string{"C.UTF-8", "C", "POSIX"} {
+		t.Run(lang, func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, cliEnv(closedPort(t), "LANG="+lang), "run", "-m", server.DemoEcho, "-p", "hi")
+			if code != 0 || !strings.HasPrefix(stdout, "hi\n") {
+				t.Errorf("exit status %d, stdout %q: want 0 and the echo", code, stdout)
+			}
+			if stderr != "" {
+				t.Errorf("LANG=%s: stderr %q, want nothing", lang, stderr)
+			}
+		})
 	}
 }

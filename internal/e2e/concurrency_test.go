@@ -25,7 +25,7 @@ func TestConcurrentStreams(t *testing.T) {
 		return out
 	}
 
-	for _, lengths := range [][]int{{600, 700}, {600, 700, 800, 900}} {
+	for _, lengths := range [][]int{{1000, 1100}, {600, 700, 800, 900}} {
 		t.Run(fmt.Sprintf("async %d", len(lengths)), func(t *testing.T) {
 			ctx := testContext(t)
 			created, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "one", Mode: "async", Streams: specs(lengths...)})
@@ -33,6 +33,9 @@ func TestConcurrentStreams(t *testing.T) {
 				checkDone(t, fmt.Sprintf("stream %d", i), got[i], testmodel.Counting(n), client.ReasonLength)
 			}
 			checkTranscript(t, ctx, cl, created, got)
+			if t.Failed() {
+				return
+			}
 			// Ollama v0.6.5 runs up to 4 requests of one model in one batch
 			// by default: the streams are generated side by side, each
 			// starting before any other has ended.
@@ -57,6 +60,9 @@ func TestConcurrentStreams(t *testing.T) {
 			checkDone(t, fmt.Sprintf("stream %d", i), got[i], testmodel.Counting(n), client.ReasonLength)
 		}
 		checkTranscript(t, ctx, cl, created, got)
+		if t.Failed() {
+			return
+		}
 		first, second := got[0], got[1]
 		if ev := second[0]; ev.Type != client.EventPhase || ev.Phase != client.PhaseWaiting {
 			t.Errorf("the second stream's first event is %s %q, want phase %q", ev.Type, ev.Phase, client.PhaseWaiting)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -176,13 +177,23 @@ func TestOllamaHostEnv(t *testing.T) {
 	if h.Ollama.URL != o.URL() || !h.Ollama.Reachable || h.Ollama.Version == "" {
 		t.Errorf("Health = %+v: want Ollama reachable at %s with its version", *h, o.URL())
 	}
-	ms, err := cl.Models(ctx)
-	if err != nil {
-		t.Fatalf("Models: %v", err)
+	// The model is listed, and marked loaded once a stream has used it.
+	for _, loaded := range []bool{false, true} {
+		if loaded {
+			_, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{{Model: o.Model()}}})
+			checkDone(t, "stream", got[0], testmodel.FoxSentence, client.ReasonStop)
+		}
+		ms, err := cl.Models(ctx)
+		if err != nil {
+			t.Fatalf("Models: %v", err)
+		}
+		name := o.Model() + ":latest"
+		i := slices.IndexFunc(ms.Models, func(m client.Model) bool { return m.Name == name && m.Source == "ollama" })
+		if i < 0 || ms.OllamaError != "" {
+			t.Fatalf("models %v (ollama_error %q): want %s from Ollama", modelNames(ms.Models), ms.OllamaError, name)
+		}
+		if m := ms.Models[i]; m.Loaded != loaded || m.Family != "llama" || m.Size <= 0 {
+			t.Errorf("model %+v: want loaded=%v, family llama and its size", m, loaded)
+		}
 	}
-	if !hasModel(ms.Models, o.Model()+":latest", "ollama") || ms.OllamaError != "" {
-		t.Errorf("models %v (ollama_error %q): want %s:latest from Ollama", modelNames(ms.Models), ms.OllamaError, o.Model())
-	}
-	_, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{{Model: o.Model()}}})
-	checkDone(t, "stream", got[0], testmodel.FoxSentence, client.ReasonStop)
 }

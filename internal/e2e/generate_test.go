@@ -91,6 +91,9 @@ func TestOllamaStats(t *testing.T) {
 			})
 			evs := got[0]
 			checkDone(t, "stream", evs, tt.want, tt.reason)
+			if t.Failed() {
+				return
+			}
 			if p := evs.phases(); len(p) == 0 || p[0] != tt.phase {
 				t.Errorf("phases %v, want %s first", p, tt.phase)
 			}
@@ -136,10 +139,10 @@ func TestOllamaStats(t *testing.T) {
 				t.Errorf("tokens_per_s %v, want > 0", st.TokensPerS)
 			}
 			// Both rates measure the same generation, ours at arrival in
-			// the server: they agree within a few percent on a long
-			// stream (measured 0.98–1.26). A factor of 4 either way
-			// leaves room for a loaded machine and still catches zeros and
-			// unit mistakes, which are off by 1000 or more.
+			// the server. Over 2,000 tokens their ratio measured 0.95 to
+			// 1.26. A factor of 4 either way leaves room for a loaded
+			// machine and still catches zeros and unit mistakes, which
+			// are off by a factor of 1000 or more.
 			if tt.checkRate {
 				if ratio := st.TokensPerS / evalRate(om); !(ratio > 0.25 && ratio < 4) {
 					t.Errorf("tokens_per_s %v vs Ollama's eval rate %v tokens/s: ratio %.3f, want within a factor of 4",
