@@ -22,7 +22,6 @@ type run struct {
 	// guarded by Server.mu
 	unfinished int
 	finishedAt time.Time
-	wallMs     float64
 	bytes      int64
 }
 

@@ -309,8 +309,7 @@ func (s *Server) streamFinished(st *stream) {
 		return
 	}
 	r.finishedAt = time.Now()
-	r.wallMs = round3(r.since())
-	s.log.Info("run finished", "run", r.id, "wall_ms", r.wallMs)
+	s.log.Info("run finished", "run", r.id, "wall_ms", round3(r.since()))
 	s.finished = append(s.finished, r)
 	s.stored += r.bytes
 	s.evictLocked(r.finishedAt)
@@ -389,16 +388,23 @@ func (s *Server) lookupStream(id string) *stream {
 
 // transcript copies a run with all its events.
 func (s *Server) transcript(r *run) wire.Transcript {
-	s.mu.Lock()
-	finished := r.unfinished == 0
-	wall := r.wallMs
-	s.mu.Unlock()
 	t := wire.Transcript{
 		ID: r.id, Mode: r.req.Mode, Prompt: r.req.Prompt, System: r.req.System,
-		StartedAt: r.startedAt.UTC().Truncate(time.Millisecond), Finished: finished, WallMs: wall,
+		StartedAt: r.startedAt.UTC().Truncate(time.Millisecond), Finished: true,
 	}
+	// Finished and the wall time come from the streams' own logs, so a
+	// transcript read right after the last terminal event already says so.
 	for _, st := range r.streams {
-		t.Streams = append(t.Streams, st.transcript())
+		tr := st.transcript()
+		if tr.Stats == nil {
+			t.Finished = false
+		} else {
+			t.WallMs = max(t.WallMs, tr.Stats.EndMs)
+		}
+		t.Streams = append(t.Streams, tr)
+	}
+	if !t.Finished {
+		t.WallMs = 0
 	}
 	return t
 }

@@ -37,9 +37,19 @@ func (t *appTheme) Color(name fyne.ThemeColorName, v fyne.ThemeVariant) color.Co
 // palette's colour, adjusted just enough to read as text on that variant's
 // background.
 func SlotColor(i int, v fyne.ThemeVariant) color.NRGBA {
-	bg := color.NRGBAModel.Convert(theme.DefaultTheme().Color(theme.ColorNameBackground, v)).(color.NRGBA)
+	bg := lightBackground
+	if v == theme.VariantDark {
+		bg = darkBackground
+	}
 	return palette.OnBackground(palette.Of(i).RGB, bg)
 }
+
+// The default theme's backgrounds (fyne.io/fyne/v2/theme), fixed here so
+// that slot colours do not need a running app.
+var (
+	darkBackground  = color.NRGBA{R: 0x17, G: 0x17, B: 0x18, A: 0xff}
+	lightBackground = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
+)
 
 // textViewTheme is the theme inside token views: tight line spacing and no
 // hover or selection highlight, which make no sense on text rows.

@@ -2,11 +2,13 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 )
 
 func newTestView(t testing.TB, w, h float32) *TokenView {
@@ -119,4 +121,16 @@ func benchToken(i int) string {
 		return " end.\n"
 	}
 	return []string{" the", " quick", " brown", " fox", " jumps"}[i%5]
+}
+
+// TestBackgroundsMatchTheme guards the copies of the theme's backgrounds
+// that SlotColor uses.
+func TestBackgroundsMatchTheme(t *testing.T) {
+	test.NewTempApp(t)
+	th := newAppTheme()
+	for v, want := range map[fyne.ThemeVariant]color.NRGBA{theme.VariantDark: darkBackground, theme.VariantLight: lightBackground} {
+		if got := color.NRGBAModel.Convert(th.Color(theme.ColorNameBackground, v)); got != want {
+			t.Errorf("variant %d background %v, SlotColor assumes %v", v, got, want)
+		}
+	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/internal/cli"
 	"github.com/tokenloom/tokenloom/internal/desktop"
+	_ "github.com/tokenloom/tokenloom/internal/localefix" // before Fyne reads the locale
 	"github.com/tokenloom/tokenloom/internal/palette"
 )
 
