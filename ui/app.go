@@ -113,6 +113,10 @@ func New(a fyne.App, o Options) *App {
 // Window is the main window.
 func (a *App) Window() fyne.Window { return a.win }
 
+// Save writes the settings (panes, mode, prompt, window size) to the
+// preferences; closing the window does it too.
+func (a *App) Save() { a.save() }
+
 // Close cancels the running streams and background work and waits for it.
 func (a *App) Close() {
 	a.cancel()
@@ -170,7 +174,8 @@ func (a *App) build() {
 	refreshBtn := widget.NewButtonWithIcon("Models", theme.ViewRefreshIcon(), func() { a.refresh(false) })
 	settingsBtn := widget.NewButtonWithIcon("", theme.SettingsIcon(), a.showSettings)
 	a.runStatus = widget.NewLabel("")
-	a.runStatus.Truncation = fyne.TextTruncateEllipsis
+	a.runStatus.Wrapping = fyne.TextWrapWord
+	a.runStatus.TextStyle = fyne.TextStyle{Bold: true}
 
 	a.bannerMsg = widget.NewLabel("")
 	a.bannerMsg.Wrapping = fyne.TextWrapWord
@@ -179,10 +184,8 @@ func (a *App) build() {
 	a.banner = container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), container.NewHBox(retry, widget.NewButton("Settings", a.showSettings)), a.bannerMsg)
 	a.banner.Hide()
 
-	controls := container.NewBorder(nil, nil,
-		container.NewHBox(a.mode, a.runBtn, a.stopBtn, a.addBtn, refreshBtn, settingsBtn),
-		nil, a.runStatus)
-	top := container.NewVBox(a.banner, a.prompt, systemBox, controls)
+	controls := container.NewHBox(a.mode, a.runBtn, a.stopBtn, a.addBtn, refreshBtn, settingsBtn)
+	top := container.NewVBox(a.banner, a.prompt, systemBox, controls, a.runStatus)
 
 	a.panesBox = container.New(&panesLayout{})
 	for i, cfg := range a.savedPanes() {

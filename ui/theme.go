@@ -51,15 +51,16 @@ var (
 	lightBackground = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
 )
 
-// textViewTheme is the theme inside token views: tight line spacing and no
-// hover or selection highlight, which make no sense on text rows.
+// textViewTheme is the theme inside token views: tight line spacing, and no
+// separators, hover or selection highlight, which make no sense on text
+// rows.
 type textViewTheme struct {
 	fyne.Theme
 }
 
 func (t textViewTheme) Color(name fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
 	switch name {
-	case theme.ColorNameHover, theme.ColorNameSelection, theme.ColorNameFocus:
+	case theme.ColorNameHover, theme.ColorNameSelection, theme.ColorNameFocus, theme.ColorNameSeparator:
 		return color.Transparent
 	}
 	return t.Theme.Color(name, v)

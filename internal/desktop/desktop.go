@@ -114,7 +114,12 @@ func Run(ctx context.Context, o Options) int {
 			return e.start(url, o.Version)
 		},
 	})
-	stop := context.AfterFunc(ctx, func() { fyne.Do(a.Quit) })
+	stop := context.AfterFunc(ctx, func() {
+		fyne.Do(func() {
+			w.Save()
+			a.Quit()
+		})
+	})
 	defer stop()
 	w.Window().ShowAndRun()
 	w.Close()
