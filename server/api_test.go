@@ -28,7 +28,7 @@ func TestErrorAnswers(t *testing.T) {
 	for i := range many {
 		many[i] = wire.StreamSpec{Model: "demo/hello"}
 	}
-	tests := []struct {
+	type errorCase struct {
 		name    string
 		method  string
 		path    string
@@ -36,7 +36,8 @@ func TestErrorAnswers(t *testing.T) {
 		header  map[string]string
 		status  int
 		message string // part of the error message
-	}{
+	}
+	tests := []errorCase{
 		{"malformed JSON", "POST", "/api/runs", []byte(`{"prompt":`), nil, 400, "malformed JSON"},
 		{"not an object", "POST", "/api/runs", []byte(`[1,2]`), nil, 400, "malformed JSON"},
 		{"empty body", "POST", "/api/runs", nil, nil, 400, "empty request body"},
@@ -77,15 +78,7 @@ func TestErrorAnswers(t *testing.T) {
 		{"cross-site fetch", "POST", "/api/runs", valid(func(*wire.RunRequest) {}), map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "cross-site"},
 	}
 	for _, model := range []string{"../etc/passwd", "/abs", `a\b`, "a b", "a\nb", "a/../b", "x/y/z/w", ".", "name:", ":tag", strings.Repeat("m", 257), ""} {
-		tests = append(tests, struct {
-			name    string
-			method  string
-			path    string
-			body    []byte
-			header  map[string]string
-			status  int
-			message string
-		}{"model " + url.PathEscape(model[:min(len(model), 20)]), "POST", "/api/runs", valid(func(r *wire.RunRequest) { r.Streams[0].Model = model }), nil, 400, "invalid model name"})
+		tests = append(tests, errorCase{"model " + url.PathEscape(model[:min(len(model), 20)]), "POST", "/api/runs", valid(func(r *wire.RunRequest) { r.Streams[0].Model = model }), nil, 400, "invalid model name"})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

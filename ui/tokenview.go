@@ -94,14 +94,7 @@ func (v *TokenView) Append(runs ...Run) {
 		return
 	}
 	follow := v.following()
-	for _, r := range runs {
-		v.appendText(r.Text, r.Slot)
-	}
-	v.list.Refresh()
-	if follow {
-		v.list.ScrollToBottom()
-		v.bottom = v.list.GetScrollOffset()
-	}
+	v.layOut(runs, follow)
 	v.follow = follow
 }
 
@@ -226,10 +219,15 @@ func (v *TokenView) put(r rune, slot int) {
 // rewrap lays the whole text out again for a new width.
 func (v *TokenView) rewrap(width float32) {
 	runs := v.Runs()
-	follow := v.follow
 	v.rows = []row{{}}
 	v.runes = 0
 	v.width = width
+	v.layOut(runs, v.follow)
+}
+
+// layOut appends runs to the rows, refreshes the visible rows and, when
+// following, scrolls to the end.
+func (v *TokenView) layOut(runs []Run, follow bool) {
 	for _, r := range runs {
 		v.appendText(r.Text, r.Slot)
 	}
