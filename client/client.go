@@ -35,6 +35,8 @@ type (
 	Transcript = wire.Transcript
 	// StreamTranscript is one stream of a Transcript.
 	StreamTranscript = wire.StreamTranscript
+	// ReplayRequest is the body of StartReplay.
+	ReplayRequest = wire.ReplayRequest
 	// Stats are a stream's figures.
 	Stats = wire.Stats
 	// OllamaStats are Ollama's final metrics.
@@ -205,6 +207,28 @@ func (c *Client) Models(ctx context.Context) (*Models, error) {
 func (c *Client) StartRun(ctx context.Context, req RunRequest) (*RunCreated, error) {
 	var out RunCreated
 	return &out, c.do(ctx, http.MethodPost, "/api/runs", req, &out)
+}
+
+// StartReplay plays a saved run back through the server: a new run whose
+// streams send the transcript's events again (phases, tokens and the
+// original ends) with the original timing divided by speed, so that
+// Subscribe, Run and the cancel calls work on it as on any run. speed must
+// be more than 0 and at most 16 (wire.MaxReplaySpeed); 1 is the original
+// timing. The answer names the new run's streams in the transcript's order,
+// each with the original model and the label "replay of MODEL". A
+// transcript that is not a valid finished run is refused with an *APIError
+// 400 saying which stream and event is wrong.
+func (c *Client) StartReplay(ctx context.Context, t *Transcript, speed float64) (*RunCreated, error) {
+	var out RunCreated
+	return &out, c.do(ctx, http.MethodPost, "/api/replays", ReplayRequest{Transcript: t, Speed: &speed}, &out)
+}
+
+// EventsURL is the full URL of a stream's SSE endpoint, e.g.
+// http://127.0.0.1:8765/events?stream=s_0b2e..., for curl -N or a browser.
+func (c *Client) EventsURL(streamID string) string {
+	u := c.base.JoinPath("/events")
+	u.RawQuery = url.Values{"stream": {streamID}}.Encode()
+	return u.String()
 }
 
 // Run returns the transcript of a run: every event so far of every stream.

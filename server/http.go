@@ -25,12 +25,13 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/healthz", methods{http.MethodGet: s.handleHealth})
 	mux.Handle("/api/models", methods{http.MethodGet: s.handleModels})
 	mux.Handle("/api/runs", methods{http.MethodPost: s.handleCreateRun})
+	mux.Handle("/api/replays", methods{http.MethodPost: s.handleCreateReplay})
 	mux.Handle("/api/runs/{id}", methods{http.MethodGet: s.handleGetRun, http.MethodDelete: s.handleCancelRun})
 	mux.Handle("/api/streams/{id}", methods{http.MethodDelete: s.handleCancelStream})
 	mux.Handle("/events", methods{http.MethodGet: s.handleEvents})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path,
-			"endpoints: /healthz, /api/models, /api/runs, /api/runs/{id}, /api/streams/{id}, /events?stream=ID")
+			"endpoints: /healthz, /api/models, /api/runs, /api/replays, /api/runs/{id}, /api/streams/{id}, /events?stream=ID")
 	})
 	return s.guard(mux)
 }
@@ -160,8 +161,8 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", s.cfg.MaxBodyBytes), "send a shorter prompt")
 		return
 	}
-	req, err := decodeRunRequest(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
+	var req wire.RunRequest
+	if err := decodeBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), &req); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", s.cfg.MaxBodyBytes), "send a shorter prompt")
@@ -175,13 +176,19 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rn, err := s.startRun(req)
+	s.answerStarted(w, rn, err)
+}
+
+// answerStarted answers the start of a run or replay: 201 with the run and
+// its streams, or why it could not start.
+func (s *Server) answerStarted(w http.ResponseWriter, rn *run, err error) {
 	switch {
 	case errors.Is(err, errTooBusy):
 		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many streams running (at most %d at once)", s.cfg.MaxActiveStreams),
 			"wait for running streams to end, or cancel some")
 		return
 	case err != nil:
-		writeError(w, http.StatusServiceUnavailable, err.Error(), "")
+		writeError(w, http.StatusServiceUnavailable, err.Error(), "start Tokenloom again")
 		return
 	}
 	out := wire.RunCreated{ID: rn.id, Mode: rn.req.Mode}
@@ -192,29 +199,28 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
-// decodeRunRequest reads exactly one JSON object with known fields.
-func decodeRunRequest(body io.Reader) (wire.RunRequest, error) {
-	var req wire.RunRequest
+// decodeBody reads exactly one JSON object with known fields into v.
+func decodeBody(body io.Reader, v any) error {
 	raw, err := io.ReadAll(body)
 	if err != nil {
-		return req, err
+		return err
 	}
 	// encoding/json silently turns invalid UTF-8 into U+FFFD: check first.
 	if !utf8.Valid(raw) {
-		return req, errors.New("the request body is not valid UTF-8")
+		return errors.New("the request body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
-			return req, errors.New("empty request body")
+			return errors.New("empty request body")
 		}
-		return req, fmt.Errorf("malformed JSON: %v", err)
+		return fmt.Errorf("malformed JSON: %v", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return req, errors.New("malformed JSON: more than one value in the body")
+		return errors.New("malformed JSON: more than one value in the body")
 	}
-	return req, nil
+	return nil
 }
 
 func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) {

@@ -16,8 +16,13 @@ import (
 type run struct {
 	id        string
 	req       wire.RunRequest
-	startedAt time.Time // wall clock, for the transcript
+	clock     Clock
+	startedAt time.Time // the clock's, when launched: for t_ms and the transcript
 	streams   []*stream
+	// replayOf and speed are set on a replay: the id of the run it plays
+	// back and its playback rate.
+	replayOf string
+	speed    float64
 
 	// guarded by Server.mu
 	unfinished int
@@ -26,9 +31,9 @@ type run struct {
 }
 
 // since is the run time in milliseconds, with microsecond precision, read
-// from the monotonic clock.
+// from the run's clock (the real one reads the monotonic clock).
 func (r *run) since() float64 {
-	return math.Round(float64(time.Since(r.startedAt).Microseconds())) / 1000
+	return float64(r.clock.Now().Sub(r.startedAt).Microseconds()) / 1000
 }
 
 // errStreamCancelled is the cancel cause of DELETE requests; errTooLong that
@@ -48,7 +53,8 @@ type stream struct {
 	run    *run
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	max    int // most events kept
+	max    int           // most events kept
+	replay *replayScript // set on the streams of a replay
 
 	mu      sync.Mutex
 	events  []logEvent
@@ -212,6 +218,13 @@ func (srv *Server) runStream(s *stream) {
 	defer srv.streamFinished(s)
 	defer s.cancel(nil)
 
+	if s.replay != nil {
+		// A replay plays every stream at once: a sync run's waiting is in
+		// its events.
+		res, err := s.replay.play(s.ctx, s)
+		s.finish(res, err)
+		return
+	}
 	if s.run.req.Mode == wire.ModeSync && s.index > 0 {
 		s.Phase(wire.PhaseWaiting)
 		for _, prev := range s.run.streams[:s.index] {

@@ -43,6 +43,9 @@ type Config struct {
 	MaxStoreBytes int64
 	// MaxBodyBytes caps a request body. Default 1 MiB.
 	MaxBodyBytes int64
+	// MaxReplayBytes caps the body of POST /api/replays, which carries a
+	// whole saved run. Default 64 MiB.
+	MaxReplayBytes int64
 	// MaxPromptBytes caps the prompt and the system prompt each. Default 256 KiB.
 	MaxPromptBytes int
 	// MaxStreamsPerRun caps the streams of one run. Default 16.
@@ -57,6 +60,10 @@ type Config struct {
 	Version string
 	// Logger receives the server's log. Default: discard.
 	Logger *slog.Logger
+	// Clock stamps every event's t_ms and paces replays. Default
+	// RealClock. The demo sources, eviction and timeouts use real time
+	// whatever it is.
+	Clock Clock
 }
 
 func (c Config) withDefaults() Config {
@@ -74,6 +81,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
+	if c.MaxReplayBytes <= 0 {
+		c.MaxReplayBytes = 64 << 20
+	}
 	def(&c.MaxPromptBytes, 256<<10)
 	def(&c.MaxStreamsPerRun, 16)
 	def(&c.MaxActiveStreams, 64)
@@ -83,6 +93,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = RealClock{}
 	}
 	return c
 }
@@ -257,7 +270,12 @@ var (
 
 // startRun registers a validated request and starts its streams.
 func (s *Server) startRun(req wire.RunRequest) (*run, error) {
-	r := &run{id: newID("r_"), req: req, startedAt: time.Now(), unfinished: len(req.Streams)}
+	return s.launch(s.newRun(req))
+}
+
+// newRun makes a run of a validated request and its streams, not started.
+func (s *Server) newRun(req wire.RunRequest) *run {
+	r := &run{id: newID("r_"), req: req, clock: s.cfg.Clock, unfinished: len(req.Streams)}
 	for i, spec := range req.Streams {
 		ctx, cancel := context.WithCancelCause(s.streamsLife)
 		r.streams = append(r.streams, &stream{
@@ -266,6 +284,12 @@ func (s *Server) startRun(req wire.RunRequest) (*run, error) {
 			wake: make(chan struct{}),
 		})
 	}
+	return r
+}
+
+// launch registers a run made by newRun and starts its streams; its run
+// time starts now.
+func (s *Server) launch(r *run) (*run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -278,6 +302,7 @@ func (s *Server) startRun(req wire.RunRequest) (*run, error) {
 		return nil, errTooBusy
 	}
 	s.active += len(r.streams)
+	r.startedAt = r.clock.Now()
 	s.runs[r.id] = r
 	for _, st := range r.streams {
 		s.streams[st.id] = st
@@ -288,7 +313,7 @@ func (s *Server) startRun(req wire.RunRequest) (*run, error) {
 		models[i] = st.spec.Model
 		go s.runStream(st)
 	}
-	s.log.Info("run started", "run", r.id, "mode", req.Mode, "models", strings.Join(models, ","))
+	s.log.Info("run started", "run", r.id, "mode", r.req.Mode, "replay_of", r.replayOf, "models", strings.Join(models, ","))
 	return r, nil
 }
 
@@ -391,6 +416,7 @@ func (s *Server) transcript(r *run) wire.Transcript {
 	t := wire.Transcript{
 		ID: r.id, Mode: r.req.Mode, Prompt: r.req.Prompt, System: r.req.System,
 		StartedAt: r.startedAt.UTC().Truncate(time.Millisecond), Finished: true,
+		ReplayOf: r.replayOf, Speed: r.speed,
 	}
 	// Finished and the wall time come from the streams' own logs, so a
 	// transcript read right after the last terminal event already says so.

@@ -2,9 +2,10 @@
 // prompt through several models at once (local Ollama models or built-in demo
 // sources) over a local SSE server, and shows the streams side by side.
 //
-//	tokenloom            the desktop app
-//	tokenloom run ...    the streams in this terminal
-//	tokenloom serve ...  the SSE server alone
+//	tokenloom             the desktop app
+//	tokenloom run ...     the streams in this terminal
+//	tokenloom replay ...  a saved run played back in this terminal
+//	tokenloom serve ...   the SSE server alone
 package main
 
 import (
@@ -38,6 +39,7 @@ models at once, every token shown as it arrives.
 Usage:
   tokenloom [flags]         open the desktop app (--run: start the run at once; --ollama URL)
   tokenloom run [flags]     stream a prompt through several models in this terminal
+  tokenloom replay FILE     play a run saved with run --save FILE.json back, with its timing
   tokenloom serve [flags]   run the streaming server alone, for curl, browsers and other clients
   tokenloom help [command]  show help for a command
 
@@ -49,6 +51,8 @@ Examples:
   tokenloom run -p hi                                 demo/hello and demo/hamlet at once: about 3 s
   tokenloom run -m demo/hello -m demo/hamlet --sync -p hi   one after the other: about 5 s
   tokenloom run -m llama3.2 -m qwen2.5:0.5b -p "Why is the sky blue?"
+  tokenloom run -p hi --save run.json                 save the run (or --save run.md: a report)
+  tokenloom replay run.json --speed 2                 play it back at twice the speed
   tokenloom serve
 `
 
@@ -66,10 +70,12 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runCmd(ctx, args[1:], stdin, stdout, stderr)
+	case "replay":
+		return replayCmd(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return serveCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && (args[1] == "run" || args[1] == "serve") {
+		if len(args) > 1 && (args[1] == "run" || args[1] == "replay" || args[1] == "serve") {
 			return realMain([]string{args[1], "--help"}, stdin, stdout, stderr)
 		}
 		fmt.Fprint(stdout, mainUsage)
@@ -112,8 +118,11 @@ the streams' durations: async runs take about the longest stream, sync runs the 
 
 Without -p the prompt is read from standard input. Without -m the demo sources
 demo/hello and demo/hamlet are used. Colours are off when the output is not a
-terminal or NO_COLOR is set. The exit status is 1 when a stream ends in an error
-(the error is printed on standard error), 2 when the run could not start.
+terminal or NO_COLOR is set. --save FILE writes the run once it has ended: FILE.json
+holds every event with its time (open it in the app, or tokenloom replay FILE.json),
+FILE.md or FILE.markdown is a readable report (figures per stream and the texts).
+The exit status is 1 when a stream ends in an error (the error is printed on
+standard error), 2 when the run could not start or could not be saved.
 
 Flags:
 `
@@ -152,6 +161,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return err
 	})
 	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, instead of text")
+	fs.StringVar(&o.Save, "save", "", "save the run to `FILE` when it ends: .json (every event, to replay) or .md/.markdown (a report)")
 	fs.StringVar(&o.OllamaURL, "ollama", "", "Ollama's `URL` (default: OLLAMA_HOST, else http://127.0.0.1:11434)")
 	if code, done := parseFlags(fs, args); done {
 		return code
@@ -165,6 +175,52 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	o.Color = colorWanted(stdout)
 	o.TrueColor = palette.TrueColor(os.Getenv("COLORTERM"))
 	return cli.Run(ctx, o)
+}
+
+const replayUsage = `Usage: tokenloom replay FILE [--speed N] [--json]
+
+Plays back a run saved as JSON (by tokenloom run --save FILE.json or the app's
+export) through the embedded server, with its original timing divided by the
+speed, and prints it like tokenloom run: each stream in its colour, then the
+table per stream and the run's wall time. No model is needed: the tokens come
+from the file. The exit status is 1 when a replayed stream ends in an error, as
+it did in the original run, 2 when the file cannot be replayed.
+
+Flags:
+`
+
+func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), replayUsage)
+		fs.PrintDefaults()
+	}
+	var o cli.ReplayOptions
+	fs.Float64Var(&o.Speed, "speed", 1, "playback rate `N`: 1 is the original timing, 2 twice as fast (more than 0, at most 16)")
+	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, instead of text")
+	// The file may come before the flags: tokenloom replay run.json --speed 2.
+	var files []string
+	for {
+		if code, done := parseFlags(fs, args); done {
+			return code
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		fmt.Fprintf(stderr, "tokenloom replay: want one FILE, got %d (tokenloom replay run.json)\n", len(files))
+		return cli.ExitUsage
+	}
+	o.Path = files[0]
+	o.Version = buildVersion()
+	o.Stdout, o.Stderr = stdout, stderr
+	o.Color = colorWanted(stdout)
+	o.TrueColor = palette.TrueColor(os.Getenv("COLORTERM"))
+	return cli.Replay(ctx, o)
 }
 
 const serveUsage = `Usage: tokenloom serve [--addr HOST:PORT]

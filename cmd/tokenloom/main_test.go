@@ -12,14 +12,21 @@ func TestHelp(t *testing.T) {
 		code int
 		want []string
 	}{
-		{[]string{"--help"}, 0, []string{"tokenloom run [flags]", "tokenloom serve [flags]", "demo/hello", "--run"}},
+		{[]string{"--help"}, 0, []string{"tokenloom run [flags]", "tokenloom replay FILE", "tokenloom serve [flags]", "demo/hello", "--run", "--save run.json"}},
 		{[]string{"help"}, 0, []string{"Usage:"}},
-		{[]string{"help", "run"}, 0, []string{"Usage: tokenloom run", "-max-tokens N", "-sync", "-json", "-system PROMPT"}},
+		{[]string{"help", "run"}, 0, []string{"Usage: tokenloom run", "-max-tokens N", "-sync", "-json", "-system PROMPT", "-save FILE", ".md or FILE.markdown"}},
 		{[]string{"run", "-h"}, 0, []string{"Usage: tokenloom run"}},
+		{[]string{"help", "replay"}, 0, []string{"Usage: tokenloom replay FILE", "-speed N", "-json", "at most 16"}},
+		{[]string{"replay", "--help"}, 0, []string{"Usage: tokenloom replay FILE"}},
 		{[]string{"serve", "--help"}, 0, []string{"Usage: tokenloom serve", "-addr HOST:PORT", "127.0.0.1:8765"}},
 		{[]string{"bogus"}, 2, []string{`unknown command "bogus"`}},
 		{[]string{"run", "--max-tokens", "x"}, 2, []string{"invalid value"}},
 		{[]string{"run", "-p", "hi", "extra"}, 2, []string{`unexpected argument "extra"`}},
+		{[]string{"run", "-p", "hi", "--save", "run.txt"}, 2, []string{`--save: cannot tell the format of "run.txt"`, ".json", ".md or .markdown"}},
+		{[]string{"replay"}, 2, []string{"want one FILE, got 0"}},
+		{[]string{"replay", "a.json", "b.json"}, 2, []string{"want one FILE, got 2"}},
+		{[]string{"replay", "a.json", "--speed", "x"}, 2, []string{"invalid value"}},
+		{[]string{"replay", "testdata-missing.json", "--speed", "2"}, 2, []string{"testdata-missing.json", "no such file"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/palette"
 )
 
@@ -220,5 +223,155 @@ func TestServeRefusesNonLoopback(t *testing.T) {
 	code := Serve(context.Background(), ServeOptions{Addr: "0.0.0.0:0", Stdout: &out, Stderr: &errOut})
 	if code != ExitUsage || !strings.Contains(errOut.String(), "loopback only") {
 		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// TestRunSave saves runs with --save: JSON that opens again, Markdown, and
+// refusals — a bad extension before anything runs, an unwritable file after
+// the run with exit status 2.
+func TestRunSave(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name   string
+		file   string
+		code   int
+		stderr string
+		check  func(t *testing.T, path, stdout string)
+	}{
+		{"json", "run.json", ExitOK, "saved ", func(t *testing.T, path, _ string) {
+			tr, err := export.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(tr.Streams) != 2 || tr.Streams[0].Text != "alpha beta" || tr.Streams[1].Stats.Tokens != 3 || !tr.Finished {
+				t.Errorf("saved run %+v", tr)
+			}
+		}},
+		{"markdown", "run.md", ExitOK, "saved ", func(t *testing.T, path, _ string) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"# Tokenloom run r_", "| 1 | demo/echo | stop | 2 |", "### 2. demo/flood"} {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("report lacks %q:\n%s", want, b)
+				}
+			}
+		}},
+		{"bad extension", "run.txt", ExitUsage, `--save: cannot tell the format of`, func(t *testing.T, path, stdout string) {
+			if stdout != "" {
+				t.Errorf("the run started: %q", stdout)
+			}
+			if _, err := os.Stat(path); err == nil {
+				t.Errorf("%s written", path)
+			}
+		}},
+		{"unwritable", "missing/run.json", ExitUsage, "could not save the run: save ", func(t *testing.T, _, stdout string) {
+			if !strings.Contains(stdout, "alpha beta") {
+				t.Errorf("the run did not run before the save failed: %q", stdout)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.file)
+			code, out, errOut := runCLI(t, context.Background(), RunOptions{
+				Models: []string{"demo/echo", "demo/flood"}, Prompt: "alpha beta", PromptSet: true, MaxTokens: ptr(3), Save: path,
+			})
+			if code != tt.code || !strings.Contains(errOut, tt.stderr) {
+				t.Fatalf("exit %d, stderr %q; want %d, %q", code, errOut, tt.code, tt.stderr)
+			}
+			if code == ExitOK && !strings.Contains(errOut, "saved "+path+"\n") {
+				t.Errorf("stderr %q does not say where it saved", errOut)
+			}
+			if tt.check != nil {
+				tt.check(t, path, out)
+			}
+		})
+	}
+}
+
+// TestReplay saves a run, then replays it: the same texts and summary in
+// the terminal, the same exit status (1: a stream ended in an error), and
+// NDJSON with --json; bad files and speeds exit with 2.
+func TestReplay(t *testing.T) {
+	dir := t.TempDir()
+	saved := filepath.Join(dir, "run.json")
+	code, _, _ := runCLI(t, context.Background(), RunOptions{
+		Models: []string{"demo/echo", "demo/nope"}, Prompt: "one two three", PromptSet: true, Save: saved,
+	})
+	if code != ExitStreamError {
+		t.Fatalf("recording: exit %d", code)
+	}
+	orig, err := export.Load(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(dir, "run.md")
+	if err := export.Save(report, orig); err != nil {
+		t.Fatal(err)
+	}
+
+	replay := func(o ReplayOptions) (int, string, string) {
+		var out, errOut bytes.Buffer
+		o.Stdout, o.Stderr = &out, &errOut
+		return Replay(context.Background(), o), out.String(), errOut.String()
+	}
+	t.Run("text", func(t *testing.T) {
+		began := time.Now()
+		code, out, errOut := replay(ReplayOptions{Path: saved, Speed: 4})
+		if code != ExitStreamError {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+		if !strings.HasPrefix(out, "one two three\n") {
+			t.Errorf("output does not start with the echo: %q", out)
+		}
+		for _, want := range []string{"async run replayed at 4×: wall time", "demo/nope"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		if !regexp.MustCompile(`(?m)^\s+1\s+demo/echo\s+3\s.*stop\s*$`).MatchString(out) {
+			t.Errorf("no summary row for demo/echo with 3 tokens:\n%s", out)
+		}
+		if !strings.Contains(errOut, `stream 2 (demo/nope): model "demo/nope" not found`) {
+			t.Errorf("stderr %q lacks the replayed error", errOut)
+		}
+		if took := time.Since(began); took > 5*time.Second {
+			t.Errorf("replay took %v", took)
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		code, out, _ := replay(ReplayOptions{Path: saved, Speed: 16, JSON: true})
+		if code != ExitStreamError {
+			t.Errorf("exit %d", code)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		events := len(orig.Streams[0].Events) + len(orig.Streams[1].Events)
+		if len(lines) != events {
+			t.Errorf("%d NDJSON lines, want %d:\n%s", len(lines), events, out)
+		}
+		for _, l := range lines {
+			if !json.Valid([]byte(l)) {
+				t.Errorf("line %q is not JSON", l)
+			}
+		}
+	})
+	for _, tt := range []struct {
+		name   string
+		o      ReplayOptions
+		stderr string
+	}{
+		{"missing file", ReplayOptions{Path: filepath.Join(dir, "nope.json"), Speed: 1}, "no such file"},
+		{"Markdown", ReplayOptions{Path: report, Speed: 1}, "is a Markdown report"},
+		{"speed 0", ReplayOptions{Path: saved}, "speed 0 out of range"},
+		{"speed 100", ReplayOptions{Path: saved, Speed: 100}, "speed 100 out of range"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := replay(tt.o)
+			if code != ExitUsage || !strings.Contains(errOut, tt.stderr) || !strings.Contains(errOut, "hint:") {
+				t.Errorf("exit %d, stderr %q; want 2 and %q with a hint", code, errOut, tt.stderr)
+			}
+		})
 	}
 }

@@ -104,8 +104,9 @@ type streamResult struct {
 }
 
 // summary prints one row per stream and the run's wall time against the sum
-// of the streams' durations.
-func (r *textRenderer) summary(results []streamResult, mode string) {
+// of the streams' durations, in a line that begins with what (e.g. "async
+// run").
+func (r *textRenderer) summary(results []streamResult, what string) {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "#\tmodel\ttokens\tTTFT ms\ttokens/s\tduration\tend\t")
@@ -129,12 +130,12 @@ func (r *textRenderer) summary(results []streamResult, mode string) {
 		}
 		fmt.Fprintln(r.w, r.paint(i-1, l))
 	}
-	fmt.Fprintln(r.w, wallLine(wall, sum, mode))
+	fmt.Fprintln(r.w, wallLine(wall, sum, what))
 }
 
 // wallLine compares the run's wall time with the work it did.
-func wallLine(wallMs, sumMs float64, mode string) string {
-	line := fmt.Sprintf("%s run: wall time %.2f s for %.2f s of stream time", mode, wallMs/1000, sumMs/1000)
+func wallLine(wallMs, sumMs float64, what string) string {
+	line := fmt.Sprintf("%s: wall time %.2f s for %.2f s of stream time", what, wallMs/1000, sumMs/1000)
 	if wallMs > 0 {
 		line += fmt.Sprintf(" (%.2f×)", sumMs/wallMs)
 	}

@@ -1,6 +1,7 @@
 // Package cli carries out the subcommands of cmd/tokenloom: `run` streams a
-// prompt through several models in a terminal, `serve` runs the SSE server
-// alone. Both use the embedded server and the client package, the same path
+// prompt through several models in a terminal (and can save the run),
+// `replay` plays a saved run back the same way, `serve` runs the SSE server
+// alone. They use the embedded server and the client package, the same path
 // as the desktop app.
 package cli
 
@@ -12,10 +13,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -42,6 +43,11 @@ type RunOptions struct {
 	MaxTokens   *int
 	Temperature *float64
 	Seed        *int64
+	// Save, if set, is a file to save the run to once it has ended, in the
+	// format of its extension (.json, .md or .markdown; see
+	// export.FormatForPath). Another extension is refused before the run
+	// starts.
+	Save string
 	// JSON prints the events as NDJSON instead of text.
 	JSON bool
 	// Color paints each stream in its slot's colour; TrueColor uses 24-bit
@@ -60,10 +66,17 @@ type RunOptions struct {
 var DefaultModels = []string{server.DemoHello, server.DemoHamlet}
 
 // Run starts the embedded server on a free loopback port, starts one run,
-// prints its streams until each has ended, and returns the exit status.
-// When ctx ends (SIGINT) it cancels the run, prints what arrived and returns
-// ExitInterrupted.
+// prints its streams until each has ended, saves the run when o.Save is set,
+// and returns the exit status. When ctx ends (SIGINT) it cancels the run,
+// prints what arrived and returns ExitInterrupted.
 func Run(ctx context.Context, o RunOptions) int {
+	if o.Save != "" {
+		// Refuse a file name of unknown format before running anything.
+		if _, err := export.FormatForPath(o.Save); err != nil {
+			fmt.Fprintf(o.Stderr, "tokenloom: --save: %v\n", err)
+			return ExitUsage
+		}
+	}
 	if len(o.Models) == 0 {
 		o.Models = DefaultModels
 	}
@@ -76,21 +89,12 @@ func Run(ctx context.Context, o RunOptions) int {
 		o.Prompt = strings.TrimRight(string(b), "\r\n")
 	}
 
-	srv, err := server.New(server.Config{OllamaURL: o.OllamaURL, Version: o.Version})
+	srv, cl, err := startEmbedded(server.Config{OllamaURL: o.OllamaURL, Version: o.Version})
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
 		return ExitUsage
 	}
 	defer srv.Close()
-	if err := srv.Start(""); err != nil {
-		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
-		return ExitUsage
-	}
-	cl, err := client.New(srv.URL())
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
-		return ExitUsage
-	}
 	defer cl.Close()
 
 	req := client.RunRequest{Prompt: o.Prompt, System: o.System, Mode: "async"}
@@ -104,20 +108,85 @@ func Run(ctx context.Context, o RunOptions) int {
 	for _, m := range o.Models {
 		req.Streams = append(req.Streams, client.StreamSpec{Model: m, Options: opts})
 	}
+	created, code := play(ctx, cl, func(ctx context.Context) (*client.RunCreated, error) {
+		return cl.StartRun(ctx, req)
+	}, func(mode string) string { return mode + " run" }, output{JSON: o.JSON, Color: o.Color, TrueColor: o.TrueColor, Stdout: o.Stdout, Stderr: o.Stderr})
+	if created == nil || o.Save == "" {
+		return code
+	}
+	if err := saveRun(cl, created.ID, o.Save); err != nil {
+		fmt.Fprintf(o.Stderr, "tokenloom: could not save the run: %v\n", err)
+		fmt.Fprintln(o.Stderr, "  hint: check that the folder exists and that you may write there")
+		return ExitUsage
+	}
+	fmt.Fprintf(o.Stderr, "saved %s\n", o.Save)
+	return code
+}
 
+// saveRun fetches the transcript of a run and saves it to path.
+func saveRun(cl *client.Client, runID, path string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tr, err := cl.Run(ctx, runID)
+	if err != nil {
+		return fmt.Errorf("fetch run %s: %w", runID, err)
+	}
+	return export.Save(path, tr)
+}
+
+// startEmbedded starts a server on a free loopback port and a client of it.
+func startEmbedded(cfg server.Config) (*server.Server, *client.Client, error) {
+	srv, err := server.New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := srv.Start(""); err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	cl, err := client.New(srv.URL())
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	return srv, cl, nil
+}
+
+// output says how a command prints its streams.
+type output struct {
+	// JSON prints the events as NDJSON instead of text.
+	JSON bool
+	// Color paints each stream in its slot's colour; TrueColor uses 24-bit
+	// escapes.
+	Color     bool
+	TrueColor bool
+
+	Stdout, Stderr io.Writer
+}
+
+// play starts a run (or a replay) with start, prints its streams until each
+// has ended, then the summary, whose last line begins with describe(mode).
+// It returns the run (nil if it could not start) and the exit status. When
+// ctx ends (SIGINT) it cancels the run and returns ExitInterrupted once the
+// streams' ends have arrived.
+func play(ctx context.Context, cl *client.Client, start func(context.Context) (*client.RunCreated, error), describe func(mode string) string, o output) (*client.RunCreated, int) {
 	// The subscriptions outlive ctx: on SIGINT the run is cancelled on the
 	// server and its terminal events still arrive.
 	subCtx, stopSubs := context.WithCancel(context.Background())
 	defer stopSubs()
-	created, err := cl.StartRun(subCtx, req)
+	created, err := start(subCtx)
 	if err != nil {
 		printAPIError(o.Stderr, err)
-		return ExitUsage
+		return nil, ExitUsage
 	}
-	events, err := subscribeAll(subCtx, cl, created.Streams)
+	ids := make([]string, len(created.Streams))
+	for i, s := range created.Streams {
+		ids[i] = s.ID
+	}
+	events, err := cl.SubscribeAll(subCtx, ids)
 	if err != nil {
 		printAPIError(o.Stderr, err)
-		return ExitUsage
+		return created, ExitUsage
 	}
 
 	watchDone := make(chan struct{})
@@ -148,7 +217,7 @@ func Run(ctx context.Context, o RunOptions) int {
 	}
 	failed := false
 	for ev := range events {
-		i := ev.index
+		i := ev.Index
 		if o.JSON {
 			printJSONEvent(o.Stdout, created.Streams[i], ev.Event)
 		} else if ev.Type == client.EventToken {
@@ -169,7 +238,7 @@ func Run(ctx context.Context, o RunOptions) int {
 
 	if !o.JSON {
 		text.finishLine()
-		text.summary(results, req.Mode)
+		text.summary(results, describe(created.Mode))
 	}
 	for i, res := range results {
 		if res.end != nil && res.end.Type == client.EventError {
@@ -181,52 +250,11 @@ func Run(ctx context.Context, o RunOptions) int {
 	}
 	switch {
 	case ctx.Err() != nil:
-		return ExitInterrupted
+		return created, ExitInterrupted
 	case failed:
-		return ExitStreamError
+		return created, ExitStreamError
 	}
-	return ExitOK
-}
-
-// indexedEvent is an event with its stream's index in the run.
-type indexedEvent struct {
-	client.Event
-	index int
-}
-
-// subscribeAll subscribes to every stream and merges their events in
-// arrival order; the channel closes when every stream has ended or ctx is
-// done.
-func subscribeAll(ctx context.Context, cl *client.Client, streams []client.StreamCreated) (<-chan indexedEvent, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	chans := make([]<-chan client.Event, len(streams))
-	for i, s := range streams {
-		ch, err := cl.Subscribe(ctx, s.ID)
-		if err != nil {
-			cancel()
-			return nil, fmt.Errorf("subscribe to stream %s: %w", s.ID, err)
-		}
-		chans[i] = ch
-	}
-	out := make(chan indexedEvent, 64)
-	var wg sync.WaitGroup
-	for i, ch := range chans {
-		wg.Go(func() {
-			for ev := range ch {
-				select {
-				case out <- indexedEvent{Event: ev, index: i}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		})
-	}
-	go func() {
-		wg.Wait()
-		cancel()
-		close(out)
-	}()
-	return out, nil
+	return created, ExitOK
 }
 
 // printJSONEvent writes one NDJSON line: the event with its stream.

@@ -152,15 +152,32 @@ type LoggedEvent struct {
 // Transcript is a run with every event of every stream: the answer to
 // GET /api/runs/{id} and the export format.
 type Transcript struct {
-	ID        string             `json:"id"`
-	Mode      string             `json:"mode"`
-	Prompt    string             `json:"prompt"`
-	System    string             `json:"system,omitempty"`
-	StartedAt time.Time          `json:"started_at"`
-	Finished  bool               `json:"finished"`
-	WallMs    float64            `json:"wall_ms,omitempty"`
-	Streams   []StreamTranscript `json:"streams"`
+	ID        string    `json:"id"`
+	Mode      string    `json:"mode"`
+	Prompt    string    `json:"prompt"`
+	System    string    `json:"system,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	Finished  bool      `json:"finished"`
+	WallMs    float64   `json:"wall_ms,omitempty"`
+	// ReplayOf is the id of the run this one plays back, and Speed its
+	// playback rate; both are unset on a run that is not a replay.
+	ReplayOf string             `json:"replay_of,omitempty"`
+	Speed    float64            `json:"speed,omitempty"`
+	Streams  []StreamTranscript `json:"streams"`
 }
+
+// ReplayRequest is the body of POST /api/replays: a saved run to play back
+// through the server with its original timing divided by Speed.
+type ReplayRequest struct {
+	// Transcript is the run, as GET /api/runs/{id} answers it.
+	Transcript *Transcript `json:"transcript"`
+	// Speed is the playback rate: 1 (the default when absent) is the
+	// original timing, 2 twice as fast. More than 0, at most MaxReplaySpeed.
+	Speed *float64 `json:"speed,omitempty"`
+}
+
+// MaxReplaySpeed is the fastest playback rate of a replay.
+const MaxReplaySpeed = 16
 
 // StreamTranscript is one stream of a Transcript.
 type StreamTranscript struct {

@@ -1,0 +1,126 @@
+package export
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+
+	"github.com/tokenloom/tokenloom/internal/wire"
+)
+
+// Figures are the timing figures of one stream, for the stats table of the
+// app and of the Markdown export. Times are in milliseconds of run time
+// (t_ms) unless the name says otherwise; figures that cannot be known yet
+// (no token, no Ollama metrics) are 0.
+type Figures struct {
+	// Tokens is the number of token events.
+	Tokens int
+	// TTFTMs is the time from the stream's start to its first token. The
+	// start is the stream's turn: its stats' start_ms once it has ended,
+	// before that its first event other than the sync-mode "waiting"
+	// phase.
+	TTFTMs float64
+	// TokensPerS is tokens per second of generation: Tokens divided by the
+	// time from the first token to the end (the last event while the stream
+	// goes on), or by DurationMs for a single token — the server's formula,
+	// unrounded.
+	TokensPerS float64
+	// ITLP50Ms and ITLP95Ms are the median and the 95th percentile of the
+	// inter-token latency: the gaps between the t_ms of consecutive tokens.
+	// Percentiles are nearest-rank: of the n gaps sorted in increasing
+	// order, the p-th percentile is the one at rank ceil(p/100 × n), so it
+	// is always a gap that happened, never an interpolation. 0 with fewer
+	// than two tokens.
+	ITLP50Ms, ITLP95Ms float64
+	// DurationMs is the time from the stream's start to its end (its
+	// terminal event, or its last event while it goes on).
+	DurationMs float64
+	// HasOllama is true when the stream's stats carry Ollama's own metrics;
+	// the three figures below are set only then.
+	HasOllama bool
+	// EvalRate is Ollama's generation rate in tokens per second:
+	// eval_count / eval_duration.
+	EvalRate float64
+	// PromptEvalMs is how long Ollama took to read the prompt, and LoadMs
+	// how long it took to load the model.
+	PromptEvalMs, LoadMs float64
+}
+
+// StreamFigures computes the figures of one stream from its events (and,
+// once it has ended, its stats' start time and Ollama metrics). It works on
+// a stream still going on too: the figures are then those so far. Events
+// whose data cannot be decoded are skipped.
+func StreamFigures(st wire.StreamTranscript) Figures {
+	var f Figures
+	start, end := math.NaN(), math.NaN()
+	first := math.NaN()
+	prevToken := math.NaN()
+	var gaps []float64
+	var stats *wire.Stats
+	for _, e := range st.Events {
+		var d wire.EventData
+		if json.Unmarshal(e.Data, &d) != nil {
+			continue
+		}
+		if math.IsNaN(start) && !(e.Event == wire.EventPhase && d.Phase == wire.PhaseWaiting) {
+			start = d.TMs
+		}
+		end = d.TMs
+		switch e.Event {
+		case wire.EventToken:
+			f.Tokens++
+			if math.IsNaN(first) {
+				first = d.TMs
+			} else {
+				gaps = append(gaps, d.TMs-prevToken)
+			}
+			prevToken = d.TMs
+		case wire.EventDone, wire.EventError:
+			if d.Stats != nil {
+				stats = d.Stats
+			}
+		}
+	}
+	if stats == nil {
+		stats = st.Stats
+	}
+	if stats != nil {
+		start = stats.StartMs
+		if o := stats.Ollama; o != nil {
+			f.HasOllama = true
+			if o.EvalDurationNs > 0 {
+				f.EvalRate = float64(o.EvalCount) / (float64(o.EvalDurationNs) / 1e9)
+			}
+			f.PromptEvalMs = float64(o.PromptEvalDurationNs) / 1e6
+			f.LoadMs = float64(o.LoadDurationNs) / 1e6
+		}
+	}
+	if math.IsNaN(start) || math.IsNaN(end) {
+		return f
+	}
+	f.DurationMs = max(end-start, 0)
+	if f.Tokens > 0 {
+		f.TTFTMs = max(first-start, 0)
+		gen := end - first
+		if f.Tokens == 1 || gen <= 0 {
+			gen = f.DurationMs
+		}
+		if gen > 0 {
+			f.TokensPerS = float64(f.Tokens) / (gen / 1000)
+		}
+	}
+	f.ITLP50Ms = nearestRank(gaps, 50)
+	f.ITLP95Ms = nearestRank(gaps, 95)
+	return f
+}
+
+// nearestRank returns the p-th percentile of xs by the nearest-rank method,
+// or 0 for no values. It sorts xs.
+func nearestRank(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	rank := int(math.Ceil(p * float64(len(xs)) / 100)) // p*n is exact for whole p
+	return xs[min(max(rank, 1), len(xs))-1]
+}

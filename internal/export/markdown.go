@@ -1,0 +1,192 @@
+package export
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tokenloom/tokenloom/internal/wire"
+)
+
+// WriteMarkdown writes t as a readable report: a title; the mode, start
+// time, wall time, prompt and system prompt; a table of the figures of
+// every stream (see Figures), one row per stream; then the text of every
+// stream.
+//
+// The texts come one section per stream, in stream order, rather than in a
+// table with a column per stream: a table cell holds neither line breaks
+// nor code blocks, so long answers would become single enormous lines that
+// no renderer makes readable. The streams sit side by side in the figures
+// table; each text is then quoted verbatim in a fenced block, which keeps
+// its spaces and line breaks exactly and keeps any Markdown in a model's
+// answer from being rendered into the report's own structure.
+func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
+	if t == nil {
+		return errors.New("no run to write")
+	}
+	var b bytes.Buffer
+	title := "Tokenloom run " + t.ID
+	if t.ReplayOf != "" {
+		title = "Tokenloom replay " + t.ID
+	}
+	fmt.Fprintf(&b, "# %s\n\n", strings.TrimSpace(title))
+
+	figs := make([]Figures, len(t.Streams))
+	var sumMs float64
+	for i, st := range t.Streams {
+		figs[i] = StreamFigures(st)
+		sumMs += figs[i].DurationMs
+	}
+	fmt.Fprintf(&b, "- **Mode:** %s\n", t.Mode)
+	fmt.Fprintf(&b, "- **Started:** %s\n", t.StartedAt.UTC().Format("2006-01-02 15:04:05.000 UTC"))
+	if t.ReplayOf != "" {
+		fmt.Fprintf(&b, "- **Replay of:** %s at %g×\n", t.ReplayOf, t.Speed)
+	}
+	if t.Finished {
+		line := fmt.Sprintf("- **Wall time:** %.2f s for %.2f s of stream time", t.WallMs/1000, sumMs/1000)
+		if t.WallMs > 0 {
+			line += fmt.Sprintf(" (%.2f×)", sumMs/t.WallMs)
+		}
+		b.WriteString(line + "\n")
+	} else {
+		b.WriteString("- **Wall time:** the run had not finished when it was saved\n")
+	}
+	b.WriteString("\n**Prompt**\n\n")
+	writeFenced(&b, t.Prompt)
+	if t.System != "" {
+		b.WriteString("\n**System prompt**\n\n")
+		writeFenced(&b, t.System)
+	}
+
+	b.WriteString("\n## Figures\n\n")
+	ollama := false
+	for _, f := range figs {
+		ollama = ollama || f.HasOllama
+	}
+	b.WriteString("| # | stream | end | tokens | TTFT ms | tokens/s | ITL p50 ms | ITL p95 ms | duration ms |")
+	if ollama {
+		b.WriteString(" Ollama eval tokens/s | prompt eval ms | load ms |")
+	}
+	b.WriteString("\n|--:|:--|:--|--:|--:|--:|--:|--:|--:|")
+	if ollama {
+		b.WriteString("--:|--:|--:|")
+	}
+	b.WriteByte('\n')
+	for i, st := range t.Streams {
+		f := figs[i]
+		fmt.Fprintf(&b, "| %d | %s | %s | %d | %s | %s | %s | %s | %.1f |",
+			i+1, cell(streamName(st)), cell(endOf(st)), f.Tokens,
+			figure(f.TTFTMs, f.Tokens > 0), figure(f.TokensPerS, f.Tokens > 0),
+			figure(f.ITLP50Ms, f.Tokens > 1), figure(f.ITLP95Ms, f.Tokens > 1), f.DurationMs)
+		if ollama {
+			fmt.Fprintf(&b, " %s | %s | %s |", figure(f.EvalRate, f.HasOllama), figure(f.PromptEvalMs, f.HasOllama), figure(f.LoadMs, f.HasOllama))
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("\nTTFT: time to first token, from the stream's start (its turn, in sync mode). " +
+		"ITL: inter-token latency, the gap between two tokens (nearest-rank percentiles).\n")
+
+	b.WriteString("\n## Texts\n")
+	for i, st := range t.Streams {
+		fmt.Fprintf(&b, "\n### %d. %s\n\n", i+1, heading(streamName(st)))
+		if msg, hint := errorOf(st); msg != "" {
+			fmt.Fprintf(&b, "- **Error:** %s\n", inline(msg))
+			if hint != "" {
+				fmt.Fprintf(&b, "- **Hint:** %s\n", inline(hint))
+			}
+			b.WriteByte('\n')
+		}
+		if st.Text == "" {
+			b.WriteString("*(no text)*\n")
+			continue
+		}
+		writeFenced(&b, st.Text)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// streamName is the model, with the label when there is one.
+func streamName(st wire.StreamTranscript) string {
+	if st.Label != "" && st.Label != st.Model {
+		return st.Model + " (" + st.Label + ")"
+	}
+	return st.Model
+}
+
+// endOf is why the stream ended: its done reason, "error", or "—" when it
+// had not ended.
+func endOf(st wire.StreamTranscript) string {
+	if n := len(st.Events); n > 0 {
+		switch e := st.Events[n-1]; e.Event {
+		case wire.EventError:
+			return "error"
+		case wire.EventDone:
+			var d wire.EventData
+			if json.Unmarshal(e.Data, &d) == nil && d.Reason != "" {
+				return d.Reason
+			}
+			return "done"
+		}
+	}
+	return "—"
+}
+
+// errorOf returns the message and hint of the stream's error event.
+func errorOf(st wire.StreamTranscript) (msg, hint string) {
+	if n := len(st.Events); n > 0 && st.Events[n-1].Event == wire.EventError {
+		var d wire.EventData
+		if json.Unmarshal(st.Events[n-1].Data, &d) == nil {
+			return d.Message, d.Hint
+		}
+	}
+	return st.Error, ""
+}
+
+// figure formats a figure with one decimal, or "–" when it does not exist.
+func figure(v float64, exists bool) string {
+	if !exists {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+// cell makes text safe inside a table cell: one line, pipes escaped.
+func cell(s string) string {
+	return strings.ReplaceAll(inline(s), "|", `\|`)
+}
+
+// inline puts text on one line.
+func inline(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// heading makes text safe in a heading: one line, no trailing #s that
+// Markdown would take for the heading's closing sequence.
+func heading(s string) string {
+	return strings.TrimRight(inline(s), "#")
+}
+
+// writeFenced writes text verbatim in a fenced code block whose fence is
+// longer than any run of backticks in it.
+func writeFenced(b *bytes.Buffer, text string) {
+	longest, run := 0, 0
+	for _, c := range text {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", max(3, longest+1))
+	b.WriteString(fence + "text\n")
+	b.WriteString(text)
+	if !strings.HasSuffix(text, "\n") {
+		b.WriteByte('\n')
+	}
+	b.WriteString(fence + "\n")
+}
