@@ -72,14 +72,18 @@ type App struct {
 	runBtn    *widget.Button
 	stopBtn   *widget.Button
 	addBtn    *widget.Button
+	exportBtn *widget.Button
 	runStatus *widget.Label
 	banner    *fyne.Container
 	bannerMsg *widget.Label
 	panesBox  *fyne.Container
 	panes     []*Pane
 	models    []string
+	views     *runViews
+	tabs      *container.AppTabs
 
 	runID   string
+	runMode string
 	running int // panes whose stream has not ended
 
 	ctx    context.Context // ends with the window
@@ -184,7 +188,10 @@ func (a *App) build() {
 	a.banner = container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), container.NewHBox(retry, widget.NewButton("Settings", a.showSettings)), a.bannerMsg)
 	a.banner.Hide()
 
-	controls := container.NewHBox(a.mode, a.runBtn, a.stopBtn, a.addBtn, refreshBtn, settingsBtn)
+	a.exportBtn = widget.NewButtonWithIcon("Export", theme.DocumentSaveIcon(), a.showExport)
+	a.exportBtn.Disable()
+	openBtn := widget.NewButtonWithIcon("Open", theme.FolderOpenIcon(), a.showOpen)
+	controls := container.NewHBox(a.mode, a.runBtn, a.stopBtn, a.addBtn, refreshBtn, openBtn, a.exportBtn, settingsBtn)
 	top := container.NewVBox(a.banner, a.prompt, systemBox, controls, a.runStatus)
 
 	a.panesBox = container.New(&panesLayout{})
@@ -192,7 +199,16 @@ func (a *App) build() {
 		a.panes = append(a.panes, newPane(a, i, cfg))
 	}
 	a.layoutPanes()
-	a.win.SetContent(container.NewBorder(top, nil, nil, nil, container.NewHScroll(a.panesBox)))
+	a.views = newRunViews(a)
+	a.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Side by side", theme.ViewRestoreIcon(), container.NewHScroll(a.panesBox)),
+		container.NewTabItemWithIcon("Interleaved", theme.MenuIcon(), a.views.interleaved),
+		container.NewTabItemWithIcon("Stats", theme.GridIcon(), a.views.stats.table),
+		container.NewTabItemWithIcon("Wire", theme.ComputerIcon(), a.views.wire.root),
+	)
+	split := container.NewVSplit(a.tabs, a.views.timelineBox())
+	split.Offset = 0.68
+	a.win.SetContent(container.NewBorder(top, nil, nil, nil, split))
 
 	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { a.run() })
 	a.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
@@ -391,66 +407,44 @@ func (a *App) run() {
 				a.runStatus.SetText("Could not start: " + err.Error())
 				return
 			}
-			a.runID = created.ID
-			a.runStatus.SetText(created.Mode + " run…")
-			for i, s := range created.Streams {
-				a.follow(panes[i], cl, s.ID)
-			}
+			a.startStreams(cl, created, panes)
 		}
 	})
 }
 
-// follow subscribes pane p to its stream and pumps the events into it.
-func (a *App) follow(p *Pane, cl *client.Client, streamID string) {
-	ctx, cancel := context.WithCancel(a.ctx)
-	p.cancel = cancel
-	p.begin(streamID)
-	a.wg.Go(func() {
-		defer cancel()
-		events, err := cl.Subscribe(ctx, streamID)
-		if err != nil {
-			if ctx.Err() == nil {
-				a.do(func() {
-					p.showError("could not follow the stream: "+err.Error(), "")
-					a.paneEnded(p)
-				})
-			}
-			return
-		}
-		pump(ctx, events, a.do, func(batch []client.Event, final bool) {
-			p.apply(batch, final)
-			if final {
-				a.paneEnded(p)
-			}
-		})
-	})
+// startStreams shows a run that the server has started in the panes and the
+// run views.
+func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes []*Pane) {
+	a.runID, a.runMode = created.ID, created.Mode
+	a.runStatus.SetText(created.Mode + " run…")
+	a.exportBtn.Disable()
+	labels := make([]string, len(created.Streams))
+	slots := make([]int, len(created.Streams))
+	ids := make([]string, len(created.Streams))
+	for i, st := range created.Streams {
+		labels[i], slots[i], ids[i] = st.Model, panes[i].slot, st.ID
+		panes[i].begin(st.ID)
+	}
+	a.views.reset(labels, slots, ids)
+	a.subscribeRun(a.ctx, cl, panes, ids)
 }
 
-// paneEnded notes a pane whose stream is over; after the last one the run
-// summary shows the wall time against the sum of the streams' durations.
-func (a *App) paneEnded(*Pane) {
+// runEnded closes a run once all its streams have ended; the run summary
+// shows the wall time against the sum of the streams' durations.
+func (a *App) runEnded(panes []*Pane) {
 	if a.running == 0 {
 		return
 	}
-	a.running--
-	if a.running > 0 {
-		return
-	}
+	a.running = 0
 	a.runBtn.Enable()
 	a.stopBtn.Disable()
+	a.exportBtn.Enable()
 	a.layoutPanes()
-	var wall, sum float64
-	for _, p := range a.panes {
-		if p.stats != nil {
-			wall = max(wall, p.stats.EndMs)
-			sum += p.stats.DurationMs
-		}
+	stats := make([]*client.Stats, len(panes))
+	for i, p := range panes {
+		stats[i] = p.stats
 	}
-	line := fmt.Sprintf("%s run: %.2f s wall time for %.2f s of stream time", a.Mode(), wall/1000, sum/1000)
-	if wall > 0 {
-		line += fmt.Sprintf(" (%.2f×)", sum/wall)
-	}
-	a.runStatus.SetText(line)
+	a.runStatus.SetText(a.views.finish(a.runMode, stats))
 }
 
 // stop cancels the whole run.

@@ -62,7 +62,6 @@ type Pane struct {
 
 	state    paneState
 	streamID string
-	cancel   context.CancelFunc
 	began    time.Time
 	phase    string
 	tokens   int
@@ -232,10 +231,6 @@ func (p *Pane) showError(msg, hint string) {
 func (p *Pane) finishControls() {
 	p.stopBtn.Disable()
 	p.model.Enable()
-	if p.cancel != nil {
-		p.cancel()
-		p.cancel = nil
-	}
 }
 
 // apply takes a batch of the stream's events.

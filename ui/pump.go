@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"github.com/tokenloom/tokenloom/client"
 )
 
 // frameInterval is the shortest time between two batches handed to the
@@ -21,10 +19,10 @@ const tickInterval = 100 * time.Millisecond
 // while the previous batch is still waiting to run. apply runs on the Fyne
 // thread; its last call has final set, after the channel closed or ctx
 // ended. pump returns when that call has been handed over.
-func pump(ctx context.Context, events <-chan client.Event, do func(func()), apply func(batch []client.Event, final bool)) {
+func pump[E any](ctx context.Context, events <-chan E, do func(func()), apply func(batch []E, final bool)) {
 	var (
 		mu      sync.Mutex
-		pending []client.Event
+		pending []E
 		busy    bool // a batch is queued on the Fyne thread
 	)
 	hand := func(final bool) {

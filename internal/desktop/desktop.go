@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/assets"
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/server"
 	"github.com/tokenloom/tokenloom/ui"
 )
@@ -60,7 +61,8 @@ type embedded struct {
 
 // start replaces the embedded server with one on ollamaURL.
 func (e *embedded) start(ollamaURL, version string) (*client.Client, error) {
-	srv, err := server.New(server.Config{OllamaURL: ollamaURL, Version: version})
+	// A saved run that export can read can also be replayed.
+	srv, err := server.New(server.Config{OllamaURL: ollamaURL, Version: version, MaxReplayBytes: export.MaxReadBytes})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,423 @@
+package ui
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"sort"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokenloom/tokenloom/client"
+)
+
+// Timeline geometry, in device-independent pixels.
+const (
+	timelineLabelWidth = 130 // lane names on the left
+	timelineAxisHeight = 22  // seconds axis at the bottom
+	timelineLaneHeight = 30  // preferred height of one lane
+	timelineHitRadius  = 5   // how near a pointer must be to a tick
+)
+
+// phaseSpan is a stretch of one phase in a lane.
+type phaseSpan struct {
+	phase      string
+	start, end float64 // run time in ms; end < 0 while the phase lasts
+}
+
+// lane is one stream on the timeline.
+type lane struct {
+	label  string
+	slot   int
+	ticks  []float64 // t_ms of its tokens, in order
+	texts  []string
+	phases []phaseSpan
+	start  float64 // t_ms of its start (its first phase other than waiting), -1 before
+	end    float64 // t_ms of its terminal event, -1 before
+}
+
+// Timeline draws one lane per stream with a tick per token at its t_ms, the
+// phases shaded, and a seconds axis. Where ticks are denser than pixels it
+// draws per-pixel buckets, so its cost grows with its width, not with the
+// number of tokens beyond one pass over them. Hovering or tapping a tick
+// shows the token and its time. Use it on the Fyne thread only.
+type Timeline struct {
+	widget.BaseWidget
+
+	lanes  []*lane
+	now    float64 // the latest t_ms seen
+	raster *canvas.Raster
+	tip    *widget.Label
+	tipBg  *canvas.Rectangle
+	texts  []*canvas.Text // axis and lane labels, rebuilt on layout
+	size   fyne.Size
+}
+
+// NewTimeline returns an empty timeline.
+func NewTimeline() *Timeline {
+	t := &Timeline{}
+	t.raster = canvas.NewRaster(t.draw)
+	t.tip = widget.NewLabel("")
+	t.tip.Hide()
+	t.tipBg = canvas.NewRectangle(theme.Color(theme.ColorNameOverlayBackground))
+	t.tipBg.CornerRadius = 4
+	t.tipBg.Hide()
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+// Reset clears the timeline for streams named by labels, in slots.
+func (t *Timeline) Reset(labels []string, slots []int) {
+	t.lanes = make([]*lane, len(labels))
+	for i, l := range labels {
+		t.lanes[i] = &lane{label: l, slot: slots[i], start: -1, end: -1}
+	}
+	t.now = 0
+	t.hideTip()
+	t.Refresh()
+}
+
+// Add records an event of lane i; call Refresh after a batch.
+func (t *Timeline) Add(i int, ev client.Event) {
+	if i < 0 || i >= len(t.lanes) {
+		return
+	}
+	l := t.lanes[i]
+	t.now = max(t.now, ev.TMs)
+	switch ev.Type {
+	case client.EventPhase:
+		l.closePhase(ev.TMs)
+		l.phases = append(l.phases, phaseSpan{phase: ev.Phase, start: ev.TMs, end: -1})
+		if ev.Phase != client.PhaseWaiting && l.start < 0 {
+			l.start = ev.TMs
+		}
+	case client.EventToken:
+		if len(l.phases) == 0 || l.phases[len(l.phases)-1].phase != client.PhaseGenerating {
+			l.closePhase(ev.TMs)
+			l.phases = append(l.phases, phaseSpan{phase: client.PhaseGenerating, start: ev.TMs, end: -1})
+		}
+		if l.start < 0 {
+			l.start = ev.TMs
+		}
+		l.ticks = append(l.ticks, ev.TMs)
+		l.texts = append(l.texts, ev.Text)
+	case client.EventDone, client.EventError:
+		l.closePhase(ev.TMs)
+		if l.start < 0 {
+			l.start = ev.TMs
+		}
+		l.end = ev.TMs
+	}
+}
+
+func (l *lane) closePhase(at float64) {
+	if n := len(l.phases); n > 0 && l.phases[n-1].end < 0 {
+		l.phases[n-1].end = at
+	}
+}
+
+// Interval is lane i's span from its start to its end in run time (end -1
+// while it runs).
+func (t *Timeline) Interval(i int) (start, end float64) {
+	return t.lanes[i].start, t.lanes[i].end
+}
+
+// span is the time the x axis covers: up to the latest event, rounded up
+// to a whole second (at least one).
+func (t *Timeline) span() float64 {
+	return max(1000, math.Ceil(t.now/1000)*1000)
+}
+
+// plot is the drawing area of the lanes, in widget coordinates.
+func (t *Timeline) plot() (x0, width float32) {
+	w := t.Size().Width - timelineLabelWidth - theme.Padding()
+	return timelineLabelWidth, max(w, 1)
+}
+
+// TickX is the x position of lane i's tick k, in widget coordinates.
+func (t *Timeline) TickX(i, k int) float32 {
+	x0, w := t.plot()
+	return x0 + float32(t.lanes[i].ticks[k]/t.span())*w
+}
+
+func (t *Timeline) laneHeight() float32 {
+	if len(t.lanes) == 0 {
+		return timelineLaneHeight
+	}
+	return (t.Size().Height - timelineAxisHeight) / float32(len(t.lanes))
+}
+
+// MinSize asks for room for every lane.
+func (t *Timeline) MinSize() fyne.Size {
+	n := max(len(t.lanes), 2)
+	return fyne.NewSize(timelineLabelWidth+200, float32(n)*18+timelineAxisHeight)
+}
+
+// draw renders lanes, phases and ticks at pixel size w×h.
+func (t *Timeline) draw(w, h int) image.Image {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	if len(t.lanes) == 0 || w == 0 || h == 0 {
+		return img
+	}
+	size := t.Size()
+	sx, sy := float64(w)/float64(size.Width), float64(h)/float64(size.Height)
+	x0f, pw := t.plot()
+	x0, plotW := int(float64(x0f)*sx), float64(pw)*sx
+	axisH := int(timelineAxisHeight * sy)
+	laneH := float64(h-axisH) / float64(len(t.lanes))
+	span := t.span()
+	variant := fyne.CurrentApp().Settings().ThemeVariant()
+	grid := color.NRGBAModel.Convert(theme.Color(theme.ColorNameSeparator)).(color.NRGBA)
+
+	// Second lines.
+	step := axisStep(span, plotW/sx)
+	for s := 0.0; s <= span; s += step {
+		x := x0 + int(s/span*plotW)
+		fillRect(img, x, 0, x+1, h-axisH, grid)
+	}
+	counts := make([]int, int(plotW)+1)
+	for i, l := range t.lanes {
+		top := int(float64(i) * laneH)
+		bottom := int(float64(i+1)*laneH) - 1
+		c := SlotColor(l.slot, variant)
+		for _, p := range l.phases {
+			end := p.end
+			if end < 0 {
+				end = t.now
+			}
+			shade := phaseShade(p.phase, c)
+			fillRect(img, x0+int(p.start/span*plotW), top+2, x0+int(end/span*plotW)+1, bottom-1, shade)
+		}
+		// Ticks, bucketed per pixel column.
+		clear(counts)
+		for _, tm := range l.ticks {
+			px := int(tm / span * plotW)
+			if px >= 0 && px < len(counts) {
+				counts[px]++
+			}
+		}
+		// A column's tick grows with the tokens in it: from 60% of the
+		// lane for one to 90% for four or more.
+		mid := (top + bottom) / 2
+		for px, n := range counts {
+			if n == 0 {
+				continue
+			}
+			half := int(laneH * (0.3 + 0.05*float64(min(n, 4)-1)) / 1)
+			half = min(half, (bottom-top)/2)
+			fillRect(img, x0+px, mid-half/1, x0+px+max(1, int(sx)), mid+half, c)
+		}
+	}
+	return img
+}
+
+// phaseShade is the fill of a phase in a lane of colour c.
+func phaseShade(phase string, c color.NRGBA) color.NRGBA {
+	switch phase {
+	case client.PhaseWaiting:
+		return color.NRGBA{0x80, 0x80, 0x80, 0x30}
+	case client.PhaseQueued:
+		return color.NRGBA{0x80, 0x80, 0x80, 0x50}
+	case client.PhaseLoading:
+		return color.NRGBA{c.R, c.G, c.B, 0x50}
+	case client.PhasePrompt:
+		return color.NRGBA{c.R, c.G, c.B, 0x38}
+	default: // generating
+		return color.NRGBA{c.R, c.G, c.B, 0x20}
+	}
+}
+
+// axisStep picks the seconds between axis labels so that they are at least
+// 60 px apart.
+func axisStep(spanMs float64, widthPx float64) float64 {
+	for _, s := range []float64{100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000, 120000, 300000, 600000} {
+		if widthPx*s/spanMs >= 60 {
+			return s
+		}
+	}
+	return 1_200_000
+}
+
+func fillRect(img *image.NRGBA, x0, y0, x1, y1 int, c color.NRGBA) {
+	r := image.Rect(x0, y0, x1, y1).Intersect(img.Rect)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			i := img.PixOffset(x, y)
+			blend(img.Pix[i:i+4], c)
+		}
+	}
+}
+
+// blend draws c over the pixel p (non-premultiplied RGBA).
+func blend(p []uint8, c color.NRGBA) {
+	a := float64(c.A) / 255
+	pa := float64(p[3]) / 255
+	oa := a + pa*(1-a)
+	if oa == 0 {
+		return
+	}
+	for k, v := range []uint8{c.R, c.G, c.B} {
+		p[k] = uint8((float64(v)*a + float64(p[k])*pa*(1-a)) / oa)
+	}
+	p[3] = uint8(oa * 255)
+}
+
+// TokenAt finds the tick nearest to pos within the hit radius: its lane,
+// its index, or ok false.
+func (t *Timeline) TokenAt(pos fyne.Position) (laneIdx, tick int, ok bool) {
+	if len(t.lanes) == 0 || pos.Y >= t.Size().Height-timelineAxisHeight {
+		return 0, 0, false
+	}
+	laneIdx = int(pos.Y / t.laneHeight())
+	if laneIdx < 0 || laneIdx >= len(t.lanes) {
+		return 0, 0, false
+	}
+	l := t.lanes[laneIdx]
+	x0, w := t.plot()
+	tm := float64((pos.X-x0)/w) * t.span()
+	k := sort.SearchFloat64s(l.ticks, tm)
+	best, bestD := -1, float32(timelineHitRadius+1)
+	for _, c := range []int{k - 1, k} {
+		if c >= 0 && c < len(l.ticks) {
+			if d := float32(math.Abs(float64(t.TickX(laneIdx, c) - pos.X))); d < bestD {
+				best, bestD = c, d
+			}
+		}
+	}
+	if best < 0 || bestD > timelineHitRadius {
+		return 0, 0, false
+	}
+	return laneIdx, best, true
+}
+
+// MouseIn shows the tip of the tick under the pointer.
+func (t *Timeline) MouseIn(e *desktop.MouseEvent) { t.showTipAt(e.Position) }
+
+// MouseMoved follows the pointer.
+func (t *Timeline) MouseMoved(e *desktop.MouseEvent) { t.showTipAt(e.Position) }
+
+// MouseOut hides the tip.
+func (t *Timeline) MouseOut() { t.hideTip() }
+
+// Tapped shows the tip of the tapped tick (for touch screens).
+func (t *Timeline) Tapped(e *fyne.PointEvent) { t.showTipAt(e.Position) }
+
+// TipText is the text of the tip shown, "" when hidden.
+func (t *Timeline) TipText() string {
+	if !t.tip.Visible() {
+		return ""
+	}
+	return t.tip.Text
+}
+
+func (t *Timeline) showTipAt(pos fyne.Position) {
+	i, k, ok := t.TokenAt(pos)
+	if !ok {
+		t.hideTip()
+		return
+	}
+	l := t.lanes[i]
+	t.tip.SetText(fmt.Sprintf("%s · %q · %.1f ms · token %d", l.label, l.texts[k], l.ticks[k], k+1))
+	ts := t.tip.MinSize()
+	x := min(t.TickX(i, k)+8, t.Size().Width-ts.Width)
+	y := max(float32(i)*t.laneHeight()-ts.Height, 0)
+	t.tip.Move(fyne.NewPos(x, y))
+	t.tip.Resize(ts)
+	t.tipBg.Move(t.tip.Position())
+	t.tipBg.Resize(ts)
+	t.tip.Show()
+	t.tipBg.Show()
+	t.tipBg.Refresh()
+}
+
+func (t *Timeline) hideTip() {
+	t.tip.Hide()
+	t.tipBg.Hide()
+}
+
+// CreateRenderer draws the raster under the labels and the tip.
+func (t *Timeline) CreateRenderer() fyne.WidgetRenderer {
+	return &timelineRenderer{t: t}
+}
+
+type timelineRenderer struct {
+	t *Timeline
+}
+
+func (r *timelineRenderer) Layout(s fyne.Size) {
+	r.t.raster.Resize(s)
+	r.t.size = s
+	r.rebuildLabels()
+}
+
+func (r *timelineRenderer) MinSize() fyne.Size { return r.t.MinSize() }
+
+func (r *timelineRenderer) Refresh() {
+	r.rebuildLabels()
+	r.t.raster.Refresh()
+}
+
+// rebuildLabels places the lane names and the seconds of the axis.
+func (r *timelineRenderer) rebuildLabels() {
+	t := r.t
+	used := 0
+	text := func(s string, c color.Color, pos fyne.Position, bold bool) {
+		var tx *canvas.Text
+		if used < len(t.texts) {
+			tx = t.texts[used]
+		} else {
+			tx = canvas.NewText("", c)
+			t.texts = append(t.texts, tx)
+		}
+		used++
+		tx.Text, tx.Color = s, c
+		tx.TextSize = theme.CaptionTextSize()
+		tx.TextStyle = fyne.TextStyle{Bold: bold}
+		tx.Move(pos)
+		tx.Resize(tx.MinSize())
+		tx.Refresh()
+	}
+	size := t.Size()
+	variant := fyne.CurrentApp().Settings().ThemeVariant()
+	fg := theme.Color(theme.ColorNameForeground)
+	laneH := t.laneHeight()
+	for i, l := range t.lanes {
+		name := l.label
+		if len(name) > 18 {
+			name = name[:17] + "…"
+		}
+		y := float32(i)*laneH + laneH/2 - theme.CaptionTextSize()*0.7
+		text(name, SlotColor(l.slot, variant), fyne.NewPos(theme.Padding(), y), true)
+	}
+	x0, w := t.plot()
+	span := t.span()
+	step := axisStep(span, float64(w))
+	for s := 0.0; s <= span; s += step {
+		label := fmt.Sprintf("%g s", s/1000)
+		x := x0 + float32(s/span)*w
+		text(label, fg, fyne.NewPos(x-8, size.Height-timelineAxisHeight+3), false)
+	}
+	for _, tx := range t.texts[used:] {
+		tx.Text = ""
+	}
+}
+
+func (r *timelineRenderer) Objects() []fyne.CanvasObject {
+	objs := []fyne.CanvasObject{r.t.raster}
+	for _, tx := range r.t.texts {
+		objs = append(objs, tx)
+	}
+	return append(objs, r.t.tipBg, r.t.tip)
+}
+
+func (r *timelineRenderer) Destroy() {}
+
+var (
+	_ desktop.Hoverable = (*Timeline)(nil)
+	_ fyne.Tappable     = (*Timeline)(nil)
+)

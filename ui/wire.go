@@ -1,0 +1,122 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// maxWireFrames is how many frames the wire view keeps; older ones are
+// dropped (in chunks, so a drop is rare).
+const maxWireFrames = 2000
+
+// wireView shows the raw SSE frames of one stream of the run as they come
+// off the wire, and offers the curl command that shows the same.
+type wireView struct {
+	app    *App
+	pick   *widget.Select
+	view   *TokenView
+	root   fyne.CanvasObject
+	ids    []string
+	slots  []int
+	frames []string
+	cancel context.CancelFunc
+	stream int
+	gen    int // counts follow calls, so a late batch of an old stream is dropped
+}
+
+func newWireView(a *App) *wireView {
+	w := &wireView{app: a, view: NewTokenView(), stream: -1}
+	w.pick = widget.NewSelect(nil, func(string) { w.follow(w.pick.SelectedIndex()) })
+	w.pick.PlaceHolder = "(run first)"
+	curl := widget.NewButtonWithIcon("Copy curl command", theme.ContentCopyIcon(), func() {
+		if cmd := w.CurlCommand(); cmd != "" {
+			a.win.Clipboard().SetContent(cmd)
+		}
+	})
+	note := widget.NewLabel("The frames of the chosen stream as the server sends them: id, data (one line of JSON), event.")
+	note.SizeName = theme.SizeNameCaptionText
+	note.Wrapping = fyne.TextWrapWord
+	top := container.NewBorder(nil, note, widget.NewLabel("Stream"), curl, w.pick)
+	w.root = container.NewBorder(top, nil, nil, nil, w.view)
+	return w
+}
+
+// CurlCommand subscribes to the chosen stream from a terminal.
+func (w *wireView) CurlCommand() string {
+	if w.stream < 0 || w.stream >= len(w.ids) {
+		return ""
+	}
+	return fmt.Sprintf("curl -N '%s'", w.app.client().EventsURL(w.ids[w.stream]))
+}
+
+// Text is the frames shown, each followed by a blank line as on the wire.
+func (w *wireView) Text() string { return w.view.Text() }
+
+func (w *wireView) reset(labels []string, slots []int, ids []string) {
+	w.ids, w.slots = ids, slots
+	opts := make([]string, len(labels))
+	for i, l := range labels {
+		opts[i] = fmt.Sprintf("%d %s", i+1, l)
+	}
+	w.stream = -1
+	w.pick.SetOptions(opts)
+	if len(opts) > 0 {
+		w.pick.SetSelectedIndex(0) // follows stream 0
+	}
+}
+
+// follow switches the view to stream i.
+func (w *wireView) follow(i int) {
+	if i == w.stream || i < 0 || i >= len(w.ids) {
+		return
+	}
+	if w.cancel != nil {
+		w.cancel()
+	}
+	w.stream = i
+	w.gen++
+	gen := w.gen
+	w.frames = w.frames[:0]
+	w.view.Clear()
+	ctx, cancel := context.WithCancel(w.app.ctx)
+	w.cancel = cancel
+	id, slot, cl := w.ids[i], w.slots[i], w.app.client()
+	w.app.wg.Go(func() {
+		defer cancel()
+		frames, err := cl.Frames(ctx, id)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.app.do(func() { w.view.Append(Run{Text: "could not follow the stream: " + err.Error(), Slot: slot}) })
+			}
+			return
+		}
+		pump(ctx, frames, w.app.do, func(batch []string, final bool) {
+			if w.gen != gen {
+				return // another stream was chosen meanwhile
+			}
+			w.add(batch, slot)
+		})
+	})
+}
+
+// add appends frames, dropping the oldest beyond twice maxWireFrames.
+func (w *wireView) add(batch []string, slot int) {
+	w.frames = append(w.frames, batch...)
+	if len(w.frames) > 2*maxWireFrames {
+		w.frames = slices.Clone(w.frames[len(w.frames)-maxWireFrames:])
+		w.view.Clear()
+		batch = w.frames
+	}
+	runs := make([]Run, len(batch))
+	for i, f := range batch {
+		runs[i] = Run{Text: strings.TrimRight(f, "\n") + "\n\n", Slot: slot}
+	}
+	w.view.Append(runs...)
+}
