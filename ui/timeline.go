@@ -128,9 +128,16 @@ func (t *Timeline) Interval(i int) (start, end float64) {
 }
 
 // span is the time the x axis covers: up to the latest event, rounded up
-// to a whole second (at least one).
+// to half a second (a second past 10 s, five past a minute), at least one.
 func (t *Timeline) span() float64 {
-	return max(1000, math.Ceil(t.now/1000)*1000)
+	g := 500.0
+	switch {
+	case t.now >= 60_000:
+		g = 5000
+	case t.now >= 10_000:
+		g = 1000
+	}
+	return max(1000, math.Ceil(t.now/g)*g)
 }
 
 // plot is the drawing area of the lanes, in widget coordinates.
@@ -174,26 +181,33 @@ func (t *Timeline) draw(w, h int) image.Image {
 	variant := fyne.CurrentApp().Settings().ThemeVariant()
 	grid := color.NRGBAModel.Convert(theme.Color(theme.ColorNameSeparator)).(color.NRGBA)
 
-	// Second lines.
-	step := axisStep(span, plotW/sx)
-	for s := 0.0; s <= span; s += step {
-		x := x0 + int(s/span*plotW)
-		fillRect(img, x, 0, x+1, h-axisH, grid)
+	laneBounds := func(i int) (top, bottom int) {
+		return int(float64(i) * laneH), int(float64(i+1)*laneH) - 1
 	}
-	counts := make([]int, int(plotW)+1)
+	// Phases first: they do not overlap, so their pixels are set.
 	for i, l := range t.lanes {
-		top := int(float64(i) * laneH)
-		bottom := int(float64(i+1)*laneH) - 1
+		top, bottom := laneBounds(i)
 		c := SlotColor(l.slot, variant)
 		for _, p := range l.phases {
 			end := p.end
 			if end < 0 {
 				end = t.now
 			}
-			shade := phaseShade(p.phase, c)
-			fillRect(img, x0+int(p.start/span*plotW), top+2, x0+int(end/span*plotW)+1, bottom-1, shade)
+			setRect(img, x0+int(p.start/span*plotW), top+2, x0+int(end/span*plotW)+1, bottom-1, phaseShade(p.phase, c))
 		}
-		// Ticks, bucketed per pixel column.
+	}
+	// Second lines over the phases.
+	step := axisStep(span, plotW/sx)
+	for s := 0.0; s <= span; s += step {
+		x := x0 + int(s/span*plotW)
+		fillRect(img, x, 0, x+1, h-axisH, grid)
+	}
+	// Ticks on top, bucketed per pixel column. A column's tick grows with
+	// the tokens in it: from 60% of the lane for one to 90% for four or more.
+	counts := make([]int, int(plotW)+1)
+	for i, l := range t.lanes {
+		top, bottom := laneBounds(i)
+		c := SlotColor(l.slot, variant)
 		clear(counts)
 		for _, tm := range l.ticks {
 			px := int(tm / span * plotW)
@@ -201,19 +215,32 @@ func (t *Timeline) draw(w, h int) image.Image {
 				counts[px]++
 			}
 		}
-		// A column's tick grows with the tokens in it: from 60% of the
-		// lane for one to 90% for four or more.
 		mid := (top + bottom) / 2
 		for px, n := range counts {
 			if n == 0 {
 				continue
 			}
-			half := int(laneH * (0.3 + 0.05*float64(min(n, 4)-1)) / 1)
-			half = min(half, (bottom-top)/2)
-			fillRect(img, x0+px, mid-half/1, x0+px+max(1, int(sx)), mid+half, c)
+			half := min(int(laneH*(0.3+0.05*float64(min(n, 4)-1))), (bottom-top)/2)
+			setRect(img, x0+px, mid-half, x0+px+max(1, int(sx)), mid+half, c)
 		}
 	}
 	return img
+}
+
+// setRect paints a rectangle with c, replacing what was there.
+func setRect(img *image.NRGBA, x0, y0, x1, y1 int, c color.NRGBA) {
+	r := image.Rect(x0, y0, x1, y1).Intersect(img.Rect)
+	if r.Empty() {
+		return
+	}
+	row := img.PixOffset(r.Min.X, r.Min.Y)
+	for x := 0; x < r.Dx(); x++ {
+		copy(img.Pix[row+4*x:], []uint8{c.R, c.G, c.B, c.A})
+	}
+	first := img.Pix[row : row+4*r.Dx()]
+	for y := r.Min.Y + 1; y < r.Max.Y; y++ {
+		copy(img.Pix[img.PixOffset(r.Min.X, y):], first)
+	}
 }
 
 // phaseShade is the fill of a phase in a lane of colour c.
