@@ -118,7 +118,12 @@ func (r *textRenderer) summary(results []streamResult, what string) {
 		}
 		sum += st.DurationMs
 		wall = max(wall, st.EndMs)
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%.1f\t%.1f\t%.2f s\t%s\t\n", i+1, res.name, st.Tokens, st.TTFTMs, st.TokensPerS, st.DurationMs/1000, res.outcome)
+		// Without tokens there is no time to first token nor a rate.
+		ttft, rate := "–", "–"
+		if st.Tokens > 0 {
+			ttft, rate = fmt.Sprintf("%.1f", st.TTFTMs), fmt.Sprintf("%.1f", st.TokensPerS)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%.2f s\t%s\t\n", i+1, res.name, st.Tokens, ttft, rate, st.DurationMs/1000, res.outcome)
 	}
 	_ = tw.Flush()
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
