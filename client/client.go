@@ -118,7 +118,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 // BaseURL is the server's URL.
 func (c *Client) BaseURL() string { return c.base.String() }
 
-// Close drops idle connections. Subscriptions are ended by their contexts.
+// Close drops idle connections, also those of an http.Client given with
+// WithHTTPClient. Subscriptions are ended by their contexts.
 func (c *Client) Close() {
 	c.http.CloseIdleConnections()
 }

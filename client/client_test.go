@@ -40,7 +40,13 @@ func closedAddr(t *testing.T) string {
 // newServer runs the real server's handler on loopback. It is mounted with
 // httptest rather than Start so that a proxy on another port can front it.
 func newServer(t *testing.T) (*server.Server, *httptest.Server) {
-	srv, err := server.New(server.Config{OllamaURL: "http://" + closedAddr(t)})
+	return newServerWith(t, server.Config{})
+}
+
+// newServerWith is newServer with a config; Ollama points nowhere.
+func newServerWith(t *testing.T, cfg server.Config) (*server.Server, *httptest.Server) {
+	cfg.OllamaURL = "http://" + closedAddr(t)
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,26 +192,31 @@ func TestCancelSubscription(t *testing.T) {
 }
 
 // cutProxy forwards TCP connections to target and cuts each one after a
-// random number of bytes from the server.
+// random number of bytes from the server, drawn from its own seeded
+// generator.
 type cutProxy struct {
 	ln      net.Listener
 	target  string
 	minCut  int
 	maxCut  int
-	conns   atomic.Int64
+	conns   atomic.Int64 // connections forwarded
+	cuts    atomic.Int64 // connections cut before the server ended them
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	rng     *rand.Rand
+	live    map[net.Conn]net.Conn // client side -> server side, once dialled
+	first   []int                 // budgets of the first connections, before the random ones
 	refuse  atomic.Bool
 	closing chan struct{}
 }
 
-func newCutProxy(t *testing.T, target string, minCut, maxCut int) *cutProxy {
+func newCutProxy(t *testing.T, target string, minCut, maxCut int, seed uint64) *cutProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{ln: ln, target: target, minCut: minCut, maxCut: maxCut, rng: rand.New(rand.NewPCG(1, 2)), closing: make(chan struct{})}
+	p := &cutProxy{ln: ln, target: target, minCut: minCut, maxCut: maxCut,
+		rng: rand.New(rand.NewPCG(seed, 2)), live: map[net.Conn]net.Conn{}, closing: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -220,8 +231,22 @@ func (p *cutProxy) close() {
 	default:
 		close(p.closing)
 		p.ln.Close()
+		p.cutAll()
 	}
 	p.wg.Wait()
+}
+
+// cutAll cuts every connection open now.
+func (p *cutProxy) cutAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c, up := range p.live {
+		c.Close()
+		if up != nil {
+			up.Close()
+		}
+		delete(p.live, c)
+	}
 }
 
 func (p *cutProxy) accept() {
@@ -231,14 +256,21 @@ func (p *cutProxy) accept() {
 		if err != nil {
 			return
 		}
+		// Under mu, so that cutAll after refuse.Store(true) leaves
+		// nothing open.
+		p.mu.Lock()
 		if p.refuse.Load() {
+			p.mu.Unlock()
 			c.Close()
 			continue
 		}
-		p.conns.Add(1)
-		p.mu.Lock()
 		budget := p.minCut + p.rng.IntN(p.maxCut-p.minCut+1)
+		if len(p.first) > 0 {
+			budget, p.first = p.first[0], p.first[1:]
+		}
+		p.live[c] = nil
 		p.mu.Unlock()
+		p.conns.Add(1)
 		p.wg.Add(1)
 		go p.pipe(c, budget)
 	}
@@ -246,74 +278,191 @@ func (p *cutProxy) accept() {
 
 func (p *cutProxy) pipe(c net.Conn, budget int) {
 	defer p.wg.Done()
-	defer c.Close()
+	defer func() {
+		p.mu.Lock()
+		delete(p.live, c)
+		p.mu.Unlock()
+		c.Close()
+	}()
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		return
 	}
 	defer up.Close()
+	p.mu.Lock()
+	if _, ok := p.live[c]; !ok { // cut while dialling
+		p.mu.Unlock()
+		return
+	}
+	p.live[c] = up
+	p.mu.Unlock()
+	p.wg.Add(1)
 	go func() {
-		<-p.closing
-		c.Close()
-		up.Close()
+		defer p.wg.Done()
+		_, _ = io.Copy(up, c)
+		up.Close() // the client is gone: so is the answer's reader
 	}()
-	go func() { _, _ = io.Copy(up, c) }()
-	_, _ = io.CopyN(c, up, int64(budget))
+	if _, err := io.CopyN(c, up, int64(budget)); err == nil {
+		p.cuts.Add(1) // the budget ran out before the server's answer did
+	}
 }
 
-// TestResumeThroughCuts subscribes to several streams through a proxy that
-// cuts every connection after a few kilobytes: each stream's text must equal
-// the server's transcript, with every seq once and in order.
+// TestResumeThroughCuts follows 8 concurrent streams, 100 times over,
+// through a proxy that cuts every connection at a random byte (mid-frame,
+// mid-JSON, mid-character): each stream's events must equal the server's
+// transcript byte for byte, every seq once and in order, the text exactly.
+// The streams are paced so that most cuts fall while they are still being
+// generated, and one stream a round echoes text with multi-byte characters,
+// line breaks and a leading colon.
 func TestResumeThroughCuts(t *testing.T) {
+	rounds := 100
+	if testing.Short() {
+		rounds = 10
+	}
+	const streams = 8
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
 	_, ts := newServer(t)
-	proxy := newCutProxy(t, strings.TrimPrefix(ts.URL, "http://"), 300, 6000)
+	proxy := newCutProxy(t, strings.TrimPrefix(ts.URL, "http://"), 200, 4000, seed)
 	direct := newClient(t, ts.URL)
-	cl := newClient(t, proxy.url(), client.WithReconnect(time.Millisecond, 20*time.Millisecond, 10*time.Second))
+	cl := newClient(t, proxy.url(), client.WithReconnect(time.Millisecond, 10*time.Millisecond, 10*time.Second))
+	const tricky = "Ünïcödé 😀🧵 :colon\nline\r\nbreaks \"quotes\" <b>&amp; data: id: event: tab\tend"
 
-	run, err := direct.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(3000, 0), flood(2000, 5000), flood(1000, 2000), flood(500, 0)}})
+	began := time.Now()
+	tokens, events := 0, 0
+	for round := range rounds {
+		specs := []client.StreamSpec{{Model: server.DemoEcho, Options: &client.Options{Rate: ptr(2000.0)}}}
+		for len(specs) < streams {
+			specs = append(specs, flood(50+rng.IntN(250), []float64{0, 2000, 5000, 10000}[rng.IntN(4)]))
+		}
+		run, err := direct.StartRun(context.Background(), client.RunRequest{Prompt: strings.Repeat(tricky+" ", 1+rng.IntN(4)), Streams: specs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		got := make([][]client.Event, len(run.Streams))
+		for i, s := range run.Streams {
+			wg.Go(func() { got[i] = subscribeAll(t, cl, s.ID) })
+		}
+		wg.Wait()
+		if t.Failed() {
+			t.FailNow()
+		}
+		tr, err := direct.Run(context.Background(), run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, evs := range got {
+			want := tr.Streams[i]
+			if len(evs) != len(want.Events) {
+				t.Fatalf("round %d stream %d: %d events, the transcript has %d", round, i, len(evs), len(want.Events))
+			}
+			var text strings.Builder
+			for j, ev := range evs {
+				if ev.Seq != int64(j) || ev.Local {
+					t.Fatalf("round %d stream %d: event %d has seq %d (local %v: %q)", round, i, j, ev.Seq, ev.Local, ev.Message)
+				}
+				if ev.Type != want.Events[j].Event || string(ev.Raw) != string(want.Events[j].Data) {
+					t.Fatalf("round %d stream %d: event %d is %s %s, the transcript's %s %s", round, i, j, ev.Type, ev.Raw, want.Events[j].Event, want.Events[j].Data)
+				}
+				if ev.Type == client.EventToken {
+					text.WriteString(ev.Text)
+					tokens++
+				}
+			}
+			events += len(evs)
+			if last := evs[len(evs)-1]; last.Type != client.EventDone || last.Reason != client.ReasonStop {
+				t.Fatalf("round %d stream %d ended with %+v", round, i, last)
+			}
+			if text.String() != want.Text {
+				t.Fatalf("round %d stream %d: text differs from the transcript's", round, i)
+			}
+		}
+	}
+	cuts := proxy.cuts.Load()
+	t.Logf("%d rounds × %d streams in %v: %d tokens (%d events) compared with the transcripts, all equal; %d connections, %d cut mid-answer, every one resumed",
+		rounds, streams, time.Since(began).Round(time.Millisecond), tokens, events, proxy.conns.Load(), cuts)
+	if cuts < int64(rounds*streams) {
+		t.Errorf("only %d cuts in %d streams: the proxy did not cut enough", cuts, rounds*streams)
+	}
+}
+
+// TestResumeAfterEviction: a subscriber cut off until its run was evicted
+// from the server's store cannot resume; it gets an error event right after
+// the last event it received, never a silent gap.
+func TestResumeAfterEviction(t *testing.T) {
+	srv, ts := newServerWith(t, server.Config{RunTTL: 200 * time.Millisecond})
+	proxy := newCutProxy(t, strings.TrimPrefix(ts.URL, "http://"), 1<<30, 1<<30, 1)
+	direct := newClient(t, ts.URL)
+	cl := newClient(t, proxy.url(), client.WithReconnect(5*time.Millisecond, 20*time.Millisecond, 30*time.Second))
+	run, err := direct.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(300, 1000)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	got := make([][]client.Event, len(run.Streams))
-	for i, s := range run.Streams {
-		wg.Go(func() { got[i] = subscribeAll(t, cl, s.ID) })
-	}
-	wg.Wait()
-	tr, err := direct.Run(context.Background(), run.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ch, err := cl.Subscribe(ctx, run.Streams[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := 0
-	for i, evs := range got {
-		var text strings.Builder
-		for j, ev := range evs {
-			if ev.Seq != int64(j) {
-				t.Fatalf("stream %d: event %d has seq %d", i, j, ev.Seq)
-			}
-			if string(ev.Raw) != string(tr.Streams[i].Events[j].Data) {
-				t.Fatalf("stream %d: event %d differs from the transcript", i, j)
-			}
-			if ev.Type == client.EventToken {
-				text.WriteString(ev.Text)
-				tokens++
-			}
+	var evs []client.Event
+	for len(evs) < 20 {
+		evs = append(evs, <-ch)
+	}
+	proxy.refuse.Store(true)
+	proxy.cutAll()
+	for {
+		if _, err := direct.Run(ctx, run.ID); client.IsNotFound(err) {
+			break
+		} else if ctx.Err() != nil {
+			t.Fatalf("run not evicted: %+v", srv.Stats())
 		}
-		if text.String() != tr.Streams[i].Text || len(evs) != len(tr.Streams[i].Events) {
-			t.Errorf("stream %d: %d events, text differs from the transcript", i, len(evs))
+		time.Sleep(20 * time.Millisecond)
+	}
+	proxy.refuse.Store(false)
+	evs = append(evs, drain(ch)...)
+	for i, ev := range evs {
+		if ev.Seq != int64(i) {
+			t.Fatalf("event %d has seq %d", i, ev.Seq)
 		}
 	}
-	if proxy.conns.Load() < 20 {
-		t.Errorf("only %d connections: the proxy did not cut enough", proxy.conns.Load())
+	last := evs[len(evs)-1]
+	if !last.Local || last.Type != client.EventError || !strings.Contains(last.Message, "no longer available") || !strings.Contains(last.Message, "unknown stream") {
+		t.Fatalf("after eviction the subscription ended with %+v", last)
 	}
-	t.Logf("%d tokens compared over %d connections", tokens, proxy.conns.Load())
+	t.Logf("cut off after %d events; after the eviction: %q", len(evs)-1, last.Message)
+}
+
+// TestFirstConnectionCut: a subscription whose first connections are cut in
+// the middle of the answer's headers is tried again, and then gets every
+// event.
+func TestFirstConnectionCut(t *testing.T) {
+	_, ts := newServer(t)
+	proxy := newCutProxy(t, strings.TrimPrefix(ts.URL, "http://"), 1<<30, 1<<30, 1)
+	proxy.mu.Lock()
+	proxy.first = []int{0, 20, 90}
+	proxy.mu.Unlock()
+	direct := newClient(t, ts.URL)
+	cl := newClient(t, proxy.url(), client.WithReconnect(time.Millisecond, 10*time.Millisecond, 10*time.Second))
+	run, err := direct.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(100, 0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := subscribeAll(t, cl, run.Streams[0].ID)
+	if last := evs[len(evs)-1]; last.Reason != client.ReasonStop || len(evs) != 102 {
+		t.Errorf("%d events, last %+v", len(evs), last)
+	}
+	if n := proxy.conns.Load(); n != 4 {
+		t.Errorf("%d connections, want 3 cut and 1 whole", n)
+	}
 }
 
 // TestGiveUp: when the server stays out of reach, the subscription ends
 // with a local error event instead of retrying forever.
 func TestGiveUp(t *testing.T) {
 	_, ts := newServer(t)
-	proxy := newCutProxy(t, strings.TrimPrefix(ts.URL, "http://"), 400, 400)
+	proxy := newCutProxy(t, strings.TrimPrefix(ts.URL, "http://"), 400, 400, 1)
 	direct := newClient(t, ts.URL)
 	cl := newClient(t, proxy.url(), client.WithReconnect(5*time.Millisecond, 20*time.Millisecond, 300*time.Millisecond))
 	run, err := direct.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(1000, 100)}})
@@ -392,11 +541,40 @@ func TestDuplicatesAndGaps(t *testing.T) {
 	}
 }
 
+// TestPartialFramesInARow: connections cut in the middle of a frame, several
+// times in a row without progress, leave a different partial frame each
+// time; the subscription resumes every time and gets the whole stream.
+func TestPartialFramesInARow(t *testing.T) {
+	const whole = "id: 0\nevent: token\ndata: {\"seq\":0,\"text\":\"a\",\"t_ms\":1}\n\n"
+	url := fakeSSE(t, func(w http.ResponseWriter, r *http.Request, attempt int) {
+		if attempt <= 5 {
+			// The frame cut after 30, 35, 40, … bytes: the end of the
+			// connection hands it over unfinished.
+			fmt.Fprint(w, whole[:25+5*attempt]+"\n\n")
+			return
+		}
+		frame(w, 0, "token", `{"seq":0,"text":"a","t_ms":1}`)
+		frame(w, 1, "done", `{"seq":1,"reason":"stop","t_ms":2}`)
+	})
+	cl := newClient(t, url, client.WithReconnect(time.Millisecond, time.Millisecond, 5*time.Second))
+	ch, err := cl.Subscribe(context.Background(), "s_x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := drain(ch)
+	if len(evs) != 2 || evs[1].Type != client.EventDone || evs[1].Local {
+		t.Errorf("events %+v", evs)
+	}
+}
+
 func TestUnreadableEvents(t *testing.T) {
 	for _, tt := range []struct{ name, typ, data, want string }{
 		{"bad JSON", "token", `{"seq":0,"text":`, "unreadable token event"},
 		{"unknown type", "tick", `{"seq":0}`, "unknown event type"},
 		{"id and seq differ", "token", `{"seq":5,"text":"a"}`, "does not match"},
+		{"token without text", "token", `{"seq":0,"t_ms":1}`, "without text"},
+		{"done without reason", "done", `{"seq":0,"t_ms":1}`, "without a known reason"},
+		{"null data", "phase", `null`, "without its phase"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			url := fakeSSE(t, func(w http.ResponseWriter, r *http.Request, attempt int) {

@@ -3,9 +3,12 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -74,7 +77,9 @@ func (e Event) Terminal() bool { return e.Type == EventDone || e.Type == EventEr
 // stays out of reach (see WithReconnect) or the stream vanishes, the channel
 // gets a Local error event and closes. The error return is for a
 // subscription that could not start at all: an unknown stream (*APIError
-// 404) or an unreachable server.
+// 404), an answer that is not an event stream, or a server that cannot be
+// reached. A first connection cut before its answer is tried again like a
+// reconnection.
 //
 // Each subscription uses its own r3labs/sse client: one shared client would
 // share its Last-Event-ID between streams.
@@ -105,11 +110,13 @@ type subscription struct {
 	ready chan error // gets exactly one value: nil once connected, or why not
 
 	readySent  bool
-	last       int64 // seq of the last event delivered
-	terminal   bool  // the terminal event was delivered
-	fatal      error // the stream cannot go on: 4xx on reconnection
-	badEvent   error // the connection's last event was unreadable
-	badStreak  int   // connections in a row that ended on an unreadable event without progress
+	last       int64  // seq of the last event delivered
+	terminal   bool   // the terminal event was delivered
+	fatal      error  // the stream cannot go on: 4xx on reconnection
+	badEvent   error  // the connection's last event was unreadable
+	badBytes   string // that event as received
+	lastBad    string // the unreadable event that ended the connection before
+	badStreak  int    // connections in a row that ended on that same unreadable event without progress
 	contact    time.Time
 	cancelConn context.CancelFunc
 }
@@ -151,6 +158,14 @@ func (s *subscription) run() {
 			if err == nil {
 				err = fmt.Errorf("subscribe to stream %s: the server closed the connection", s.id)
 			}
+			// A connection made but broken before the answer (cut in
+			// the middle of its headers) is tried again, like a
+			// reconnection; a refusal or an answer of the server's is
+			// final.
+			if s.ctx.Err() == nil && brokenBeforeAnswer(err) && time.Since(s.contact) <= s.c.giveUpAfter && s.sleep(delay) {
+				delay = min(delay*2, s.c.retryMax)
+				continue
+			}
 			s.ready <- unwrapPermanent(err)
 			return
 		case s.terminal, s.ctx.Err() != nil:
@@ -161,9 +176,14 @@ func (s *subscription) run() {
 		}
 		if s.last > before {
 			delay = s.c.retryMin
-			s.badStreak = 0
+			s.badStreak, s.lastBad = 0, ""
 		}
 		if s.badEvent != nil {
+			// A cut leaves a different partial frame each time; a server
+			// that sends an unreadable event sends the same one again.
+			if s.badBytes != s.lastBad {
+				s.badStreak, s.lastBad = 0, s.badBytes
+			}
 			if s.badStreak++; s.badStreak >= maxBadEvents {
 				s.fail(s.badEvent.Error(), "the server sent an event this client cannot read; is it a Tokenloom server of the same version?")
 				return
@@ -177,15 +197,41 @@ func (s *subscription) run() {
 			s.fail(msg, "check that the server is still running")
 			return
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-s.ctx.Done():
-			t.Stop()
+		if !s.sleep(delay) {
 			return
-		case <-t.C:
 		}
 		delay = min(delay*2, s.c.retryMax)
 	}
+}
+
+// sleep waits d; it reports false if ctx ended first.
+func (s *subscription) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// brokenBeforeAnswer tells an error of a connection that was made and then
+// broke before the server's answer could be read, from a connection that
+// could not be made (the server is not there) and from an answer.
+func brokenBeforeAnswer(err error) bool {
+	var urlErr *url.Error
+	if !errors.As(err, &urlErr) { // the validator's errors are answers
+		return false
+	}
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &opErr) && opErr.Op == "dial", errors.As(err, &dnsErr),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	}
+	return true
 }
 
 // validate checks the answer to each (re)connection.
@@ -223,6 +269,7 @@ func (s *subscription) handle(msg *sse.Event) {
 	if err != nil {
 		// Most likely the partial frame of a cut connection: resume.
 		s.badEvent = err
+		s.badBytes = string(msg.ID) + "\x00" + string(msg.Event) + "\x00" + string(msg.Data)
 		s.cancelConn()
 		return
 	}
@@ -263,7 +310,25 @@ func unwrapPermanent(err error) error {
 	return err
 }
 
-// decodeEvent turns an SSE event into an Event.
+// missingField names the field an event of type typ must have and d lacks,
+// or returns "".
+func missingField(typ string, d wire.EventData) string {
+	switch {
+	case typ == EventPhase && d.Phase == "":
+		return "its phase"
+	case typ == EventToken && d.Text == "":
+		return "text"
+	case typ == EventDone && d.Reason != ReasonStop && d.Reason != ReasonLength && d.Reason != ReasonCancelled:
+		return "a known reason"
+	case typ == EventError && d.Message == "":
+		return "a message"
+	}
+	return ""
+}
+
+// decodeEvent turns an SSE event into an Event; it refuses an event of an
+// unknown type, data that is not the contract's JSON, an id that is not
+// the data's seq, and an event without the field its type must have.
 func decodeEvent(streamID string, msg *sse.Event) (Event, error) {
 	typ := string(msg.Event)
 	switch typ {
@@ -277,6 +342,9 @@ func decodeEvent(streamID string, msg *sse.Event) (Event, error) {
 	}
 	if id := string(msg.ID); id != strconv.FormatInt(d.Seq, 10) {
 		return Event{}, fmt.Errorf("stream %s: event id %q does not match its seq %d", streamID, id, d.Seq)
+	}
+	if missing := missingField(typ, d); missing != "" {
+		return Event{}, fmt.Errorf("stream %s: %s event %d from the server without %s", streamID, typ, d.Seq, missing)
 	}
 	raw := make([]byte, len(msg.Data))
 	copy(raw, msg.Data)

@@ -20,3 +20,9 @@ echo "== go vet"
 go vet ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 30m ./...
+# Fuzzing, time-boxed: the decoder of POST /api/runs and the client's SSE
+# event decoder get arbitrary input for 15 s each. A crasher is saved under
+# the package's testdata/fuzz/ and then runs with every go test.
+echo "== go test -fuzz"
+go test -run '^$' -fuzz '^FuzzRunRequest$' -fuzztime 15s ./server/
+go test -run '^$' -fuzz '^FuzzDecodeEvent$' -fuzztime 15s ./client/

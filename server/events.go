@@ -129,7 +129,7 @@ func (s *Server) feed(ctx context.Context, rid string, st *stream, next int64, s
 		return
 	}
 	for {
-		evs, wake, done := st.since(next)
+		evs, wake, done := st.eventsFrom(next)
 		for _, e := range evs {
 			if ctx.Err() != nil {
 				return

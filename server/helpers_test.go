@@ -210,18 +210,34 @@ func decodeData(t testing.TB, f frame) wire.EventData {
 // doJSON sends a request and returns status and body.
 func doJSON(t testing.TB, method, url string, body []byte, header map[string]string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	status, _, b := doRequest(t, method, url, body, header)
+	return status, b
+}
+
+// doRequest sends a request with the given headers ("Host" sets the Host;
+// "Transfer-Encoding: chunked" sends the body without a length) and returns
+// the answer's status, headers and body. Redirects are not followed.
+func doRequest(t testing.TB, method, url string, body []byte, header map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	var rd io.Reader = bytes.NewReader(body)
+	if header["Transfer-Encoding"] == "chunked" {
+		rd = io.MultiReader(rd) // of unknown length
+	}
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for k, v := range header {
-		if k == "Host" {
+		switch k {
+		case "Host":
 			req.Host = v
-			continue
+		case "Transfer-Encoding":
+		default:
+			req.Header.Set(k, v)
 		}
-		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +246,7 @@ func doJSON(t testing.TB, method, url string, body []byte, header map[string]str
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, b
+	return resp.StatusCode, resp.Header, b
 }
 
 func mustJSON(v any) []byte {

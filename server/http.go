@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -30,10 +31,28 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/api/streams/{id}", methods{http.MethodDelete: s.handleCancelStream})
 	mux.Handle("/events", methods{http.MethodGet: s.handleEvents})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path,
-			"endpoints: /healthz, /api/models, /api/runs, /api/replays, /api/runs/{id}, /api/streams/{id}, /events?stream=ID")
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path, endpointsHint)
 	})
 	return s.guard(mux)
+}
+
+// endpointsHint lists the endpoints, for the hint of a 404.
+const endpointsHint = "endpoints: /healthz, /api/models, /api/runs, /api/replays, /api/runs/{id}, /api/streams/{id}, /events?stream=ID"
+
+// cleanPath is p without "//", "." or ".." segments, keeping a trailing
+// slash, as http.ServeMux cleans paths.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if strings.HasSuffix(p, "/") && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // methods routes by method and answers others with a JSON 405.
@@ -72,6 +91,13 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		if !s.loopbackHost(r.Host) {
 			writeError(w, http.StatusForbidden, "forbidden host "+strconv.Quote(r.Host),
 				"Tokenloom answers only to 127.0.0.1, localhost or [::1] with its own port")
+			return
+		}
+		// http.ServeMux would answer a path with "//", "." or ".."
+		// segments with a redirect to its cleaned form, which clients
+		// follow, a POST included: no such path is ours.
+		if p := r.URL.EscapedPath(); p != cleanPath(p) {
+			writeError(w, http.StatusNotFound, "no such endpoint: "+strconv.Quote(p), endpointsHint)
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions {
@@ -161,22 +187,39 @@ func (s *Server) handleCreateRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", s.cfg.MaxBodyBytes), "send a shorter prompt")
 		return
 	}
-	var req wire.RunRequest
-	if err := decodeBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), &req); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", s.cfg.MaxBodyBytes), "send a shorter prompt")
-			return
-		}
-		writeError(w, http.StatusBadRequest, err.Error(), `send a JSON object like {"prompt":"hi","streams":[{"model":"demo/hello"}]}`)
-		return
-	}
-	if msg, hint := s.validate(&req); msg != "" {
-		writeError(w, http.StatusBadRequest, msg, hint)
+	req, bad := s.decodeRunRequest(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if bad != nil {
+		writeError(w, bad.status, bad.msg, bad.hint)
 		return
 	}
 	rn, err := s.startRun(req)
 	s.answerStarted(w, rn, err)
+}
+
+// refusal is a request refused before anything happened: the status and
+// the sentences of its answer.
+type refusal struct {
+	status    int
+	msg, hint string
+}
+
+// decodeRunRequest reads the body of POST /api/runs (cut at the body limit
+// by the caller's http.MaxBytesReader) and checks it against the contract.
+// It returns either a valid request, with its mode filled in, or why it is
+// refused: a 413 for a body over the limit, else a 400.
+func (s *Server) decodeRunRequest(body io.Reader) (wire.RunRequest, *refusal) {
+	var req wire.RunRequest
+	if err := decodeBody(body, &req); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return wire.RunRequest{}, &refusal{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", s.cfg.MaxBodyBytes), "send a shorter prompt"}
+		}
+		return wire.RunRequest{}, &refusal{http.StatusBadRequest, err.Error(), `send a JSON object like {"prompt":"hi","streams":[{"model":"demo/hello"}]}`}
+	}
+	if msg, hint := s.validate(&req); msg != "" {
+		return wire.RunRequest{}, &refusal{http.StatusBadRequest, msg, hint}
+	}
+	return req, nil
 }
 
 // answerStarted answers the start of a run or replay: 201 with the run and
@@ -220,7 +263,70 @@ func decodeBody(body io.Reader, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errors.New("malformed JSON: more than one value in the body")
 	}
+	// encoding/json also turns an escaped lone UTF-16 surrogate ("\ud800")
+	// silently into U+FFFD.
+	if loneSurrogate(raw) {
+		return errors.New("the request body is not valid UTF-8: it escapes half of a UTF-16 surrogate pair")
+	}
 	return nil
+}
+
+// loneSurrogate reports whether the JSON text raw, already decoded without
+// error, has a \u escape of a UTF-16 surrogate that is not half of a pair.
+// In valid JSON a backslash appears only in strings, where it starts an
+// escape.
+func loneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if i >= len(raw) || raw[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(raw[i+1:])
+		if !ok {
+			continue
+		}
+		i += 4
+		switch {
+		case r < 0xd800 || r > 0xdfff:
+		case r >= 0xdc00:
+			return true // a low half first
+		default: // a high half: a low one must follow
+			if i+2 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+				return true
+			}
+			lo, ok := hex4(raw[i+3:])
+			if !ok || lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 func (s *Server) handleGetRun(w http.ResponseWriter, r *http.Request) {
@@ -270,7 +376,7 @@ func (s *Server) handleCancelStream(w http.ResponseWriter, r *http.Request) {
 
 // cancelStream stops a stream that has not ended; it reports whether it did.
 func cancelStream(st *stream) bool {
-	_, _, done := st.since(0)
+	_, _, done := st.eventsFrom(0)
 	if done || st.ctx.Err() != nil {
 		return false
 	}

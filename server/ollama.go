@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,15 +27,40 @@ type Ollama struct {
 	base   *url.URL
 	http   *http.Client
 	client *api.Client
+	// startTimeout and stallTimeout bound Ollama's silence in a reply
+	// (see WithSilenceLimits); <= 0 is no limit.
+	startTimeout time.Duration
+	stallTimeout time.Duration
 }
 
 var _ Source = (*Ollama)(nil)
+
+// OllamaOption configures NewOllama.
+type OllamaOption func(*Ollama)
+
+// WithSilenceLimits bounds how long a stream waits for Ollama: start for the
+// first byte of its reply (loading the model, waiting behind other requests
+// and reading the prompt happen before it), stall between bytes after that.
+// A stream that waits longer ends with an error saying that Ollama sent
+// nothing for that long, and its request is closed, which stops Ollama's
+// generation. Zero keeps the default (DefaultOllamaStartTimeout,
+// DefaultOllamaStallTimeout); a negative value means no limit.
+func WithSilenceLimits(start, stall time.Duration) OllamaOption {
+	return func(o *Ollama) {
+		if start != 0 {
+			o.startTimeout = start
+		}
+		if stall != 0 {
+			o.stallTimeout = stall
+		}
+	}
+}
 
 // NewOllama returns the source for the Ollama server at rawURL; an empty
 // rawURL takes OLLAMA_HOST the way api.ClientFromEnvironment does (default
 // http://127.0.0.1:11434). It uses its own HTTP transport so that Close can
 // drop its idle connections.
-func NewOllama(rawURL string) (*Ollama, error) {
+func NewOllama(rawURL string, opts ...OllamaOption) (*Ollama, error) {
 	base := envconfig.Host()
 	if rawURL != "" {
 		u, err := parseOllamaURL(rawURL)
@@ -49,8 +75,13 @@ func NewOllama(rawURL string) (*Ollama, error) {
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     30 * time.Second,
 	}
-	hc := &http.Client{Transport: transport}
-	return &Ollama{base: base, http: hc, client: api.NewClient(base, hc)}, nil
+	hc := &http.Client{Transport: watchedTransport{base: transport}}
+	o := &Ollama{base: base, http: hc, client: api.NewClient(base, hc),
+		startTimeout: DefaultOllamaStartTimeout, stallTimeout: DefaultOllamaStallTimeout}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o, nil
 }
 
 // parseOllamaURL accepts "host:port", "http://host:port" and the like.
@@ -128,7 +159,10 @@ func (o *Ollama) loaded(ctx context.Context, model string) bool {
 	return false
 }
 
-// Generate runs one chat completion and streams its content tokens.
+// Generate runs one chat completion and streams its content tokens. When
+// Ollama sends nothing for longer than the silence limits (see
+// WithSilenceLimits), it closes the request and returns a *SourceError
+// saying so.
 func (o *Ollama) Generate(ctx context.Context, req Request, emit Emitter) (Result, error) {
 	if o.loaded(ctx, req.Model) {
 		emit.Phase(wire.PhasePrompt)
@@ -145,7 +179,10 @@ func (o *Ollama) Generate(ctx context.Context, req Request, emit Emitter) (Resul
 
 	var final *api.ChatResponse
 	generating := false
-	err := o.client.Chat(ctx, chat, func(r api.ChatResponse) error {
+	chatCtx, cancelChat := context.WithCancelCause(ctx)
+	defer cancelChat(nil)
+	chatCtx, quiet := watchSilence(chatCtx, o.startTimeout, o.stallTimeout, cancelChat)
+	err := o.client.Chat(chatCtx, chat, func(r api.ChatResponse) error {
 		if r.Message.Content != "" {
 			if !generating {
 				emit.Phase(wire.PhaseGenerating)
@@ -158,8 +195,13 @@ func (o *Ollama) Generate(ctx context.Context, req Request, emit Emitter) (Resul
 		}
 		return nil
 	})
+	quiet.stop()
 	if ctx.Err() != nil {
 		return Result{}, ctx.Err()
+	}
+	var silent *silentError
+	if (err != nil || final == nil) && errors.As(context.Cause(chatCtx), &silent) {
+		return Result{}, o.silenceError(silent)
 	}
 	if err != nil {
 		return Result{}, o.classify(err, req.Model)
@@ -204,6 +246,23 @@ func ollamaOptions(o wire.Options) map[string]any {
 	return opts
 }
 
+// silenceError is the error of a request that Ollama left without a byte
+// for too long.
+func (o *Ollama) silenceError(s *silentError) *SourceError {
+	if s.began {
+		return &SourceError{
+			Message: fmt.Sprintf("Ollama at %s sent nothing for %s in the middle of the reply", o.URL(), humanDuration(s.after)),
+			Hint:    "Ollama may be stuck or overloaded; check the log of `ollama serve`, and restart it if it does not recover",
+			Err:     s,
+		}
+	}
+	return &SourceError{
+		Message: fmt.Sprintf("Ollama at %s sent nothing for %s after the request", o.URL(), humanDuration(s.after)),
+		Hint:    "Ollama may be stuck, or still loading a model too big for this machine; check `ollama ps` and the log of `ollama serve`",
+		Err:     s,
+	}
+}
+
 // unreachable is the error of an Ollama that does not answer.
 func (o *Ollama) unreachable(cause error) *SourceError {
 	return &SourceError{
@@ -217,16 +276,22 @@ func (o *Ollama) unreachable(cause error) *SourceError {
 func (o *Ollama) classify(err error, model string) error {
 	var status api.StatusError
 	if errors.As(err, &status) {
-		if status.StatusCode == http.StatusNotFound && model != "" {
+		msg := strings.TrimSpace(status.ErrorMessage)
+		// Ollama's own 404 of a chat names the model; another server's
+		// 404 ("404 page not found") means the URL is not Ollama's.
+		if status.StatusCode == http.StatusNotFound && model != "" && strings.Contains(msg, "model") {
 			return modelNotFound(model, "run: ollama pull "+model)
 		}
-		msg := strings.TrimSpace(status.ErrorMessage)
 		if msg == "" {
 			msg = status.Status
 		}
+		hint := "see the log of `ollama serve` for details"
+		if status.StatusCode == http.StatusNotFound {
+			hint = "check that the Ollama URL points at Ollama and not at another server"
+		}
 		return &SourceError{
-			Message: fmt.Sprintf("Ollama answered %d: %s", status.StatusCode, msg),
-			Hint:    "see the log of `ollama serve` for details",
+			Message: fmt.Sprintf("Ollama answered %d: %s", status.StatusCode, truncate(msg, 200)),
+			Hint:    hint,
 			Err:     err,
 		}
 	}
@@ -249,8 +314,27 @@ func (o *Ollama) classify(err error, model string) error {
 	}
 	// The api client reports both an error line of Ollama's and a line it
 	// cannot parse as a plain error holding the text: tell them apart by
-	// whether the text reads like a sentence.
+	// whether the text reads like a sentence. The last line of a reply cut
+	// in the middle is the start of a JSON object.
 	text := err.Error()
+	var syntax *json.SyntaxError
+	if perr := json.Unmarshal([]byte(text), new(any)); strings.HasPrefix(text, "{") &&
+		errors.As(perr, &syntax) && syntax.Offset == int64(len(text)) {
+		return &SourceError{
+			Message: fmt.Sprintf("Ollama's reply broke off in the middle of a line: %s", truncate(text, 200)),
+			Hint:    "Ollama may have stopped or crashed; check that `ollama serve` is still running",
+			Err:     err,
+		}
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) || errors.As(err, &syntax) {
+		// A JSON line of the wrong shape.
+		return &SourceError{
+			Message: "Ollama sent a reply Tokenloom cannot read: " + truncate(text, 200),
+			Hint:    "check that the Ollama URL points at Ollama and not at another server",
+			Err:     err,
+		}
+	}
 	if looksLikeSentence(text) {
 		return &SourceError{
 			Message: "Ollama failed: " + truncate(text, 200),
@@ -265,8 +349,11 @@ func (o *Ollama) classify(err error, model string) error {
 	}
 }
 
+// looksLikeSentence tells an error message of Ollama's ("an error was
+// encountered while running the model") from a line of something else
+// ("<html>…", "{…"): it starts with a letter and has no control characters.
 func looksLikeSentence(s string) bool {
-	if s == "" || !utf8.ValidString(s) || strings.ContainsAny(s[:1], "{[\"") {
+	if first, _ := utf8.DecodeRuneInString(s); !unicode.IsLetter(first) || !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,10 +29,16 @@ func (r *recorder) Token(text string) { r.tokens = append(r.tokens, text) }
 // fakeOllama answers /api/chat with the handler chat and /api/ps with the
 // loaded models. It stands in for Ollama only for faults a real one cannot
 // produce on demand; the real one is tested in internal/e2e.
-func fakeOllama(t *testing.T, loaded []string, chat http.HandlerFunc) *Ollama {
+func fakeOllama(t *testing.T, loaded []string, chat http.HandlerFunc, opts ...OllamaOption) *Ollama {
 	t.Helper()
 	mux := http.NewServeMux()
-	mux.HandleFunc("/api/chat", chat)
+	mux.HandleFunc("/api/chat", func(w http.ResponseWriter, r *http.Request) {
+		// Read the whole body first: only then does the server notice a
+		// client that hangs up, and end r.Context().
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		chat(w, r)
+	})
 	mux.HandleFunc("/api/ps", func(w http.ResponseWriter, r *http.Request) {
 		var ms []map[string]string
 		for _, m := range loaded {
@@ -39,7 +47,7 @@ func fakeOllama(t *testing.T, loaded []string, chat http.HandlerFunc) *Ollama {
 		_ = json.NewEncoder(w).Encode(map[string]any{"models": ms})
 	})
 	ts := httptest.NewServer(mux)
-	o, err := NewOllama(ts.URL)
+	o, err := NewOllama(ts.URL, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,22 +144,33 @@ func TestOllamaSourceFaults(t *testing.T) {
 			ndjson(w, chunk("a"), `{"error":"an error was encountered while running the model"}`)
 		}, "Ollama failed: an error was encountered while running the model", "ollama serve", 1},
 		{"garbage", func(w http.ResponseWriter, r *http.Request) {
-			ndjson(w, chunk("a"), `{"message":{"content":"b"`)
+			ndjson(w, chunk("a"), "<html>Bad Gateway</html>")
+		}, "Ollama sent a reply Tokenloom cannot read: <html>Bad Gateway</html>", "Ollama URL", 1},
+		{"a line of the wrong shape", func(w http.ResponseWriter, r *http.Request) {
+			ndjson(w, chunk("a"), `{"message":"b"}`)
 		}, "Ollama sent a reply Tokenloom cannot read", "Ollama URL", 1},
-		{"cut mid-stream", func(w http.ResponseWriter, r *http.Request) {
+		{"truncated line", func(w http.ResponseWriter, r *http.Request) {
+			ndjson(w, chunk("a"), `{"message":{"content":"b"`)
+		}, "Ollama's reply broke off in the middle of a line", "ollama serve", 1},
+		{"404 of another server", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "404 page not found", http.StatusNotFound)
+		}, "Ollama answered 404: 404 page not found", "Ollama URL", 0},
+		{"stalls mid-stream", func(w http.ResponseWriter, r *http.Request) {
 			ndjson(w, chunk("a"), chunk("b"))
-			conn, _, err := http.NewResponseController(w).Hijack()
-			if err == nil {
-				conn.Close()
-			}
-		}, "stopped answering before the reply was complete", "ollama serve", 2},
-		{"ends without final chunk", func(w http.ResponseWriter, r *http.Request) {
-			ndjson(w, chunk("a"))
-		}, "stopped answering before the reply was complete", "ollama serve", 1},
+			<-r.Context().Done()
+		}, "sent nothing for 200ms in the middle of the reply", "ollama serve", 2},
+		{"never sends headers", func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+		}, "sent nothing for 200ms after the request", "ollama ps", 0},
+		{"sends headers only", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}, "sent nothing for 200ms after the request", "ollama ps", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := fakeOllama(t, []string{"m"}, tt.chat)
+			o := fakeOllama(t, []string{"m"}, tt.chat, WithSilenceLimits(200*time.Millisecond, 200*time.Millisecond))
 			var rec recorder
 			_, err := o.Generate(context.Background(), Request{Model: "m", Prompt: "hi"}, &rec)
 			var se *SourceError
@@ -165,6 +184,64 @@ func TestOllamaSourceFaults(t *testing.T) {
 				t.Errorf("%d tokens before the fault, want %d", len(rec.tokens), tt.tokens)
 			}
 		})
+	}
+}
+
+// TestOllamaSilenceLimits: the silence limits measure each silence, not the
+// whole reply, and the one before the first byte is not the one between
+// bytes, so that a slow model load is not taken for a stall.
+func TestOllamaSilenceLimits(t *testing.T) {
+	final := strings.Replace(finalChunk, "length", "stop", 1)
+	tests := []struct {
+		name         string
+		start, stall time.Duration
+		chat         http.HandlerFunc
+	}{
+		{"gaps under the stall limit, longer together", 5 * time.Second, 400 * time.Millisecond, func(w http.ResponseWriter, r *http.Request) {
+			for range 10 {
+				ndjson(w, chunk("x"))
+				time.Sleep(100 * time.Millisecond)
+			}
+			ndjson(w, final)
+		}},
+		{"a first byte later than the stall limit", 5 * time.Second, 200 * time.Millisecond, func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(800 * time.Millisecond) // loading the model
+			ndjson(w, chunk("x"), final)
+		}},
+		{"no limits", -1, -1, func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(300 * time.Millisecond)
+			ndjson(w, chunk("x"))
+			time.Sleep(300 * time.Millisecond)
+			ndjson(w, final)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := fakeOllama(t, []string{"m"}, tt.chat, WithSilenceLimits(tt.start, tt.stall))
+			var rec recorder
+			res, err := o.Generate(context.Background(), Request{Model: "m", Prompt: "hi"}, &rec)
+			if err != nil || res.Reason != wire.ReasonStop {
+				t.Fatalf("error %v, result %+v: want a clean end", err, res)
+			}
+		})
+	}
+	if o, _ := NewOllama("127.0.0.1:1"); o.startTimeout != DefaultOllamaStartTimeout || o.stallTimeout != DefaultOllamaStallTimeout {
+		t.Errorf("default limits %v, %v", o.startTimeout, o.stallTimeout)
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		10 * time.Minute:        "10 minutes",
+		time.Minute:             "1 minute",
+		90 * time.Second:        "90 s",
+		30 * time.Second:        "30 s",
+		250 * time.Millisecond:  "250ms",
+		1500 * time.Millisecond: "1.5s",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }
 

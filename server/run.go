@@ -141,9 +141,9 @@ func (s *stream) append(typ string, d wire.EventData) {
 	s.wake = make(chan struct{})
 }
 
-// since returns the events from seq on, and a channel closed when more
+// eventsFrom returns the events from seq on, and a channel closed when more
 // arrive. done is true when the returned events include the terminal one.
-func (s *stream) since(seq int64) (evs []logEvent, wake <-chan struct{}, done bool) {
+func (s *stream) eventsFrom(seq int64) (evs []logEvent, wake <-chan struct{}, done bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if seq < int64(len(s.events)) {
@@ -253,7 +253,7 @@ func (srv *Server) runStream(s *stream) {
 // the stream ended.
 func (s *stream) wait(ctx context.Context) bool {
 	for {
-		_, wake, done := s.since(math.MaxInt64)
+		_, wake, done := s.eventsFrom(math.MaxInt64)
 		if done {
 			return true
 		}

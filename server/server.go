@@ -9,6 +9,15 @@
 // subscribers, late subscribers start at seq 0, and Last-Event-ID: n resumes
 // after n exactly once. Finished runs are evicted after a TTL and beyond a
 // size cap.
+//
+// A subscriber never falls behind the log. A stream's log keeps every event
+// of the stream (Config.MaxStreamEvents stops a stream that would outgrow
+// it, with an error event), and a connected subscriber holds on to its
+// stream's log even after the run is evicted from the store, so one that
+// reads nothing for a while catches up with every event once it reads. Only
+// a subscriber that comes back after its run was evicted cannot resume: it
+// gets a 404, which package client turns into an error event, never a
+// silent gap.
 package server
 
 import (
@@ -36,6 +45,20 @@ type Config struct {
 	// OllamaURL is the Ollama server; empty takes OLLAMA_HOST, and without
 	// it http://127.0.0.1:11434.
 	OllamaURL string
+	// OllamaStartTimeout is how long an Ollama stream waits for the first
+	// byte of Ollama's reply, which comes only once the model is loaded,
+	// the requests ahead of it are served and the prompt is read. A stream
+	// that waits longer ends with an error saying Ollama sent nothing for
+	// that long. Default DefaultOllamaStartTimeout (10 minutes, so that a
+	// big model loading from a slow disk is not cut off); negative: no
+	// limit.
+	OllamaStartTimeout time.Duration
+	// OllamaStallTimeout is how long an Ollama stream waits for more bytes
+	// once the reply has begun; a stream that waits longer ends with an
+	// error saying Ollama sent nothing for that long. Default
+	// DefaultOllamaStallTimeout (1 minute: Ollama sends each token as it is
+	// made, every few seconds at worst); negative: no limit.
+	OllamaStallTimeout time.Duration
 	// RunTTL is how long a finished run stays readable. Default 30 minutes.
 	RunTTL time.Duration
 	// MaxStoreBytes caps the memory of finished runs' logs; the oldest are
@@ -54,7 +77,11 @@ type Config struct {
 	// Default 64.
 	MaxActiveStreams int
 	// MaxStreamEvents caps the events of one stream; a stream that reaches
-	// it is stopped with an error. Default 250,000.
+	// it is stopped with an error. Default 250,000. A stream's log is never
+	// trimmed (there is no ring buffer), so a connected subscriber cannot
+	// fall behind it: however slow, it gets every event from the one it
+	// asked for (see the package comment for one that comes back after its
+	// run was evicted).
 	MaxStreamEvents int
 	// Version is reported by /healthz. Default "dev".
 	Version string
@@ -71,6 +98,12 @@ func (c Config) withDefaults() Config {
 		if *v <= 0 {
 			*v = d
 		}
+	}
+	if c.OllamaStartTimeout == 0 {
+		c.OllamaStartTimeout = DefaultOllamaStartTimeout
+	}
+	if c.OllamaStallTimeout == 0 {
+		c.OllamaStallTimeout = DefaultOllamaStallTimeout
 	}
 	if c.RunTTL <= 0 {
 		c.RunTTL = 30 * time.Minute
@@ -137,7 +170,7 @@ type Server struct {
 // New returns a server; it does not listen yet.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	ol, err := NewOllama(cfg.OllamaURL)
+	ol, err := NewOllama(cfg.OllamaURL, WithSilenceLimits(cfg.OllamaStartTimeout, cfg.OllamaStallTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +231,7 @@ func (s *Server) Start(addr string) error {
 	s.httpSrv = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	go func() {
@@ -207,6 +241,10 @@ func (s *Server) Start(addr string) error {
 	}()
 	return nil
 }
+
+// maxHeaderBytes caps a request's headers: Tokenloom's clients send a few
+// hundred bytes; net/http's default is 1 MiB.
+const maxHeaderBytes = 64 << 10
 
 // URL is the base URL of a started server, e.g. http://127.0.0.1:8765.
 func (s *Server) URL() string {

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -332,27 +336,143 @@ func TestCancelWaitingStream(t *testing.T) {
 	}
 }
 
-// TestSlowSubscriber: a subscriber that reads nothing does not hold up the
-// source or another subscriber.
+// TestSlowSubscriber: a subscriber that reads nothing for 10 s, on a stream
+// sending far more than its connection can hold, slows neither the source
+// nor another subscriber of the same stream; once it reads, it catches up
+// from the log with every event, byte for byte, even after its run has been
+// evicted from the store meanwhile. A new subscriber after the eviction
+// gets a 404, not a partial stream.
 func TestSlowSubscriber(t *testing.T) {
-	srv, cl := start(t, server.Config{})
-	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(20000, 0)}})
-	id := run.Streams[0].ID
-	req, _ := http.NewRequest(http.MethodGet, srv.URL()+"/events?stream="+id, nil)
-	resp, err := http.DefaultClient.Do(req)
+	if testing.Short() {
+		t.Skip("takes 11 s")
+	}
+	// 3,000 tokens of 4 KiB at 300 a second: 12 MiB over 10 s, several times
+	// what r3labs's queues (1,088 events) and the sockets of a reader with a
+	// 16 KiB receive buffer can hold.
+	const tokens, tokenSize, rate = 3000, 4 << 10, 300.0
+	const quiet = 10 * time.Second
+	word := strings.Repeat("x", tokenSize-1)
+	prompt := strings.TrimPrefix(strings.Repeat(" "+word, tokens), " ")
+	srv, cl := start(t, server.Config{MaxPromptBytes: 16 << 20, MaxBodyBytes: 16 << 20, RunTTL: 300 * time.Millisecond})
+	// Stream 0 gets the slow subscriber; stream 1, paced alike, is the
+	// control that nobody holds up.
+	run := startRun(t, cl, wire.RunRequest{Prompt: prompt, Streams: []wire.StreamSpec{
+		{Model: server.DemoEcho, Options: &wire.Options{Rate: ptr(rate)}}, flood(tokens, rate)}})
+	began := time.Now()
+	slowID := run.Streams[0].ID
+
+	slowConn := &countingConn{}
+	slowHTTP := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		_ = c.(*net.TCPConn).SetReadBuffer(16 << 10)
+		slowConn.Conn = c
+		return slowConn, nil
+	}}}
+	defer slowHTTP.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL()+"/events?stream="+slowID, nil)
+	resp, err := slowHTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close() // never read until the end
-	evs := collect(t, cl, id)
-	if n := len(tokensOf(evs)); n != 20000 {
-		t.Errorf("fast subscriber got %d tokens", n)
+	defer resp.Body.Close()
+	headerBytes := slowConn.read.Load()
+
+	// Two fast subscribers, one per stream, read everything as it comes.
+	fast := make([][]client.Event, 2)
+	var wg sync.WaitGroup
+	for i, s := range run.Streams {
+		wg.Go(func() { fast[i] = collect(t, cl, s.ID) })
 	}
-	// The slow one gets everything once it reads.
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	slowEnd, controlEnd := fast[0][len(fast[0])-1], fast[1][len(fast[1])-1]
+	if slowEnd.Type != client.EventDone || slowEnd.Reason != client.ReasonStop || len(tokensOf(fast[0])) != tokens ||
+		controlEnd.Type != client.EventDone || len(tokensOf(fast[1])) != tokens {
+		t.Fatalf("streams ended with %+v after %d tokens, %+v after %d", slowEnd, len(tokensOf(fast[0])), controlEnd, len(tokensOf(fast[1])))
+	}
+	// The source: every token of the held-up stream was stamped when the
+	// control's token of the same rank was, both on the same schedule.
+	a, b := tokenTimes(fast[0]), tokenTimes(fast[1])
+	worst := 0.0
+	for i := range a {
+		worst = max(worst, math.Abs(a[i]-b[i]))
+	}
+	scheduled := float64(tokens) / rate * 1000
+	t.Logf("source: last token at %.0f ms (scheduled %.0f ms), the control's at %.0f ms; largest gap between tokens of the same rank %.1f ms",
+		a[len(a)-1], scheduled, b[len(b)-1], worst)
+	if worst > 1000 || a[len(a)-1] > scheduled+3000 {
+		t.Errorf("the stream with a slow subscriber was held up: %.0f ms apart from the control, last token at %.0f ms", worst, a[len(a)-1])
+	}
+	// The other subscriber of the same stream finished when the control's did.
+	lag := slowEnd.Received.Sub(controlEnd.Received)
+	t.Logf("the fast subscriber of the held-up stream got its end %v after the control's", lag.Round(time.Millisecond))
+	if lag.Abs() > time.Second {
+		t.Errorf("the fast subscriber of the stream with a slow one finished %v apart from the control's", lag)
+	}
+
+	// The slow subscriber has read nothing so far beyond the headers; it
+	// waits out its 10 s, and until the run is evicted.
+	time.Sleep(time.Until(began.Add(quiet)))
+	if n := slowConn.read.Load(); n != headerBytes {
+		t.Fatalf("the slow subscriber's connection read %d bytes past the headers", n-headerBytes)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Stats().Runs > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("run not evicted: %+v", srv.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	quietFor := time.Since(began)
+	// A receive window of 16 KiB would make the catching up crawl.
+	_ = slowConn.Conn.(*net.TCPConn).SetReadBuffer(8 << 20)
 	frames := readFrames(t, resp.Body)
-	if len(frames) != len(evs) {
-		t.Errorf("slow subscriber got %d frames, want %d", len(frames), len(evs))
+	caughtUp := time.Since(began) - quietFor
+	if len(frames) != len(fast[0]) {
+		t.Fatalf("the slow subscriber got %d frames, the fast one %d events", len(frames), len(fast[0]))
 	}
+	for i, f := range frames {
+		if f.id != strconv.Itoa(i) || f.event != fast[0][i].Type || f.data != string(fast[0][i].Raw) {
+			t.Fatalf("the slow subscriber's frame %d (%s %s) differs from the fast one's", i, f.id, f.event)
+		}
+	}
+	t.Logf("the slow subscriber read nothing for %v (%d bytes of headers), then caught up after the run's eviction in %v: %d frames, %.1f MiB, equal to the fast subscriber's",
+		quietFor.Round(time.Millisecond), headerBytes, caughtUp.Round(time.Millisecond), len(frames), float64(slowConn.read.Load())/(1<<20))
+	if n := slowConn.read.Load(); n < tokens*tokenSize {
+		t.Errorf("the slow subscriber read %d bytes, want more than %d", n, tokens*tokenSize)
+	}
+
+	status, body := doJSON(t, http.MethodGet, srv.URL()+"/events?stream="+slowID, nil, nil)
+	if status != http.StatusNotFound || !strings.Contains(string(body), "unknown stream") {
+		t.Errorf("a new subscriber after the eviction: %d %s, want 404 unknown stream", status, body)
+	}
+}
+
+// countingConn counts the bytes read from a connection.
+type countingConn struct {
+	net.Conn
+	read atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+func tokenTimes(evs []client.Event) []float64 {
+	var out []float64
+	for _, e := range evs {
+		if e.Type == client.EventToken {
+			out = append(out, e.TMs)
+		}
+	}
+	return out
 }
 
 // TestConcurrentStreamLimit refuses runs beyond the active stream cap.

@@ -36,21 +36,30 @@ func checkDemoStillServes(t *testing.T, ctx context.Context, cl *client.Client) 
 }
 
 // TestOllamaKilled kills Ollama while two streams are generating: both end
-// with a clear error within killBound, the server goes on serving the demo
-// sources, says Ollama is gone, and serves Ollama again once it is back.
+// with a clear error within killBound, a demo stream of the same run goes on
+// to its end, the server goes on serving the demo sources, says Ollama is
+// gone, and serves Ollama again once it is back.
 func TestOllamaKilled(t *testing.T) {
 	o := ollamatest.Start(t)
 	_, cl := newStack(t, o.URL())
 	ctx := testContext(t)
 
-	// About 2 s each if nothing stops them (Ollama's cap of 10240 tokens).
+	// About 2 s each if nothing stops them (Ollama's cap of 10240 tokens);
+	// the demo stream takes 3 s.
+	const demoTokens, demoRate = 300, 100.0
 	created, chans := start(t, ctx, cl, client.RunRequest{Prompt: "one", Streams: []client.StreamSpec{
 		{Model: o.Model(), Options: counting(100000, 0)},
 		{Model: o.Model(), Options: counting(100000, 0)},
+		{Model: server.DemoFlood, Options: &client.Options{NumPredict: intp(demoTokens), Rate: floatp(demoRate)}},
 	}})
 	got := make([]events, len(chans))
 	var generating, ended sync.WaitGroup
-	for i, ch := range chans {
+	ended.Go(func() {
+		for ev := range chans[2] {
+			got[2] = append(got[2], ev)
+		}
+	})
+	for i, ch := range chans[:2] {
 		generating.Add(1)
 		ended.Go(func() {
 			tokens := 0
@@ -76,7 +85,18 @@ func TestOllamaKilled(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatalf("the streams did not end within %v of the kill", streamTimeout)
 	}
-	for i, evs := range got {
+	demo := got[2]
+	checkWellFormed(t, "demo stream", demo)
+	if l := demo.last(); l.Type != client.EventDone || l.Reason != client.ReasonStop || len(demo.tokens()) != demoTokens {
+		t.Errorf("the demo stream of the same run: %v, want %d tokens and done %q", demo, demoTokens, client.ReasonStop)
+	}
+	for i, evs := range got[:2] {
+		if end := demo.last().TMs; evs.last().TMs >= end {
+			t.Errorf("stream %d ended at %v ms, after the demo stream at %v ms: the demo stream did not go on", i, evs.last().TMs, end)
+		}
+	}
+	t.Logf("the demo stream of the same run went on to its end at %.0f ms", demo.last().TMs)
+	for i, evs := range got[:2] {
 		name := fmt.Sprintf("stream %d", i)
 		checkWellFormed(t, name, evs)
 		l := evs.last()

@@ -57,6 +57,8 @@ func testContext(t *testing.T) context.Context {
 
 func intp(n int) *int { return &n }
 
+func floatp(f float64) *float64 { return &f }
+
 // counting asks for n tokens of the counting chain, with options of num_ctx
 // when numCtx > 0.
 func counting(n, numCtx int) *client.Options {

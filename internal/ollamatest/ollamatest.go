@@ -286,13 +286,32 @@ func (o *Ollama) waitReady(exited <-chan struct{}) error {
 // create runs `ollama create` with the Modelfile in dir.
 func (o *Ollama) create(dir string) {
 	o.t.Helper()
+	o.createIn(o.model, dir)
+}
+
+// CreateModel creates the model name on the server from the text of a
+// Modelfile, typically a variant of the tiny model:
+//
+//	o.CreateModel("tiny-long", "FROM "+o.Model()+"\nPARAMETER num_ctx 8192\n")
+func (o *Ollama) CreateModel(name, modelfile string) {
+	o.t.Helper()
+	dir := o.t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, testmodel.ModelfileName), []byte(modelfile), 0o644); err != nil {
+		o.t.Fatalf("ollamatest: %v", err)
+	}
+	o.createIn(name, dir)
+}
+
+// createIn runs `ollama create name` with the Modelfile in dir.
+func (o *Ollama) createIn(name, dir string) {
+	o.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), createTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, o.bin, "create", o.model, "-f", testmodel.ModelfileName)
+	cmd := exec.CommandContext(ctx, o.bin, "create", name, "-f", testmodel.ModelfileName)
 	cmd.Dir = dir
 	cmd.Env = append(append([]string(nil), o.env...), "OLLAMA_HOST="+o.host)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		o.t.Fatalf("ollamatest: ollama create %s: %v\n%s", o.model, err, out)
+		o.t.Fatalf("ollamatest: ollama create %s: %v\n%s", name, err, out)
 	}
 }
 

@@ -42,8 +42,14 @@ type chatChunk struct {
 // and returns the chunks of the answer.
 func chat(t *testing.T, o *Ollama, prompt string, options map[string]any) []chatChunk {
 	t.Helper()
+	return chatModel(t, o, o.Model(), prompt, options)
+}
+
+// chatModel is chat with another model than the tiny one.
+func chatModel(t *testing.T, o *Ollama, model, prompt string, options map[string]any) []chatChunk {
+	t.Helper()
 	body, err := json.Marshal(map[string]any{
-		"model":    o.Model(),
+		"model":    model,
 		"messages": []map[string]string{{"role": "user", "content": prompt}},
 		"stream":   true,
 		"options":  options,
@@ -128,6 +134,21 @@ func TestChat(t *testing.T) {
 					float64(last.EvalCount)/time.Duration(last.EvalDuration).Seconds())
 			}
 		})
+	}
+}
+
+// TestCreateModel creates a variant of the tiny model with a larger
+// context: it answers like the tiny model, and Ollama's cap on num_predict
+// (10 × num_ctx for one request at a time) follows its num_ctx.
+func TestCreateModel(t *testing.T) {
+	o := Start(t, WithEnv("OLLAMA_NUM_PARALLEL=1"))
+	o.CreateModel("tiny-variant", "FROM "+o.Model()+"\nPARAMETER num_ctx 512\n")
+	if got := content(chatModel(t, o, "tiny-variant", "The", nil)); got != testmodel.FoxSentence {
+		t.Errorf("the variant answers %q, want %q", got, testmodel.FoxSentence)
+	}
+	chunks := chatModel(t, o, "tiny-variant", "one", map[string]any{"num_predict": 100000})
+	if got, want := len(chunks)-1, 10*512; got != want {
+		t.Errorf("the variant generated %d tokens for num_predict 100000, want Ollama's cap of %d", got, want)
 	}
 }
 
