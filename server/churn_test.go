@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -35,9 +36,7 @@ type churnCounts struct {
 // where it started, the store of finished runs is within its cap, and the
 // server serves a new run as if nothing had happened.
 func TestChurn(t *testing.T) {
-	if testing.Short() {
-		t.Skip("1,000 runs")
-	}
+	testenv.Long(t, "1,000 runs")
 	const (
 		runs      = 1000
 		perRun    = 8

@@ -59,7 +59,8 @@ type stream struct {
 	mu      sync.Mutex
 	events  []logEvent
 	bytes   int64
-	wake    chan struct{} // closed and replaced when events grow
+	wake    chan struct{} // closed and replaced when events grow, if handed out
+	waited  bool          // wake was handed out since it was made
 	text    strings.Builder
 	stats   *wire.Stats
 	errMsg  string
@@ -137,8 +138,13 @@ func (s *stream) append(typ string, d wire.EventData) {
 		s.stats = d.Stats
 		s.errMsg = d.Message
 	}
-	close(s.wake)
-	s.wake = make(chan struct{})
+	// Only a channel someone holds needs closing: a stream nobody waits on
+	// (the usual case between two frames) makes no channel per event.
+	if s.waited {
+		close(s.wake)
+		s.wake = make(chan struct{})
+		s.waited = false
+	}
 }
 
 // eventsFrom returns the events from seq on, and a channel closed when more
@@ -149,6 +155,7 @@ func (s *stream) eventsFrom(seq int64) (evs []logEvent, wake <-chan struct{}, do
 	if seq < int64(len(s.events)) {
 		evs = s.events[seq:len(s.events):len(s.events)]
 	}
+	s.waited = true
 	return evs, s.wake, s.settled
 }
 

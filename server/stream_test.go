@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -242,9 +243,7 @@ func TestSyncAndAsync(t *testing.T) {
 // take the sum in sync mode and the longest in async mode. Timers never
 // fire early, so the lower bounds are exact; the upper bound is loose.
 func TestDemoTimings(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes 8 s")
-	}
+	testenv.Long(t, "takes 8 s")
 	_, cl := start(t, server.Config{})
 	for _, tt := range []struct {
 		mode     string
@@ -343,9 +342,7 @@ func TestCancelWaitingStream(t *testing.T) {
 // evicted from the store meanwhile. A new subscriber after the eviction
 // gets a 404, not a partial stream.
 func TestSlowSubscriber(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes 11 s")
-	}
+	testenv.Long(t, "takes 11 s")
 	// 3,000 tokens of 4 KiB at 300 a second: 12 MiB over 10 s, several times
 	// what r3labs's queues (1,088 events) and the sockets of a reader with a
 	// 16 KiB receive buffer can hold.

@@ -390,26 +390,41 @@ func (a *App) run() {
 		req.Streams = append(req.Streams, cfg.spec())
 	}
 	a.save()
+	a.launch("starting…", "Could not start: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
+		return cl.StartRun(ctx, req)
+	})
+}
+
+// launch has the server start a run of the current panes through start,
+// showing status until it answers and failure with the error if it refuses.
+func (a *App) launch(status, failure string, start func(context.Context, *client.Client) (*client.RunCreated, error)) {
 	panes := slices.Clone(a.panes)
-	a.running = len(panes)
-	a.runBtn.Disable()
-	a.stopBtn.Enable()
-	a.layoutPanes()
-	a.runStatus.SetText("starting…")
+	a.setRunning(len(panes))
+	a.runStatus.SetText(status)
 	a.background(func(ctx context.Context, cl *client.Client) func() {
-		created, err := cl.StartRun(ctx, req)
+		created, err := start(ctx, cl)
 		return func() {
 			if err != nil {
-				a.running = 0
-				a.runBtn.Enable()
-				a.stopBtn.Disable()
-				a.layoutPanes()
-				a.runStatus.SetText("Could not start: " + err.Error())
+				a.setRunning(0)
+				a.runStatus.SetText(failure + err.Error())
 				return
 			}
 			a.startStreams(cl, created, panes)
 		}
 	})
+}
+
+// setRunning notes how many panes stream and sets the controls to match.
+func (a *App) setRunning(n int) {
+	a.running = n
+	if n > 0 {
+		a.runBtn.Disable()
+		a.stopBtn.Enable()
+	} else {
+		a.runBtn.Enable()
+		a.stopBtn.Disable()
+	}
+	a.layoutPanes()
 }
 
 // startStreams shows a run that the server has started in the panes and the
@@ -435,11 +450,8 @@ func (a *App) runEnded(panes []*Pane) {
 	if a.running == 0 {
 		return
 	}
-	a.running = 0
-	a.runBtn.Enable()
-	a.stopBtn.Disable()
+	a.setRunning(0)
 	a.exportBtn.Enable()
-	a.layoutPanes()
 	stats := make([]*client.Stats, len(panes))
 	for i, p := range panes {
 		stats[i] = p.stats

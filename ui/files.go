@@ -116,24 +116,7 @@ func (a *App) replay(t *wire.Transcript, speed float64) {
 	}
 	a.prompt.SetText(t.Prompt)
 	a.system.SetText(t.System)
-	panes := append([]*Pane(nil), a.panes...)
-	a.running = len(panes)
-	a.runBtn.Disable()
-	a.stopBtn.Enable()
-	a.layoutPanes()
-	a.runStatus.SetText(fmt.Sprintf("replaying at %g×…", speed))
-	a.background(func(ctx context.Context, cl *client.Client) func() {
-		created, err := cl.StartReplay(ctx, t, speed)
-		return func() {
-			if err != nil {
-				a.running = 0
-				a.runBtn.Enable()
-				a.stopBtn.Disable()
-				a.layoutPanes()
-				a.runStatus.SetText("Could not replay: " + err.Error())
-				return
-			}
-			a.startStreams(cl, created, panes)
-		}
+	a.launch(fmt.Sprintf("replaying at %g×…", speed), "Could not replay: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
+		return cl.StartReplay(ctx, t, speed)
 	})
 }

@@ -128,12 +128,7 @@ Flags:
 `
 
 func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), runUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("run", runUsage, stderr)
 	var o cli.RunOptions
 	fs.Func("m", "a `MODEL` to stream from; repeat for several streams (default demo/hello and demo/hamlet)", func(s string) error {
 		o.Models = append(o.Models, s)
@@ -190,12 +185,7 @@ Flags:
 `
 
 func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), replayUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("replay", replayUsage, stderr)
 	var o cli.ReplayOptions
 	fs.Float64Var(&o.Speed, "speed", 1, "playback rate `N`: 1 is the original timing, 2 twice as fast (more than 0, at most 16)")
 	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, instead of text")
@@ -233,12 +223,7 @@ Flags:
 `
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), serveUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("serve", serveUsage, stderr)
 	var o cli.ServeOptions
 	fs.StringVar(&o.Addr, "addr", cli.DefaultServeAddr, "loopback `HOST:PORT` to listen on (port 0: any free port)")
 	fs.StringVar(&o.OllamaURL, "ollama", "", "Ollama's `URL` (default: OLLAMA_HOST, else http://127.0.0.1:11434)")
@@ -252,6 +237,17 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	o.Version = buildVersion()
 	o.Stdout, o.Stderr = stdout, stderr
 	return cli.Serve(ctx, o)
+}
+
+// newFlagSet is a subcommand's flag set: its help is usage and the flags.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	return fs
 }
 
 // parseFlags parses args; done is true when the command should exit with code.

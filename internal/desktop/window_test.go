@@ -15,32 +15,18 @@ import (
 
 	"fyne.io/fyne/v2/theme"
 
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/ui"
 )
-
-// needTool finds a program the window test needs; without it the test
-// skips, except in CI where it must run.
-func needTool(t *testing.T, name string) string {
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing; scripts/test.sh installs it", name)
-		}
-		t.Skipf("%s is missing: run scripts/test.sh, which installs it", name)
-	}
-	return path
-}
 
 // TestRealWindow builds the binary, runs it in a real window under Xvfb on
 // the demo sources with --run, and screenshots it: the window must stay up,
 // show both streams' colours, keep its preferences under its app ID, and
 // quit within a second of SIGTERM.
 func TestRealWindow(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the app and runs it for several seconds")
-	}
-	xvfb := needTool(t, "xvfb-run")
-	needTool(t, "import")
+	testenv.Long(t, "builds the app and runs it for several seconds")
+	xvfb := testenv.NeedTool(t, "xvfb-run")
+	testenv.NeedTool(t, "import")
 
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "tokenloom")
@@ -77,7 +63,9 @@ kill -TERM $pid
 wait $pid
 echo EXIT=$? MS=$(( ($(date +%%s%%N) - start) / 1000000 ))
 `, bin, shot)
-			cmd := exec.Command(xvfb, "-a", "-s", "-screen 0 "+size+"x24", "bash", "-c", script)
+			// xvfb-run -a races with another xvfb-run -a starting at the same
+			// display (the window tests of two packages run at once): start apart.
+			cmd := exec.Command(xvfb, "-a", "-n", "90", "-s", "-screen 0 "+size+"x24", "bash", "-c", script)
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "HOME="+home, "LANG=en_US.UTF-8", "FYNE_THEME=dark", "OLLAMA_HOST="+nowhere)
 			var out bytes.Buffer

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
 )
 
@@ -118,10 +119,8 @@ func TestCLIServeCancelsOllama(t *testing.T) {
 // generating. A proxy between the app and Ollama tells when the stream is
 // flowing and when the app closed the request.
 func TestWindowQuitCancelsOllama(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the app in a window")
-	}
-	xvfb := needTool(t, "xvfb-run")
+	testenv.Long(t, "runs the app in a window")
+	xvfb := testenv.NeedTool(t, "xvfb-run")
 	o := startLongOllama(t)
 	proxy := newWatchProxy(t, o.Host())
 
@@ -150,10 +149,12 @@ echo EXIT=$? MS=$(( ($(date +%s%N) - start) / 1000000 ))
 `
 	ctx, cancel := context.WithTimeout(t.Context(), 2*streamTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, xvfb, "-a", "-s", "-screen 0 1280x800x24", "bash", "-c", script)
+	// xvfb-run -a races with another xvfb-run -a starting at the same
+	// display (the window tests of two packages run at once): start apart.
+	cmd := exec.CommandContext(ctx, xvfb, "-a", "-n", "190", "-s", "-screen 0 1280x800x24", "bash", "-c", script)
 	cmd.Env = append(cliEnv(proxy.addr()), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
 		"TOKENLOOM="+tokenloomBin, "GO_AHEAD="+goAhead)
-	var out syncBuffer
+	var out testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -192,38 +193,6 @@ echo EXIT=$? MS=$(( ($(date +%s%N) - start) / 1000000 ))
 	t.Logf("the app exited %d ms after SIGTERM (status %d); its chat request to Ollama, %d bytes in, was closed %v after the go-ahead",
 		ms, code, chat.down.Load(), chat.closedAt.Sub(sent).Round(time.Millisecond))
 	checkOllamaIdle(t, o, "the app quit")
-}
-
-// needTool finds a program a test needs; without it the test skips, except
-// in CI where it must run.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing; scripts/test.sh installs it", name)
-		}
-		t.Skipf("%s is missing: run scripts/test.sh, which installs it", name)
-	}
-	return path
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // watchProxy forwards TCP connections to an Ollama and watches them: the
@@ -341,7 +310,7 @@ func (p *watchProxy) pipe(c net.Conn, wc *watchedConn) {
 
 // waitChat waits until a chat request has received at least n bytes, and
 // returns its connection. It fails the test if the app exits first.
-func (p *watchProxy) waitChat(t *testing.T, n int64, exited <-chan error, out *syncBuffer) *watchedConn {
+func (p *watchProxy) waitChat(t *testing.T, n int64, exited <-chan error, out *testenv.Buffer) *watchedConn {
 	t.Helper()
 	timeout := time.After(streamTimeout)
 	for {

@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
 )
 
@@ -122,7 +123,7 @@ type Ollama struct {
 	host  string
 	model string
 	env   []string
-	log   syncBuffer
+	log   testenv.Buffer
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd     // nil when not running
@@ -142,7 +143,7 @@ func Start(t testing.TB, opts ...Option) *Ollama {
 	}
 	bin, err := FindBinary()
 	if err != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+		if testenv.InCI() {
 			t.Fatalf("ollamatest: no ollama binary in CI (%v); %s", err, InstallHint)
 		}
 		t.Skipf("ollamatest: no ollama binary (%v); %s", err, InstallHint)
@@ -455,22 +456,4 @@ func procStat(pid int) (state byte, pgid int, ok bool) {
 		return 0, 0, false
 	}
 	return f[0][0], pgid, true
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
