@@ -79,11 +79,12 @@ func (Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result, er
 		if p := req.Options.NumPredict; p != nil && *p > 0 {
 			n = *p
 		}
-		s = paced(floodTokens(n), rateOf(req.Options, 0))
+		s = paced(n, floodToken, rateOf(req.Options, 0))
 		// The flood's length is set by num_predict, so it ends with stop.
 		return playScript(ctx, s, -1, emit)
 	case DemoEcho:
-		s = paced(echoTokens(req.Prompt), rateOf(req.Options, DefaultEchoRate))
+		words := echoTokens(req.Prompt)
+		s = paced(len(words), func(i int) string { return words[i] }, rateOf(req.Options, DefaultEchoRate))
 	default:
 		return Result{}, modelNotFound(req.Model, "demo sources: "+strings.Join(DemoModelNames(), ", "))
 	}
@@ -94,30 +95,30 @@ func (Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result, er
 	return playScript(ctx, s, limit, emit)
 }
 
-// script is a list of tokens, each with its time after the start.
+// script is n tokens, each with its time after the start, made as they
+// are played: a long flood holds no list of its tokens.
 type script struct {
-	tokens []string
-	at     []time.Duration
+	n     int
+	token func(i int) string
+	at    func(i int) time.Duration
 }
 
 // spread places tokens evenly so that the last one lands at total.
 func spread(tokens []string, total time.Duration) script {
-	at := make([]time.Duration, len(tokens))
-	for i := range tokens {
-		at[i] = total * time.Duration(i+1) / time.Duration(len(tokens))
-	}
-	return script{tokens: tokens, at: at}
+	n := len(tokens)
+	return script{n: n, token: func(i int) string { return tokens[i] },
+		at: func(i int) time.Duration { return total * time.Duration(i+1) / time.Duration(n) }}
 }
 
-// paced places tokens at rate tokens per second; rate 0 means all at once.
-func paced(tokens []string, rate float64) script {
-	at := make([]time.Duration, len(tokens))
-	if rate > 0 {
-		for i := range tokens {
-			at[i] = time.Duration(float64(i+1) / rate * float64(time.Second))
+// paced places n tokens at rate tokens per second; rate 0 means all at
+// once.
+func paced(n int, token func(int) string, rate float64) script {
+	return script{n: n, token: token, at: func(i int) time.Duration {
+		if rate > 0 {
+			return time.Duration(float64(i+1) / rate * float64(time.Second))
 		}
-	}
-	return script{tokens: tokens, at: at}
+		return 0
+	}}
 }
 
 func rateOf(o wire.Options, def float64) float64 {
@@ -134,13 +135,13 @@ func playScript(ctx context.Context, s script, limit int, emit Emitter) (Result,
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for i, tok := range s.tokens {
+	for i := range s.n {
 		if limit >= 0 && i >= limit {
 			return Result{Reason: wire.ReasonLength}, nil
 		}
 		// Sleep only when more than a millisecond ahead: fast floods would
 		// otherwise spend their time in timers.
-		if wait := s.at[i] - time.Since(start); wait > time.Millisecond {
+		if wait := s.at(i) - time.Since(start); wait > time.Millisecond {
 			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
@@ -150,7 +151,7 @@ func playScript(ctx context.Context, s script, limit int, emit Emitter) (Result,
 		} else if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		emit.Token(tok)
+		emit.Token(s.token(i))
 	}
 	return Result{Reason: wire.ReasonStop}, nil
 }
@@ -160,22 +161,18 @@ var hamletTokens = []string{"To", " be", ",", " or", " not", " to", " be", ",", 
 var floodWords = strings.Fields(`lorem ipsum dolor sit amet consectetur adipiscing elit sed do
 	eiusmod tempor incididunt ut labore et dolore magna aliqua`)
 
-// floodTokens returns n deterministic tokens: numbered words, a line break
+// floodToken is token i of demo/flood: deterministic words, a line break
 // after every twelfth.
-func floodTokens(n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		w := floodWords[i%len(floodWords)]
-		switch {
-		case i%12 == 11:
-			out[i] = " " + w + "\n"
-		case i%12 == 0:
-			out[i] = w
-		default:
-			out[i] = " " + w
-		}
+func floodToken(i int) string {
+	w := floodWords[i%len(floodWords)]
+	switch {
+	case i%12 == 11:
+		return " " + w + "\n"
+	case i%12 == 0:
+		return w
+	default:
+		return " " + w
 	}
-	return out
 }
 
 // echoTokens splits the prompt before each space, the way language models
