@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -17,18 +19,32 @@ type Run struct {
 	Slot int
 }
 
-// cell is one rune of a row with its slot.
-type cell struct {
-	r    rune
-	slot int
+// row is one visual (wrapped) line: its text in UTF-8 and where each
+// slot's run starts. A row costs a byte per ASCII character, not a struct
+// per rune: the views hold every token of a run.
+type row struct {
+	text  []byte
+	spans []span // in order; the first starts at 0 when text is not empty
+	width float32
+	hard  bool  // ends with a newline in the text
+	nl    uint8 // the slot of that newline
 }
 
-// row is one visual (wrapped) line.
-type row struct {
-	cells []cell
-	width float32
-	hard  bool // ends with a newline in the text
-	nl    int  // the slot of that newline
+// span starts the run of one slot at byte at of a row's text.
+type span struct {
+	at   int32
+	slot uint8
+}
+
+// segments calls f with each run of one slot in the row.
+func (r *row) segments(f func(text []byte, slot int)) {
+	for i, sp := range r.spans {
+		end := len(r.text)
+		if i+1 < len(r.spans) {
+			end = int(r.spans[i+1].at)
+		}
+		f(r.text[sp.at:end], int(sp.slot))
+	}
 }
 
 // TokenView shows a growing text of coloured runs. It is virtualised: the
@@ -45,24 +61,37 @@ type TokenView struct {
 	widths  map[rune]float32
 	ascii   [128]float32
 	size    float32 // text size the widths were measured at
+	rowSize float32 // text size rowH was measured at
+	rowH    float32
 	follow  bool
 	bottom  float32 // scroll offset after the last ScrollToBottom
 	content fyne.CanvasObject
 	runes   int
+	// bound are the row widgets by the row they show, as the list last
+	// bound them: appends update these in place instead of refreshing the
+	// whole list, which would repaint every visible row.
+	bound map[widget.ListItemID]*tokenRow
 }
 
 // NewTokenView returns an empty view.
 func NewTokenView() *TokenView {
-	v := &TokenView{rows: []row{{}}, follow: true}
+	v := &TokenView{rows: []row{{}}, follow: true, bound: map[widget.ListItemID]*tokenRow{}}
 	v.list = widget.NewList(
 		func() int { return len(v.rows) },
 		func() fyne.CanvasObject { return newTokenRow(v) },
 		func(id widget.ListItemID, o fyne.CanvasObject) {
+			r := o.(*tokenRow)
+			if v.bound[r.id] == r {
+				delete(v.bound, r.id)
+			}
+			r.id = id
+			v.bound[id] = r
 			if id < len(v.rows) {
-				o.(*tokenRow).set(v.rows[id].cells)
+				r.set(&v.rows[id])
 			}
 		},
 	)
+	v.list.HideSeparators = true
 	v.content = container.NewThemeOverride(v.list, textViewTheme{Theme: newAppTheme()})
 	v.ExtendBaseWidget(v)
 	return v
@@ -110,6 +139,7 @@ func (v *TokenView) Clear() {
 	v.runes = 0
 	v.bottom = 0
 	v.follow = true
+	clear(v.bound)
 	v.list.Refresh()
 	v.list.ScrollToTop()
 }
@@ -120,9 +150,7 @@ func (v *TokenView) Text() string {
 	var b strings.Builder
 	b.Grow(v.runes)
 	for i, r := range v.rows {
-		for _, c := range r.cells {
-			b.WriteRune(c.r)
-		}
+		b.Write(r.text)
 		if r.hard && i < len(v.rows)-1 {
 			b.WriteByte('\n')
 		}
@@ -142,17 +170,17 @@ func (v *TokenView) Runs() []Run {
 		}
 	}
 	for i, r := range v.rows {
-		for _, c := range r.cells {
-			if c.slot != slot {
+		r.segments(func(text []byte, s int) {
+			if s != slot {
 				flush()
-				slot = c.slot
+				slot = s
 			}
-			b.WriteRune(c.r)
-		}
+			b.Write(text)
+		})
 		if r.hard && i < len(v.rows)-1 {
-			if r.nl != slot {
+			if int(r.nl) != slot {
 				flush()
-				slot = r.nl
+				slot = int(r.nl)
 			}
 			b.WriteByte('\n')
 		}
@@ -173,7 +201,7 @@ func (v *TokenView) appendText(text string, slot int) {
 		switch {
 		case r == '\n':
 			v.rows[len(v.rows)-1].hard = true
-			v.rows[len(v.rows)-1].nl = slot
+			v.rows[len(v.rows)-1].nl = uint8(slot)
 			v.rows = append(v.rows, row{})
 			continue
 		case r == '\r':
@@ -198,21 +226,36 @@ func (v *TokenView) put(r rune, slot int) {
 	last := &v.rows[len(v.rows)-1]
 	// A space may overhang the edge: rows end at spaces and none starts
 	// with one.
-	if r != ' ' && v.width > 0 && last.width+w > v.width && len(last.cells) > 0 {
-		cut := len(last.cells)
-		for i := len(last.cells) - 1; i > 0; i-- {
-			if last.cells[i].r == ' ' {
-				cut = i + 1
-				break
+	if r != ' ' && v.width > 0 && last.width+w > v.width && len(last.text) > 0 {
+		cut := len(last.text)
+		if i := bytes.LastIndexByte(last.text[1:], ' '); i >= 0 {
+			cut = i + 2
+		}
+		moved := row{text: append([]byte(nil), last.text[cut:]...)}
+		var kept []span
+		for _, sp := range last.spans {
+			switch {
+			case int(sp.at) < cut:
+				kept = append(kept, sp)
+			default:
+				moved.spans = append(moved.spans, span{at: sp.at - int32(cut), slot: sp.slot})
 			}
 		}
-		moved := append([]cell(nil), last.cells[cut:]...)
-		last.cells = last.cells[:cut:cut]
-		last.width = v.cellsWidth(last.cells)
-		v.rows = append(v.rows, row{cells: moved, width: v.cellsWidth(moved)})
+		if len(moved.text) > 0 && (len(moved.spans) == 0 || moved.spans[0].at > 0) {
+			// The run that crosses the cut goes on in the new row.
+			moved.spans = append([]span{{at: 0, slot: kept[len(kept)-1].slot}}, moved.spans...)
+		}
+		last.text = append([]byte(nil), last.text[:cut]...) // no spare capacity kept
+		last.spans = kept
+		last.width = v.textWidth(last.text)
+		moved.width = v.textWidth(moved.text)
+		v.rows = append(v.rows, moved)
 		last = &v.rows[len(v.rows)-1]
 	}
-	last.cells = append(last.cells, cell{r, slot})
+	if n := len(last.spans); n == 0 || last.spans[n-1].slot != uint8(slot) {
+		last.spans = append(last.spans, span{at: int32(len(last.text)), slot: uint8(slot)})
+	}
+	last.text = utf8.AppendRune(last.text, r)
 	last.width += w
 }
 
@@ -222,23 +265,56 @@ func (v *TokenView) rewrap(width float32) {
 	v.rows = []row{{}}
 	v.runes = 0
 	v.width = width
+	clear(v.bound)
+	v.list.Refresh()
 	v.layOut(runs, v.follow)
 }
 
-// layOut appends runs to the rows, refreshes the visible rows and, when
-// following, scrolls to the end.
+// boundKeep is how many rows before the end the view keeps track of row
+// widgets for; appends change only the last row and add new ones.
+const boundKeep = 256
+
+// layOut appends runs to the rows, updates the rows on screen that changed
+// and, when following, scrolls to the end.
 func (v *TokenView) layOut(runs []Run, follow bool) {
+	before := len(v.rows)
 	for _, r := range runs {
 		v.appendText(r.Text, r.Slot)
 	}
-	v.list.Refresh()
+	// Only the last row of before and the new rows can have changed.
+	first := before - 1
+	for id := first; id < len(v.rows); id++ {
+		if r, ok := v.bound[id]; ok {
+			r.set(&v.rows[id])
+		}
+	}
+	if len(v.bound) > 2*boundKeep {
+		for id := range v.bound {
+			if id < first-boundKeep {
+				delete(v.bound, id)
+			}
+		}
+	}
 	if follow {
+		// Scrolling lays out the list for its new length and binds the
+		// rows that come into view.
 		v.list.ScrollToBottom()
 		v.bottom = v.list.GetScrollOffset()
+	} else if len(v.rows) != before {
+		v.list.Refresh() // new rows out of sight: the scroll bar must learn the length
 	}
 }
 
 func (v *TokenView) textSize() float32 { return theme.TextSize() }
+
+// rowHeight is the height of a row of monospace text, cached.
+func (v *TokenView) rowHeight() float32 {
+	if size := v.textSize(); size != v.rowSize {
+		v.rowSize = size
+		v.rowH = fyne.MeasureText("M", size, fyne.TextStyle{Monospace: true}).Height
+	}
+	return v.rowH
+}
 
 // runeWidth measures a rune in the monospace font, cached.
 func (v *TokenView) runeWidth(r rune) float32 {
@@ -266,10 +342,11 @@ func (v *TokenView) runeWidth(r rune) float32 {
 	return w
 }
 
-func (v *TokenView) cellsWidth(cs []cell) float32 {
+// textWidth is the width of UTF-8 text in the monospace font.
+func (v *TokenView) textWidth(text []byte) float32 {
 	var w float32
-	for _, c := range cs {
-		w += v.runeWidth(c.r)
+	for _, r := range string(text) {
+		w += v.runeWidth(r)
 	}
 	return w
 }
@@ -278,30 +355,29 @@ func (v *TokenView) cellsWidth(cs []cell) float32 {
 type tokenRow struct {
 	widget.BaseWidget
 	view  *TokenView
+	id    widget.ListItemID // the row shown, -1 before the list binds one
 	texts []*canvas.Text
 	used  int
 	objs  []fyne.CanvasObject
 }
 
 func newTokenRow(v *TokenView) *tokenRow {
-	r := &tokenRow{view: v}
+	r := &tokenRow{view: v, id: -1}
 	r.ExtendBaseWidget(r)
 	return r
 }
 
-// set shows cells, reusing the row's text objects.
-func (r *tokenRow) set(cells []cell) {
+// set shows a row, reusing the row's text objects and refreshing only
+// those that changed (a refreshed text is drawn again).
+func (r *tokenRow) set(src *row) {
 	th := r.Theme()
 	variant := fyne.CurrentApp().Settings().ThemeVariant()
+	size := r.view.textSize()
+	height := r.MinSize().Height
+	wasUsed := r.used
 	r.used = 0
 	var x float32
-	for i := 0; i < len(cells); {
-		j := i
-		var w float32
-		for j < len(cells) && cells[j].slot == cells[i].slot {
-			w += r.view.runeWidth(cells[j].r)
-			j++
-		}
+	src.segments(func(seg []byte, slot int) {
 		var t *canvas.Text
 		if r.used < len(r.texts) {
 			t = r.texts[r.used]
@@ -311,29 +387,27 @@ func (r *tokenRow) set(cells []cell) {
 			r.texts = append(r.texts, t)
 		}
 		r.used++
-		s := make([]rune, j-i)
-		for k := i; k < j; k++ {
-			s[k-i] = cells[k].r
+		w := r.view.textWidth(seg)
+		color, pos := th.Color(SlotColorName(slot), variant), fyne.NewPos(x, 0)
+		if t.Text != string(seg) || t.Color != color || t.TextSize != size || t.Position() != pos || t.Size().Height != height {
+			t.Text, t.Color, t.TextSize = string(seg), color, size
+			t.Move(pos)
+			t.Resize(fyne.NewSize(w, height))
+			t.Refresh()
 		}
-		t.Text = string(s)
-		t.Color = th.Color(SlotColorName(cells[i].slot), variant)
-		t.TextSize = r.view.textSize()
-		t.Move(fyne.NewPos(x, 0))
-		t.Resize(fyne.NewSize(w, t.MinSize().Height))
 		x += w
-		i = j
-	}
+	})
 	r.objs = r.objs[:0]
 	for _, t := range r.texts[:r.used] {
 		r.objs = append(r.objs, t)
-		t.Refresh()
 	}
-	r.Refresh()
+	if r.used != wasUsed {
+		canvas.Refresh(r) // texts came or went
+	}
 }
 
 func (r *tokenRow) MinSize() fyne.Size {
-	h := fyne.MeasureText("M", theme.TextSize(), fyne.TextStyle{Monospace: true}).Height
-	return fyne.NewSize(0, h)
+	return fyne.NewSize(0, r.view.rowHeight())
 }
 
 func (r *tokenRow) CreateRenderer() fyne.WidgetRenderer { return &tokenRowRenderer{row: r} }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
 	"strings"
@@ -50,12 +51,12 @@ func TestTokenViewWraps(t *testing.T) {
 	}
 	for i, r := range v.rows {
 		// Only a trailing space may overhang the edge.
-		visible := strings.TrimRight(string(cellsRunes(r.cells)), " ")
-		if w := v.cellsWidth(r.cells[:len([]rune(visible))]); w > v.width+0.01 {
+		visible := bytes.TrimRight(r.text, " ")
+		if w := v.textWidth(visible); w > v.width+0.01 {
 			t.Errorf("row %d is %.1f wide, wrap width %.1f", i, w, v.width)
 		}
-		if i < len(v.rows)-1 && len(r.cells) > 0 && r.cells[len(r.cells)-1].r != ' ' {
-			t.Errorf("row %d does not end at a space: %q", i, string(cellsRunes(r.cells)))
+		if i < len(v.rows)-1 && len(r.text) > 0 && r.text[len(r.text)-1] != ' ' {
+			t.Errorf("row %d does not end at a space: %q", i, r.text)
 		}
 	}
 	rows := v.RowCount()
@@ -63,14 +64,6 @@ func TestTokenViewWraps(t *testing.T) {
 	if v.Text() != want || v.RowCount() >= rows {
 		t.Errorf("after widening: %d rows (was %d), text kept: %v", v.RowCount(), rows, v.Text() == want)
 	}
-}
-
-func cellsRunes(cs []cell) []rune {
-	out := make([]rune, len(cs))
-	for i, c := range cs {
-		out[i] = c.r
-	}
-	return out
 }
 
 // TestTokenViewFollows: the view follows new text until the user scrolls
