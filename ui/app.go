@@ -52,6 +52,20 @@ type Options struct {
 	Do func(f func())
 	// AutoRun starts a run with the saved panes once the models are known.
 	AutoRun bool
+	// Scenario, if set, replaces the saved settings: the window opens with
+	// its panes, prompt and size, and saves nothing.
+	Scenario *Scenario
+	// Probe, if set, measures when tokens reach the screen.
+	Probe *Probe
+}
+
+// Scenario is a fixed set-up of the window that leaves the saved settings
+// alone; `tokenloom bench` uses one. The panes' options stay collapsed, as
+// they are for panes without options.
+type Scenario struct {
+	Panes  []PaneConfig
+	Prompt string
+	Size   fyne.Size
 }
 
 // App is Tokenloom's main window: the prompt and run controls on top, one
@@ -62,6 +76,7 @@ type App struct {
 	theme   fyne.Theme
 	opts    Options
 	do      func(func())
+	frames  frames
 
 	mu sync.Mutex // guards cl, swapped by Settings
 	cl *client.Client
@@ -95,8 +110,11 @@ type App struct {
 // New builds the window of app a. Show it with Window().ShowAndRun().
 func New(a fyne.App, o Options) *App {
 	app := &App{fyneApp: a, opts: o, cl: o.Client, do: o.Do, theme: newAppTheme()}
+	app.frames = animationFrames
 	if app.do == nil {
 		app.do = fyne.Do
+	} else {
+		app.frames = tickerFrames(app.do)
 	}
 	app.ctx, app.cancel = context.WithCancel(context.Background())
 	a.Settings().SetTheme(app.theme)
@@ -107,9 +125,13 @@ func New(a fyne.App, o Options) *App {
 		app.Close()
 		app.win.Close()
 	})
-	app.win.Resize(fyne.NewSize(
+	size := fyne.NewSize(
 		float32(a.Preferences().FloatWithFallback(prefWindowWidth, 1100)),
-		float32(a.Preferences().FloatWithFallback(prefWindowHeight, 720))))
+		float32(a.Preferences().FloatWithFallback(prefWindowHeight, 720)))
+	if sc := o.Scenario; sc != nil && !sc.Size.IsZero() {
+		size = sc.Size
+	}
+	app.win.Resize(size)
 	app.refresh(true)
 	return app
 }
@@ -150,11 +172,17 @@ func (a *App) build() {
 	prefs := a.fyneApp.Preferences()
 	a.prompt = newPromptEntry(a.run, a.stop)
 	a.prompt.SetPlaceHolder("Prompt: what should every model answer? (Ctrl+Enter runs, Esc stops)")
-	a.prompt.SetText(prefs.StringWithFallback(prefPrompt, DefaultPrompt))
+	if sc := a.opts.Scenario; sc != nil {
+		a.prompt.SetText(sc.Prompt)
+	} else {
+		a.prompt.SetText(prefs.StringWithFallback(prefPrompt, DefaultPrompt))
+	}
 	a.prompt.SetMinRowsVisible(3)
 	a.system = widget.NewMultiLineEntry()
 	a.system.SetPlaceHolder("System prompt for every stream (optional)")
-	a.system.SetText(prefs.String(prefSystem))
+	if a.opts.Scenario == nil {
+		a.system.SetText(prefs.String(prefSystem))
+	}
 	a.system.SetMinRowsVisible(2)
 	systemItem := widget.NewAccordionItem("System prompt", a.system)
 	systemBox := widget.NewAccordion(systemItem)
@@ -165,7 +193,7 @@ func (a *App) build() {
 	a.mode = widget.NewRadioGroup([]string{"Async", "Sync"}, func(string) { a.save() })
 	a.mode.Horizontal = true
 	a.mode.Required = true
-	if prefs.String(prefMode) == "sync" {
+	if a.opts.Scenario == nil && prefs.String(prefMode) == "sync" {
 		a.mode.SetSelected("Sync")
 	} else {
 		a.mode.SetSelected("Async")
@@ -194,21 +222,32 @@ func (a *App) build() {
 	controls := container.NewHBox(a.mode, a.runBtn, a.stopBtn, a.addBtn, refreshBtn, openBtn, a.exportBtn, settingsBtn)
 	top := container.NewVBox(a.banner, a.prompt, systemBox, controls, a.runStatus)
 
-	a.panesBox = container.New(&panesLayout{})
+	panes := &panesLayout{}
+	a.panesBox = container.New(panes)
+	panes.scroll = container.NewHScroll(a.panesBox)
+	panes.scroll.OnScrolled = func(fyne.Position) { panes.cull(a.panesBox.Objects) }
 	for i, cfg := range a.savedPanes() {
-		a.panes = append(a.panes, newPane(a, i, cfg))
+		p := newPane(a, i, cfg)
+		if a.opts.Scenario != nil {
+			p.options.Hide()
+		}
+		a.panes = append(a.panes, p)
 	}
 	a.layoutPanes()
 	a.views = newRunViews(a)
 	a.tabs = container.NewAppTabs(
-		container.NewTabItemWithIcon("Side by side", theme.ViewRestoreIcon(), container.NewHScroll(a.panesBox)),
+		container.NewTabItemWithIcon("Side by side", theme.ViewRestoreIcon(), panes.scroll),
 		container.NewTabItemWithIcon("Interleaved", theme.MenuIcon(), a.views.interleaved),
 		container.NewTabItemWithIcon("Stats", theme.GridIcon(), a.views.stats.table),
 		container.NewTabItemWithIcon("Wire", theme.ComputerIcon(), a.views.wire.root),
 	)
 	split := container.NewVSplit(a.tabs, a.views.timelineBox())
 	split.Offset = 0.68
-	a.win.SetContent(container.NewBorder(top, nil, nil, nil, split))
+	content := fyne.CanvasObject(container.NewBorder(top, nil, nil, nil, split))
+	if a.opts.Probe != nil {
+		content = container.NewStack(content, container.NewWithoutLayout(a.opts.Probe.object()))
+	}
+	a.win.SetContent(content)
 
 	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { a.run() })
 	a.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
@@ -218,8 +257,12 @@ func (a *App) build() {
 	})
 }
 
-// savedPanes are the panes of the last session, or the defaults.
+// savedPanes are the panes of the last session (or of the scenario), or
+// the defaults.
 func (a *App) savedPanes() []PaneConfig {
+	if sc := a.opts.Scenario; sc != nil && len(sc.Panes) > 0 {
+		return slices.Clone(sc.Panes[:min(len(sc.Panes), MaxPanes)])
+	}
 	var cfgs []PaneConfig
 	if s := a.fyneApp.Preferences().String(prefPanes); s != "" {
 		if err := json.Unmarshal([]byte(s), &cfgs); err != nil {
@@ -235,8 +278,8 @@ func (a *App) savedPanes() []PaneConfig {
 
 // save writes the settings to the preferences.
 func (a *App) save() {
-	if a.panesBox == nil {
-		return // still building
+	if a.panesBox == nil || a.opts.Scenario != nil {
+		return // still building, or a scenario that saves nothing
 	}
 	prefs := a.fyneApp.Preferences()
 	cfgs := make([]PaneConfig, 0, len(a.panes))
@@ -333,7 +376,7 @@ func (a *App) refresh(first bool) {
 			} else {
 				a.banner.Hide()
 			}
-			if first && a.fyneApp.Preferences().String(prefPanes) == "" && len(ollama) > 0 {
+			if first && a.opts.Scenario == nil && a.fyneApp.Preferences().String(prefPanes) == "" && len(ollama) > 0 {
 				for i, p := range a.panes {
 					if i < len(ollama) {
 						p.model.SetSelected(ollama[i])
@@ -345,6 +388,9 @@ func (a *App) refresh(first bool) {
 			}
 			if first {
 				a.loaded = true
+				if a.opts.Probe != nil {
+					a.opts.Probe.loaded()
+				}
 				if a.opts.AutoRun {
 					a.run()
 				}
@@ -441,6 +487,9 @@ func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes 
 		panes[i].begin(st.ID)
 	}
 	a.views.reset(labels, slots, ids)
+	if a.opts.Probe != nil {
+		a.opts.Probe.runStarted()
+	}
 	a.subscribeRun(a.ctx, cl, panes, ids)
 }
 
@@ -457,6 +506,9 @@ func (a *App) runEnded(panes []*Pane) {
 		stats[i] = p.stats
 	}
 	a.runStatus.SetText(a.views.finish(a.runMode, stats))
+	if a.opts.Probe != nil {
+		a.opts.Probe.runEnded()
+	}
 }
 
 // stop cancels the whole run.
@@ -543,7 +595,11 @@ func (e *promptEntry) TypedKey(k *fyne.KeyEvent) {
 
 // panesLayout puts the panes side by side in equal widths, each at least
 // paneMinWidth wide (the horizontal scroll around it takes the rest).
-type panesLayout struct{}
+// Panes scrolled out of view are hidden: Fyne draws every visible object
+// in every frame, clipped or not.
+type panesLayout struct {
+	scroll *container.Scroll
+}
 
 func (l *panesLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	var h float32
@@ -564,6 +620,24 @@ func (l *panesLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	for i, o := range objs {
 		o.Move(fyne.NewPos(float32(i)*(w+pad), 0))
 		o.Resize(fyne.NewSize(w, size.Height))
+	}
+	l.cull(objs)
+}
+
+// cull shows the panes that the scroll's view overlaps and hides the rest.
+func (l *panesLayout) cull(objs []fyne.CanvasObject) {
+	if l.scroll == nil || l.scroll.Size().Width <= 0 {
+		return
+	}
+	left := l.scroll.Offset.X
+	right := left + l.scroll.Size().Width
+	for _, o := range objs {
+		in := o.Position().X < right && o.Position().X+o.Size().Width > left
+		if in && !o.Visible() {
+			o.Show()
+		} else if !in && o.Visible() {
+			o.Hide()
+		}
 	}
 }
 

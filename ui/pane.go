@@ -27,6 +27,9 @@ type PaneConfig struct {
 	Temperature *float64 `json:"temperature,omitempty"`
 	Seed        *int64   `json:"seed,omitempty"`
 	MaxTokens   *int     `json:"max_tokens,omitempty"`
+	// Rate paces the demo sources demo/flood and demo/echo, in tokens per
+	// second; 0 is as fast as possible.
+	Rate *float64 `json:"rate,omitempty"`
 }
 
 // paneState is where a pane's stream is.
@@ -50,6 +53,7 @@ type Pane struct {
 	temp     *widget.Entry
 	seed     *widget.Entry
 	maxTok   *widget.Entry
+	rate     *widget.Entry
 	options  *fyne.Container
 	optsBtn  *widget.Button
 	stopBtn  *widget.Button
@@ -70,6 +74,7 @@ type Pane struct {
 	lastMs   float64
 	stats    *client.Stats
 	reason   string
+	statusAt time.Time // last update of the status line
 }
 
 func newPane(a *App, slot int, cfg PaneConfig) *Pane {
@@ -84,10 +89,12 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	p.temp = numberEntry("temperature", fmtFloat(cfg.Temperature), a.save)
 	p.seed = numberEntry("seed", fmtInt64(cfg.Seed), a.save)
 	p.maxTok = numberEntry("max tokens", fmtInt(cfg.MaxTokens), a.save)
-	p.options = container.NewGridWithColumns(3,
-		labeled("Temperature", p.temp), labeled("Seed", p.seed), labeled("Max tokens", p.maxTok))
+	p.rate = numberEntry("tokens/s", fmtFloat(cfg.Rate), a.save)
+	p.options = container.NewGridWithColumns(2,
+		labeled("Temperature", p.temp), labeled("Seed", p.seed),
+		labeled("Max tokens", p.maxTok), labeled("Demo pace (tokens/s)", p.rate))
 	p.options.Hide()
-	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil {
+	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil || cfg.Rate != nil {
 		p.options.Show()
 	}
 	p.optsBtn = widget.NewButtonWithIcon("", theme.SettingsIcon(), func() {
@@ -186,14 +193,21 @@ func (p *Pane) config() (PaneConfig, error) {
 		}
 		cfg.MaxTokens = &v
 	}
+	if s := strings.TrimSpace(p.rate.Text); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return cfg, fmt.Errorf("demo pace %q is not a number", s)
+		}
+		cfg.Rate = &v
+	}
 	return cfg, nil
 }
 
 // spec is the stream the pane asks for.
 func (cfg PaneConfig) spec() client.StreamSpec {
 	s := client.StreamSpec{Model: cfg.Model}
-	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil {
-		s.Options = &client.Options{Temperature: cfg.Temperature, Seed: cfg.Seed, NumPredict: cfg.MaxTokens}
+	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil || cfg.Rate != nil {
+		s.Options = &client.Options{Temperature: cfg.Temperature, Seed: cfg.Seed, NumPredict: cfg.MaxTokens, Rate: cfg.Rate}
 	}
 	return s
 }
@@ -233,8 +247,13 @@ func (p *Pane) finishControls() {
 	p.model.Enable()
 }
 
+// statusEvery is the least time between two updates of a running pane's
+// live figures.
+const statusEvery = 100 * time.Millisecond
+
 // apply takes a batch of the stream's events.
 func (p *Pane) apply(batch []client.Event, final bool) {
+	phase, tokens := p.phase, p.tokens
 	var runs []Run
 	for _, ev := range batch {
 		switch ev.Type {
@@ -267,7 +286,11 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 	if p.state != paneRunning {
 		p.finishControls()
 	}
-	p.updateStatus()
+	// A running pane's figures change with every batch; redrawing them
+	// more often than statusEvery only costs frames.
+	if p.state != paneRunning || p.phase != phase || p.tokens > 0 && tokens == 0 || time.Since(p.statusAt) >= statusEvery {
+		p.updateStatus()
+	}
 }
 
 // statusText says where the stream is, with its live figures.
@@ -308,7 +331,10 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-func (p *Pane) updateStatus() { p.status.SetText(p.statusText()) }
+func (p *Pane) updateStatus() {
+	p.status.SetText(p.statusText())
+	p.statusAt = time.Now()
+}
 
 // stop cancels this pane's stream only.
 func (p *Pane) stop() {

@@ -2,8 +2,10 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -29,7 +31,11 @@ type runViews struct {
 	ids    []string
 	logs   [][]wire.LoggedEvent
 	ended  []bool
-	order  []client.IndexedEvent // every event in arrival order (for tests and export)
+	// arrivals are the stream indexes of the events in arrival order; with
+	// logs they give the arrival order of the tokens (for tests).
+	arrivals []uint8
+	// drawnAt is when the timeline was last redrawn.
+	drawnAt time.Time
 }
 
 func newRunViews(a *App) *runViews {
@@ -58,7 +64,7 @@ func (rv *runViews) reset(labels []string, slots []int, ids []string) {
 	rv.labels, rv.slots, rv.ids = labels, slots, ids
 	rv.logs = make([][]wire.LoggedEvent, len(ids))
 	rv.ended = make([]bool, len(ids))
-	rv.order = rv.order[:0]
+	rv.arrivals = rv.arrivals[:0]
 	rv.interleaved.Clear()
 	rv.timeline.Reset(labels, slots)
 	rv.summary.SetText("running…")
@@ -69,22 +75,33 @@ func (rv *runViews) reset(labels []string, slots []int, ids []string) {
 // apply takes a batch of events of the run in arrival order.
 func (rv *runViews) apply(batch []client.IndexedEvent) {
 	var runs []Run
+	ended := false
 	for _, ev := range batch {
 		i := ev.Index
-		rv.order = append(rv.order, ev)
+		rv.arrivals = append(rv.arrivals, uint8(i))
 		rv.logs[i] = append(rv.logs[i], wire.LoggedEvent{Event: ev.Type, ID: ev.Seq, Data: ev.Raw})
 		rv.timeline.Add(i, ev.Event)
 		if ev.Type == client.EventToken {
 			runs = append(runs, Run{Text: ev.Text, Slot: rv.slots[i]})
 		}
 		if ev.Terminal() {
+			ended = true
 			rv.ended[i] = true
 			rv.stats.set(i, streamTranscript(rv.ids[i], rv.labels[i], rv.logs[i], ev.Stats))
 		}
 	}
 	rv.interleaved.Append(runs...)
-	rv.timeline.Refresh()
+	// The timeline is one image drawn afresh each time: at most
+	// timelineEvery apart while tokens stream, at once when a stream ends.
+	if ended || time.Since(rv.drawnAt) >= timelineEvery {
+		rv.timeline.Refresh()
+		rv.drawnAt = time.Now()
+	}
 }
+
+// timelineEvery is the least time between two redraws of the timeline
+// while a run streams.
+const timelineEvery = 50 * time.Millisecond
 
 // streamTranscript builds the transcript of one stream from its events.
 func streamTranscript(id, label string, events []wire.LoggedEvent, stats *client.Stats) wire.StreamTranscript {
@@ -112,13 +129,29 @@ func (rv *runViews) finish(mode string, stats []*client.Stats) string {
 // InterleavedText is the interleaved view's text.
 func (a *App) InterleavedText() string { return a.views.interleaved.Text() }
 
+// arrivalTokens are the tokens in the order they arrived, each in its
+// stream's slot, for tests.
+func (rv *runViews) arrivalTokens() []Run {
+	var out []Run
+	next := make([]int, len(rv.logs))
+	for _, i := range rv.arrivals {
+		ev := rv.logs[i][next[i]]
+		next[i]++
+		if ev.Event == client.EventToken {
+			var d wire.EventData
+			if err := json.Unmarshal(ev.Data, &d); err == nil {
+				out = append(out, Run{Text: d.Text, Slot: rv.slots[i]})
+			}
+		}
+	}
+	return out
+}
+
 // arrivalText joins the tokens in the order they arrived, for tests.
 func (rv *runViews) arrivalText() string {
 	var b strings.Builder
-	for _, ev := range rv.order {
-		if ev.Type == client.EventToken {
-			b.WriteString(ev.Text)
-		}
+	for _, r := range rv.arrivalTokens() {
+		b.WriteString(r.Text)
 	}
 	return b.String()
 }
@@ -139,7 +172,7 @@ func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane
 			}
 			return
 		}
-		pump(ctx, events, a.do, func(batch []client.IndexedEvent, final bool) {
+		pump(ctx, events, a.frames, a.do, func(batch []client.IndexedEvent, final bool) {
 			per := make([][]client.Event, len(panes))
 			for _, ev := range batch {
 				per[ev.Index] = append(per[ev.Index], ev.Event)
@@ -148,6 +181,9 @@ func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane
 				p.apply(per[i], final)
 			}
 			a.views.apply(batch)
+			if a.opts.Probe != nil {
+				a.opts.Probe.applied(batch)
+			}
 			if final {
 				a.runEnded(panes)
 			}

@@ -52,6 +52,7 @@ type Timeline struct {
 	lanes  []*lane
 	now    float64 // the latest t_ms seen
 	raster *canvas.Raster
+	img    *image.RGBA // the last image drawn, reused
 	tip    *widget.Label
 	tipBg  *canvas.Rectangle
 	texts  []*canvas.Text // axis and lane labels, rebuilt on layout
@@ -167,7 +168,16 @@ func (t *Timeline) MinSize() fyne.Size {
 
 // draw renders lanes, phases and ticks at pixel size w×h.
 func (t *Timeline) draw(w, h int) image.Image {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	// RGBA (premultiplied) is what the painter uploads as it is; any
+	// other image it converts pixel by pixel in every frame. The painter
+	// copies the image before draw returns again, so one image serves.
+	img := t.img
+	if img == nil || img.Rect.Dx() != w || img.Rect.Dy() != h {
+		img = image.NewRGBA(image.Rect(0, 0, w, h))
+		t.img = img
+	} else {
+		clear(img.Pix)
+	}
 	if len(t.lanes) == 0 || w == 0 || h == 0 {
 		return img
 	}
@@ -228,14 +238,15 @@ func (t *Timeline) draw(w, h int) image.Image {
 }
 
 // setRect paints a rectangle with c, replacing what was there.
-func setRect(img *image.NRGBA, x0, y0, x1, y1 int, c color.NRGBA) {
+func setRect(img *image.RGBA, x0, y0, x1, y1 int, c color.NRGBA) {
 	r := image.Rect(x0, y0, x1, y1).Intersect(img.Rect)
 	if r.Empty() {
 		return
 	}
+	p := premultiply(c)
 	row := img.PixOffset(r.Min.X, r.Min.Y)
 	for x := 0; x < r.Dx(); x++ {
-		copy(img.Pix[row+4*x:], []uint8{c.R, c.G, c.B, c.A})
+		copy(img.Pix[row+4*x:], []uint8{p.R, p.G, p.B, p.A})
 	}
 	first := img.Pix[row : row+4*r.Dx()]
 	for y := r.Min.Y + 1; y < r.Max.Y; y++ {
@@ -270,28 +281,29 @@ func axisStep(spanMs float64, widthPx float64) float64 {
 	return 1_200_000
 }
 
-func fillRect(img *image.NRGBA, x0, y0, x1, y1 int, c color.NRGBA) {
+// fillRect draws c over a rectangle.
+func fillRect(img *image.RGBA, x0, y0, x1, y1 int, c color.NRGBA) {
 	r := image.Rect(x0, y0, x1, y1).Intersect(img.Rect)
+	src := premultiply(c)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			i := img.PixOffset(x, y)
-			blend(img.Pix[i:i+4], c)
+			blend(img.Pix[i:i+4], src)
 		}
 	}
 }
 
-// blend draws c over the pixel p (non-premultiplied RGBA).
-func blend(p []uint8, c color.NRGBA) {
-	a := float64(c.A) / 255
-	pa := float64(p[3]) / 255
-	oa := a + pa*(1-a)
-	if oa == 0 {
-		return
+// premultiply turns c into premultiplied RGBA.
+func premultiply(c color.NRGBA) color.RGBA {
+	return color.RGBAModel.Convert(c).(color.RGBA)
+}
+
+// blend draws the premultiplied colour c over the premultiplied pixel p.
+func blend(p []uint8, c color.RGBA) {
+	keep := 255 - uint32(c.A)
+	for k, v := range []uint8{c.R, c.G, c.B, c.A} {
+		p[k] = v + uint8((uint32(p[k])*keep+127)/255)
 	}
-	for k, v := range []uint8{c.R, c.G, c.B} {
-		p[k] = uint8((float64(v)*a + float64(p[k])*pa*(1-a)) / oa)
-	}
-	p[3] = uint8(oa * 255)
 }
 
 // TokenAt finds the tick nearest to pos within the hit radius: its lane,

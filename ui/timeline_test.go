@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"math"
 	"strings"
 	"testing"
@@ -88,14 +89,14 @@ func TestTimelineDraws(t *testing.T) {
 	tl := newTestTimeline(t, 2, 830, 200)
 	tl.Add(0, ev(client.EventToken, 0, 1500, "x"))
 	tl.Refresh()
-	img := tl.draw(830, 200).(*image.NRGBA)
+	img := tl.draw(830, 200).(*image.RGBA)
 	x := int(tl.TickX(0, 0))
 	y := int(tl.laneHeight() / 2)
 	c := SlotColor(0, fyne.CurrentApp().Settings().ThemeVariant())
-	if got := img.NRGBAAt(x, y); got.R != c.R || got.G != c.G || got.B != c.B {
+	if got := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA); got.R != c.R || got.G != c.G || got.B != c.B {
 		t.Errorf("pixel at the tick is %v, want slot 0's %v", got, c)
 	}
-	if got := img.NRGBAAt(x+20, y); got.A != 0 && got.R == c.R && got.G == c.G && got.B == c.B && got.A > 0x80 {
+	if got := color.NRGBAModel.Convert(img.At(x+20, y)).(color.NRGBA); got.A != 0 && got.R == c.R && got.G == c.G && got.B == c.B && got.A > 0x80 {
 		t.Errorf("tick colour away from the tick: %v", got)
 	}
 }

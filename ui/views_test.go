@@ -30,13 +30,11 @@ func TestInterleavedOrder(t *testing.T) {
 	}
 	// The runs of the view follow the arrival order stream by stream.
 	var arrival []Run
-	for _, ev := range rv.order {
-		if ev.Type == client.EventToken {
-			if n := len(arrival); n > 0 && arrival[n-1].Slot == rv.slots[ev.Index] {
-				arrival[n-1].Text += ev.Text
-			} else {
-				arrival = append(arrival, Run{Text: ev.Text, Slot: rv.slots[ev.Index]})
-			}
+	for _, tok := range rv.arrivalTokens() {
+		if n := len(arrival); n > 0 && arrival[n-1].Slot == tok.Slot {
+			arrival[n-1].Text += tok.Text
+		} else {
+			arrival = append(arrival, tok)
 		}
 	}
 	if got := rv.interleaved.Runs(); !reflect.DeepEqual(got, arrival) {

@@ -50,6 +50,9 @@ type Options struct {
 	AutoRun bool
 	Version string
 	Stderr  io.Writer
+	// Scenario and Probe are passed to the window (see ui.Options).
+	Scenario *ui.Scenario
+	Probe    *ui.Probe
 }
 
 // embedded is the running embedded server and its client.
@@ -110,8 +113,10 @@ func Run(ctx context.Context, o Options) int {
 	}
 	defer e.close()
 	w := ui.New(a, ui.Options{
-		Client:  cl,
-		AutoRun: o.AutoRun,
+		Client:   cl,
+		AutoRun:  o.AutoRun,
+		Scenario: o.Scenario,
+		Probe:    o.Probe,
 		Reconnect: func(_ context.Context, url string) (*client.Client, error) {
 			return e.start(url, o.Version)
 		},
