@@ -26,3 +26,8 @@ go test -race -count=1 -timeout 30m ./...
 echo "== go test -fuzz"
 go test -run '^$' -fuzz '^FuzzRunRequest$' -fuzztime 15s ./server/
 go test -run '^$' -fuzz '^FuzzDecodeEvent$' -fuzztime 15s ./client/
+# The benchmarks, briefly, so that their figures show in the log; they fail
+# only on errors (lost events, wrong texts), never on speed. The budgets are
+# measured by tokenloom bench (scripts/bench.sh, docs/performance.md).
+echo "== go test -bench"
+go test -run '^$' -bench . -benchtime 200ms -count 1 ./server/ ./client/ ./ui/

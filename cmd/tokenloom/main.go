@@ -6,6 +6,7 @@
 //	tokenloom run ...     the streams in this terminal
 //	tokenloom replay ...  a saved run played back in this terminal
 //	tokenloom serve ...   the SSE server alone
+//	tokenloom bench ...   the performance figures
 package main
 
 import (
@@ -17,12 +18,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/term"
 
+	"github.com/tokenloom/tokenloom/internal/bench"
 	"github.com/tokenloom/tokenloom/internal/cli"
 	"github.com/tokenloom/tokenloom/internal/desktop"
 	_ "github.com/tokenloom/tokenloom/internal/localefix" // before Fyne reads the locale
@@ -41,6 +44,7 @@ Usage:
   tokenloom run [flags]     stream a prompt through several models in this terminal
   tokenloom replay FILE     play a run saved with run --save FILE.json back, with its timing
   tokenloom serve [flags]   run the streaming server alone, for curl, browsers and other clients
+  tokenloom bench [--json]  measure the UI, start-up and relay against their performance targets
   tokenloom help [command]  show help for a command
 
 Models: the demo sources demo/hello, demo/hamlet, demo/flood and demo/echo are built
@@ -74,8 +78,10 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return replayCmd(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return serveCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && (args[1] == "run" || args[1] == "replay" || args[1] == "serve") {
+		if len(args) > 1 && slices.Contains([]string{"run", "replay", "serve", "bench"}, args[1]) {
 			return realMain([]string{args[1], "--help"}, stdin, stdout, stderr)
 		}
 		fmt.Fprint(stdout, mainUsage)
@@ -237,6 +243,89 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	o.Version = buildVersion()
 	o.Stdout, o.Stderr = stdout, stderr
 	return cli.Serve(ctx, o)
+}
+
+const benchUsage = `Usage: tokenloom bench [--json] [flags]
+
+Measures Tokenloom against its performance targets and prints the figures:
+  UI        8 panes of demo/flood at 200 tokens/s until 20,000 tokens each, in a
+            real 1280x800 window: latency from each token's arrival at the client
+            to the frame that paints it (p99 of the first and of the last 1,000
+            tokens of each stream: at most 50 ms, and no more than 1.5x apart),
+            CPU (under one core) and peak RSS (at most 300 MB); about 100 s
+  start-up  from launching tokenloom to the first frame of a window whose two
+            demo panes are ready to run: at most 1.5 s (median of 5 launches)
+  relay     tokens per second through the server and one SSE client per stream,
+            8 demo/flood streams on loopback: at least 100,000
+  overhead  per token, how much later the client has it than a reader of
+            Ollama's reply (a tap between the server and Ollama sees each line
+            as it comes off the wire): p99 at most 1 ms. It needs an Ollama at
+            OLLAMA_HOST that serves the tiny test model (scripts/bench.sh starts
+            one); otherwise it is skipped with a note.
+The UI and start-up parts run in child processes (tokenloom bench --child ui or
+startup) and need a display; without one, run it under
+  xvfb-run -a -s "-screen 0 1280x800x24" tokenloom bench
+Missed targets are marked MISSED; the exit status is 1 then (with --check), 2
+when a part could not be measured.
+
+Flags:
+`
+
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("bench", benchUsage, stderr)
+	c := bench.DefaultConfig()
+	var asJSON, check bool
+	var part, size, skip string
+	fs.BoolVar(&asJSON, "json", false, "print the figures as one JSON object")
+	fs.BoolVar(&check, "check", false, "exit with status 1 when a measured figure misses its target")
+	fs.IntVar(&c.Streams, "streams", c.Streams, "UI: `N` panes of demo/flood (1 to 8)")
+	fs.Float64Var(&c.Rate, "rate", c.Rate, "UI: tokens per second of each pane")
+	fs.IntVar(&c.Tokens, "tokens", c.Tokens, "UI: tokens per pane")
+	fs.StringVar(&size, "size", fmt.Sprintf("%dx%d", c.Width, c.Height), "UI: window size `WxH`")
+	fs.IntVar(&c.StartupRuns, "startup-runs", c.StartupRuns, "start-up: launches to take the median of (one more warms up)")
+	fs.IntVar(&c.RelayTokens, "relay-tokens", c.RelayTokens, "relay: tokens per stream")
+	fs.IntVar(&c.RelayRounds, "relay-rounds", c.RelayRounds, "relay: rounds to take the median of")
+	fs.StringVar(&c.Model, "model", c.Model, "overhead: the Ollama `MODEL` (it must recite counting after the prompt \"one\")")
+	fs.IntVar(&c.OverheadTokens, "overhead-tokens", c.OverheadTokens, "overhead: tokens per round")
+	fs.IntVar(&c.OverheadRounds, "overhead-rounds", c.OverheadRounds, "overhead: rounds measured (one more loads the model)")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "UI: write a CPU profile of the window's process to `FILE` (go tool pprof)")
+	fs.StringVar(&c.MemProfile, "memprofile", "", "UI: write a heap profile of the window's process at the end of its run to `FILE`")
+	fs.StringVar(&skip, "skip", "", "parts not to run, comma-separated: ui, startup, relay, overhead")
+	fs.StringVar(&part, "child", "", "run one `PART` (ui or startup) in this process and print its raw result (used by bench itself)")
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tokenloom bench: unexpected argument %q\n", fs.Arg(0))
+		return cli.ExitUsage
+	}
+	if _, err := fmt.Sscanf(size, "%dx%d", &c.Width, &c.Height); err != nil || c.Width < 1 || c.Height < 1 {
+		fmt.Fprintf(stderr, "tokenloom bench: --size %q: want WIDTHxHEIGHT, such as 1280x800\n", size)
+		return cli.ExitUsage
+	}
+	if skip != "" {
+		c.Skip = strings.Split(skip, ",")
+	}
+	if err := c.Validate(); err != nil {
+		fmt.Fprintf(stderr, "tokenloom bench: %v\n", err)
+		return cli.ExitUsage
+	}
+	if part != "" {
+		if err := bench.RunChild(ctx, part, c, buildVersion(), stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "tokenloom bench --child %s: %v\n", part, err)
+			return 2
+		}
+		return 0
+	}
+	f, err := bench.Run(ctx, c, buildVersion(), asJSON, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenloom bench: %v\n", err)
+		return 2
+	}
+	if check && !f.Met() {
+		return 1
+	}
+	return 0
 }
 
 // newFlagSet is a subcommand's flag set: its help is usage and the flags.

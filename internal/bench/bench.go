@@ -1,0 +1,443 @@
+// Package bench measures Tokenloom's performance budgets (`tokenloom bench`):
+//
+//   - UI: streams × demo/flood at a set rate in a real window, the latency
+//     from each token's arrival at the client to the frame that paints it
+//     (ui.Probe), the CPU time and peak RSS of that process;
+//   - start-up: from launching the executable to the first frame of a
+//     window whose two demo panes are ready to run;
+//   - relay throughput: tokens per second through the embedded server and
+//     one SSE client per stream over loopback, demo/flood as fast as it goes;
+//   - relay overhead: per token, how much later the client has a token than
+//     a reader of Ollama's NDJSON reply, measured on the same tokens by a
+//     tap (a reverse proxy that notes when each line comes off the wire)
+//     between the server and a real Ollama serving the tiny test model.
+//
+// The UI and start-up parts run in child processes of the same executable
+// (`tokenloom bench --child ui|startup`), so that their figures are the
+// app's alone. They need a display; under CI, xvfb-run gives one.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ollama/ollama/envconfig"
+
+	"github.com/tokenloom/tokenloom/internal/testmodel"
+)
+
+// Targets are the performance budgets.
+const (
+	TargetUILatencyP99Ms     = 50.0
+	TargetUILatencyGrowth    = 1.5
+	TargetCPUCores           = 1.0
+	TargetRSSMB              = 300.0
+	TargetStartupMs          = 1500.0
+	TargetRelayTokensPerS    = 100000.0
+	TargetRelayOverheadP99Ms = 1.0
+)
+
+// Config sets the size of each part.
+type Config struct {
+	// UI part: Streams panes of demo/flood at Rate tokens per second, Tokens
+	// each, in a Width × Height window.
+	Streams       int
+	Rate          float64
+	Tokens        int
+	Width, Height int
+	// Window is how many tokens at each end of a stream the growth of the
+	// latency compares (fewer if a stream is shorter than 2 × Window).
+	Window int
+	// StartupRuns is how many launches the start-up figure is the median of
+	// (after one launch that is not counted).
+	StartupRuns int
+	// Relay part: RelayStreams × RelayTokens tokens, RelayRounds times.
+	RelayStreams, RelayTokens, RelayRounds int
+	// Overhead part: OverheadRounds streams of OverheadTokens tokens of
+	// Model, after one round that is not counted.
+	Model                          string
+	OverheadTokens, OverheadRounds int
+	// Skip names parts not to run: "ui", "startup", "relay", "overhead".
+	Skip []string
+	// CPUProfile, if set, is where the UI part writes a CPU profile.
+	CPUProfile string `json:",omitempty"`
+	// MemProfile, if set, is where the UI part writes a heap profile at the
+	// end of its run.
+	MemProfile string `json:",omitempty"`
+}
+
+// DefaultConfig is the set-up the budgets are stated for.
+func DefaultConfig() Config {
+	return Config{
+		Streams: 8, Rate: 200, Tokens: 20000, Width: 1280, Height: 800, Window: 1000,
+		StartupRuns:  5,
+		RelayStreams: 8, RelayTokens: 50000, RelayRounds: 3,
+		Model: testmodel.Name, OverheadTokens: 2000, OverheadRounds: 5,
+	}
+}
+
+// Figures are the results. The JSON keys are stable; figures of a part that
+// did not run are null, with the reason in Notes.
+type Figures struct {
+	UILatencyP99Ms1k  *float64 `json:"ui_latency_p99_ms_1k"`
+	UILatencyP99Ms20k *float64 `json:"ui_latency_p99_ms_20k"`
+	UILatencyP99Ms    *float64 `json:"ui_latency_p99_ms"`
+	UILatencyP50Ms    *float64 `json:"ui_latency_p50_ms"`
+	UILatencyMaxMs    *float64 `json:"ui_latency_max_ms"`
+	UITokens          int      `json:"ui_tokens"`
+	CPUCores          *float64 `json:"cpu_cores"`
+	RSSMB             *float64 `json:"rss_mb"`
+
+	StartupMs     *float64  `json:"startup_ms"`
+	StartupRunsMs []float64 `json:"startup_runs_ms"`
+
+	RelayTokensPerS     *float64  `json:"relay_tokens_per_s"`
+	RelayRoundsTokensPS []float64 `json:"relay_rounds_tokens_per_s"`
+
+	RelayOverheadP50Ms  *float64 `json:"relay_overhead_p50_ms"`
+	RelayOverheadP99Ms  *float64 `json:"relay_overhead_p99_ms"`
+	RelayOverheadMaxMs  *float64 `json:"relay_overhead_max_ms"`
+	RelayOverheadTokens int      `json:"relay_overhead_tokens"`
+
+	Config  Config          `json:"config"`
+	Machine Machine         `json:"machine"`
+	Targets map[string]bool `json:"targets_met"`
+	Notes   []string        `json:"notes,omitempty"`
+}
+
+// Machine says where the figures come from.
+type Machine struct {
+	CPU       string `json:"cpu"`
+	Cores     int    `json:"cores"`
+	MemoryMB  int64  `json:"memory_mb"`
+	OS        string `json:"os"`
+	GoVersion string `json:"go"`
+	Version   string `json:"tokenloom"`
+	Date      string `json:"date"`
+}
+
+func (c Config) skips(part string) bool { return slices.Contains(c.Skip, part) }
+
+// Run measures every part that c does not skip and prints the figures, as
+// text or as one JSON object. It fails when a part cannot be measured; a
+// missed target is reported, not an error.
+func Run(ctx context.Context, c Config, version string, asJSON bool, stdout, stderr io.Writer) (*Figures, error) {
+	f := &Figures{Config: c, Machine: machine(version), Targets: map[string]bool{}}
+	progress := func(format string, args ...any) {
+		fmt.Fprintf(stderr, "bench: "+format+"\n", args...)
+	}
+	if !c.skips("startup") {
+		progress("start-up: %d launches", c.StartupRuns+1)
+		if err := measureStartup(ctx, c, f); err != nil {
+			return nil, fmt.Errorf("start-up: %w", err)
+		}
+	}
+	if !c.skips("ui") {
+		progress("UI: %d streams × %d tokens at %g tokens/s (about %.0f s)", c.Streams, c.Tokens, c.Rate, float64(c.Tokens)/c.Rate)
+		if err := measureUI(ctx, c, f); err != nil {
+			return nil, fmt.Errorf("UI: %w", err)
+		}
+	}
+	if !c.skips("relay") {
+		progress("relay throughput: %d rounds of %d × %d tokens", c.RelayRounds, c.RelayStreams, c.RelayTokens)
+		if err := measureRelay(ctx, c, f); err != nil {
+			return nil, fmt.Errorf("relay throughput: %w", err)
+		}
+	}
+	if !c.skips("overhead") {
+		progress("relay overhead: %d rounds of %d tokens of %s", c.OverheadRounds+1, c.OverheadTokens, c.Model)
+		if err := measureOverhead(ctx, c, f); err != nil {
+			return nil, fmt.Errorf("relay overhead: %w", err)
+		}
+	}
+	f.judge()
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return f, enc.Encode(f)
+	}
+	f.print(stdout)
+	return f, nil
+}
+
+func measureStartup(ctx context.Context, c Config, f *Figures) error {
+	for i := range c.StartupRuns + 1 {
+		start := time.Now()
+		var ready time.Duration
+		err := child(ctx, ChildStartup, c, func(at time.Time, text string) {
+			if text == readyLine && ready == 0 {
+				ready = at.Sub(start)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if ready == 0 {
+			return fmt.Errorf("launch %d: the window never said it was ready", i+1)
+		}
+		if i > 0 { // the first launch warms the caches
+			f.StartupRunsMs = append(f.StartupRunsMs, ms(ready))
+		}
+	}
+	f.StartupMs = ptr(median(f.StartupRunsMs))
+	return nil
+}
+
+func measureUI(ctx context.Context, c Config, f *Figures) error {
+	var res *uiResult
+	err := child(ctx, ChildUI, c, func(_ time.Time, text string) {
+		var r uiResult
+		if json.Unmarshal([]byte(text), &r) == nil {
+			res = &r
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if res == nil {
+		return fmt.Errorf("no result from the window")
+	}
+	w := min(c.Window, c.Tokens/2)
+	var first, last, all []time.Duration
+	for i, s := range res.Samples {
+		if len(s) != c.Tokens {
+			return fmt.Errorf("stream %d: %d of %d tokens painted", i, len(s), c.Tokens)
+		}
+		for j, ns := range s {
+			d := time.Duration(ns)
+			all = append(all, d)
+			if j < w {
+				first = append(first, d)
+			}
+			if j >= len(s)-w {
+				last = append(last, d)
+			}
+		}
+	}
+	f.UITokens = len(all)
+	f.UILatencyP99Ms1k = ptr(ms(percentile(first, 99)))
+	f.UILatencyP99Ms20k = ptr(ms(percentile(last, 99)))
+	f.UILatencyP99Ms = ptr(ms(percentile(all, 99)))
+	f.UILatencyP50Ms = ptr(ms(percentile(all, 50)))
+	f.UILatencyMaxMs = ptr(ms(percentile(all, 100)))
+	f.CPUCores = ptr(round(res.CPUSeconds/res.WallSeconds, 3))
+	f.RSSMB = ptr(round(float64(res.PeakRSSBytes)/(1<<20), 1))
+	return nil
+}
+
+func measureRelay(ctx context.Context, c Config, f *Figures) error {
+	e, err := startEmbedded("")
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	for range c.RelayRounds {
+		r, err := relayRound(ctx, e, c.RelayStreams, c.RelayTokens)
+		if err != nil {
+			return err
+		}
+		f.RelayRoundsTokensPS = append(f.RelayRoundsTokensPS, math.Round(r))
+	}
+	f.RelayTokensPerS = ptr(median(f.RelayRoundsTokensPS))
+	return nil
+}
+
+func measureOverhead(ctx context.Context, c Config, f *Figures) error {
+	base := envconfig.Host()
+	if ok, note := ollamaHasModel(ctx, base, c.Model); !ok {
+		f.Notes = append(f.Notes, "relay overhead not measured: "+note+
+			"; scripts/bench.sh runs the bench against a test Ollama with that model")
+		return nil
+	}
+	t, err := startTap(base)
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	e, err := startEmbedded(t.url)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	var all []time.Duration
+	for i := range c.OverheadRounds + 1 {
+		d, err := overheadRound(ctx, e, t, c.Model, c.OverheadTokens)
+		if err != nil {
+			return err
+		}
+		if i > 0 { // the first round loads the model
+			all = append(all, d...)
+		}
+	}
+	f.RelayOverheadTokens = len(all)
+	f.RelayOverheadP50Ms = ptr(round(ms(percentile(all, 50)), 3))
+	f.RelayOverheadP99Ms = ptr(round(ms(percentile(all, 99)), 3))
+	f.RelayOverheadMaxMs = ptr(round(ms(percentile(all, 100)), 3))
+	return nil
+}
+
+// judge notes which measured figures meet their targets.
+func (f *Figures) judge() {
+	check := func(name string, v *float64, ok func(float64) bool) {
+		if v != nil {
+			f.Targets[name] = ok(*v)
+		}
+	}
+	below := func(limit float64) func(float64) bool { return func(v float64) bool { return v <= limit } }
+	check("ui_latency_p99", f.UILatencyP99Ms, below(TargetUILatencyP99Ms))
+	check("ui_latency_growth", f.UILatencyP99Ms20k, func(v float64) bool { return v <= TargetUILatencyGrowth**f.UILatencyP99Ms1k })
+	check("cpu_cores", f.CPUCores, func(v float64) bool { return v < TargetCPUCores })
+	check("rss_mb", f.RSSMB, below(TargetRSSMB))
+	check("startup_ms", f.StartupMs, below(TargetStartupMs))
+	check("relay_tokens_per_s", f.RelayTokensPerS, func(v float64) bool { return v >= TargetRelayTokensPerS })
+	check("relay_overhead_p99_ms", f.RelayOverheadP99Ms, below(TargetRelayOverheadP99Ms))
+}
+
+// Met says whether every measured figure meets its target.
+func (f *Figures) Met() bool {
+	for _, ok := range f.Targets {
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *Figures) print(w io.Writer) {
+	m := f.Machine
+	fmt.Fprintf(w, "Tokenloom %s bench on %s (%d cores, %d MB), %s, %s, %s\n\n",
+		m.Version, m.CPU, m.Cores, m.MemoryMB, m.OS, m.GoVersion, m.Date)
+	mark := func(name string) string {
+		ok, measured := f.Targets[name]
+		switch {
+		case !measured:
+			return ""
+		case ok:
+			return "  ok"
+		default:
+			return "  MISSED"
+		}
+	}
+	c := f.Config
+	if f.UILatencyP99Ms1k != nil {
+		w0 := min(c.Window, c.Tokens/2)
+		fmt.Fprintf(w, "UI: %d streams × %d tokens at %g tokens/s, %d×%d window (%d tokens painted)\n",
+			c.Streams, c.Tokens, c.Rate, c.Width, c.Height, f.UITokens)
+		fmt.Fprintf(w, "  token to screen p99, every token                    %6.1f ms   (target ≤ %g)%s\n", *f.UILatencyP99Ms, TargetUILatencyP99Ms, mark("ui_latency_p99"))
+		fmt.Fprintf(w, "  token to screen p99, first %d tokens of each stream  %6.1f ms\n", w0, *f.UILatencyP99Ms1k)
+		fmt.Fprintf(w, "  token to screen p99, last %d tokens of each stream   %6.1f ms   (target ≤ %g× the first)%s\n", w0, *f.UILatencyP99Ms20k, TargetUILatencyGrowth, mark("ui_latency_growth"))
+		fmt.Fprintf(w, "  token to screen p50 / max                           %6.1f / %.1f ms\n", *f.UILatencyP50Ms, *f.UILatencyMaxMs)
+		fmt.Fprintf(w, "  CPU                                                 %6.2f cores (target < %g)%s\n", *f.CPUCores, TargetCPUCores, mark("cpu_cores"))
+		fmt.Fprintf(w, "  peak RSS                                            %6.0f MB   (target ≤ %g)%s\n", *f.RSSMB, TargetRSSMB, mark("rss_mb"))
+	}
+	if f.StartupMs != nil {
+		fmt.Fprintf(w, "Start-up to a ready window with two demo panes, median of %d  %6.0f ms   (target ≤ %g)%s\n  launches: %v ms\n",
+			len(f.StartupRunsMs), *f.StartupMs, TargetStartupMs, mark("startup_ms"), f.StartupRunsMs)
+	}
+	if f.RelayTokensPerS != nil {
+		fmt.Fprintf(w, "Relay throughput, %d × %d demo/flood tokens, median of %d  %9.0f tokens/s (target ≥ %g)%s\n  rounds: %v\n",
+			c.RelayStreams, c.RelayTokens, len(f.RelayRoundsTokensPS), *f.RelayTokensPerS, TargetRelayTokensPerS, mark("relay_tokens_per_s"), f.RelayRoundsTokensPS)
+	}
+	if f.RelayOverheadP99Ms != nil {
+		fmt.Fprintf(w, "Relay overhead over reading Ollama directly, %d tokens of %s\n", f.RelayOverheadTokens, c.Model)
+		fmt.Fprintf(w, "  p50 / p99 / max  %.3f / %.3f / %.3f ms (target p99 ≤ %g)%s\n",
+			*f.RelayOverheadP50Ms, *f.RelayOverheadP99Ms, *f.RelayOverheadMaxMs, TargetRelayOverheadP99Ms, mark("relay_overhead_p99_ms"))
+	}
+	for _, n := range f.Notes {
+		fmt.Fprintln(w, "Note:", n)
+	}
+	if f.Met() {
+		fmt.Fprintln(w, "\nEvery measured figure meets its target.")
+	} else {
+		fmt.Fprintln(w, "\nSome figures miss their targets (marked MISSED).")
+	}
+}
+
+func machine(version string) Machine {
+	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH,
+		GoVersion: runtime.Version(), Version: version, Date: time.Now().UTC().Format(time.DateOnly)}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for l := range strings.Lines(string(b)) {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			m.MemoryMB = kb / 1024
+		}
+	}
+	return m
+}
+
+// percentile returns the p-th percentile of d (nearest rank), 0 if empty.
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := sortedCopy(d)
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ms(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 3) }
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// parts are the names Skip takes.
+var parts = []string{"ui", "startup", "relay", "overhead"}
+
+// Validate says what is wrong with c.
+func (c Config) Validate() error {
+	var errs []error
+	in := func(name string, v, lo, hi int) {
+		if v < lo || v > hi {
+			errs = append(errs, fmt.Errorf("%s %d out of range %d to %d", name, v, lo, hi))
+		}
+	}
+	in("streams", c.Streams, 1, 8)
+	in("tokens", c.Tokens, 1, 200000)
+	in("startup-runs", c.StartupRuns, 1, 100)
+	in("relay-tokens", c.RelayTokens, 1, 200000)
+	in("relay-rounds", c.RelayRounds, 1, 100)
+	in("overhead-tokens", c.OverheadTokens, 1, 10000)
+	in("overhead-rounds", c.OverheadRounds, 1, 100)
+	if !(c.Rate > 0) || c.Rate > 100000 {
+		errs = append(errs, fmt.Errorf("rate %g out of range: more than 0, at most 100000 tokens/s", c.Rate))
+	}
+	for _, s := range c.Skip {
+		if !slices.Contains(parts, s) {
+			errs = append(errs, fmt.Errorf("unknown part %q to skip (parts: %s)", s, strings.Join(parts, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	_ "github.com/tokenloom/tokenloom/internal/localefix" // before Fyne reads the locale
+)
+
+// TestMain checks for leaks; the package links Fyne's desktop driver,
+// whose function queue starts with the program.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("fyne.io/fyne/v2/internal/async.(*UnboundedChan[...]).processing"))
+}
+
+func TestPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 100; i >= 1; i-- { // unsorted on purpose
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {1, time.Millisecond}, {0, time.Millisecond}} {
+		if got := percentile(d, c.p); got != c.want {
+			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if got := percentile(nil, 99); got != 0 {
+		t.Errorf("p99 of nothing = %v", got)
+	}
+	if d[0] != 100*time.Millisecond {
+		t.Error("percentile sorted its input")
+	}
+	if got := median([]float64{3, 1, 2, 10}); got != 2.5 {
+		t.Errorf("median = %v, want 2.5", got)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	bad := DefaultConfig()
+	bad.Streams, bad.Rate, bad.Skip = 9, 0, []string{"ui", "gpu"}
+	err := bad.Validate()
+	for _, want := range []string{"streams 9", "rate 0", `unknown part "gpu"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to name %q", err, want)
+		}
+	}
+}
+
+// TestJudge: a figure is judged against its target only when measured, and
+// Met is false as soon as one misses.
+func TestJudge(t *testing.T) {
+	f := &Figures{Targets: map[string]bool{}}
+	f.RelayTokensPerS = ptr(150000.0)
+	f.StartupMs = ptr(900.0)
+	f.judge()
+	if len(f.Targets) != 2 || !f.Targets["relay_tokens_per_s"] || !f.Targets["startup_ms"] || !f.Met() {
+		t.Fatalf("targets %v", f.Targets)
+	}
+	f.UILatencyP99Ms, f.UILatencyP99Ms1k, f.UILatencyP99Ms20k = ptr(45.0), ptr(40.0), ptr(61.0) // 1.525× the first
+	f.judge()
+	if !f.Targets["ui_latency_p99"] || f.Targets["ui_latency_growth"] || f.Met() {
+		t.Errorf("targets %v: p99 45 ms meets 50 ms, growth from 40 to 61 ms (1.525×) misses 1.5×", f.Targets)
+	}
+}
+
+// TestLineReader: the tap notes every complete line, however the reads cut
+// it, with the time of the read that completed it.
+func TestLineReader(t *testing.T) {
+	body := `{"message":{"content":" one"}}` + "\n" + `{"message":{"content":" two"}}` + "\n" + `{"done":true}` + "\n"
+	tp := &tap{}
+	r := &lineReader{rc: io.NopCloser(iotest.OneByteReader(strings.NewReader(body))), t: tp}
+	before := time.Now()
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		t.Fatal(err)
+	}
+	lines := tp.take()
+	want := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d", len(lines), len(want))
+	}
+	for i, l := range lines {
+		if string(l.line) != want[i] || l.at.Before(before) {
+			t.Errorf("line %d = %q at %v, want %q", i, l.line, l.at, want[i])
+		}
+	}
+	if len(tp.take()) != 0 {
+		t.Error("take did not forget the lines")
+	}
+}
+
+// TestOverheadRoundAgainstFakeOllama runs one overhead round through the
+// tap and the real embedded server against an NDJSON fake: every token is
+// paired with its line, and a token missing from the tap is an error.
+func TestOverheadRoundAgainstFakeOllama(t *testing.T) {
+	words := []string{" two", " three", " four", " five"}
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/chat":
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			for _, word := range words {
+				fmt.Fprintf(w, `{"model":"m","message":{"role":"assistant","content":%q},"done":false}`+"\n", word)
+				w.(http.Flusher).Flush()
+				time.Sleep(5 * time.Millisecond)
+			}
+			fmt.Fprintln(w, `{"model":"m","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":4}`)
+		case "/api/ps":
+			fmt.Fprintln(w, `{"models":[]}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer fake.Close()
+	base, _ := url.Parse(fake.URL)
+	tp, err := startTap(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tp.close()
+	e, err := startEmbedded(tp.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	d, err := overheadRound(ctx, e, tp, "m", len(words))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d) != len(words) {
+		t.Fatalf("%d overheads, want %d", len(d), len(words))
+	}
+	for i, v := range d {
+		if v <= 0 || v > 5*time.Second {
+			t.Errorf("token %d: overhead %v", i, v)
+		}
+	}
+}
