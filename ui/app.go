@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -77,6 +78,12 @@ type App struct {
 	opts    Options
 	do      func(func())
 	frames  frames
+	// frameGen counts the frames painted (while the window is up, with a
+	// paint loop); minCacheLayout keeps MinSizes for one frame by it.
+	frameGen atomic.Uint64
+	// pace spaces the frames that take tokens when the CPU is short
+	// (nil in tests: every frame).
+	pace *pacer
 
 	mu sync.Mutex // guards cl, swapped by Settings
 	cl *client.Client
@@ -113,6 +120,9 @@ func New(a fyne.App, o Options) *App {
 	app.frames = animationFrames
 	if app.do == nil {
 		app.do = fyne.Do
+		app.wg.Go(func() { animationFrames(app.ctx, func() { app.frameGen.Add(1) }) })
+		app.pace = &pacer{}
+		app.wg.Go(func() { app.pace.run(app.ctx, processCPU) })
 	} else {
 		app.frames = tickerFrames(app.do)
 	}
@@ -220,7 +230,7 @@ func (a *App) build() {
 	a.exportBtn.Disable()
 	openBtn := widget.NewButtonWithIcon("Open", theme.FolderOpenIcon(), a.showOpen)
 	controls := container.NewHBox(a.mode, a.runBtn, a.stopBtn, a.addBtn, refreshBtn, openBtn, a.exportBtn, settingsBtn)
-	top := container.NewVBox(a.banner, a.prompt, systemBox, controls, a.runStatus)
+	top := withMinCache(&a.frameGen, container.NewVBox(a.banner, a.prompt, systemBox, controls, a.runStatus))
 
 	panes := &panesLayout{}
 	a.panesBox = container.New(panes)
@@ -241,7 +251,7 @@ func (a *App) build() {
 		container.NewTabItemWithIcon("Stats", theme.GridIcon(), a.views.stats.table),
 		container.NewTabItemWithIcon("Wire", theme.ComputerIcon(), a.views.wire.root),
 	)
-	split := container.NewVSplit(a.tabs, a.views.timelineBox())
+	split := container.NewVSplit(withMinCache(&a.frameGen, a.tabs), withMinCache(&a.frameGen, a.views.timelineBox()))
 	split.Offset = 0.68
 	content := fyne.CanvasObject(container.NewBorder(top, nil, nil, nil, split))
 	if a.opts.Probe != nil {
@@ -604,7 +614,9 @@ type panesLayout struct {
 func (l *panesLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	var h float32
 	for _, o := range objs {
-		h = max(h, o.MinSize().Height)
+		if o.Visible() { // panes out of view are not measured
+			h = max(h, o.MinSize().Height)
+		}
 	}
 	n := float32(len(objs))
 	return fyne.NewSize(n*paneMinWidth+(n-1)*theme.Padding(), h)

@@ -130,7 +130,7 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	bg.CornerRadius = theme.InputRadiusSize()
 	body := container.NewStack(bg, container.NewPadded(p.view))
-	p.root = container.NewBorder(top, nil, nil, nil, body)
+	p.root = withMinCache(&a.frameGen, container.NewBorder(top, nil, nil, nil, body))
 	return p
 }
 
@@ -249,7 +249,7 @@ func (p *Pane) finishControls() {
 
 // statusEvery is the least time between two updates of a running pane's
 // live figures.
-const statusEvery = 100 * time.Millisecond
+const statusEvery = 250 * time.Millisecond
 
 // apply takes a batch of the stream's events.
 func (p *Pane) apply(batch []client.Event, final bool) {

@@ -29,6 +29,7 @@ type Probe struct {
 	arrived  []time.Time
 	counts   map[int]int // tokens per stream index of the current run
 	samples  []Sample
+	frames   int  // frames that painted tokens
 	ready    bool // the model list is loaded; the next frame is the first ready one
 	ended    bool // a run has ended; the next frame paints its last tokens
 	onReady  func(time.Time)
@@ -63,6 +64,13 @@ func (p *Probe) Samples() []Sample {
 	return append([]Sample(nil), p.samples...)
 }
 
+// Frames returns how many frames painted tokens.
+func (p *Probe) Frames() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.frames
+}
+
 // object is the raster to place in the window, at the top left corner.
 func (p *Probe) object() fyne.CanvasObject { return p.raster }
 
@@ -74,6 +82,9 @@ func (p *Probe) frame(w, h int) image.Image {
 	for i, s := range p.waiting {
 		s.Latency = now.Sub(p.arrived[i])
 		p.samples = append(p.samples, s)
+	}
+	if len(p.waiting) > 0 {
+		p.frames++
 	}
 	p.waiting, p.arrived = p.waiting[:0], p.arrived[:0]
 	ready, ended := p.ready, p.ended

@@ -59,11 +59,12 @@ func tickerFrames(do func(func())) frames {
 
 // pump drains events on its own goroutine and hands them to apply in
 // batches at the start of a frame, on the Fyne thread: a token is painted in
-// the first frame after it arrived, and apply runs at most once per frame.
+// the first frame after it arrived (or, when pace spaces the frames, the
+// first one pace allows), and apply runs at most once per frame.
 // A frame applies an empty batch once tickInterval has passed without one.
 // apply's last call has final set, after the channel closed or ctx ended;
 // it is run through do. pump returns when that call has been handed over.
-func pump[E any](ctx context.Context, events <-chan E, frames frames, do func(func()), apply func(batch []E, final bool)) {
+func pump[E any](ctx context.Context, events <-chan E, frames frames, pace *pacer, do func(func()), apply func(batch []E, final bool)) {
 	var (
 		mu      sync.Mutex
 		pending []E
@@ -75,7 +76,7 @@ func pump[E any](ctx context.Context, events <-chan E, frames frames, do func(fu
 	wg.Go(func() {
 		frames(frameCtx, func() {
 			mu.Lock()
-			if done || len(pending) == 0 && time.Since(last) < tickInterval {
+			if done || len(pending) == 0 && time.Since(last) < tickInterval || time.Since(last) < pace.interval() {
 				mu.Unlock()
 				return
 			}

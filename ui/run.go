@@ -172,7 +172,7 @@ func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane
 			}
 			return
 		}
-		pump(ctx, events, a.frames, a.do, func(batch []client.IndexedEvent, final bool) {
+		pump(ctx, events, a.frames, a.pace, a.do, func(batch []client.IndexedEvent, final bool) {
 			per := make([][]client.Event, len(panes))
 			for _, ev := range batch {
 				per[ev.Index] = append(per[ev.Index], ev.Event)

@@ -389,6 +389,9 @@ type timelineRenderer struct {
 }
 
 func (r *timelineRenderer) Layout(s fyne.Size) {
+	if s == r.t.size && r.t.raster.Size() == s {
+		return
+	}
 	r.t.raster.Resize(s)
 	r.t.size = s
 	r.rebuildLabels()
@@ -414,9 +417,12 @@ func (r *timelineRenderer) rebuildLabels() {
 			t.texts = append(t.texts, tx)
 		}
 		used++
+		size, style := theme.CaptionTextSize(), fyne.TextStyle{Bold: bold}
+		if tx.Text == s && tx.Color == c && tx.TextSize == size && tx.TextStyle == style && tx.Position() == pos {
+			return // unchanged: refreshing would draw its texture again
+		}
 		tx.Text, tx.Color = s, c
-		tx.TextSize = theme.CaptionTextSize()
-		tx.TextStyle = fyne.TextStyle{Bold: bold}
+		tx.TextSize, tx.TextStyle = size, style
 		tx.Move(pos)
 		tx.Resize(tx.MinSize())
 		tx.Refresh()
@@ -442,7 +448,10 @@ func (r *timelineRenderer) rebuildLabels() {
 		text(label, fg, fyne.NewPos(x-8, size.Height-timelineAxisHeight+3), false)
 	}
 	for _, tx := range t.texts[used:] {
-		tx.Text = ""
+		if tx.Text != "" {
+			tx.Text = ""
+			tx.Refresh()
+		}
 	}
 }
 

@@ -97,7 +97,7 @@ func (w *wireView) follow(i int) {
 			}
 			return
 		}
-		pump(ctx, frames, w.app.frames, w.app.do, func(batch []string, final bool) {
+		pump(ctx, frames, w.app.frames, w.app.pace, w.app.do, func(batch []string, final bool) {
 			if w.gen != gen {
 				return // another stream was chosen meanwhile
 			}

@@ -94,6 +94,8 @@ type Figures struct {
 	UILatencyP50Ms    *float64 `json:"ui_latency_p50_ms"`
 	UILatencyMaxMs    *float64 `json:"ui_latency_max_ms"`
 	UITokens          int      `json:"ui_tokens"`
+	UIFramesPerS      *float64 `json:"ui_frames_per_s"`
+	UICPUMsPerFrame   *float64 `json:"ui_cpu_ms_per_frame"`
 	CPUCores          *float64 `json:"cpu_cores"`
 	RSSMB             *float64 `json:"rss_mb"`
 
@@ -230,6 +232,10 @@ func measureUI(ctx context.Context, c Config, f *Figures) error {
 	f.UILatencyP50Ms = ptr(ms(percentile(all, 50)))
 	f.UILatencyMaxMs = ptr(ms(percentile(all, 100)))
 	f.CPUCores = ptr(round(res.CPUSeconds/res.WallSeconds, 3))
+	if res.Frames > 0 {
+		f.UIFramesPerS = ptr(round(float64(res.Frames)/res.WallSeconds, 1))
+		f.UICPUMsPerFrame = ptr(round(res.CPUSeconds*1000/float64(res.Frames), 1))
+	}
 	f.RSSMB = ptr(round(float64(res.PeakRSSBytes)/(1<<20), 1))
 	return nil
 }
@@ -337,6 +343,9 @@ func (f *Figures) print(w io.Writer) {
 		fmt.Fprintf(w, "  token to screen p99, last %d tokens of each stream   %6.1f ms   (target ≤ %g× the first)%s\n", w0, *f.UILatencyP99Ms20k, TargetUILatencyGrowth, mark("ui_latency_growth"))
 		fmt.Fprintf(w, "  token to screen p50 / max                           %6.1f / %.1f ms\n", *f.UILatencyP50Ms, *f.UILatencyMaxMs)
 		fmt.Fprintf(w, "  CPU                                                 %6.2f cores (target < %g)%s\n", *f.CPUCores, TargetCPUCores, mark("cpu_cores"))
+		if f.UIFramesPerS != nil {
+			fmt.Fprintf(w, "  frames painting tokens                              %6.1f per s, %.1f ms of CPU each\n", *f.UIFramesPerS, *f.UICPUMsPerFrame)
+		}
 		fmt.Fprintf(w, "  peak RSS                                            %6.0f MB   (target ≤ %g)%s\n", *f.RSSMB, TargetRSSMB, mark("rss_mb"))
 	}
 	if f.StartupMs != nil {

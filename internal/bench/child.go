@@ -43,6 +43,8 @@ type uiResult struct {
 	WallSeconds float64 `json:"wall_seconds"`
 	// PeakRSSBytes is the process's peak resident set size (VmHWM).
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// Frames is how many frames painted tokens.
+	Frames int `json:"frames"`
 }
 
 // scenario is the window set-up of the UI part: streams panes of demo/flood.
@@ -114,6 +116,7 @@ func RunChild(ctx context.Context, part string, c Config, version string, stdout
 			res.Samples[s.Stream] = append(res.Samples[s.Stream], s.Latency.Nanoseconds())
 		}
 		res.PeakRSSBytes = peakRSS()
+		res.Frames = o.Probe.Frames()
 		if c.MemProfile != "" {
 			if err := writeHeapProfile(c.MemProfile); err != nil {
 				return err
