@@ -92,7 +92,7 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	p.rate = numberEntry("tokens/s", fmtFloat(cfg.Rate), a.save)
 	p.options = container.NewGridWithColumns(2,
 		labeled("Temperature", p.temp), labeled("Seed", p.seed),
-		labeled("Max tokens", p.maxTok), labeled("Demo pace (tokens/s)", p.rate))
+		labeled("Max tokens", p.maxTok), labeled("Pace, tokens/s (flood, echo)", p.rate))
 	p.options.Hide()
 	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil || cfg.Rate != nil {
 		p.options.Show()

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
@@ -29,11 +30,17 @@ type runViews struct {
 	labels []string
 	slots  []int
 	ids    []string
-	logs   [][]wire.LoggedEvent
-	ended  []bool
+	// marks are what the stats need of each stream's events: kind and
+	// time, 16 bytes an event (the server keeps the events themselves).
+	marks [][]export.Mark
 	// arrivals are the stream indexes of the events in arrival order; with
-	// logs they give the arrival order of the tokens (for tests).
+	// the run's transcript they give the arrival order of the tokens (for
+	// tests).
 	arrivals []uint8
+	// run counts the runs shown, so that figures computed for an earlier
+	// one are dropped.
+	run int
+	app *App
 	// drawnAt is when the timeline was last redrawn.
 	drawnAt time.Time
 }
@@ -44,6 +51,7 @@ func newRunViews(a *App) *runViews {
 		timeline:    NewTimeline(),
 		summary:     widget.NewLabel("Run the streams to see their tokens arrive on a shared clock."),
 		stats:       newStatsTable(),
+		app:         a,
 	}
 	rv.summary.TextStyle = fyne.TextStyle{Bold: true}
 	rv.summary.Truncation = fyne.TextTruncateEllipsis
@@ -62,8 +70,8 @@ func (rv *runViews) timelineBox() fyne.CanvasObject {
 // reset prepares the views for a run of the given streams.
 func (rv *runViews) reset(labels []string, slots []int, ids []string) {
 	rv.labels, rv.slots, rv.ids = labels, slots, ids
-	rv.logs = make([][]wire.LoggedEvent, len(ids))
-	rv.ended = make([]bool, len(ids))
+	rv.marks = make([][]export.Mark, len(ids))
+	rv.run++
 	rv.arrivals = rv.arrivals[:0]
 	rv.interleaved.Clear()
 	rv.timeline.Reset(labels, slots)
@@ -79,15 +87,14 @@ func (rv *runViews) apply(batch []client.IndexedEvent) {
 	for _, ev := range batch {
 		i := ev.Index
 		rv.arrivals = append(rv.arrivals, uint8(i))
-		rv.logs[i] = append(rv.logs[i], wire.LoggedEvent{Event: ev.Type, ID: ev.Seq, Data: ev.Raw})
+		rv.marks[i] = append(rv.marks[i], export.MarkOf(ev.Type, ev.Phase, ev.TMs))
 		rv.timeline.Add(i, ev.Event)
 		if ev.Type == client.EventToken {
 			runs = append(runs, Run{Text: ev.Text, Slot: rv.slots[i]})
 		}
 		if ev.Terminal() {
 			ended = true
-			rv.ended[i] = true
-			rv.stats.set(i, streamTranscript(rv.ids[i], rv.labels[i], rv.logs[i], ev.Stats))
+			rv.figure(i, ev.Stats)
 		}
 	}
 	rv.interleaved.Append(runs...)
@@ -103,9 +110,19 @@ func (rv *runViews) apply(batch []client.IndexedEvent) {
 // while a run streams.
 const timelineEvery = 50 * time.Millisecond
 
-// streamTranscript builds the transcript of one stream from its events.
-func streamTranscript(id, label string, events []wire.LoggedEvent, stats *client.Stats) wire.StreamTranscript {
-	return wire.StreamTranscript{ID: id, Model: label, Events: events, Stats: stats}
+// figure computes the figures of stream i, which has ended, off the Fyne
+// thread (a long stream has many events; other streams may still be
+// streaming), and shows them in the stats table.
+func (rv *runViews) figure(i int, stats *client.Stats) {
+	marks, run := rv.marks[i], rv.run // no more marks come for an ended stream
+	rv.app.background(func(context.Context, *client.Client) func() {
+		f := export.FiguresOf(marks, stats)
+		return func() {
+			if rv.run == run {
+				rv.stats.set(i, f)
+			}
+		}
+	})
 }
 
 // finish writes the run's lesson: wall time against the sum of the streams'
@@ -129,13 +146,13 @@ func (rv *runViews) finish(mode string, stats []*client.Stats) string {
 // InterleavedText is the interleaved view's text.
 func (a *App) InterleavedText() string { return a.views.interleaved.Text() }
 
-// arrivalTokens are the tokens in the order they arrived, each in its
-// stream's slot, for tests.
-func (rv *runViews) arrivalTokens() []Run {
+// arrivalTokens are the tokens of the run whose transcript is tr in the
+// order they arrived, each in its stream's slot, for tests.
+func (rv *runViews) arrivalTokens(tr *client.Transcript) []Run {
 	var out []Run
-	next := make([]int, len(rv.logs))
+	next := make([]int, len(tr.Streams))
 	for _, i := range rv.arrivals {
-		ev := rv.logs[i][next[i]]
+		ev := tr.Streams[i].Events[next[i]]
 		next[i]++
 		if ev.Event == client.EventToken {
 			var d wire.EventData
@@ -148,9 +165,9 @@ func (rv *runViews) arrivalTokens() []Run {
 }
 
 // arrivalText joins the tokens in the order they arrived, for tests.
-func (rv *runViews) arrivalText() string {
+func (rv *runViews) arrivalText(tr *client.Transcript) string {
 	var b strings.Builder
-	for _, r := range rv.arrivalTokens() {
+	for _, r := range rv.arrivalTokens(tr) {
 		b.WriteString(r.Text)
 	}
 	return b.String()

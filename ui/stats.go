@@ -7,7 +7,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/internal/export"
-	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // statColumn is one figure of the stats table.
@@ -78,8 +77,7 @@ func (s *statsTable) reset(labels []string, slots []int) {
 }
 
 // set records the figures of stream i once it has ended.
-func (s *statsTable) set(i int, st wire.StreamTranscript) {
-	f := export.StreamFigures(st)
+func (s *statsTable) set(i int, f export.Figures) {
 	s.figures[i] = &f
 	s.table.Refresh()
 }

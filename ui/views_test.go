@@ -25,12 +25,16 @@ func TestInterleavedOrder(t *testing.T) {
 	h.app.prompt.SetText("one two three four five six seven eight")
 	h.runAndWait()
 	rv := h.app.views
-	if got, want := h.app.InterleavedText(), rv.arrivalText(); got != want {
+	tr, err := h.app.client().Run(t.Context(), h.app.runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h.app.InterleavedText(), rv.arrivalText(tr); got != want {
 		t.Fatalf("interleaved %q, arrival order %q", got, want)
 	}
 	// The runs of the view follow the arrival order stream by stream.
 	var arrival []Run
-	for _, tok := range rv.arrivalTokens() {
+	for _, tok := range rv.arrivalTokens(tr) {
 		if n := len(arrival); n > 0 && arrival[n-1].Slot == tok.Slot {
 			arrival[n-1].Text += tok.Text
 		} else {
@@ -156,6 +160,7 @@ func TestStatsTable(t *testing.T) {
 	h.setPanes("demo/hello", "demo/hamlet")
 	h.runAndWait()
 	s := h.app.views.stats
+	h.q.waitFor(t, "the figures", func() bool { return s.figures[0] != nil && s.figures[1] != nil })
 	ttft := 0
 	if text, rank := s.Cell(0, ttft); rank != -1 || !strings.HasPrefix(text, "100") {
 		t.Errorf("hello's TTFT %q rank %d: want ~1000 ms, the slowest", text, rank)

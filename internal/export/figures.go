@@ -46,43 +46,79 @@ type Figures struct {
 	PromptEvalMs, LoadMs float64
 }
 
+// MarkKind is what kind of event a Mark is, as far as the figures go.
+type MarkKind uint8
+
+// The kinds of marks.
+const (
+	MarkOther   MarkKind = iota // a phase other than waiting
+	MarkWaiting                 // the sync-mode "waiting" phase: not yet the stream's turn
+	MarkToken
+	MarkEnd // done or error
+)
+
+// Mark is what the figures need of one event: its kind and time. A stream
+// holds one per event, so it is small.
+type Mark struct {
+	TMs  float64
+	Kind MarkKind
+}
+
+// MarkOf is the mark of an event.
+func MarkOf(event, phase string, tMs float64) Mark {
+	switch {
+	case event == wire.EventToken:
+		return Mark{TMs: tMs, Kind: MarkToken}
+	case event == wire.EventDone || event == wire.EventError:
+		return Mark{TMs: tMs, Kind: MarkEnd}
+	case event == wire.EventPhase && phase == wire.PhaseWaiting:
+		return Mark{TMs: tMs, Kind: MarkWaiting}
+	}
+	return Mark{TMs: tMs, Kind: MarkOther}
+}
+
 // StreamFigures computes the figures of one stream from its events (and,
 // once it has ended, its stats' start time and Ollama metrics). It works on
 // a stream still going on too: the figures are then those so far. Events
 // whose data cannot be decoded are skipped.
 func StreamFigures(st wire.StreamTranscript) Figures {
-	var f Figures
-	start, end := math.NaN(), math.NaN()
-	first := math.NaN()
-	prevToken := math.NaN()
-	var gaps []float64
-	var stats *wire.Stats
+	marks := make([]Mark, 0, len(st.Events))
+	stats := st.Stats
 	for _, e := range st.Events {
 		var d wire.EventData
 		if json.Unmarshal(e.Data, &d) != nil {
 			continue
 		}
-		if math.IsNaN(start) && !(e.Event == wire.EventPhase && d.Phase == wire.PhaseWaiting) {
-			start = d.TMs
-		}
-		end = d.TMs
-		switch e.Event {
-		case wire.EventToken:
-			f.Tokens++
-			if math.IsNaN(first) {
-				first = d.TMs
-			} else {
-				gaps = append(gaps, d.TMs-prevToken)
-			}
-			prevToken = d.TMs
-		case wire.EventDone, wire.EventError:
-			if d.Stats != nil {
-				stats = d.Stats
-			}
+		marks = append(marks, MarkOf(e.Event, d.Phase, d.TMs))
+		if (e.Event == wire.EventDone || e.Event == wire.EventError) && d.Stats != nil {
+			stats = d.Stats
 		}
 	}
-	if stats == nil {
-		stats = st.Stats
+	return FiguresOf(marks, stats)
+}
+
+// FiguresOf computes the figures of one stream from the marks of its
+// events and its stats (nil while it goes on), as StreamFigures does.
+func FiguresOf(marks []Mark, stats *wire.Stats) Figures {
+	var f Figures
+	start, end := math.NaN(), math.NaN()
+	first := math.NaN()
+	prevToken := math.NaN()
+	var gaps []float64
+	for _, m := range marks {
+		if math.IsNaN(start) && m.Kind != MarkWaiting {
+			start = m.TMs
+		}
+		end = m.TMs
+		if m.Kind == MarkToken {
+			f.Tokens++
+			if math.IsNaN(first) {
+				first = m.TMs
+			} else {
+				gaps = append(gaps, m.TMs-prevToken)
+			}
+			prevToken = m.TMs
+		}
 	}
 	if stats != nil {
 		start = stats.StartMs
