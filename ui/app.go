@@ -122,7 +122,7 @@ func New(a fyne.App, o Options) *App {
 		app.do = fyne.Do
 		app.wg.Go(func() { animationFrames(app.ctx, func() { app.frameGen.Add(1) }) })
 		app.pace = &pacer{}
-		app.wg.Go(func() { app.pace.run(app.ctx, processCPU) })
+		app.wg.Go(func() { app.pace.run(app.ctx, ProcessCPU) })
 	} else {
 		app.frames = tickerFrames(app.do)
 	}

@@ -4,5 +4,6 @@ package ui
 
 import "time"
 
-// processCPU is not known here: the pacer leaves every frame on.
-func processCPU() time.Duration { return 0 }
+// ProcessCPU is the CPU time this process has used; 0 here, where it is
+// not known (the pacer then leaves every frame on).
+func ProcessCPU() time.Duration { return 0 }

@@ -95,9 +95,9 @@ func RunChild(ctx context.Context, part string, c Config, version string, stdout
 		o.Scenario = scenario(c)
 		o.AutoRun = true
 		o.Probe = ui.NewProbe(func(painted time.Time) {
-			readyAt, readyCPU = painted, cpuTime()
+			readyAt, readyCPU = painted, ui.ProcessCPU()
 		}, func() {
-			res.CPUSeconds = (cpuTime() - readyCPU).Seconds()
+			res.CPUSeconds = (ui.ProcessCPU() - readyCPU).Seconds()
 			res.WallSeconds = time.Since(readyAt).Seconds()
 			completed = true
 			cancel()
@@ -181,15 +181,6 @@ func writeHeapProfile(path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// cpuTime is the CPU time this process has used, every thread counted.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS is the process's peak resident set size in bytes, from

@@ -18,6 +18,7 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/desktop"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -28,17 +29,8 @@ type embedded struct {
 }
 
 func startEmbedded(ollamaURL string) (*embedded, error) {
-	srv, err := server.New(server.Config{OllamaURL: ollamaURL})
+	srv, cl, err := desktop.StartServer(server.Config{OllamaURL: ollamaURL})
 	if err != nil {
-		return nil, err
-	}
-	if err := srv.Start(""); err != nil {
-		srv.Close()
-		return nil, err
-	}
-	cl, err := client.New(srv.URL())
-	if err != nil {
-		srv.Close()
 		return nil, err
 	}
 	return &embedded{srv: srv, cl: cl}, nil

@@ -62,20 +62,30 @@ type embedded struct {
 	cl  *client.Client
 }
 
-// start replaces the embedded server with one on ollamaURL.
-func (e *embedded) start(ollamaURL, version string) (*client.Client, error) {
-	// A saved run that export can read can also be replayed.
-	srv, err := server.New(server.Config{OllamaURL: ollamaURL, Version: version, MaxReplayBytes: export.MaxReadBytes})
+// StartServer starts a server with cfg on a random loopback port and a
+// client of it.
+func StartServer(cfg server.Config) (*server.Server, *client.Client, error) {
+	srv, err := server.New(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := srv.Start(""); err != nil {
 		srv.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	cl, err := client.New(srv.URL())
 	if err != nil {
 		srv.Close()
+		return nil, nil, err
+	}
+	return srv, cl, nil
+}
+
+// start replaces the embedded server with one on ollamaURL.
+func (e *embedded) start(ollamaURL, version string) (*client.Client, error) {
+	// A saved run that export can read can also be replayed.
+	srv, cl, err := StartServer(server.Config{OllamaURL: ollamaURL, Version: version, MaxReplayBytes: export.MaxReadBytes})
+	if err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
