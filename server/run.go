@@ -240,6 +240,12 @@ func (srv *Server) runStream(s *stream) {
 			}
 		}
 	}
+	if srv.streamsLife.Err() != nil {
+		// The server is closing. Its cancellation reaches the streams one
+		// by one, and may not have reached this one yet although the stream
+		// it waited for has ended.
+		s.cancel(nil)
+	}
 	s.startMs = s.run.since()
 	if s.ctx.Err() != nil {
 		s.finish(Result{}, nil)

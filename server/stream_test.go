@@ -604,3 +604,58 @@ func TestShutdownWithSubscribers(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 	goleak.VerifyNone(t, before)
 }
+
+// TestShutdownCancelsWaitingStreams: the streams of sync runs that wait for
+// their turn when the server closes end cancelled, never run. The server's
+// cancellation reaches the streams one by one; a waiting stream must not
+// start in the gap after the stream before it has ended.
+func TestShutdownCancelsWaitingStreams(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	srv, err := server.New(server.Config{OllamaURL: closedURL(t), MaxActiveStreams: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const runs = 40
+	var firsts, waiting []<-chan client.Event
+	for range runs {
+		run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: wire.ModeSync,
+			Streams: []wire.StreamSpec{flood(100000, 1000), flood(10, 0), flood(10, 0)}})
+		for i, s := range run.Streams {
+			ch, err := cl.Subscribe(ctx, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				firsts = append(firsts, ch)
+			} else {
+				waiting = append(waiting, ch)
+			}
+		}
+	}
+	for _, ch := range firsts {
+		<-ch // every first stream is running
+	}
+	if err := srv.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	for i, ch := range append(firsts, waiting...) {
+		var last client.Event
+		for ev := range ch {
+			last = ev
+		}
+		if last.Type != client.EventDone || last.Reason != client.ReasonCancelled {
+			t.Errorf("stream %d ended %s/%s", i, last.Type, last.Reason)
+		}
+	}
+	cl.Close()
+	goleak.VerifyNone(t, before)
+}
