@@ -24,8 +24,8 @@ go test -race -count=1 -timeout 30m ./...
 # event decoder get arbitrary input for 15 s each. A crasher is saved under
 # the package's testdata/fuzz/ and then runs with every go test.
 echo "== go test -fuzz"
-go test -run '^$' -fuzz '^FuzzRunRequest$' -fuzztime 15s ./server/
-go test -run '^$' -fuzz '^FuzzDecodeEvent$' -fuzztime 15s ./client/
+go test -run '^$' -fuzz '^FuzzRunRequest$' -fuzztime 15s -fuzzminimizetime 2s ./server/
+go test -run '^$' -fuzz '^FuzzDecodeEvent$' -fuzztime 15s -fuzzminimizetime 2s ./client/
 # The benchmarks, briefly, so that their figures show in the log; they fail
 # only on errors (lost events, wrong texts), never on speed. The budgets are
 # measured by tokenloom bench (scripts/bench.sh, docs/performance.md).
