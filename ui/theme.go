@@ -1,8 +1,9 @@
 package ui
 
 import (
-	"fmt"
 	"image/color"
+	"strconv"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
@@ -13,8 +14,10 @@ import (
 // SlotColorName is the theme colour name of stream slot i; every view that
 // shows a stream's colour asks the theme for it.
 func SlotColorName(i int) fyne.ThemeColorName {
-	return fyne.ThemeColorName(fmt.Sprintf("tokenloom-slot-%d", i%len(palette.Slots)))
+	return fyne.ThemeColorName(slotColorPrefix + strconv.Itoa(i%len(palette.Slots)))
 }
+
+const slotColorPrefix = "tokenloom-slot-"
 
 // appTheme is the default theme plus the stream slot colours.
 type appTheme struct {
@@ -26,9 +29,10 @@ func newAppTheme() fyne.Theme { return &appTheme{Theme: theme.DefaultTheme()} }
 // Color answers the slot colours (see SlotColor); other names go to the
 // default theme.
 func (t *appTheme) Color(name fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
-	var i int
-	if _, err := fmt.Sscanf(string(name), "tokenloom-slot-%d", &i); err == nil {
-		return SlotColor(i, v)
+	if n, ok := strings.CutPrefix(string(name), slotColorPrefix); ok {
+		if i, err := strconv.Atoi(n); err == nil && i >= 0 {
+			return SlotColor(i, v)
+		}
 	}
 	return t.Theme.Color(name, v)
 }
@@ -50,25 +54,3 @@ var (
 	darkBackground  = color.NRGBA{R: 0x17, G: 0x17, B: 0x18, A: 0xff}
 	lightBackground = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
 )
-
-// textViewTheme is the theme inside token views: tight line spacing, and no
-// separators, hover or selection highlight, which make no sense on text
-// rows.
-type textViewTheme struct {
-	fyne.Theme
-}
-
-func (t textViewTheme) Color(name fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
-	switch name {
-	case theme.ColorNameHover, theme.ColorNameSelection, theme.ColorNameFocus, theme.ColorNameSeparator:
-		return color.Transparent
-	}
-	return t.Theme.Color(name, v)
-}
-
-func (t textViewTheme) Size(name fyne.ThemeSizeName) float32 {
-	if name == theme.SizeNamePadding {
-		return 1
-	}
-	return t.Theme.Size(name)
-}

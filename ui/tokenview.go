@@ -2,13 +2,15 @@ package ui
 
 import (
 	"bytes"
+	"image/color"
+	"math"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
-	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -48,14 +50,19 @@ func (r *row) segments(f func(text []byte, slot int)) {
 }
 
 // TokenView shows a growing text of coloured runs. It is virtualised: the
-// text is kept as wrapped rows and only the visible rows have widgets (a
-// widget.List), so an Append costs the same at any length. It follows the
-// newest text unless the user has scrolled up, and resumes following when
+// text is kept as wrapped rows and only the rows in sight have widgets, so
+// an Append costs the same at any length. It follows the newest text unless
+// the user has scrolled up (wheel or scroll bar), and resumes following when
 // they scroll back to the end. Use it on the Fyne thread only.
+//
+// It scrolls by itself rather than in a widget.List: its MinSize never
+// changes as the text grows. Fyne lays out the parent of an object whose
+// MinSize changed while it paints, and a scroll container's layout asks for
+// one more frame, so a growing list cost a second full-window paint per
+// update.
 type TokenView struct {
 	widget.BaseWidget
 
-	list    *widget.List
 	rows    []row
 	width   float32 // wrap width the rows were laid out for
 	widths  map[rune]float32
@@ -63,55 +70,81 @@ type TokenView struct {
 	size    float32 // text size the widths were measured at
 	rowSize float32 // text size rowH was measured at
 	rowH    float32
-	follow  bool
-	bottom  float32 // scroll offset after the last ScrollToBottom
-	content fyne.CanvasObject
 	runes   int
-	// bound are the row widgets by the row they show, as the list last
-	// bound them: appends update these in place instead of refreshing the
-	// whole list, which would repaint every visible row.
-	bound map[widget.ListItemID]*tokenRow
+
+	offset float32 // scrolled, from the top of the text
+	follow bool
+	// slots are the row widgets: row id shows in slots[id%len(slots)], so
+	// scrolling by a row rebinds one widget, not all.
+	slots []*tokenRow
+	bar   *scrollBar
+	objs  []fyne.CanvasObject
 }
+
+// rowGap is the space between two rows.
+const rowGap = 2
 
 // NewTokenView returns an empty view.
 func NewTokenView() *TokenView {
-	v := &TokenView{rows: []row{{}}, follow: true, bound: map[widget.ListItemID]*tokenRow{}}
-	v.list = widget.NewList(
-		func() int { return len(v.rows) },
-		func() fyne.CanvasObject { return newTokenRow(v) },
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			r := o.(*tokenRow)
-			if v.bound[r.id] == r {
-				delete(v.bound, r.id)
-			}
-			r.id = id
-			v.bound[id] = r
-			if id < len(v.rows) {
-				r.set(&v.rows[id])
-			}
-		},
-	)
-	v.list.HideSeparators = true
-	v.content = container.NewThemeOverride(v.list, textViewTheme{Theme: newAppTheme()})
+	v := &TokenView{rows: []row{{}}, follow: true}
+	v.bar = newScrollBar(v)
+	v.objs = []fyne.CanvasObject{v.bar}
 	v.ExtendBaseWidget(v)
 	return v
 }
 
-// CreateRenderer shows the list.
-func (v *TokenView) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(v.content)
+// CreateRenderer shows the rows in sight and the scroll bar.
+func (v *TokenView) CreateRenderer() fyne.WidgetRenderer { return &tokenViewRenderer{v: v} }
+
+// MinSize is one row, whatever the length of the text.
+func (v *TokenView) MinSize() fyne.Size {
+	return fyne.NewSize(theme.ScrollBarSize()*2, v.pitch()+rowGap)
 }
 
 // Resize re-wraps the text when the width changes.
 func (v *TokenView) Resize(s fyne.Size) {
+	if s == v.Size() {
+		return
+	}
 	v.BaseWidget.Resize(s)
 	if w := v.wrapWidth(); w != v.width {
 		v.rewrap(w)
 	}
+	v.place(true)
 }
 
-// wrapWidth is the width rows may take: the view less the list's scroll bar
-// and padding.
+// Scrolled scrolls by a mouse wheel or touchpad.
+func (v *TokenView) Scrolled(ev *fyne.ScrollEvent) {
+	v.ScrollToOffset(v.offset - ev.Scrolled.DY)
+}
+
+// ScrollToOffset shows the text from offset (clamped) down; the view follows
+// new text when that is the end.
+func (v *TokenView) ScrollToOffset(offset float32) {
+	v.offset = min(max(offset, 0), v.maxOffset())
+	v.follow = v.offset >= v.maxOffset()-1
+	v.place(false)
+}
+
+// ScrollToBottom shows the end of the text and follows it.
+func (v *TokenView) ScrollToBottom() { v.ScrollToOffset(v.maxOffset()) }
+
+// ScrollOffset is how far the view is scrolled from the top.
+func (v *TokenView) ScrollOffset() float32 { return v.offset }
+
+// pitch is the distance from one row to the next.
+func (v *TokenView) pitch() float32 { return v.rowHeight() + rowGap }
+
+func (v *TokenView) contentHeight() float32 {
+	return float32(len(v.rows))*v.pitch() + rowGap
+}
+
+func (v *TokenView) maxOffset() float32 {
+	return max(v.contentHeight()-v.Size().Height, 0)
+}
+
+// wrapWidth is the width rows may take: the view less padding and the
+// scroll bar.
 func (v *TokenView) wrapWidth() float32 {
 	w := v.Size().Width - 2*theme.Padding() - theme.ScrollBarSize()
 	return max(w, 0)
@@ -122,26 +155,16 @@ func (v *TokenView) Append(runs ...Run) {
 	if len(runs) == 0 {
 		return
 	}
-	follow := v.following()
-	v.layOut(runs, follow)
-	v.follow = follow
-}
-
-// following tells whether the user is at the end of the text: they have
-// not scrolled up since the last automatic scroll.
-func (v *TokenView) following() bool {
-	return v.list.GetScrollOffset() >= v.bottom-1
+	v.layOut(runs)
 }
 
 // Clear empties the view.
 func (v *TokenView) Clear() {
 	v.rows = []row{{}}
 	v.runes = 0
-	v.bottom = 0
+	v.offset = 0
 	v.follow = true
-	clear(v.bound)
-	v.list.Refresh()
-	v.list.ScrollToTop()
+	v.place(true)
 }
 
 // Text returns the text shown, with the newlines of the original (not
@@ -265,44 +288,197 @@ func (v *TokenView) rewrap(width float32) {
 	v.rows = []row{{}}
 	v.runes = 0
 	v.width = width
-	clear(v.bound)
-	v.list.Refresh()
-	v.layOut(runs, v.follow)
+	for _, r := range runs {
+		v.appendText(r.Text, r.Slot)
+	}
+	if v.follow {
+		v.offset = v.maxOffset()
+	}
 }
 
-// boundKeep is how many rows before the end the view keeps track of row
-// widgets for; appends change only the last row and add new ones.
-const boundKeep = 256
-
-// layOut appends runs to the rows, updates the rows on screen that changed
-// and, when following, scrolls to the end.
-func (v *TokenView) layOut(runs []Run, follow bool) {
+// layOut appends runs to the rows, scrolls to the end when following, and
+// updates the rows in sight.
+func (v *TokenView) layOut(runs []Run) {
 	before := len(v.rows)
 	for _, r := range runs {
 		v.appendText(r.Text, r.Slot)
 	}
-	// Only the last row of before and the new rows can have changed.
-	first := before - 1
-	for id := first; id < len(v.rows); id++ {
-		if r, ok := v.bound[id]; ok {
-			r.set(&v.rows[id])
+	if v.follow {
+		v.offset = v.maxOffset()
+	}
+	// Only the last row of before can have changed; the new rows are bound
+	// as they come into sight.
+	if s := v.slotOf(before - 1); s != nil {
+		s.set(&v.rows[before-1])
+	}
+	v.place(false)
+}
+
+// slotOf is the widget showing row id, if one does.
+func (v *TokenView) slotOf(id int) *tokenRow {
+	if len(v.slots) == 0 {
+		return nil
+	}
+	if s := v.slots[id%len(v.slots)]; s.id == id {
+		return s
+	}
+	return nil
+}
+
+// place binds and positions the row widgets for the rows in sight, and the
+// scroll bar. With rebind every row in sight is set again (after a rewrap,
+// a theme change or a new size).
+func (v *TokenView) place(rebind bool) {
+	size := v.Size()
+	pitch := v.pitch()
+	n := int(size.Height/pitch) + 2
+	if size.Height <= 0 {
+		n = 0
+	}
+	if n != len(v.slots) {
+		for len(v.slots) < n {
+			v.slots = append(v.slots, newTokenRow(v))
+		}
+		v.slots = v.slots[:n]
+		v.objs = v.objs[:0]
+		for _, s := range v.slots {
+			s.id = -1
+			v.objs = append(v.objs, s)
+		}
+		v.objs = append(v.objs, v.bar)
+		canvas.Refresh(v) // row widgets came or went
+	}
+	v.offset = min(max(v.offset, 0), v.maxOffset())
+	first := int(v.offset / pitch)
+	last := int(math.Ceil(float64((v.offset + size.Height - rowGap) / pitch))) // exclusive
+	last = min(last, first+n, len(v.rows))
+	pad := theme.Padding()
+	rowSize := fyne.NewSize(max(size.Width-pad-theme.ScrollBarSize(), 0), v.rowHeight())
+	for _, s := range v.slots {
+		if s.id < first || s.id >= last {
+			s.id = -1
 		}
 	}
-	if len(v.bound) > 2*boundKeep {
-		for id := range v.bound {
-			if id < first-boundKeep {
-				delete(v.bound, id)
-			}
+	for id := first; id < last; id++ {
+		s := v.slots[id%n]
+		if s.id != id || rebind {
+			s.id = id
+			s.set(&v.rows[id])
+		}
+		s.Resize(rowSize)
+		s.Move(fyne.NewPos(pad, rowGap+float32(id)*pitch-v.offset))
+		if !s.Visible() {
+			s.Show()
 		}
 	}
-	if follow {
-		// Scrolling lays out the list for its new length and binds the
-		// rows that come into view.
-		v.list.ScrollToBottom()
-		v.bottom = v.list.GetScrollOffset()
-	} else if len(v.rows) != before {
-		v.list.Refresh() // new rows out of sight: the scroll bar must learn the length
+	for _, s := range v.slots {
+		if s.id < 0 && s.Visible() {
+			s.Hide()
+		}
 	}
+	v.bar.place(size, v.contentHeight(), v.offset)
+}
+
+type tokenViewRenderer struct{ v *TokenView }
+
+func (r *tokenViewRenderer) Layout(fyne.Size)             { r.v.place(false) }
+func (r *tokenViewRenderer) MinSize() fyne.Size           { return r.v.MinSize() }
+func (r *tokenViewRenderer) Objects() []fyne.CanvasObject { return r.v.objs }
+func (r *tokenViewRenderer) Destroy()                     {}
+
+// Refresh draws the rows again, after a theme change, and lays the text out
+// again when the text size changed.
+func (r *tokenViewRenderer) Refresh() {
+	v := r.v
+	if v.size != 0 && v.size != v.textSize() {
+		v.rewrap(v.wrapWidth())
+	}
+	v.bar.Refresh()
+	v.place(true)
+}
+
+// scrollBar shows which part of the text is in sight; dragging it scrolls.
+// It is thin until the pointer is over it, like Fyne's own.
+type scrollBar struct {
+	widget.BaseWidget
+	view    *TokenView
+	thumb   *canvas.Rectangle
+	hovered bool
+	ratio   float32 // text height per bar height
+}
+
+func newScrollBar(v *TokenView) *scrollBar {
+	b := &scrollBar{view: v, thumb: canvas.NewRectangle(color.Transparent)}
+	b.ExtendBaseWidget(b)
+	b.Hide()
+	return b
+}
+
+// place puts the bar along the right edge of a view of size, for a text of
+// height content scrolled by offset.
+func (b *scrollBar) place(size fyne.Size, content, offset float32) {
+	if content <= size.Height || size.Height <= 0 {
+		if b.Visible() {
+			b.Hide()
+		}
+		return
+	}
+	w := theme.ScrollBarSize()
+	b.ratio = content / size.Height
+	h := max(size.Height/b.ratio, w)
+	y := offset / (content - size.Height) * (size.Height - h)
+	b.Move(fyne.NewPos(size.Width-w, y))
+	b.Resize(fyne.NewSize(w, h))
+	if !b.Visible() {
+		b.Show()
+	}
+	b.layoutThumb()
+}
+
+func (b *scrollBar) layoutThumb() {
+	size := b.Size()
+	w := theme.ScrollBarSmallSize()
+	if b.hovered {
+		w = size.Width
+	}
+	b.thumb.Move(fyne.NewPos(size.Width-w, 0))
+	b.thumb.Resize(fyne.NewSize(w, size.Height))
+}
+
+func (b *scrollBar) Dragged(ev *fyne.DragEvent) {
+	b.view.ScrollToOffset(b.view.offset + ev.Dragged.DY*b.ratio)
+}
+
+func (b *scrollBar) DragEnd() {}
+
+func (b *scrollBar) MouseIn(*desktop.MouseEvent) {
+	b.hovered = true
+	b.layoutThumb()
+}
+
+func (b *scrollBar) MouseMoved(*desktop.MouseEvent) {}
+
+func (b *scrollBar) MouseOut() {
+	b.hovered = false
+	b.layoutThumb()
+}
+
+func (b *scrollBar) CreateRenderer() fyne.WidgetRenderer { return &scrollBarRenderer{b: b} }
+
+type scrollBarRenderer struct{ b *scrollBar }
+
+func (r *scrollBarRenderer) Layout(fyne.Size) { r.b.layoutThumb() }
+func (r *scrollBarRenderer) MinSize() fyne.Size {
+	return fyne.NewSize(theme.ScrollBarSize(), theme.ScrollBarSize())
+}
+func (r *scrollBarRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.b.thumb}
+}
+func (r *scrollBarRenderer) Destroy() {}
+func (r *scrollBarRenderer) Refresh() {
+	r.b.thumb.FillColor = r.b.Theme().Color(theme.ColorNameScrollBar, fyne.CurrentApp().Settings().ThemeVariant())
+	r.b.thumb.CornerRadius = theme.ScrollBarSmallSize()
+	r.b.thumb.Refresh()
 }
 
 func (v *TokenView) textSize() float32 { return theme.TextSize() }
@@ -355,7 +531,7 @@ func (v *TokenView) textWidth(text []byte) float32 {
 type tokenRow struct {
 	widget.BaseWidget
 	view  *TokenView
-	id    widget.ListItemID // the row shown, -1 before the list binds one
+	id    int // the row shown, -1 when none
 	texts []*canvas.Text
 	used  int
 	objs  []fyne.CanvasObject

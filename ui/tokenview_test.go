@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 )
 
 func newTestView(t testing.TB, w, h float32) *TokenView {
-	test.NewTempApp(t)
+	test.NewTempApp(t).Settings().SetTheme(newAppTheme())
 	v := NewTokenView()
 	win := test.NewTempWindow(t, v)
 	win.Resize(fyne.NewSize(w, h))
@@ -73,18 +74,149 @@ func TestTokenViewFollows(t *testing.T) {
 	for i := range 100 {
 		v.Append(Run{Text: fmt.Sprintf("line %d\n", i)})
 	}
-	if !v.Following() || v.list.GetScrollOffset() == 0 {
-		t.Fatalf("not following: offset %v", v.list.GetScrollOffset())
+	if !v.Following() || v.ScrollOffset() == 0 {
+		t.Fatalf("not following: offset %v", v.ScrollOffset())
 	}
-	v.list.ScrollToOffset(10)
+	v.ScrollToOffset(10)
 	v.Append(Run{Text: "more\n"})
-	if v.Following() || v.list.GetScrollOffset() != 10 {
-		t.Errorf("scrolled up, yet the view moved to %v", v.list.GetScrollOffset())
+	if v.Following() || v.ScrollOffset() != 10 {
+		t.Errorf("scrolled up, yet the view moved to %v", v.ScrollOffset())
 	}
-	v.list.ScrollToBottom()
+	v.ScrollToBottom()
 	v.Append(Run{Text: "and more\n"})
 	if !v.Following() {
 		t.Errorf("back at the end, yet not following")
+	}
+}
+
+// TestTokenViewMinSizeStays: no object in the view changes its MinSize as
+// the text grows, and the view has row widgets for the rows in sight only.
+// A MinSize that changes makes Fyne lay out the parent while it paints, and
+// a scroll container's layout then asks for one more full frame.
+func TestTokenViewMinSizeStays(t *testing.T) {
+	v := newTestView(t, 300, 200)
+	v.Append(Run{Text: "first\n"})
+	before := minSizes(v)
+	for i := range 2000 {
+		v.Append(Run{Text: fmt.Sprintf("line %d\n", i), Slot: i % 3})
+	}
+	after := minSizes(v)
+	for o, was := range before {
+		if _, ok := o.(*canvas.Text); ok {
+			continue // a row's texts: the row's layout does nothing
+		}
+		if now, ok := after[o]; ok && now != was {
+			t.Errorf("%T: MinSize went from %v to %v", o, was, now)
+		}
+	}
+	if want := int(v.Size().Height/v.pitch()) + 2; len(v.slots) != want {
+		t.Errorf("%d row widgets for 2000 rows, want %d", len(v.slots), want)
+	}
+}
+
+// minSizes walks the objects drawn for o and notes their MinSizes.
+func minSizes(o fyne.CanvasObject) map[fyne.CanvasObject]fyne.Size {
+	out := map[fyne.CanvasObject]fyne.Size{}
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		out[o] = o.MinSize()
+		switch o := o.(type) {
+		case *fyne.Container:
+			for _, c := range o.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(o).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	return out
+}
+
+// shown returns the rows on screen, from their widgets: the text of each
+// visible row widget by the y it is drawn at.
+func shown(v *TokenView) map[float32]string {
+	out := map[float32]string{}
+	for _, s := range v.slots {
+		if !s.Visible() {
+			continue
+		}
+		var b strings.Builder
+		for _, t := range s.texts[:s.used] {
+			b.WriteString(t.Text)
+		}
+		out[s.Position().Y] = b.String()
+	}
+	return out
+}
+
+// TestTokenViewShowsRowsInSight scrolls a long text and checks that the
+// row widgets show exactly the rows that fall in the view, in place.
+func TestTokenViewShowsRowsInSight(t *testing.T) {
+	v := newTestView(t, 300, 200)
+	for i := range 500 {
+		v.Append(Run{Text: fmt.Sprintf("line %d\n", i)})
+	}
+	for _, offset := range []float32{0, 37, 1234.5, v.maxOffset()} {
+		v.ScrollToOffset(offset)
+		got := shown(v)
+		want := map[float32]string{}
+		for id := range v.rows {
+			y := rowGap + float32(id)*v.pitch() - offset
+			if y+v.rowHeight() > 0 && y < v.Size().Height {
+				want[y] = string(v.rows[id].text)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("offset %v: %d rows shown, want %d", offset, len(got), len(want))
+		}
+		for y, text := range want {
+			if got[y] != text {
+				t.Errorf("offset %v: at y %v %q, want %q", offset, y, got[y], text)
+			}
+		}
+	}
+}
+
+// TestTokenViewWheelAndBar: the mouse wheel and dragging the scroll bar
+// scroll the view; scrolling up stops following, back at the end resumes.
+func TestTokenViewWheelAndBar(t *testing.T) {
+	v := newTestView(t, 300, 200)
+	v.Append(Run{Text: "short\n"})
+	if v.bar.Visible() {
+		t.Error("a scroll bar on a text that fits")
+	}
+	for i := range 300 {
+		v.Append(Run{Text: fmt.Sprintf("line %d\n", i)})
+	}
+	end := v.ScrollOffset()
+	if !v.bar.Visible() || end != v.maxOffset() || end == 0 {
+		t.Fatalf("bar shown %v, offset %v of %v", v.bar.Visible(), end, v.maxOffset())
+	}
+	if bottom := v.bar.Position().Y + v.bar.Size().Height; bottom != v.Size().Height {
+		t.Errorf("at the end the bar ends at %v of %v", bottom, v.Size().Height)
+	}
+	v.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.Delta{DY: 50}})
+	if v.ScrollOffset() != end-50 || v.Following() {
+		t.Errorf("wheel up: offset %v (want %v), following %v", v.ScrollOffset(), end-50, v.Following())
+	}
+	v.Append(Run{Text: "more\n"})
+	if v.ScrollOffset() != end-50 {
+		t.Errorf("scrolled up, yet the view moved to %v", v.ScrollOffset())
+	}
+	v.bar.Dragged(&fyne.DragEvent{Dragged: fyne.Delta{DY: -10}})
+	if want := end - 50 - 10*v.bar.ratio; v.ScrollOffset() != want {
+		t.Errorf("bar dragged up by 10: offset %v, want %v", v.ScrollOffset(), want)
+	}
+	v.bar.Dragged(&fyne.DragEvent{Dragged: fyne.Delta{DY: 1000}})
+	if !v.Following() || v.ScrollOffset() != v.maxOffset() {
+		t.Errorf("bar dragged to the end: offset %v of %v, following %v", v.ScrollOffset(), v.maxOffset(), v.Following())
+	}
+	v.Clear()
+	if v.ScrollOffset() != 0 || v.bar.Visible() || len(shown(v)) != 1 {
+		t.Errorf("after Clear: offset %v, bar %v, %d rows shown", v.ScrollOffset(), v.bar.Visible(), len(shown(v)))
 	}
 }
 
