@@ -86,17 +86,22 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	p.model.PlaceHolder = "(choose a model)"
 	p.model.SetSelected(cfg.Model)
 
-	p.temp = numberEntry("temperature", fmtFloat(cfg.Temperature), a.save)
-	p.seed = numberEntry("seed", fmtInt64(cfg.Seed), a.save)
-	p.maxTok = numberEntry("max tokens", fmtInt(cfg.MaxTokens), a.save)
-	p.rate = numberEntry("tokens/s", fmtFloat(cfg.Rate), a.save)
+	changed := func() {
+		a.save()
+		if p.state == paneIdle {
+			p.updateStatus() // it sums the options up
+		}
+	}
+	p.temp = numberEntry("temperature", fmtFloat(cfg.Temperature), changed)
+	p.seed = numberEntry("seed", fmtInt64(cfg.Seed), changed)
+	p.maxTok = numberEntry("max tokens", fmtInt(cfg.MaxTokens), changed)
+	p.rate = numberEntry("tokens/s", fmtFloat(cfg.Rate), changed)
+	// The options start closed, whatever is set: open they take four rows
+	// of the text's height. The status line sums up what is set.
 	p.options = container.NewGridWithColumns(2,
 		labeled("Temperature", p.temp), labeled("Seed", p.seed),
 		labeled("Max tokens", p.maxTok), labeled("Pace, tokens/s (flood, echo)", p.rate))
 	p.options.Hide()
-	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil || cfg.Rate != nil {
-		p.options.Show()
-	}
 	p.optsBtn = widget.NewButtonWithIcon("", theme.SettingsIcon(), func() {
 		if p.options.Visible() {
 			p.options.Hide()
@@ -114,13 +119,14 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 		b.Importance = widget.LowImportance
 	}
 
-	p.status = widget.NewLabel("ready")
+	p.status = widget.NewLabel("")
 	p.status.SizeName = theme.SizeNameCaptionText
 	p.status.Truncation = fyne.TextTruncateEllipsis
 	p.errLabel = widget.NewLabel("")
 	p.errLabel.Importance = widget.DangerImportance
 	p.errLabel.Wrapping = fyne.TextWrapWord
 	p.errLabel.Hide()
+	p.updateStatus()
 
 	header := container.NewBorder(nil, nil,
 		container.NewCenter(p.swatch),
@@ -298,7 +304,7 @@ func (p *Pane) statusText() string {
 	var parts []string
 	switch p.state {
 	case paneIdle:
-		return "ready"
+		return strings.Join(append([]string{"ready"}, p.optionsSummary()...), " · ")
 	case paneRunning:
 		parts = append(parts, p.phase, fmt.Sprintf("%.1f s", time.Since(p.began).Seconds()))
 	case paneDone:
@@ -322,6 +328,28 @@ func (p *Pane) statusText() string {
 	}
 	parts = append(parts, plural(p.tokens, "token"))
 	return strings.Join(parts, " · ")
+}
+
+// optionsSummary names the options set, or the one that is not a number.
+func (p *Pane) optionsSummary() []string {
+	cfg, err := p.config()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	if v := cfg.Temperature; v != nil {
+		out = append(out, "temperature "+fmtFloat(v))
+	}
+	if v := cfg.Seed; v != nil {
+		out = append(out, "seed "+fmtInt64(v))
+	}
+	if v := cfg.MaxTokens; v != nil {
+		out = append(out, "at most "+plural(*v, "token"))
+	}
+	if v := cfg.Rate; v != nil {
+		out = append(out, "pace "+fmtFloat(v)+" tokens/s")
+	}
+	return out
 }
 
 func plural(n int, word string) string {
