@@ -117,6 +117,7 @@ type App struct {
 // New builds the window of app a. Show it with Window().ShowAndRun().
 func New(a fyne.App, o Options) *App {
 	app := &App{fyneApp: a, opts: o, cl: o.Client, do: o.Do, theme: newAppTheme()}
+	app.ctx, app.cancel = context.WithCancel(context.Background())
 	app.frames = animationFrames
 	if app.do == nil {
 		app.do = fyne.Do
@@ -126,7 +127,6 @@ func New(a fyne.App, o Options) *App {
 	} else {
 		app.frames = tickerFrames(app.do)
 	}
-	app.ctx, app.cancel = context.WithCancel(context.Background())
 	a.Settings().SetTheme(app.theme)
 	app.win = a.NewWindow("Tokenloom")
 	app.build()

@@ -343,3 +343,26 @@ func TestPaneOptionsSummedUp(t *testing.T) {
 		t.Errorf("status %q with no options", p.status.Text)
 	}
 }
+
+// TestNewWithFyneDo builds the app as the desktop does (no Do: fyne.Do,
+// the frame counter and the pacer running) and closes it. Its goroutines
+// start with the app's context in place (the race detector watches).
+func TestNewWithFyneDo(t *testing.T) {
+	srv, err := server.New(server.Config{OllamaURL: closedURL(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cl, err := client.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for range 3 {
+		a := New(test.NewTempApp(t), Options{Client: cl})
+		a.Close()
+	}
+}
