@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -149,5 +150,57 @@ func TestOverheadRoundAgainstFakeOllama(t *testing.T) {
 		if v <= 0 || v > 5*time.Second {
 			t.Errorf("token %d: overhead %v", i, v)
 		}
+	}
+}
+
+// TestOverheadRoundRetried: a round whose reply breaks on its way is
+// measured once more and said in a note; a second break is an error.
+func TestOverheadRoundRetried(t *testing.T) {
+	for _, breaks := range []int{1, 2} {
+		t.Run(fmt.Sprintf("breaks=%d", breaks), func(t *testing.T) {
+			var chats atomic.Int32
+			fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/api/tags":
+					fmt.Fprintln(w, `{"models":[{"name":"m:latest","model":"m:latest"}]}`)
+				case "/api/chat":
+					w.Header().Set("Content-Type", "application/x-ndjson")
+					n := chats.Add(1)
+					for _, word := range []string{" a", " b", " c"} {
+						fmt.Fprintf(w, `{"model":"m","message":{"role":"assistant","content":%q},"done":false}`+"\n", word)
+						w.(http.Flusher).Flush()
+						if n == 2 || breaks == 2 && n == 3 { // the first round after the warm-up breaks
+							panic(http.ErrAbortHandler)
+						}
+					}
+					fmt.Fprintln(w, `{"model":"m","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":3}`)
+				case "/api/ps":
+					fmt.Fprintln(w, `{"models":[]}`)
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			defer fake.Close()
+			t.Setenv("OLLAMA_HOST", fake.URL)
+			c := DefaultConfig()
+			c.Model, c.OverheadTokens, c.OverheadRounds = "m", 3, 2
+			f := &Figures{Targets: map[string]bool{}}
+			err := measureOverhead(t.Context(), c, f)
+			if breaks == 2 {
+				if err == nil || !strings.Contains(err.Error(), "stopped answering") {
+					t.Fatalf("two breaks in a row: err %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Notes) != 1 || !strings.Contains(f.Notes[0], "round 1 failed and was measured again") {
+				t.Errorf("notes %q", f.Notes)
+			}
+			if f.RelayOverheadTokens != 6 || f.RelayOverheadP99Ms == nil {
+				t.Errorf("%d tokens measured, p99 %v", f.RelayOverheadTokens, f.RelayOverheadP99Ms)
+			}
+		})
 	}
 }
