@@ -553,17 +553,7 @@ func TestRunTTL(t *testing.T) {
 // about a second, subscribers get a cancelled end, and no goroutine is left.
 func TestShutdownWithSubscribers(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	srv, err := server.New(server.Config{OllamaURL: closedURL(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, cl := start(t, server.Config{})
 	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: wire.ModeSync, Streams: []wire.StreamSpec{flood(100000, 1000), flood(10, 0)}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -611,17 +601,7 @@ func TestShutdownWithSubscribers(t *testing.T) {
 // start in the gap after the stream before it has ended.
 func TestShutdownCancelsWaitingStreams(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	srv, err := server.New(server.Config{OllamaURL: closedURL(t), MaxActiveStreams: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, cl := start(t, server.Config{MaxActiveStreams: 200})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	const runs = 40

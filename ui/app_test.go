@@ -66,20 +66,7 @@ func closedURL(t *testing.T) string {
 // newHarness starts the real embedded server (Ollama pointing nowhere
 // unless ollamaURL says otherwise) and the app on Fyne's test driver.
 func newHarness(t *testing.T, fa fyne.App, ollamaURL string) *harness {
-	if ollamaURL == "" {
-		ollamaURL = closedURL(t)
-	}
-	srv, err := server.New(server.Config{OllamaURL: ollamaURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, cl := startServer(t, ollamaURL)
 	q := newUIQueue()
 	h := &harness{t: t, q: q, srv: srv}
 	h.app = New(fa, Options{Client: cl, Do: q.do})
@@ -101,6 +88,27 @@ func newHarness(t *testing.T, fa fyne.App, ollamaURL string) *harness {
 	})
 	q.waitFor(t, "the model list", func() bool { return h.app.loaded })
 	return h
+}
+
+// startServer starts the real embedded server (Ollama pointing nowhere
+// unless ollamaURL says otherwise) and a client of it; the caller closes
+// both.
+func startServer(t *testing.T, ollamaURL string) (*server.Server, *client.Client) {
+	if ollamaURL == "" {
+		ollamaURL = closedURL(t)
+	}
+	srv, err := server.New(server.Config{OllamaURL: ollamaURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, cl
 }
 
 func (h *harness) setPanes(models ...string) {
@@ -348,18 +356,8 @@ func TestPaneOptionsSummedUp(t *testing.T) {
 // the frame counter and the pacer running) and closes it. Its goroutines
 // start with the app's context in place (the race detector watches).
 func TestNewWithFyneDo(t *testing.T) {
-	srv, err := server.New(server.Config{OllamaURL: closedURL(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
+	srv, cl := startServer(t, "")
 	defer srv.Close()
-	cl, err := client.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer cl.Close()
 	for range 3 {
 		a := New(test.NewTempApp(t), Options{Client: cl})

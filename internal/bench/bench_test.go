@@ -104,27 +104,41 @@ func TestLineReader(t *testing.T) {
 	}
 }
 
-// TestOverheadRoundAgainstFakeOllama runs one overhead round through the
-// tap and the real embedded server against an NDJSON fake: every token is
-// paired with its line, and a token missing from the tap is an error.
-func TestOverheadRoundAgainstFakeOllama(t *testing.T) {
-	words := []string{" two", " three", " four", " five"}
-	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// fakeOllama answers /api/tags with model "m" and /api/chat with words, a
+// line each 5 ms apart, then a final line; brk(n) breaks the connection of
+// the nth chat after its first line.
+func fakeOllama(words []string, brk func(n int) bool) *httptest.Server {
+	var chats atomic.Int32
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case "/api/tags":
+			fmt.Fprintln(w, `{"models":[{"name":"m:latest","model":"m:latest"}]}`)
 		case "/api/chat":
 			w.Header().Set("Content-Type", "application/x-ndjson")
+			n := int(chats.Add(1))
 			for _, word := range words {
 				fmt.Fprintf(w, `{"model":"m","message":{"role":"assistant","content":%q},"done":false}`+"\n", word)
 				w.(http.Flusher).Flush()
+				if brk(n) {
+					panic(http.ErrAbortHandler)
+				}
 				time.Sleep(5 * time.Millisecond)
 			}
-			fmt.Fprintln(w, `{"model":"m","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":4}`)
+			fmt.Fprintf(w, `{"model":"m","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":%d}`+"\n", len(words))
 		case "/api/ps":
 			fmt.Fprintln(w, `{"models":[]}`)
 		default:
 			http.NotFound(w, r)
 		}
 	}))
+}
+
+// TestOverheadRoundAgainstFakeOllama runs one overhead round through the
+// tap and the real embedded server against an NDJSON fake: every token is
+// paired with its line, and a token missing from the tap is an error.
+func TestOverheadRoundAgainstFakeOllama(t *testing.T) {
+	words := []string{" two", " three", " four", " five"}
+	fake := fakeOllama(words, func(int) bool { return false })
 	defer fake.Close()
 	base, _ := url.Parse(fake.URL)
 	tp, err := startTap(base)
@@ -158,28 +172,9 @@ func TestOverheadRoundAgainstFakeOllama(t *testing.T) {
 func TestOverheadRoundRetried(t *testing.T) {
 	for _, breaks := range []int{1, 2} {
 		t.Run(fmt.Sprintf("breaks=%d", breaks), func(t *testing.T) {
-			var chats atomic.Int32
-			fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				switch r.URL.Path {
-				case "/api/tags":
-					fmt.Fprintln(w, `{"models":[{"name":"m:latest","model":"m:latest"}]}`)
-				case "/api/chat":
-					w.Header().Set("Content-Type", "application/x-ndjson")
-					n := chats.Add(1)
-					for _, word := range []string{" a", " b", " c"} {
-						fmt.Fprintf(w, `{"model":"m","message":{"role":"assistant","content":%q},"done":false}`+"\n", word)
-						w.(http.Flusher).Flush()
-						if n == 2 || breaks == 2 && n == 3 { // the first round after the warm-up breaks
-							panic(http.ErrAbortHandler)
-						}
-					}
-					fmt.Fprintln(w, `{"model":"m","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","eval_count":3}`)
-				case "/api/ps":
-					fmt.Fprintln(w, `{"models":[]}`)
-				default:
-					http.NotFound(w, r)
-				}
-			}))
+			// The first round after the warm-up breaks, and with breaks=2
+			// its second try too.
+			fake := fakeOllama([]string{" a", " b", " c"}, func(n int) bool { return n == 2 || breaks == 2 && n == 3 })
 			defer fake.Close()
 			t.Setenv("OLLAMA_HOST", fake.URL)
 			c := DefaultConfig()
