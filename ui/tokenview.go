@@ -78,6 +78,7 @@ type TokenView struct {
 	// scrolling by a row rebinds one widget, not all.
 	slots []*tokenRow
 	bar   *scrollBar
+	focus *canvas.Rectangle // outline while the view has the keyboard
 	objs  []fyne.CanvasObject
 }
 
@@ -88,7 +89,10 @@ const rowGap = 2
 func NewTokenView() *TokenView {
 	v := &TokenView{rows: []row{{}}, follow: true}
 	v.bar = newScrollBar(v)
-	v.objs = []fyne.CanvasObject{v.bar}
+	v.focus = canvas.NewRectangle(color.Transparent)
+	v.focus.StrokeWidth = 1
+	v.focus.Hide()
+	v.objs = []fyne.CanvasObject{v.bar, v.focus}
 	v.ExtendBaseWidget(v)
 	return v
 }
@@ -124,6 +128,46 @@ func (v *TokenView) ScrollToOffset(offset float32) {
 	v.offset = min(max(offset, 0), v.maxOffset())
 	v.follow = v.offset >= v.maxOffset()-1
 	v.place(false)
+}
+
+// Tapped takes the keyboard, for scrolling with keys.
+func (v *TokenView) Tapped(*fyne.PointEvent) {
+	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil {
+		c.Focus(v)
+	}
+}
+
+// FocusGained outlines the view.
+func (v *TokenView) FocusGained() {
+	v.focus.StrokeColor = v.Theme().Color(theme.ColorNameFocus, fyne.CurrentApp().Settings().ThemeVariant())
+	v.focus.Show()
+	v.focus.Refresh()
+}
+
+// FocusLost removes the outline.
+func (v *TokenView) FocusLost() { v.focus.Hide() }
+
+// TypedRune does nothing: the view is read-only.
+func (v *TokenView) TypedRune(rune) {}
+
+// TypedKey scrolls: arrows by a row, Page Up and Page Down by a view less
+// a row, Home to the start, End to the end (following again).
+func (v *TokenView) TypedKey(k *fyne.KeyEvent) {
+	page := max(v.Size().Height-v.pitch(), v.pitch())
+	switch k.Name {
+	case fyne.KeyUp:
+		v.ScrollToOffset(v.offset - v.pitch())
+	case fyne.KeyDown:
+		v.ScrollToOffset(v.offset + v.pitch())
+	case fyne.KeyPageUp:
+		v.ScrollToOffset(v.offset - page)
+	case fyne.KeyPageDown:
+		v.ScrollToOffset(v.offset + page)
+	case fyne.KeyHome:
+		v.ScrollToOffset(0)
+	case fyne.KeyEnd:
+		v.ScrollToBottom()
+	}
 }
 
 // ScrollToBottom shows the end of the text and follows it.
@@ -345,7 +389,7 @@ func (v *TokenView) place(rebind bool) {
 			s.id = -1
 			v.objs = append(v.objs, s)
 		}
-		v.objs = append(v.objs, v.bar)
+		v.objs = append(v.objs, v.bar, v.focus)
 		canvas.Refresh(v) // row widgets came or went
 	}
 	v.offset = min(max(v.offset, 0), v.maxOffset())
@@ -377,6 +421,9 @@ func (v *TokenView) place(rebind bool) {
 		}
 	}
 	v.bar.place(size, v.contentHeight(), v.offset)
+	if v.focus.Size() != size {
+		v.focus.Resize(size)
+	}
 }
 
 type tokenViewRenderer struct{ v *TokenView }

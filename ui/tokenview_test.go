@@ -259,3 +259,41 @@ func TestBackgroundsMatchTheme(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenViewKeys: a tap gives the view the keyboard, and keys scroll it.
+func TestTokenViewKeys(t *testing.T) {
+	v := newTestView(t, 300, 200)
+	for i := range 300 {
+		v.Append(Run{Text: fmt.Sprintf("line %d\n", i)})
+	}
+	test.Tap(v)
+	c := fyne.CurrentApp().Driver().CanvasForObject(v)
+	if c.Focused() != v || !v.focus.Visible() {
+		t.Fatalf("tapped, yet focused %v, outline %v", c.Focused(), v.focus.Visible())
+	}
+	end := v.ScrollOffset()
+	page := v.Size().Height - v.pitch()
+	for _, step := range []struct {
+		key  fyne.KeyName
+		want float32
+	}{
+		{fyne.KeyUp, end - v.pitch()},
+		{fyne.KeyPageUp, end - v.pitch() - page},
+		{fyne.KeyDown, end - page},
+		{fyne.KeyHome, 0},
+		{fyne.KeyPageDown, page},
+		{fyne.KeyEnd, end},
+	} {
+		c.Focused().TypedKey(&fyne.KeyEvent{Name: step.key})
+		if v.ScrollOffset() != step.want {
+			t.Errorf("%s: offset %v, want %v", step.key, v.ScrollOffset(), step.want)
+		}
+	}
+	if !v.Following() {
+		t.Error("End did not resume following")
+	}
+	c.Unfocus()
+	if v.focus.Visible() {
+		t.Error("outline kept after the focus went")
+	}
+}
