@@ -53,7 +53,6 @@ type Sample struct {
 func NewProbe(onReady func(painted time.Time), onRunEnd func()) *Probe {
 	p := &Probe{counts: map[int]int{}, onReady: onReady, onRunEnd: onRunEnd}
 	p.raster = canvas.NewRaster(p.frame)
-	p.raster.Resize(fyne.NewSize(1, 1))
 	return p
 }
 
@@ -71,8 +70,12 @@ func (p *Probe) Frames() int {
 	return p.frames
 }
 
-// object is the raster to place in the window, at the top left corner.
-func (p *Probe) object() fyne.CanvasObject { return p.raster }
+// object is the raster to place in the window, at the top left corner. It
+// is sized here, with the app running: a resize refreshes.
+func (p *Probe) object() fyne.CanvasObject {
+	p.raster.Resize(fyne.NewSize(1, 1))
+	return p.raster
+}
 
 // frame is the raster's generator: Fyne calls it while painting a frame
 // after the raster was refreshed.
