@@ -444,14 +444,18 @@ func (r *tokenViewRenderer) Refresh() {
 	v.place(true)
 }
 
-// scrollBar shows which part of the text is in sight; dragging it scrolls.
-// It is thin until the pointer is over it, like Fyne's own.
+// scrollBar is the track along the right edge of the view, with a thumb
+// that shows which part of the text is in sight. Dragging scrolls; a click
+// above or below the thumb scrolls by a page. The thumb is thin until the
+// pointer is over the track, like Fyne's own.
 type scrollBar struct {
 	widget.BaseWidget
 	view    *TokenView
 	thumb   *canvas.Rectangle
 	hovered bool
-	ratio   float32 // text height per bar height
+	ratio   float32 // text height per track height
+	thumbY  float32
+	thumbH  float32
 }
 
 func newScrollBar(v *TokenView) *scrollBar {
@@ -461,8 +465,8 @@ func newScrollBar(v *TokenView) *scrollBar {
 	return b
 }
 
-// place puts the bar along the right edge of a view of size, for a text of
-// height content scrolled by offset.
+// place puts the track along the right edge of a view of size, for a text
+// of height content scrolled by offset.
 func (b *scrollBar) place(size fyne.Size, content, offset float32) {
 	if content <= size.Height || size.Height <= 0 {
 		if b.Visible() {
@@ -472,10 +476,10 @@ func (b *scrollBar) place(size fyne.Size, content, offset float32) {
 	}
 	w := theme.ScrollBarSize()
 	b.ratio = content / size.Height
-	h := max(size.Height/b.ratio, w)
-	y := offset / (content - size.Height) * (size.Height - h)
-	b.Move(fyne.NewPos(size.Width-w, y))
-	b.Resize(fyne.NewSize(w, h))
+	b.thumbH = max(size.Height/b.ratio, w)
+	b.thumbY = offset / (content - size.Height) * (size.Height - b.thumbH)
+	b.Move(fyne.NewPos(size.Width-w, 0))
+	b.Resize(fyne.NewSize(w, size.Height))
 	if !b.Visible() {
 		b.Show()
 	}
@@ -483,13 +487,12 @@ func (b *scrollBar) place(size fyne.Size, content, offset float32) {
 }
 
 func (b *scrollBar) layoutThumb() {
-	size := b.Size()
 	w := theme.ScrollBarSmallSize()
 	if b.hovered {
-		w = size.Width
+		w = b.Size().Width
 	}
-	b.thumb.Move(fyne.NewPos(size.Width-w, 0))
-	b.thumb.Resize(fyne.NewSize(w, size.Height))
+	b.thumb.Move(fyne.NewPos(b.Size().Width-w, b.thumbY))
+	b.thumb.Resize(fyne.NewSize(w, b.thumbH))
 }
 
 func (b *scrollBar) Dragged(ev *fyne.DragEvent) {
@@ -497,6 +500,18 @@ func (b *scrollBar) Dragged(ev *fyne.DragEvent) {
 }
 
 func (b *scrollBar) DragEnd() {}
+
+// Tapped scrolls by a page towards the click, when it is beside the thumb.
+func (b *scrollBar) Tapped(ev *fyne.PointEvent) {
+	v := b.view
+	page := max(v.Size().Height-v.pitch(), v.pitch())
+	switch {
+	case ev.Position.Y < b.thumbY:
+		v.ScrollToOffset(v.offset - page)
+	case ev.Position.Y > b.thumbY+b.thumbH:
+		v.ScrollToOffset(v.offset + page)
+	}
+}
 
 func (b *scrollBar) MouseIn(*desktop.MouseEvent) {
 	b.hovered = true

@@ -195,8 +195,8 @@ func TestTokenViewWheelAndBar(t *testing.T) {
 	if !v.bar.Visible() || end != v.maxOffset() || end == 0 {
 		t.Fatalf("bar shown %v, offset %v of %v", v.bar.Visible(), end, v.maxOffset())
 	}
-	if bottom := v.bar.Position().Y + v.bar.Size().Height; bottom != v.Size().Height {
-		t.Errorf("at the end the bar ends at %v of %v", bottom, v.Size().Height)
+	if bottom := v.bar.thumb.Position().Y + v.bar.thumb.Size().Height; bottom != v.Size().Height {
+		t.Errorf("at the end the thumb ends at %v of %v", bottom, v.Size().Height)
 	}
 	v.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.Delta{DY: 50}})
 	if v.ScrollOffset() != end-50 || v.Following() {
@@ -213,6 +213,18 @@ func TestTokenViewWheelAndBar(t *testing.T) {
 	v.bar.Dragged(&fyne.DragEvent{Dragged: fyne.Delta{DY: 1000}})
 	if !v.Following() || v.ScrollOffset() != v.maxOffset() {
 		t.Errorf("bar dragged to the end: offset %v of %v, following %v", v.ScrollOffset(), v.maxOffset(), v.Following())
+	}
+	// A click on the track above the thumb scrolls up a page; on the thumb,
+	// nothing.
+	page := v.Size().Height - v.pitch()
+	v.bar.Tapped(&fyne.PointEvent{Position: fyne.NewPos(2, v.bar.thumbY-1)})
+	if want := v.maxOffset() - page; v.ScrollOffset() != want {
+		t.Errorf("click above the thumb: offset %v, want %v", v.ScrollOffset(), want)
+	}
+	at := v.ScrollOffset()
+	v.bar.Tapped(&fyne.PointEvent{Position: fyne.NewPos(2, v.bar.thumbY+1)})
+	if v.ScrollOffset() != at {
+		t.Errorf("click on the thumb scrolled to %v", v.ScrollOffset())
 	}
 	v.Clear()
 	if v.ScrollOffset() != 0 || v.bar.Visible() || len(shown(v)) != 1 {
