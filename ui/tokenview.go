@@ -70,6 +70,7 @@ type TokenView struct {
 	size    float32 // text size the widths were measured at
 	rowSize float32 // text size rowH was measured at
 	rowH    float32
+	wrapped float32 // text size the rows were wrapped at; 0 while empty
 	runes   int
 
 	offset float32 // scrolled, from the top of the text
@@ -206,6 +207,7 @@ func (v *TokenView) Append(runs ...Run) {
 func (v *TokenView) Clear() {
 	v.rows = []row{{}}
 	v.runes = 0
+	v.wrapped = 0
 	v.offset = 0
 	v.follow = true
 	v.place(true)
@@ -332,26 +334,24 @@ func (v *TokenView) rewrap(width float32) {
 	v.rows = []row{{}}
 	v.runes = 0
 	v.width = width
+	v.wrapped = v.textSize()
 	for _, r := range runs {
 		v.appendText(r.Text, r.Slot)
-	}
-	if v.follow {
-		v.offset = v.maxOffset()
 	}
 }
 
 // layOut appends runs to the rows, scrolls to the end when following, and
 // updates the rows in sight.
 func (v *TokenView) layOut(runs []Run) {
+	if v.wrapped == 0 {
+		v.wrapped = v.textSize()
+	}
 	before := len(v.rows)
 	for _, r := range runs {
 		v.appendText(r.Text, r.Slot)
 	}
-	if v.follow {
-		v.offset = v.maxOffset()
-	}
 	// Only the last row of before can have changed; the new rows are bound
-	// as they come into sight.
+	// as they come into sight. place scrolls to the end when following.
 	if s := v.slotOf(before - 1); s != nil {
 		s.set(&v.rows[before-1])
 	}
@@ -392,7 +392,11 @@ func (v *TokenView) place(rebind bool) {
 		v.objs = append(v.objs, v.bar, v.focus)
 		canvas.Refresh(v) // row widgets came or went
 	}
+	if v.follow {
+		v.offset = v.maxOffset() // also when the view got shorter
+	}
 	v.offset = min(max(v.offset, 0), v.maxOffset())
+	v.follow = v.offset >= v.maxOffset()-1
 	first := int(v.offset / pitch)
 	last := int(math.Ceil(float64((v.offset + size.Height - rowGap) / pitch))) // exclusive
 	last = min(last, first+n, len(v.rows))
@@ -437,10 +441,13 @@ func (r *tokenViewRenderer) Destroy()                     {}
 // again when the text size changed.
 func (r *tokenViewRenderer) Refresh() {
 	v := r.v
-	if v.size != 0 && v.size != v.textSize() {
+	if v.wrapped != 0 && v.wrapped != v.textSize() {
 		v.rewrap(v.wrapWidth())
 	}
 	v.bar.Refresh()
+	if v.focus.Visible() {
+		v.FocusGained() // the outline in the theme's colour
+	}
 	v.place(true)
 }
 

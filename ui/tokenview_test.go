@@ -152,8 +152,30 @@ func shown(v *TokenView) map[float32]string {
 	return out
 }
 
-// TestTokenViewShowsRowsInSight scrolls a long text and checks that the
-// row widgets show exactly the rows that fall in the view, in place.
+// checkShown checks that the row widgets show exactly the rows that fall in
+// the view, each at its place with its current text.
+func checkShown(t *testing.T, v *TokenView, when string) {
+	t.Helper()
+	got := shown(v)
+	want := map[float32]string{}
+	for id := range v.rows {
+		y := rowGap + float32(id)*v.pitch() - v.ScrollOffset()
+		if y+v.rowHeight() > 0 && y < v.Size().Height {
+			want[y] = string(v.rows[id].text)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%s: %d rows shown, want %d", when, len(got), len(want))
+	}
+	for y, text := range want {
+		if got[y] != text {
+			t.Errorf("%s: at y %v %q, want %q", when, y, got[y], text)
+		}
+	}
+}
+
+// TestTokenViewShowsRowsInSight scrolls a long text, appends, re-wraps,
+// shrinks and clears it, and checks the rows shown after each step.
 func TestTokenViewShowsRowsInSight(t *testing.T) {
 	v := newTestView(t, 300, 200)
 	for i := range 500 {
@@ -161,23 +183,56 @@ func TestTokenViewShowsRowsInSight(t *testing.T) {
 	}
 	for _, offset := range []float32{0, 37, 1234.5, v.maxOffset()} {
 		v.ScrollToOffset(offset)
-		got := shown(v)
-		want := map[float32]string{}
-		for id := range v.rows {
-			y := rowGap + float32(id)*v.pitch() - offset
-			if y+v.rowHeight() > 0 && y < v.Size().Height {
-				want[y] = string(v.rows[id].text)
-			}
-		}
-		if len(got) != len(want) {
-			t.Errorf("offset %v: %d rows shown, want %d", offset, len(got), len(want))
-		}
-		for y, text := range want {
-			if got[y] != text {
-				t.Errorf("offset %v: at y %v %q, want %q", offset, y, got[y], text)
-			}
+		checkShown(t, v, fmt.Sprintf("offset %v", offset))
+	}
+	// Tokens that go on the last row change it in place.
+	v.Append(Run{Text: "grows"})
+	v.Append(Run{Text: " on", Slot: 1})
+	checkShown(t, v, "appended to the last row")
+	if last := shown(v)[rowGap+float32(len(v.rows)-1)*v.pitch()-v.ScrollOffset()]; last != "grows on" {
+		t.Errorf("last row shows %q", last)
+	}
+	v.Resize(fyne.NewSize(150, v.Size().Height))
+	checkShown(t, v, "narrower")
+	// A shorter view that follows still shows the end.
+	v.Resize(fyne.NewSize(150, 100))
+	if !v.Following() || v.ScrollOffset() != v.maxOffset() {
+		t.Errorf("shorter: offset %v of %v, following %v", v.ScrollOffset(), v.maxOffset(), v.Following())
+	}
+	checkShown(t, v, "shorter")
+	v.Clear()
+	v.Append(Run{Text: "new"})
+	checkShown(t, v, "cleared")
+}
+
+// TestTokenViewTextSize: a theme with another text size re-wraps the rows
+// to fit.
+func TestTokenViewTextSize(t *testing.T) {
+	v := newTestView(t, 300, 200)
+	for i := range 100 {
+		v.Append(Run{Text: fmt.Sprintf("word%d ", i)})
+	}
+	rows := v.RowCount()
+	fyne.CurrentApp().Settings().SetTheme(bigText{newAppTheme()})
+	v.Refresh()
+	if v.RowCount() <= rows {
+		t.Errorf("text twice as big, yet %d rows (was %d)", v.RowCount(), rows)
+	}
+	for i, r := range v.rows {
+		if w := v.textWidth(bytes.TrimRight(r.text, " ")); w > v.width+0.01 {
+			t.Errorf("row %d is %.1f wide, wrap width %.1f", i, w, v.width)
 		}
 	}
+	checkShown(t, v, "bigger text")
+}
+
+type bigText struct{ fyne.Theme }
+
+func (b bigText) Size(n fyne.ThemeSizeName) float32 {
+	if n == theme.SizeNameText {
+		return 2 * b.Theme.Size(n)
+	}
+	return b.Theme.Size(n)
 }
 
 // TestTokenViewWheelAndBar: the mouse wheel and dragging the scroll bar
@@ -232,9 +287,9 @@ func TestTokenViewWheelAndBar(t *testing.T) {
 	}
 }
 
-// BenchmarkTokenViewAppend measures one batched update (a few tokens and
-// the list refresh) on a view already holding n tokens. The cost should not
-// grow with n: only the visible rows are refreshed.
+// BenchmarkTokenViewAppend measures one batched update (a few tokens, the
+// rows in sight placed) on a view already holding n tokens. The cost should
+// not grow with n: only the rows in sight are touched.
 func BenchmarkTokenViewAppend(b *testing.B) {
 	for _, n := range []int{1_000, 20_000, 50_000} {
 		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
