@@ -156,6 +156,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	closed   bool
+	refusing bool // new runs: after CancelStreams or Close
 	runs     map[string]*run
 	streams  map[string]*stream
 	finished []*run // in the order they finished
@@ -258,6 +259,17 @@ func (s *Server) URL() string {
 // events of the streams it cancelled.
 const shutdownGrace = 500 * time.Millisecond
 
+// CancelStreams cancels every stream and refuses new runs, without waiting
+// for anything: the first step of Close, for a caller that wants the
+// streams (and their requests to Ollama) to end at once while it winds
+// other things down before calling Close.
+func (s *Server) CancelStreams() {
+	s.mu.Lock()
+	s.refusing = true
+	s.mu.Unlock()
+	s.stopStreams()
+}
+
 // Close cancels every stream, lets subscribers receive the cancelled
 // streams' terminal events for up to half a second, then ends every
 // connection and waits for its goroutines. It returns within about a second.
@@ -268,6 +280,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.refusing = true
 	s.mu.Unlock()
 
 	s.stopStreams()
@@ -330,7 +343,7 @@ func (s *Server) newRun(req wire.RunRequest) *run {
 func (s *Server) launch(r *run) (*run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.refusing {
 		return nil, errClosed
 	}
 	if s.active+len(r.streams) > s.cfg.MaxActiveStreams {

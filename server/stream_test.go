@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -638,4 +639,41 @@ func TestShutdownCancelsWaitingStreams(t *testing.T) {
 	}
 	cl.Close()
 	goleak.VerifyNone(t, before)
+}
+
+// TestCancelStreams: CancelStreams ends every stream at once, cancelled,
+// while the server still serves, and refuses new runs; Close comes after.
+func TestCancelStreams(t *testing.T) {
+	srv, cl := start(t, server.Config{})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(100000, 1000), flood(100000, 1000)}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var chans []<-chan client.Event
+	for _, s := range run.Streams {
+		ch, err := cl.Subscribe(ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-ch // running
+		chans = append(chans, ch)
+	}
+	srv.CancelStreams()
+	for i, ch := range chans {
+		var last client.Event
+		for ev := range ch {
+			last = ev
+		}
+		if last.Type != client.EventDone || last.Reason != client.ReasonCancelled {
+			t.Errorf("stream %d ended %s/%s", i, last.Type, last.Reason)
+		}
+	}
+	_, err := cl.StartRun(ctx, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(10, 0)}})
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusServiceUnavailable {
+		t.Errorf("a run after CancelStreams: %v, want 503", err)
+	}
+	// The server still answers until Close.
+	if _, err := cl.Run(ctx, run.ID); err != nil {
+		t.Errorf("transcript after CancelStreams: %v", err)
+	}
 }

@@ -101,6 +101,16 @@ func (e *embedded) start(ollamaURL, version string) (*client.Client, error) {
 	return cl, nil
 }
 
+// cancelStreams ends every stream of the embedded server at once, and
+// with them the requests to Ollama.
+func (e *embedded) cancelStreams() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.srv != nil {
+		e.srv.CancelStreams()
+	}
+}
+
 func (e *embedded) close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -145,6 +155,9 @@ func Run(ctx context.Context, o Options) int {
 		},
 	})
 	stop := context.AfterFunc(ctx, func() {
+		// The streams end first: the requests to Ollama close now, not
+		// after the window's last frames and its teardown.
+		e.cancelStreams()
 		fyne.Do(func() {
 			w.Save()
 			a.Quit()
