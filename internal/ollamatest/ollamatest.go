@@ -457,3 +457,46 @@ func procStat(pid int) (state byte, pgid int, ok bool) {
 	}
 	return f[0][0], pgid, true
 }
+
+// CPU returns the CPU time (user and system) used so far by `ollama serve`
+// and its runners: the processes of its process group, read from /proc.
+// It reports false where there is no /proc (not Linux) or Ollama is not
+// running.
+func (o *Ollama) CPU() (time.Duration, bool) {
+	o.mu.Lock()
+	cmd := o.cmd
+	o.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return 0, false
+	}
+	pgid := cmd.Process.Pid // started with Setpgid
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil || len(stats) == 0 {
+		return 0, false
+	}
+	var ticks int64
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // the process ended
+		}
+		// pid (comm) state ppid pgrp … utime stime: fields after the
+		// command name, which may hold spaces and parentheses.
+		end := bytes.LastIndexByte(b, ')')
+		if end < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[end+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		if pgrp, _ := strconv.Atoi(f[2]); pgrp != pgid {
+			continue
+		}
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += utime + stime
+	}
+	// /proc counts in USER_HZ, which Linux fixes at 100 per second.
+	return time.Duration(ticks) * 10 * time.Millisecond, true
+}
