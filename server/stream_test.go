@@ -558,14 +558,7 @@ func TestShutdownWithSubscribers(t *testing.T) {
 	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: wire.ModeSync, Streams: []wire.StreamSpec{flood(100000, 1000), flood(10, 0)}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var chans []<-chan client.Event
-	for _, s := range run.Streams {
-		ch, err := cl.Subscribe(ctx, s.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		chans = append(chans, ch)
-	}
+	chans := subscribeAll(t, ctx, cl, run)
 	req, _ := http.NewRequest(http.MethodGet, srv.URL()+"/events?stream="+run.Streams[0].ID, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -581,15 +574,7 @@ func TestShutdownWithSubscribers(t *testing.T) {
 	if took := time.Since(began); took > 1500*time.Millisecond {
 		t.Errorf("close took %v", took)
 	}
-	for i, ch := range chans {
-		var last client.Event
-		for ev := range ch {
-			last = ev
-		}
-		if last.Type != client.EventDone || last.Reason != client.ReasonCancelled {
-			t.Errorf("stream %d ended with %+v", i, last)
-		}
-	}
+	checkCancelled(t, chans)
 	resp.Body.Close()
 	cl.Close()
 	http.DefaultClient.CloseIdleConnections()
@@ -610,17 +595,9 @@ func TestShutdownCancelsWaitingStreams(t *testing.T) {
 	for range runs {
 		run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: wire.ModeSync,
 			Streams: []wire.StreamSpec{flood(100000, 1000), flood(10, 0), flood(10, 0)}})
-		for i, s := range run.Streams {
-			ch, err := cl.Subscribe(ctx, s.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i == 0 {
-				firsts = append(firsts, ch)
-			} else {
-				waiting = append(waiting, ch)
-			}
-		}
+		chans := subscribeAll(t, ctx, cl, run)
+		firsts = append(firsts, chans[0])
+		waiting = append(waiting, chans[1:]...)
 	}
 	for _, ch := range firsts {
 		<-ch // every first stream is running
@@ -628,15 +605,7 @@ func TestShutdownCancelsWaitingStreams(t *testing.T) {
 	if err := srv.Close(); err != nil {
 		t.Errorf("close: %v", err)
 	}
-	for i, ch := range append(firsts, waiting...) {
-		var last client.Event
-		for ev := range ch {
-			last = ev
-		}
-		if last.Type != client.EventDone || last.Reason != client.ReasonCancelled {
-			t.Errorf("stream %d ended %s/%s", i, last.Type, last.Reason)
-		}
-	}
+	checkCancelled(t, append(firsts, waiting...))
 	cl.Close()
 	goleak.VerifyNone(t, before)
 }
@@ -648,25 +617,12 @@ func TestCancelStreams(t *testing.T) {
 	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(100000, 1000), flood(100000, 1000)}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var chans []<-chan client.Event
-	for _, s := range run.Streams {
-		ch, err := cl.Subscribe(ctx, s.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+	chans := subscribeAll(t, ctx, cl, run)
+	for _, ch := range chans {
 		<-ch // running
-		chans = append(chans, ch)
 	}
 	srv.CancelStreams()
-	for i, ch := range chans {
-		var last client.Event
-		for ev := range ch {
-			last = ev
-		}
-		if last.Type != client.EventDone || last.Reason != client.ReasonCancelled {
-			t.Errorf("stream %d ended %s/%s", i, last.Type, last.Reason)
-		}
-	}
+	checkCancelled(t, chans)
 	_, err := cl.StartRun(ctx, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(10, 0)}})
 	var apiErr *client.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusServiceUnavailable {
@@ -675,5 +631,34 @@ func TestCancelStreams(t *testing.T) {
 	// The server still answers until Close.
 	if _, err := cl.Run(ctx, run.ID); err != nil {
 		t.Errorf("transcript after CancelStreams: %v", err)
+	}
+}
+
+// subscribeAll follows every stream of run.
+func subscribeAll(t *testing.T, ctx context.Context, cl *client.Client, run *client.RunCreated) []<-chan client.Event {
+	t.Helper()
+	var chans []<-chan client.Event
+	for _, s := range run.Streams {
+		ch, err := cl.Subscribe(ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans = append(chans, ch)
+	}
+	return chans
+}
+
+// checkCancelled reads each subscription to its end, which must be a
+// cancelled done.
+func checkCancelled(t *testing.T, chans []<-chan client.Event) {
+	t.Helper()
+	for i, ch := range chans {
+		var last client.Event
+		for ev := range ch {
+			last = ev
+		}
+		if last.Type != client.EventDone || last.Reason != client.ReasonCancelled {
+			t.Errorf("stream %d ended %s/%s", i, last.Type, last.Reason)
+		}
 	}
 }
