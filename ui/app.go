@@ -61,8 +61,7 @@ type Options struct {
 }
 
 // Scenario is a fixed set-up of the window that leaves the saved settings
-// alone; `tokenloom bench` uses one. The panes' options stay collapsed, as
-// they are for panes without options.
+// alone; `tokenloom bench` uses one.
 type Scenario struct {
 	Panes  []PaneConfig
 	Prompt string
@@ -237,11 +236,7 @@ func (a *App) build() {
 	panes.scroll = container.NewHScroll(a.panesBox)
 	panes.scroll.OnScrolled = func(fyne.Position) { panes.cull(a.panesBox.Objects) }
 	for i, cfg := range a.savedPanes() {
-		p := newPane(a, i, cfg)
-		if a.opts.Scenario != nil {
-			p.options.Hide()
-		}
-		a.panes = append(a.panes, p)
+		a.panes = append(a.panes, newPane(a, i, cfg))
 	}
 	a.layoutPanes()
 	a.views = newRunViews(a)

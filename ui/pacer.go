@@ -34,7 +34,7 @@ func (p *pacer) interval() time.Duration {
 }
 
 // run adjusts the interval every pacerPeriod until ctx ends, from the CPU
-// time that cpu reports (nil or 0: not known, no pacing).
+// time that cpu reports (0: not known, no pacing).
 func (p *pacer) run(ctx context.Context, cpu func() time.Duration) {
 	t := time.NewTicker(pacerPeriod)
 	defer t.Stop()

@@ -25,8 +25,8 @@ type Probe struct {
 	raster *canvas.Raster
 
 	mu       sync.Mutex
-	waiting  []Sample // applied to the views, not painted yet; Latency holds the arrival
-	arrived  []time.Time
+	waiting  []Sample    // applied to the views, not painted yet
+	arrived  []time.Time // when each of waiting arrived at the client
 	counts   map[int]int // tokens per stream index of the current run
 	samples  []Sample
 	frames   int  // frames that painted tokens

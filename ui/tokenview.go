@@ -63,15 +63,13 @@ func (r *row) segments(f func(text []byte, slot int)) {
 type TokenView struct {
 	widget.BaseWidget
 
-	rows    []row
-	width   float32 // wrap width the rows were laid out for
-	widths  map[rune]float32
-	ascii   [128]float32
-	size    float32 // text size the widths were measured at
-	rowSize float32 // text size rowH was measured at
-	rowH    float32
-	wrapped float32 // text size the rows were wrapped at; 0 while empty
-	runes   int
+	rows   []row
+	width  float32 // wrap width the rows were laid out for
+	widths map[rune]float32
+	ascii  [128]float32
+	size   float32 // text size of the measurements (widths, rowH) and the rows
+	rowH   float32
+	runes  int
 
 	offset float32 // scrolled, from the top of the text
 	follow bool
@@ -112,6 +110,7 @@ func (v *TokenView) Resize(s fyne.Size) {
 		return
 	}
 	v.BaseWidget.Resize(s)
+	v.measure()
 	if w := v.wrapWidth(); w != v.width {
 		v.rewrap(w)
 	}
@@ -200,14 +199,23 @@ func (v *TokenView) Append(runs ...Run) {
 	if len(runs) == 0 {
 		return
 	}
-	v.layOut(runs)
+	v.measure()
+	before := len(v.rows)
+	for _, r := range runs {
+		v.appendText(r.Text, r.Slot)
+	}
+	// Only the last row of before can have changed; the new rows are bound
+	// as they come into sight. place scrolls to the end when following.
+	if s := v.slotOf(before - 1); s != nil {
+		s.set(&v.rows[before-1])
+	}
+	v.place(false)
 }
 
 // Clear empties the view.
 func (v *TokenView) Clear() {
 	v.rows = []row{{}}
 	v.runes = 0
-	v.wrapped = 0
 	v.offset = 0
 	v.follow = true
 	v.place(true)
@@ -334,28 +342,9 @@ func (v *TokenView) rewrap(width float32) {
 	v.rows = []row{{}}
 	v.runes = 0
 	v.width = width
-	v.wrapped = v.textSize()
 	for _, r := range runs {
 		v.appendText(r.Text, r.Slot)
 	}
-}
-
-// layOut appends runs to the rows, scrolls to the end when following, and
-// updates the rows in sight.
-func (v *TokenView) layOut(runs []Run) {
-	if v.wrapped == 0 {
-		v.wrapped = v.textSize()
-	}
-	before := len(v.rows)
-	for _, r := range runs {
-		v.appendText(r.Text, r.Slot)
-	}
-	// Only the last row of before can have changed; the new rows are bound
-	// as they come into sight. place scrolls to the end when following.
-	if s := v.slotOf(before - 1); s != nil {
-		s.set(&v.rows[before-1])
-	}
-	v.place(false)
 }
 
 // slotOf is the widget showing row id, if one does.
@@ -373,6 +362,7 @@ func (v *TokenView) slotOf(id int) *tokenRow {
 // scroll bar. With rebind every row in sight is set again (after a rewrap,
 // a theme change or a new size).
 func (v *TokenView) place(rebind bool) {
+	v.measure()
 	size := v.Size()
 	pitch := v.pitch()
 	n := int(size.Height/pitch) + 2
@@ -437,13 +427,10 @@ func (r *tokenViewRenderer) MinSize() fyne.Size           { return r.v.MinSize()
 func (r *tokenViewRenderer) Objects() []fyne.CanvasObject { return r.v.objs }
 func (r *tokenViewRenderer) Destroy()                     {}
 
-// Refresh draws the rows again, after a theme change, and lays the text out
-// again when the text size changed.
+// Refresh draws the rows again, after a theme change (place lays the text
+// out again when the text size changed).
 func (r *tokenViewRenderer) Refresh() {
 	v := r.v
-	if v.wrapped != 0 && v.wrapped != v.textSize() {
-		v.rewrap(v.wrapWidth())
-	}
 	v.bar.Refresh()
 	if v.focus.Visible() {
 		v.FocusGained() // the outline in the theme's colour
@@ -550,24 +537,32 @@ func (r *scrollBarRenderer) Refresh() {
 	r.b.thumb.Refresh()
 }
 
-func (v *TokenView) textSize() float32 { return theme.TextSize() }
-
-// rowHeight is the height of a row of monospace text, cached.
-func (v *TokenView) rowHeight() float32 {
-	if size := v.textSize(); size != v.rowSize {
-		v.rowSize = size
-		v.rowH = fyne.MeasureText("M", size, fyne.TextStyle{Monospace: true}).Height
+// measure makes the measurements (row height, rune widths) those of the
+// theme's text size, once per update rather than per rune; when the size
+// changed, it lays the text out again.
+func (v *TokenView) measure() {
+	size := theme.TextSize()
+	if size == v.size {
+		return
 	}
+	v.size = size
+	v.ascii = [128]float32{}
+	v.widths = nil
+	v.rowH = fyne.MeasureText("M", size, fyne.TextStyle{Monospace: true}).Height
+	if v.runes > 0 {
+		v.rewrap(v.width)
+	}
+}
+
+// rowHeight is the height of a row of monospace text.
+func (v *TokenView) rowHeight() float32 {
+	v.measure()
 	return v.rowH
 }
 
-// runeWidth measures a rune in the monospace font, cached.
+// runeWidth measures a rune in the monospace font at the size measure set,
+// cached.
 func (v *TokenView) runeWidth(r rune) float32 {
-	if size := v.textSize(); size != v.size {
-		v.size = size
-		v.ascii = [128]float32{}
-		v.widths = nil
-	}
 	if r < 128 {
 		if w := v.ascii[r]; w > 0 {
 			return w
@@ -617,7 +612,7 @@ func newTokenRow(v *TokenView) *tokenRow {
 func (r *tokenRow) set(src *row) {
 	th := r.Theme()
 	variant := fyne.CurrentApp().Settings().ThemeVariant()
-	size := r.view.textSize()
+	size := r.view.size
 	height := r.MinSize().Height
 	wasUsed := r.used
 	r.used = 0

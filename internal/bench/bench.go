@@ -32,6 +32,7 @@ import (
 
 	"github.com/ollama/ollama/envconfig"
 
+	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
 )
 
@@ -226,11 +227,11 @@ func measureUI(ctx context.Context, c Config, f *Figures) error {
 		}
 	}
 	f.UITokens = len(all)
-	f.UILatencyP99Ms1k = ptr(ms(percentile(first, 99)))
-	f.UILatencyP99Ms20k = ptr(ms(percentile(last, 99)))
-	f.UILatencyP99Ms = ptr(ms(percentile(all, 99)))
-	f.UILatencyP50Ms = ptr(ms(percentile(all, 50)))
-	f.UILatencyMaxMs = ptr(ms(percentile(all, 100)))
+	f.UILatencyP99Ms1k = ptr(ms(export.NearestRank(first, 99)))
+	f.UILatencyP99Ms20k = ptr(ms(export.NearestRank(last, 99)))
+	f.UILatencyP99Ms = ptr(ms(export.NearestRank(all, 99)))
+	f.UILatencyP50Ms = ptr(ms(export.NearestRank(all, 50)))
+	f.UILatencyMaxMs = ptr(ms(export.NearestRank(all, 100)))
 	f.CPUCores = ptr(round(res.CPUSeconds/res.WallSeconds, 3))
 	if res.Frames > 0 {
 		f.UIFramesPerS = ptr(round(float64(res.Frames)/res.WallSeconds, 1))
@@ -291,9 +292,9 @@ func measureOverhead(ctx context.Context, c Config, f *Figures) error {
 		}
 	}
 	f.RelayOverheadTokens = len(all)
-	f.RelayOverheadP50Ms = ptr(round(ms(percentile(all, 50)), 3))
-	f.RelayOverheadP99Ms = ptr(round(ms(percentile(all, 99)), 3))
-	f.RelayOverheadMaxMs = ptr(round(ms(percentile(all, 100)), 3))
+	f.RelayOverheadP50Ms = ptr(round(ms(export.NearestRank(all, 50)), 3))
+	f.RelayOverheadP99Ms = ptr(round(ms(export.NearestRank(all, 99)), 3))
+	f.RelayOverheadMaxMs = ptr(round(ms(export.NearestRank(all, 100)), 3))
 	return nil
 }
 
@@ -395,16 +396,6 @@ func machine(version string) Machine {
 		}
 	}
 	return m
-}
-
-// percentile returns the p-th percentile of d (nearest rank), 0 if empty.
-func percentile(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := sortedCopy(d)
-	i := int(math.Ceil(p/100*float64(len(s)))) - 1
-	return s[max(0, min(i, len(s)-1))]
 }
 
 func median(v []float64) float64 {

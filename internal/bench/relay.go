@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"slices"
 	"sync"
 	"time"
 
@@ -248,11 +247,4 @@ func ollamaHasModel(ctx context.Context, base *url.URL, model string) (ok bool, 
 		}
 	}
 	return false, fmt.Sprintf("the Ollama at %s has no model %q (it has %d: %v)", base, model, len(names), names)
-}
-
-// sortedCopy returns d sorted.
-func sortedCopy(d []time.Duration) []time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s
 }

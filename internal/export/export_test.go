@@ -412,3 +412,26 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("bad run: %v", err)
 	}
 }
+
+// TestNearestRank checks the percentile used by the stats and the bench,
+// on durations given in reverse order.
+func TestNearestRank(t *testing.T) {
+	var d []time.Duration
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {1, time.Millisecond}, {0, time.Millisecond}} {
+		if got := export.NearestRank(d, c.p); got != c.want {
+			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if got := export.NearestRank([]float64{}, 99); got != 0 {
+		t.Errorf("p99 of nothing = %v", got)
+	}
+	if got := export.NearestRank([]float64{3, 1, 2}, 50); got != 2 {
+		t.Errorf("p50 of 3 1 2 = %v", got)
+	}
+}

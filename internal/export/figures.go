@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"slices"
@@ -145,16 +146,17 @@ func FiguresOf(marks []Mark, stats *wire.Stats) Figures {
 			f.TokensPerS = float64(f.Tokens) / (gen / 1000)
 		}
 	}
-	f.ITLP50Ms = nearestRank(gaps, 50)
-	f.ITLP95Ms = nearestRank(gaps, 95)
+	f.ITLP50Ms = NearestRank(gaps, 50)
+	f.ITLP95Ms = NearestRank(gaps, 95)
 	return f
 }
 
-// nearestRank returns the p-th percentile of xs by the nearest-rank method,
-// or 0 for no values. It sorts xs.
-func nearestRank(xs []float64, p float64) float64 {
+// NearestRank returns the p-th percentile of xs by the nearest-rank method,
+// or the zero value for no values. It sorts xs.
+func NearestRank[T cmp.Ordered](xs []T, p float64) T {
 	if len(xs) == 0 {
-		return 0
+		var zero T
+		return zero
 	}
 	slices.Sort(xs)
 	rank := int(math.Ceil(p * float64(len(xs)) / 100)) // p*n is exact for whole p
