@@ -278,12 +278,6 @@ func measureOverhead(ctx context.Context, c Config, f *Figures) error {
 	var all []time.Duration
 	for i := range c.OverheadRounds + 1 {
 		d, err := overheadRound(ctx, e, t, c.Model, c.OverheadTokens)
-		if err != nil && ctx.Err() == nil {
-			// Measured once more, and said: a reply broken on its way
-			// through the tap has been seen once on a saturated machine.
-			f.Notes = append(f.Notes, fmt.Sprintf("relay overhead: round %d failed and was measured again: %v", i, err))
-			d, err = overheadRound(ctx, e, t, c.Model, c.OverheadTokens)
-		}
 		if err != nil {
 			return err
 		}

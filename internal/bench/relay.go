@@ -118,6 +118,7 @@ type tapLine struct {
 // NDJSON directly would have it.
 type tap struct {
 	srv *http.Server
+	tr  *http.Transport
 	url string
 
 	mu    sync.Mutex
@@ -129,8 +130,9 @@ func startTap(upstream *url.URL) (*tap, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tap{url: "http://" + l.Addr().String()}
+	t := &tap{url: "http://" + l.Addr().String(), tr: &http.Transport{Proxy: nil}}
 	proxy := &httputil.ReverseProxy{
+		Transport:     t.tr,
 		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(upstream) },
 		FlushInterval: -1, // pass every write on at once
 		ModifyResponse: func(resp *http.Response) error {
@@ -140,12 +142,29 @@ func startTap(upstream *url.URL) (*tap, error) {
 			return nil
 		},
 	}
-	t.srv = &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	// The request (a small JSON body) is read whole before it is passed
+	// on. Streamed, its body was still being copied to Ollama when the
+	// reply's headers went back, and net/http may end a request's body
+	// then: the transport failed the copy and closed the connection under
+	// the reply ("use of closed network connection", a broken round).
+	buffered := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		proxy.ServeHTTP(w, r)
+	})
+	t.srv = &http.Server{Handler: buffered, ReadHeaderTimeout: 10 * time.Second}
 	go t.srv.Serve(l) //nolint:errcheck // ends with Close
 	return t, nil
 }
 
-func (t *tap) close() { t.srv.Close() }
+func (t *tap) close() {
+	t.srv.Close()
+	t.tr.CloseIdleConnections()
+}
 
 // take returns the lines noted so far and forgets them.
 func (t *tap) take() []tapLine {
