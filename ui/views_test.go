@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -161,12 +162,19 @@ func TestStatsTable(t *testing.T) {
 	h.runAndWait()
 	s := h.app.views.stats
 	h.q.waitFor(t, "the figures", func() bool { return s.figures[0] != nil && s.figures[1] != nil })
+	// The demo scripts send hello's first token at 1000 ms and hamlet's at
+	// 231 ms: a TTFT is never earlier (timers may be late on a busy
+	// machine; the ranks tell the order).
 	ttft := 0
-	if text, rank := s.Cell(0, ttft); rank != -1 || !strings.HasPrefix(text, "100") {
-		t.Errorf("hello's TTFT %q rank %d: want ~1000 ms, the slowest", text, rank)
+	atLeast := func(text string, ms float64) bool {
+		v, err := strconv.ParseFloat(strings.Fields(text + " x")[0], 64)
+		return err == nil && v >= ms
 	}
-	if text, rank := s.Cell(1, ttft); rank != 1 || !strings.HasPrefix(text, "23") {
-		t.Errorf("hamlet's TTFT %q rank %d: want ~231 ms, the fastest", text, rank)
+	if text, rank := s.Cell(0, ttft); rank != -1 || !atLeast(text, 1000) {
+		t.Errorf("hello's TTFT %q rank %d: want at least 1000 ms, the slowest", text, rank)
+	}
+	if text, rank := s.Cell(1, ttft); rank != 1 || !atLeast(text, 230) {
+		t.Errorf("hamlet's TTFT %q rank %d: want at least 231 ms, the fastest", text, rank)
 	}
 	if text, _ := s.Cell(1, 1); text != "13" {
 		t.Errorf("hamlet's tokens %q", text)
