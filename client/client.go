@@ -49,6 +49,24 @@ type (
 	Model = wire.Model
 )
 
+// Modes of a run, as in the contract.
+const (
+	ModeAsync = wire.ModeAsync
+	ModeSync  = wire.ModeSync
+)
+
+// Sources of models (Model.Source) and the demo models, as in the contract.
+const (
+	SourceOllama = wire.SourceOllama
+	SourceDemo   = wire.SourceDemo
+
+	DemoPrefix = wire.DemoPrefix
+	DemoHello  = wire.DemoHello
+	DemoHamlet = wire.DemoHamlet
+	DemoFlood  = wire.DemoFlood
+	DemoEcho   = wire.DemoEcho
+)
+
 // Client talks to one Tokenloom server. It is safe for concurrent use.
 type Client struct {
 	base         *url.URL

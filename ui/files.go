@@ -13,7 +13,6 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/export"
-	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Replay speeds offered when opening a saved run.
@@ -60,7 +59,7 @@ func (a *App) exportTo(path string, done func(error)) {
 
 // showOpen asks for a saved JSON run and a speed, then replays it.
 func (a *App) showOpen() {
-	if a.running > 0 {
+	if a.running {
 		return
 	}
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
@@ -100,8 +99,8 @@ func replaySpeed(label string) float64 {
 
 // replay plays a saved run back through the server with its original
 // timing divided by speed, in panes set to its streams.
-func (a *App) replay(t *wire.Transcript, speed float64) {
-	if a.running > 0 || len(t.Streams) == 0 || len(t.Streams) > MaxPanes {
+func (a *App) replay(t *client.Transcript, speed float64) {
+	if a.running || len(t.Streams) == 0 || len(t.Streams) > MaxPanes {
 		a.runStatus.SetText(fmt.Sprintf("A saved run must have 1 to %d streams.", MaxPanes))
 		return
 	}
@@ -109,11 +108,7 @@ func (a *App) replay(t *wire.Transcript, speed float64) {
 	for i, st := range t.Streams {
 		a.panes = append(a.panes, newPane(a, i, PaneConfig{Model: st.Model}))
 	}
-	if t.Mode == "sync" {
-		a.mode.SetSelected("Sync")
-	} else {
-		a.mode.SetSelected("Async")
-	}
+	a.selectMode(t.Mode)
 	a.prompt.SetText(t.Prompt)
 	a.system.SetText(t.System)
 	a.launch(fmt.Sprintf("replaying at %g×…", speed), "Could not replay: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {

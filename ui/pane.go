@@ -3,8 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,22 +13,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
 )
-
-// paneMinWidth is the narrowest a pane gets; below it the panes scroll
-// horizontally instead of squashing.
-const paneMinWidth = 280
-
-// PaneConfig is what a pane asks for; it is saved in the preferences.
-type PaneConfig struct {
-	Model       string   `json:"model"`
-	Temperature *float64 `json:"temperature,omitempty"`
-	Seed        *int64   `json:"seed,omitempty"`
-	MaxTokens   *int     `json:"max_tokens,omitempty"`
-	// Rate paces the demo sources demo/flood and demo/echo, in tokens per
-	// second; 0 is as fast as possible.
-	Rate *float64 `json:"rate,omitempty"`
-}
 
 // paneState is where a pane's stream is.
 type paneState int
@@ -92,10 +76,10 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 			p.updateStatus() // it sums the options up
 		}
 	}
-	p.temp = numberEntry("temperature", fmtFloat(cfg.Temperature), changed)
-	p.seed = numberEntry("seed", fmtInt64(cfg.Seed), changed)
-	p.maxTok = numberEntry("max tokens", fmtInt(cfg.MaxTokens), changed)
-	p.rate = numberEntry("tokens/s", fmtFloat(cfg.Rate), changed)
+	p.temp = numberEntry(fmtFloat(cfg.Temperature), changed)
+	p.seed = numberEntry(fmtInt64(cfg.Seed), changed)
+	p.maxTok = numberEntry(fmtInt(cfg.MaxTokens), changed)
+	p.rate = numberEntry(fmtFloat(cfg.Rate), changed)
 	// The options start closed, whatever is set: open they take four rows
 	// of the text's height. The status line sums up what is set.
 	p.options = container.NewGridWithColumns(2,
@@ -140,84 +124,6 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	return p
 }
 
-func labeled(name string, o fyne.CanvasObject) fyne.CanvasObject {
-	l := widget.NewLabel(name)
-	l.SizeName = theme.SizeNameCaptionText
-	return container.NewVBox(l, o)
-}
-
-func numberEntry(placeholder, value string, changed func()) *widget.Entry {
-	e := widget.NewEntry()
-	e.PlaceHolder = "default"
-	e.SetText(value)
-	e.OnChanged = func(string) { changed() }
-	return e
-}
-
-func fmtFloat(v *float64) string {
-	if v == nil {
-		return ""
-	}
-	return strconv.FormatFloat(*v, 'g', -1, 64)
-}
-
-func fmtInt64(v *int64) string {
-	if v == nil {
-		return ""
-	}
-	return strconv.FormatInt(*v, 10)
-}
-
-func fmtInt(v *int) string {
-	if v == nil {
-		return ""
-	}
-	return strconv.Itoa(*v)
-}
-
-// config reads the pane's settings; err names a field that is not a number.
-func (p *Pane) config() (PaneConfig, error) {
-	cfg := PaneConfig{Model: p.model.Selected}
-	if s := strings.TrimSpace(p.temp.Text); s != "" {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return cfg, fmt.Errorf("temperature %q is not a number", s)
-		}
-		cfg.Temperature = &v
-	}
-	if s := strings.TrimSpace(p.seed.Text); s != "" {
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return cfg, fmt.Errorf("seed %q is not a whole number", s)
-		}
-		cfg.Seed = &v
-	}
-	if s := strings.TrimSpace(p.maxTok.Text); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil {
-			return cfg, fmt.Errorf("max tokens %q is not a whole number", s)
-		}
-		cfg.MaxTokens = &v
-	}
-	if s := strings.TrimSpace(p.rate.Text); s != "" {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return cfg, fmt.Errorf("demo pace %q is not a number", s)
-		}
-		cfg.Rate = &v
-	}
-	return cfg, nil
-}
-
-// spec is the stream the pane asks for.
-func (cfg PaneConfig) spec() client.StreamSpec {
-	s := client.StreamSpec{Model: cfg.Model}
-	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil || cfg.Rate != nil {
-		s.Options = &client.Options{Temperature: cfg.Temperature, Seed: cfg.Seed, NumPredict: cfg.MaxTokens, Rate: cfg.Rate}
-	}
-	return s
-}
-
 // begin resets the pane for a new stream.
 func (p *Pane) begin(streamID string) {
 	p.state = paneRunning
@@ -260,7 +166,7 @@ const statusEvery = 250 * time.Millisecond
 // apply takes a batch of the stream's events.
 func (p *Pane) apply(batch []client.Event, final bool) {
 	phase, tokens := p.phase, p.tokens
-	var runs []Run
+	var spans []Span
 	for _, ev := range batch {
 		switch ev.Type {
 		case client.EventPhase:
@@ -275,7 +181,7 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 			}
 			p.tokens++
 			p.lastMs = ev.TMs
-			runs = append(runs, Run{Text: ev.Text, Slot: p.slot})
+			spans = append(spans, Span{Text: ev.Text, Slot: p.slot})
 		case client.EventDone:
 			p.state = paneDone
 			p.stats, p.reason = ev.Stats, ev.Reason
@@ -284,7 +190,7 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 			p.showError(ev.Message, ev.Hint)
 		}
 	}
-	p.view.Append(runs...)
+	p.view.Append(spans...)
 	if final && p.state == paneRunning {
 		p.state = paneDone
 		p.reason = client.ReasonCancelled
@@ -321,35 +227,13 @@ func (p *Pane) statusText() string {
 		return strings.Join(parts, " · ")
 	}
 	if p.tokens > 0 {
-		parts = append(parts, fmt.Sprintf("TTFT %.0f ms", p.firstMs-p.startMs))
+		parts = append(parts, fmt.Sprintf("TTFT %.0f ms", figures.TTFT(p.startMs, p.firstMs)))
 		if p.tokens > 1 && p.lastMs > p.firstMs {
-			parts = append(parts, fmt.Sprintf("%.1f tok/s", float64(p.tokens)/((p.lastMs-p.firstMs)/1000)))
+			parts = append(parts, fmt.Sprintf("%.1f tok/s", figures.TokensPerS(p.tokens, p.firstMs, p.lastMs, 0)))
 		}
 	}
 	parts = append(parts, plural(p.tokens, "token"))
 	return strings.Join(parts, " · ")
-}
-
-// optionsSummary names the options set, or the one that is not a number.
-func (p *Pane) optionsSummary() []string {
-	cfg, err := p.config()
-	if err != nil {
-		return []string{err.Error()}
-	}
-	var out []string
-	if v := cfg.Temperature; v != nil {
-		out = append(out, "temperature "+fmtFloat(v))
-	}
-	if v := cfg.Seed; v != nil {
-		out = append(out, "seed "+fmtInt64(v))
-	}
-	if v := cfg.MaxTokens; v != nil {
-		out = append(out, "at most "+plural(*v, "token"))
-	}
-	if v := cfg.Rate; v != nil {
-		out = append(out, "pace "+fmtFloat(v)+" tokens/s")
-	}
-	return out
 }
 
 func plural(n int, word string) string {
@@ -386,19 +270,4 @@ func (p *Pane) refreshModels(names []string) {
 	sel := p.model.Selected
 	p.model.SetOptions(withModel(names, sel))
 	p.model.SetSelected(sel)
-}
-
-// withModel adds model to names if it is missing: a saved model stays
-// selectable while its source is away, and running it says why it fails.
-func withModel(names []string, model string) []string {
-	if model == "" || slices.Contains(names, model) {
-		return names
-	}
-	return append(names, model)
-}
-
-// recolor applies the slot colour of the current theme variant.
-func (p *Pane) recolor() {
-	p.swatch.FillColor = p.app.theme.Color(SlotColorName(p.slot), p.app.variant())
-	p.swatch.Refresh()
 }

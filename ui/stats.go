@@ -6,14 +6,14 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokenloom/tokenloom/internal/export"
+	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
 // statColumn is one figure of the stats table.
 type statColumn struct {
 	title string
 	// value reads the figure; ok false when the stream has none.
-	value func(f export.Figures) (v float64, ok bool)
+	value func(f figures.Stream) (v float64, ok bool)
 	// format shows it.
 	format string
 	// lowerIsBetter marks which end is the fastest.
@@ -23,15 +23,15 @@ type statColumn struct {
 }
 
 var statColumns = []statColumn{
-	{"TTFT ms", func(f export.Figures) (float64, bool) { return f.TTFTMs, f.Tokens > 0 }, "%.0f", true, false},
-	{"tokens", func(f export.Figures) (float64, bool) { return float64(f.Tokens), true }, "%.0f", false, true},
-	{"tokens/s", func(f export.Figures) (float64, bool) { return f.TokensPerS, f.Tokens > 1 }, "%.1f", false, false},
-	{"ITL p50 ms", func(f export.Figures) (float64, bool) { return f.ITLP50Ms, f.Tokens > 1 }, "%.1f", true, false},
-	{"ITL p95 ms", func(f export.Figures) (float64, bool) { return f.ITLP95Ms, f.Tokens > 1 }, "%.1f", true, false},
-	{"duration s", func(f export.Figures) (float64, bool) { return f.DurationMs / 1000, true }, "%.2f", true, false},
-	{"Ollama tok/s", func(f export.Figures) (float64, bool) { return f.EvalRate, f.HasOllama }, "%.1f", false, false},
-	{"prompt eval ms", func(f export.Figures) (float64, bool) { return f.PromptEvalMs, f.HasOllama }, "%.1f", true, false},
-	{"load ms", func(f export.Figures) (float64, bool) { return f.LoadMs, f.HasOllama }, "%.1f", true, false},
+	{"TTFT ms", func(f figures.Stream) (float64, bool) { return f.TTFTMs, f.Tokens > 0 }, "%.0f", true, false},
+	{"tokens", func(f figures.Stream) (float64, bool) { return float64(f.Tokens), true }, "%.0f", false, true},
+	{"tokens/s", func(f figures.Stream) (float64, bool) { return f.TokensPerS, f.Tokens > 1 }, "%.1f", false, false},
+	{"ITL p50 ms", func(f figures.Stream) (float64, bool) { return f.ITLP50Ms, f.Tokens > 1 }, "%.1f", true, false},
+	{"ITL p95 ms", func(f figures.Stream) (float64, bool) { return f.ITLP95Ms, f.Tokens > 1 }, "%.1f", true, false},
+	{"duration s", func(f figures.Stream) (float64, bool) { return f.DurationMs / 1000, true }, "%.2f", true, false},
+	{"Ollama tok/s", func(f figures.Stream) (float64, bool) { return f.EvalRate, f.HasOllama }, "%.1f", false, false},
+	{"prompt eval ms", func(f figures.Stream) (float64, bool) { return f.PromptEvalMs, f.HasOllama }, "%.1f", true, false},
+	{"load ms", func(f figures.Stream) (float64, bool) { return f.LoadMs, f.HasOllama }, "%.1f", true, false},
 }
 
 // statsTable shows each stream's figures side by side, one row per stream;
@@ -40,7 +40,7 @@ type statsTable struct {
 	table   *widget.Table
 	labels  []string
 	slots   []int
-	figures []*export.Figures
+	figures []*figures.Stream
 }
 
 func newStatsTable() *statsTable {
@@ -72,12 +72,12 @@ func newStatsTable() *statsTable {
 
 func (s *statsTable) reset(labels []string, slots []int) {
 	s.labels, s.slots = labels, slots
-	s.figures = make([]*export.Figures, len(labels))
+	s.figures = make([]*figures.Stream, len(labels))
 	s.table.Refresh()
 }
 
 // set records the figures of stream i once it has ended.
-func (s *statsTable) set(i int, f export.Figures) {
+func (s *statsTable) set(i int, f figures.Stream) {
 	s.figures[i] = &f
 	s.table.Refresh()
 }

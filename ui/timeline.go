@@ -122,12 +122,6 @@ func (l *lane) closePhase(at float64) {
 	}
 }
 
-// Interval is lane i's span from its start to its end in run time (end -1
-// while it runs).
-func (t *Timeline) Interval(i int) (start, end float64) {
-	return t.lanes[i].start, t.lanes[i].end
-}
-
 // span is the time the x axis covers: up to the latest event, rounded up
 // to half a second (a second past 10 s, five past a minute), at least one.
 func (t *Timeline) span() float64 {
@@ -147,8 +141,8 @@ func (t *Timeline) plot() (x0, width float32) {
 	return timelineLabelWidth, max(w, 1)
 }
 
-// TickX is the x position of lane i's tick k, in widget coordinates.
-func (t *Timeline) TickX(i, k int) float32 {
+// tickX is the x position of lane i's tick k, in widget coordinates.
+func (t *Timeline) tickX(i, k int) float32 {
 	x0, w := t.plot()
 	return x0 + float32(t.lanes[i].ticks[k]/t.span())*w
 }
@@ -166,149 +160,9 @@ func (t *Timeline) MinSize() fyne.Size {
 	return fyne.NewSize(timelineLabelWidth+200, float32(n)*18+timelineAxisHeight)
 }
 
-// draw renders lanes, phases and ticks at pixel size w×h.
-func (t *Timeline) draw(w, h int) image.Image {
-	// RGBA (premultiplied) is what the painter uploads as it is; any
-	// other image it converts pixel by pixel in every frame. The painter
-	// copies the image before draw returns again, so one image serves.
-	img := t.img
-	if img == nil || img.Rect.Dx() != w || img.Rect.Dy() != h {
-		img = image.NewRGBA(image.Rect(0, 0, w, h))
-		t.img = img
-	} else {
-		clear(img.Pix)
-	}
-	if len(t.lanes) == 0 || w == 0 || h == 0 {
-		return img
-	}
-	size := t.Size()
-	sx, sy := float64(w)/float64(size.Width), float64(h)/float64(size.Height)
-	x0f, pw := t.plot()
-	x0, plotW := int(float64(x0f)*sx), float64(pw)*sx
-	axisH := int(timelineAxisHeight * sy)
-	laneH := float64(h-axisH) / float64(len(t.lanes))
-	span := t.span()
-	variant := fyne.CurrentApp().Settings().ThemeVariant()
-	grid := color.NRGBAModel.Convert(theme.Color(theme.ColorNameSeparator)).(color.NRGBA)
-
-	laneBounds := func(i int) (top, bottom int) {
-		return int(float64(i) * laneH), int(float64(i+1)*laneH) - 1
-	}
-	// Phases first: they do not overlap, so their pixels are set.
-	for i, l := range t.lanes {
-		top, bottom := laneBounds(i)
-		c := SlotColor(l.slot, variant)
-		for _, p := range l.phases {
-			end := p.end
-			if end < 0 {
-				end = t.now
-			}
-			setRect(img, x0+int(p.start/span*plotW), top+2, x0+int(end/span*plotW)+1, bottom-1, phaseShade(p.phase, c))
-		}
-	}
-	// Second lines over the phases.
-	step := axisStep(span, plotW/sx)
-	for s := 0.0; s <= span; s += step {
-		x := x0 + int(s/span*plotW)
-		fillRect(img, x, 0, x+1, h-axisH, grid)
-	}
-	// Ticks on top, bucketed per pixel column. A column's tick grows with
-	// the tokens in it: from 60% of the lane for one to 90% for four or more.
-	counts := make([]int, int(plotW)+1)
-	for i, l := range t.lanes {
-		top, bottom := laneBounds(i)
-		c := SlotColor(l.slot, variant)
-		clear(counts)
-		for _, tm := range l.ticks {
-			px := int(tm / span * plotW)
-			if px >= 0 && px < len(counts) {
-				counts[px]++
-			}
-		}
-		mid := (top + bottom) / 2
-		for px, n := range counts {
-			if n == 0 {
-				continue
-			}
-			half := min(int(laneH*(0.3+0.05*float64(min(n, 4)-1))), (bottom-top)/2)
-			setRect(img, x0+px, mid-half, x0+px+max(1, int(sx)), mid+half, c)
-		}
-	}
-	return img
-}
-
-// setRect paints a rectangle with c, replacing what was there.
-func setRect(img *image.RGBA, x0, y0, x1, y1 int, c color.NRGBA) {
-	r := image.Rect(x0, y0, x1, y1).Intersect(img.Rect)
-	if r.Empty() {
-		return
-	}
-	p := premultiply(c)
-	row := img.PixOffset(r.Min.X, r.Min.Y)
-	for x := 0; x < r.Dx(); x++ {
-		copy(img.Pix[row+4*x:], []uint8{p.R, p.G, p.B, p.A})
-	}
-	first := img.Pix[row : row+4*r.Dx()]
-	for y := r.Min.Y + 1; y < r.Max.Y; y++ {
-		copy(img.Pix[img.PixOffset(r.Min.X, y):], first)
-	}
-}
-
-// phaseShade is the fill of a phase in a lane of colour c.
-func phaseShade(phase string, c color.NRGBA) color.NRGBA {
-	switch phase {
-	case client.PhaseWaiting:
-		return color.NRGBA{0x80, 0x80, 0x80, 0x30}
-	case client.PhaseQueued:
-		return color.NRGBA{0x80, 0x80, 0x80, 0x50}
-	case client.PhaseLoading:
-		return color.NRGBA{c.R, c.G, c.B, 0x50}
-	case client.PhasePrompt:
-		return color.NRGBA{c.R, c.G, c.B, 0x38}
-	default: // generating
-		return color.NRGBA{c.R, c.G, c.B, 0x20}
-	}
-}
-
-// axisStep picks the seconds between axis labels so that they are at least
-// 60 px apart.
-func axisStep(spanMs float64, widthPx float64) float64 {
-	for _, s := range []float64{100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000, 120000, 300000, 600000} {
-		if widthPx*s/spanMs >= 60 {
-			return s
-		}
-	}
-	return 1_200_000
-}
-
-// fillRect draws c over a rectangle.
-func fillRect(img *image.RGBA, x0, y0, x1, y1 int, c color.NRGBA) {
-	r := image.Rect(x0, y0, x1, y1).Intersect(img.Rect)
-	src := premultiply(c)
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			i := img.PixOffset(x, y)
-			blend(img.Pix[i:i+4], src)
-		}
-	}
-}
-
-// premultiply turns c into premultiplied RGBA.
-func premultiply(c color.NRGBA) color.RGBA {
-	return color.RGBAModel.Convert(c).(color.RGBA)
-}
-
-// blend draws the premultiplied colour c over the premultiplied pixel p.
-func blend(p []uint8, c color.RGBA) {
-	keep := 255 - uint32(c.A)
-	for k, v := range []uint8{c.R, c.G, c.B, c.A} {
-		p[k] = v + uint8((uint32(p[k])*keep+127)/255)
-	}
-}
-
-// TokenAt finds the tick nearest to pos within the hit radius: its lane,
+// tokenAt finds the tick nearest to pos within the hit radius: its lane,
 // its index, or ok false.
-func (t *Timeline) TokenAt(pos fyne.Position) (laneIdx, tick int, ok bool) {
+func (t *Timeline) tokenAt(pos fyne.Position) (laneIdx, tick int, ok bool) {
 	if len(t.lanes) == 0 || pos.Y >= t.Size().Height-timelineAxisHeight {
 		return 0, 0, false
 	}
@@ -323,7 +177,7 @@ func (t *Timeline) TokenAt(pos fyne.Position) (laneIdx, tick int, ok bool) {
 	best, bestD := -1, float32(timelineHitRadius+1)
 	for _, c := range []int{k - 1, k} {
 		if c >= 0 && c < len(l.ticks) {
-			if d := float32(math.Abs(float64(t.TickX(laneIdx, c) - pos.X))); d < bestD {
+			if d := float32(math.Abs(float64(t.tickX(laneIdx, c) - pos.X))); d < bestD {
 				best, bestD = c, d
 			}
 		}
@@ -346,16 +200,8 @@ func (t *Timeline) MouseOut() { t.hideTip() }
 // Tapped shows the tip of the tapped tick (for touch screens).
 func (t *Timeline) Tapped(e *fyne.PointEvent) { t.showTipAt(e.Position) }
 
-// TipText is the text of the tip shown, "" when hidden.
-func (t *Timeline) TipText() string {
-	if !t.tip.Visible() {
-		return ""
-	}
-	return t.tip.Text
-}
-
 func (t *Timeline) showTipAt(pos fyne.Position) {
-	i, k, ok := t.TokenAt(pos)
+	i, k, ok := t.tokenAt(pos)
 	if !ok {
 		t.hideTip()
 		return
@@ -363,7 +209,7 @@ func (t *Timeline) showTipAt(pos fyne.Position) {
 	l := t.lanes[i]
 	t.tip.SetText(fmt.Sprintf("%s · %q · %.1f ms · token %d", l.label, l.texts[k], l.ticks[k], k+1))
 	ts := t.tip.MinSize()
-	x := min(t.TickX(i, k)+8, t.Size().Width-ts.Width)
+	x := min(t.tickX(i, k)+8, t.Size().Width-ts.Width)
 	y := max(float32(i)*t.laneHeight()-ts.Height, 0)
 	t.tip.Move(fyne.NewPos(x, y))
 	t.tip.Resize(ts)

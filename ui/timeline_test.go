@@ -50,13 +50,13 @@ func TestTimelineTickPositions(t *testing.T) {
 	x0, w := tl.plot()
 	for k, tm := range times {
 		want := x0 + float32(tm/3000)*w
-		if got := tl.TickX(0, k); math.Abs(float64(got-want)) > 0.01 {
+		if got := tl.tickX(0, k); math.Abs(float64(got-want)) > 0.01 {
 			t.Errorf("tick %d at %v, want %v (proportional to %v ms of 3000)", k, got, want, tm)
 		}
 	}
 	// Doubling t_ms of the last tick doubles its distance from the origin
 	// once the span is fixed: the scale is linear.
-	if d1, d2 := tl.TickX(0, 1)-x0, tl.TickX(0, 2)-x0; math.Abs(float64(d2/d1)-1000.0/250) > 1e-3 {
+	if d1, d2 := tl.tickX(0, 1)-x0, tl.tickX(0, 2)-x0; math.Abs(float64(d2/d1)-1000.0/250) > 1e-3 {
 		t.Errorf("distances %v and %v are not proportional to 250 and 1000 ms", d1, d2)
 	}
 }
@@ -66,15 +66,15 @@ func TestTimelineHover(t *testing.T) {
 	tl.Add(1, ev(client.EventToken, 0, 1500, " world"))
 	tl.Refresh()
 	y := tl.laneHeight() * 1.5
-	tl.MouseMoved(mouseAt(tl.TickX(1, 0)+1, y))
+	tl.MouseMoved(mouseAt(tl.tickX(1, 0)+1, y))
 	if tip := tl.TipText(); !strings.Contains(tip, `" world"`) || !strings.Contains(tip, "1500.0 ms") {
 		t.Errorf("tip %q", tip)
 	}
-	tl.MouseMoved(mouseAt(tl.TickX(1, 0)+40, y))
+	tl.MouseMoved(mouseAt(tl.tickX(1, 0)+40, y))
 	if tip := tl.TipText(); tip != "" {
 		t.Errorf("tip %q away from any tick", tip)
 	}
-	tl.Tapped(&fyne.PointEvent{Position: fyne.NewPos(tl.TickX(1, 0), y)})
+	tl.Tapped(&fyne.PointEvent{Position: fyne.NewPos(tl.tickX(1, 0), y)})
 	if tl.TipText() == "" {
 		t.Errorf("no tip on tap")
 	}
@@ -90,7 +90,7 @@ func TestTimelineDraws(t *testing.T) {
 	tl.Add(0, ev(client.EventToken, 0, 1500, "x"))
 	tl.Refresh()
 	img := tl.draw(830, 200).(*image.RGBA)
-	x := int(tl.TickX(0, 0))
+	x := int(tl.tickX(0, 0))
 	y := int(tl.laneHeight() / 2)
 	c := SlotColor(0, fyne.CurrentApp().Settings().ThemeVariant())
 	if got := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA); got.R != c.R || got.G != c.G || got.B != c.B {

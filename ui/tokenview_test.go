@@ -23,14 +23,14 @@ func newTestView(t testing.TB, w, h float32) *TokenView {
 
 func TestTokenViewText(t *testing.T) {
 	v := newTestView(t, 300, 200)
-	in := []Run{{"Hello", 0}, {" world", 1}, {"\nnext line\r\n", 0}, {"tab\tend", 2}, {"\x1b[31m", 1}}
+	in := []Span{{"Hello", 0}, {" world", 1}, {"\nnext line\r\n", 0}, {"tab\tend", 2}, {"\x1b[31m", 1}}
 	v.Append(in...)
 	want := "Hello world\nnext line\ntab    end\uFFFD[31m"
 	if got := v.Text(); got != want {
 		t.Errorf("Text() = %q, want %q", got, want)
 	}
-	runs := v.Runs()
-	if len(runs) != 5 || runs[0] != (Run{"Hello", 0}) || runs[1] != (Run{" world", 1}) || runs[2] != (Run{"\nnext line\n", 0}) {
+	runs := v.Spans()
+	if len(runs) != 5 || runs[0] != (Span{"Hello", 0}) || runs[1] != (Span{" world", 1}) || runs[2] != (Span{"\nnext line\n", 0}) {
 		t.Errorf("runs %+v", runs)
 	}
 }
@@ -41,7 +41,7 @@ func TestTokenViewWraps(t *testing.T) {
 	v := newTestView(t, 200, 300)
 	words := strings.Fields(strings.Repeat("alpha beta gamma delta epsilon ", 20))
 	for i, w := range words {
-		v.Append(Run{Text: " " + w, Slot: i % 3})
+		v.Append(Span{Text: " " + w, Slot: i % 3})
 	}
 	want := " " + strings.Join(words, " ")
 	if v.Text() != want {
@@ -72,18 +72,18 @@ func TestTokenViewWraps(t *testing.T) {
 func TestTokenViewFollows(t *testing.T) {
 	v := newTestView(t, 300, 120)
 	for i := range 100 {
-		v.Append(Run{Text: fmt.Sprintf("line %d\n", i)})
+		v.Append(Span{Text: fmt.Sprintf("line %d\n", i)})
 	}
 	if !v.Following() || v.ScrollOffset() == 0 {
 		t.Fatalf("not following: offset %v", v.ScrollOffset())
 	}
 	v.ScrollToOffset(10)
-	v.Append(Run{Text: "more\n"})
+	v.Append(Span{Text: "more\n"})
 	if v.Following() || v.ScrollOffset() != 10 {
 		t.Errorf("scrolled up, yet the view moved to %v", v.ScrollOffset())
 	}
 	v.ScrollToBottom()
-	v.Append(Run{Text: "and more\n"})
+	v.Append(Span{Text: "and more\n"})
 	if !v.Following() {
 		t.Errorf("back at the end, yet not following")
 	}
@@ -95,10 +95,10 @@ func TestTokenViewFollows(t *testing.T) {
 // a scroll container's layout then asks for one more full frame.
 func TestTokenViewMinSizeStays(t *testing.T) {
 	v := newTestView(t, 300, 200)
-	v.Append(Run{Text: "first\n"})
+	v.Append(Span{Text: "first\n"})
 	before := minSizes(v)
 	for i := range 2000 {
-		v.Append(Run{Text: fmt.Sprintf("line %d\n", i), Slot: i % 3})
+		v.Append(Span{Text: fmt.Sprintf("line %d\n", i), Slot: i % 3})
 	}
 	after := minSizes(v)
 	for o, was := range before {
@@ -109,8 +109,8 @@ func TestTokenViewMinSizeStays(t *testing.T) {
 			t.Errorf("%T: MinSize went from %v to %v", o, was, now)
 		}
 	}
-	if want := int(v.Size().Height/v.pitch()) + 2; len(v.slots) != want {
-		t.Errorf("%d row widgets for 2000 rows, want %d", len(v.slots), want)
+	if want := int(v.Size().Height/v.pitch()) + 2; len(v.rowWidgets) != want {
+		t.Errorf("%d row widgets for 2000 rows, want %d", len(v.rowWidgets), want)
 	}
 }
 
@@ -139,7 +139,7 @@ func minSizes(o fyne.CanvasObject) map[fyne.CanvasObject]fyne.Size {
 // visible row widget by the y it is drawn at.
 func shown(v *TokenView) map[float32]string {
 	out := map[float32]string{}
-	for _, s := range v.slots {
+	for _, s := range v.rowWidgets {
 		if !s.Visible() {
 			continue
 		}
@@ -179,15 +179,15 @@ func checkShown(t *testing.T, v *TokenView, when string) {
 func TestTokenViewShowsRowsInSight(t *testing.T) {
 	v := newTestView(t, 300, 200)
 	for i := range 500 {
-		v.Append(Run{Text: fmt.Sprintf("line %d\n", i)})
+		v.Append(Span{Text: fmt.Sprintf("line %d\n", i)})
 	}
 	for _, offset := range []float32{0, 37, 1234.5, v.maxOffset()} {
 		v.ScrollToOffset(offset)
 		checkShown(t, v, fmt.Sprintf("offset %v", offset))
 	}
 	// Tokens that go on the last row change it in place.
-	v.Append(Run{Text: "grows"})
-	v.Append(Run{Text: " on", Slot: 1})
+	v.Append(Span{Text: "grows"})
+	v.Append(Span{Text: " on", Slot: 1})
 	checkShown(t, v, "appended to the last row")
 	if last := shown(v)[rowGap+float32(len(v.rows)-1)*v.pitch()-v.ScrollOffset()]; last != "grows on" {
 		t.Errorf("last row shows %q", last)
@@ -201,7 +201,7 @@ func TestTokenViewShowsRowsInSight(t *testing.T) {
 	}
 	checkShown(t, v, "shorter")
 	v.Clear()
-	v.Append(Run{Text: "new"})
+	v.Append(Span{Text: "new"})
 	checkShown(t, v, "cleared")
 }
 
@@ -210,7 +210,7 @@ func TestTokenViewShowsRowsInSight(t *testing.T) {
 func TestTokenViewTextSize(t *testing.T) {
 	v := newTestView(t, 300, 200)
 	for i := range 100 {
-		v.Append(Run{Text: fmt.Sprintf("word%d ", i)})
+		v.Append(Span{Text: fmt.Sprintf("word%d ", i)})
 	}
 	rows := v.RowCount()
 	fyne.CurrentApp().Settings().SetTheme(bigText{newAppTheme()})
@@ -239,12 +239,12 @@ func (b bigText) Size(n fyne.ThemeSizeName) float32 {
 // scroll the view; scrolling up stops following, back at the end resumes.
 func TestTokenViewWheelAndBar(t *testing.T) {
 	v := newTestView(t, 300, 200)
-	v.Append(Run{Text: "short\n"})
+	v.Append(Span{Text: "short\n"})
 	if v.bar.Visible() {
 		t.Error("a scroll bar on a text that fits")
 	}
 	for i := range 300 {
-		v.Append(Run{Text: fmt.Sprintf("line %d\n", i)})
+		v.Append(Span{Text: fmt.Sprintf("line %d\n", i)})
 	}
 	end := v.ScrollOffset()
 	if !v.bar.Visible() || end != v.maxOffset() || end == 0 {
@@ -257,7 +257,7 @@ func TestTokenViewWheelAndBar(t *testing.T) {
 	if v.ScrollOffset() != end-50 || v.Following() {
 		t.Errorf("wheel up: offset %v (want %v), following %v", v.ScrollOffset(), end-50, v.Following())
 	}
-	v.Append(Run{Text: "more\n"})
+	v.Append(Span{Text: "more\n"})
 	if v.ScrollOffset() != end-50 {
 		t.Errorf("scrolled up, yet the view moved to %v", v.ScrollOffset())
 	}
@@ -294,14 +294,14 @@ func BenchmarkTokenViewAppend(b *testing.B) {
 	for _, n := range []int{1_000, 20_000, 50_000} {
 		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
 			v := newTestView(b, 400, 600)
-			fill := make([]Run, n)
+			fill := make([]Span, n)
 			for i := range fill {
-				fill[i] = Run{Text: benchToken(i), Slot: i % 3}
+				fill[i] = Span{Text: benchToken(i), Slot: i % 3}
 			}
 			v.Append(fill...)
 			i := n
 			for b.Loop() {
-				v.Append(Run{Text: benchToken(i)}, Run{Text: benchToken(i + 1)}, Run{Text: benchToken(i + 2)})
+				v.Append(Span{Text: benchToken(i)}, Span{Text: benchToken(i + 1)}, Span{Text: benchToken(i + 2)})
 				i += 3
 			}
 		})
@@ -331,7 +331,7 @@ func TestBackgroundsMatchTheme(t *testing.T) {
 func TestTokenViewKeys(t *testing.T) {
 	v := newTestView(t, 300, 200)
 	for i := range 300 {
-		v.Append(Run{Text: fmt.Sprintf("line %d\n", i)})
+		v.Append(Span{Text: fmt.Sprintf("line %d\n", i)})
 	}
 	test.Tap(v)
 	c := fyne.CurrentApp().Driver().CanvasForObject(v)

@@ -56,9 +56,6 @@ func (w *wireView) CurlCommand() string {
 	return fmt.Sprintf("curl -N '%s'", w.app.client().EventsURL(w.ids[w.stream]))
 }
 
-// Text is the frames shown, each followed by a blank line as on the wire.
-func (w *wireView) Text() string { return w.view.Text() }
-
 func (w *wireView) reset(labels []string, slots []int, ids []string) {
 	w.ids, w.slots = ids, slots
 	opts := make([]string, len(labels))
@@ -93,11 +90,11 @@ func (w *wireView) follow(i int) {
 		frames, err := cl.Frames(ctx, id)
 		if err != nil {
 			if ctx.Err() == nil {
-				w.app.do(func() { w.view.Append(Run{Text: "could not follow the stream: " + err.Error(), Slot: slot}) })
+				w.app.do(func() { w.view.Append(Span{Text: "could not follow the stream: " + err.Error(), Slot: slot}) })
 			}
 			return
 		}
-		pump(ctx, frames, w.app.frames, w.app.pace, w.app.do, func(batch []string, final bool) {
+		pump(ctx, frames, w.app.clock, w.app.pace, w.app.do, func(batch []string, final bool) {
 			if w.gen != gen {
 				return // another stream was chosen meanwhile
 			}
@@ -114,9 +111,9 @@ func (w *wireView) add(batch []string, slot int) {
 		w.view.Clear()
 		batch = w.frames
 	}
-	runs := make([]Run, len(batch))
+	spans := make([]Span, len(batch))
 	for i, f := range batch {
-		runs[i] = Run{Text: strings.TrimRight(f, "\n") + "\n\n", Slot: slot}
+		spans[i] = Span{Text: strings.TrimRight(f, "\n") + "\n\n", Slot: slot}
 	}
-	w.view.Append(runs...)
+	w.view.Append(spans...)
 }

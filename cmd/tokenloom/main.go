@@ -163,13 +163,9 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	})
 	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, instead of text")
 	fs.StringVar(&o.Save, "save", "", "save the run to `FILE` when it ends: .json (every event, to replay) or .md/.markdown (a report)")
-	fs.StringVar(&o.OllamaURL, "ollama", "", "Ollama's `URL` (default: OLLAMA_HOST, else http://127.0.0.1:11434)")
-	if code, done := parseFlags(fs, args); done {
+	ollamaFlag(fs, &o.OllamaURL)
+	if code, done := parseFlagsOnly(fs, args, stderr, " (quote the prompt and pass it with -p)"); done {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tokenloom run: unexpected argument %q (quote the prompt and pass it with -p)\n", fs.Arg(0))
-		return cli.ExitUsage
 	}
 	o.Version = buildVersion()
 	o.Stdin, o.Stdout, o.Stderr = stdin, stdout, stderr
@@ -232,13 +228,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := newFlagSet("serve", serveUsage, stderr)
 	var o cli.ServeOptions
 	fs.StringVar(&o.Addr, "addr", cli.DefaultServeAddr, "loopback `HOST:PORT` to listen on (port 0: any free port)")
-	fs.StringVar(&o.OllamaURL, "ollama", "", "Ollama's `URL` (default: OLLAMA_HOST, else http://127.0.0.1:11434)")
-	if code, done := parseFlags(fs, args); done {
+	ollamaFlag(fs, &o.OllamaURL)
+	if code, done := parseFlagsOnly(fs, args, stderr, ""); done {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tokenloom serve: unexpected argument %q\n", fs.Arg(0))
-		return cli.ExitUsage
 	}
 	o.Version = buildVersion()
 	o.Stdout, o.Stderr = stdout, stderr
@@ -292,12 +284,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&c.MemProfile, "memprofile", "", "UI: write a heap profile of the window's process at the end of its run to `FILE`")
 	fs.StringVar(&skip, "skip", "", "parts not to run, comma-separated: ui, startup, relay, overhead")
 	fs.StringVar(&part, "child", "", "run one `PART` (ui or startup) in this process and print its raw result (used by bench itself)")
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseFlagsOnly(fs, args, stderr, ""); done {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "tokenloom bench: unexpected argument %q\n", fs.Arg(0))
-		return cli.ExitUsage
 	}
 	if _, err := fmt.Sscanf(size, "%dx%d", &c.Width, &c.Height); err != nil || c.Width < 1 || c.Height < 1 {
 		fmt.Fprintf(stderr, "tokenloom bench: --size %q: want WIDTHxHEIGHT, such as 1280x800\n", size)
@@ -349,6 +337,24 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
 		return cli.ExitUsage, true
 	}
 	return 0, false
+}
+
+// parseFlagsOnly parses the args of a command that takes flags only: an
+// argument left over is refused, the message followed by hint.
+func parseFlagsOnly(fs *flag.FlagSet, args []string, stderr io.Writer, hint string) (code int, done bool) {
+	if code, done := parseFlags(fs, args); done {
+		return code, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tokenloom %s: unexpected argument %q%s\n", fs.Name(), fs.Arg(0), hint)
+		return cli.ExitUsage, true
+	}
+	return 0, false
+}
+
+// ollamaFlag adds --ollama to a command that starts its own server.
+func ollamaFlag(fs *flag.FlagSet, url *string) {
+	fs.StringVar(url, "ollama", "", "Ollama's `URL` (default: OLLAMA_HOST, else http://127.0.0.1:11434)")
 }
 
 // colorWanted reports whether w is a terminal that wants colour.

@@ -32,8 +32,9 @@ import (
 
 	"github.com/ollama/ollama/envconfig"
 
-	"github.com/tokenloom/tokenloom/internal/export"
-	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/internal/embedded"
+	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/server"
 )
 
 // Targets are the performance budgets.
@@ -46,6 +47,11 @@ const (
 	TargetRelayTokensPerS    = 100000.0
 	TargetRelayOverheadP99Ms = 1.0
 )
+
+// OverheadModel is the model the overhead part streams by default: the tiny
+// test model (internal/testmodel) that scripts/bench.sh has a test Ollama
+// serve.
+const OverheadModel = "tokenloom-tiny"
 
 // Config sets the size of each part.
 type Config struct {
@@ -82,7 +88,7 @@ func DefaultConfig() Config {
 		Streams: 8, Rate: 200, Tokens: 20000, Width: 1280, Height: 800, Window: 1000,
 		StartupRuns:  5,
 		RelayStreams: 8, RelayTokens: 50000, RelayRounds: 3,
-		Model: testmodel.Name, OverheadTokens: 2000, OverheadRounds: 5,
+		Model: OverheadModel, OverheadTokens: 2000, OverheadRounds: 5,
 	}
 }
 
@@ -227,11 +233,11 @@ func measureUI(ctx context.Context, c Config, f *Figures) error {
 		}
 	}
 	f.UITokens = len(all)
-	f.UILatencyP99Ms1k = ptr(ms(export.NearestRank(first, 99)))
-	f.UILatencyP99Ms20k = ptr(ms(export.NearestRank(last, 99)))
-	f.UILatencyP99Ms = ptr(ms(export.NearestRank(all, 99)))
-	f.UILatencyP50Ms = ptr(ms(export.NearestRank(all, 50)))
-	f.UILatencyMaxMs = ptr(ms(export.NearestRank(all, 100)))
+	f.UILatencyP99Ms1k = ptr(ms(figures.NearestRank(first, 99)))
+	f.UILatencyP99Ms20k = ptr(ms(figures.NearestRank(last, 99)))
+	f.UILatencyP99Ms = ptr(ms(figures.NearestRank(all, 99)))
+	f.UILatencyP50Ms = ptr(ms(figures.NearestRank(all, 50)))
+	f.UILatencyMaxMs = ptr(ms(figures.NearestRank(all, 100)))
 	f.CPUCores = ptr(round(res.CPUSeconds/res.WallSeconds, 3))
 	if res.Frames > 0 {
 		f.UIFramesPerS = ptr(round(float64(res.Frames)/res.WallSeconds, 1))
@@ -242,11 +248,11 @@ func measureUI(ctx context.Context, c Config, f *Figures) error {
 }
 
 func measureRelay(ctx context.Context, c Config, f *Figures) error {
-	e, err := startEmbedded("")
+	e, err := embedded.Start(server.Config{})
 	if err != nil {
 		return err
 	}
-	defer e.close()
+	defer e.Close()
 	for range c.RelayRounds {
 		r, err := relayRound(ctx, e, c.RelayStreams, c.RelayTokens)
 		if err != nil {
@@ -270,11 +276,11 @@ func measureOverhead(ctx context.Context, c Config, f *Figures) error {
 		return err
 	}
 	defer t.close()
-	e, err := startEmbedded(t.url)
+	e, err := embedded.Start(server.Config{OllamaURL: t.url})
 	if err != nil {
 		return err
 	}
-	defer e.close()
+	defer e.Close()
 	var all []time.Duration
 	for i := range c.OverheadRounds + 1 {
 		d, err := overheadRound(ctx, e, t, c.Model, c.OverheadTokens)
@@ -286,9 +292,9 @@ func measureOverhead(ctx context.Context, c Config, f *Figures) error {
 		}
 	}
 	f.RelayOverheadTokens = len(all)
-	f.RelayOverheadP50Ms = ptr(round(ms(export.NearestRank(all, 50)), 3))
-	f.RelayOverheadP99Ms = ptr(round(ms(export.NearestRank(all, 99)), 3))
-	f.RelayOverheadMaxMs = ptr(round(ms(export.NearestRank(all, 100)), 3))
+	f.RelayOverheadP50Ms = ptr(round(ms(figures.NearestRank(all, 50)), 3))
+	f.RelayOverheadP99Ms = ptr(round(ms(figures.NearestRank(all, 99)), 3))
+	f.RelayOverheadMaxMs = ptr(round(ms(figures.NearestRank(all, 100)), 3))
 	return nil
 }
 

@@ -15,7 +15,10 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/tokenloom/tokenloom/internal/embedded"
 	_ "github.com/tokenloom/tokenloom/internal/localefix" // before Fyne reads the locale
+	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/server"
 )
 
 // TestMain checks for leaks; the package links Fyne's desktop driver,
@@ -27,6 +30,14 @@ func TestMain(m *testing.M) {
 func TestMedian(t *testing.T) {
 	if got := median([]float64{3, 1, 2, 10}); got != 2.5 {
 		t.Errorf("median = %v, want 2.5", got)
+	}
+}
+
+// TestOverheadModel: the overhead part streams the model that the test
+// Ollama serves.
+func TestOverheadModel(t *testing.T) {
+	if OverheadModel != testmodel.Name {
+		t.Errorf("OverheadModel %q, the test model is %q", OverheadModel, testmodel.Name)
 	}
 }
 
@@ -128,11 +139,11 @@ func TestOverheadRoundAgainstFakeOllama(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tp.close()
-	e, err := startEmbedded(tp.url)
+	e, err := embedded.Start(server.Config{OllamaURL: tp.url})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.close()
+	defer e.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	d, err := overheadRound(ctx, e, tp, "m", len(words))

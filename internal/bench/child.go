@@ -18,6 +18,7 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/desktop"
 	"github.com/tokenloom/tokenloom/ui"
 )
@@ -51,7 +52,7 @@ type uiResult struct {
 func scenario(c Config) *ui.Scenario {
 	sc := &ui.Scenario{Prompt: "bench", Size: fyne.NewSize(float32(c.Width), float32(c.Height))}
 	for range c.Streams {
-		sc.Panes = append(sc.Panes, ui.PaneConfig{Model: "demo/flood", MaxTokens: &c.Tokens, Rate: &c.Rate})
+		sc.Panes = append(sc.Panes, ui.PaneConfig{Model: client.DemoFlood, MaxTokens: &c.Tokens, Rate: &c.Rate})
 	}
 	return sc
 }

@@ -17,28 +17,8 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/desktop"
-	"github.com/tokenloom/tokenloom/server"
+	"github.com/tokenloom/tokenloom/internal/embedded"
 )
-
-// embedded is a server on a random loopback port and its client.
-type embedded struct {
-	srv *server.Server
-	cl  *client.Client
-}
-
-func startEmbedded(ollamaURL string) (*embedded, error) {
-	srv, cl, err := desktop.StartServer(server.Config{OllamaURL: ollamaURL})
-	if err != nil {
-		return nil, err
-	}
-	return &embedded{srv: srv, cl: cl}, nil
-}
-
-func (e *embedded) close() {
-	e.cl.Close()
-	e.srv.Close()
-}
 
 // follow subscribes to every stream of a run and returns each stream's
 // events up to its terminal one. A stream that ends in an error fails.
@@ -71,19 +51,19 @@ func follow(ctx context.Context, cl *client.Client, created *client.RunCreated) 
 // source makes them, through the embedded server to one client per stream,
 // and returns the tokens received per second from the run's start to the
 // last token.
-func relayRound(ctx context.Context, e *embedded, streams, tokens int) (float64, error) {
+func relayRound(ctx context.Context, e *embedded.Server, streams, tokens int) (float64, error) {
 	zero := 0.0
 	req := client.RunRequest{Prompt: "bench"}
 	for range streams {
-		req.Streams = append(req.Streams, client.StreamSpec{Model: server.DemoFlood,
+		req.Streams = append(req.Streams, client.StreamSpec{Model: client.DemoFlood,
 			Options: &client.Options{NumPredict: &tokens, Rate: &zero}})
 	}
 	start := time.Now()
-	created, err := e.cl.StartRun(ctx, req)
+	created, err := e.Client.StartRun(ctx, req)
 	if err != nil {
 		return 0, err
 	}
-	got, err := follow(ctx, e.cl, created)
+	got, err := follow(ctx, e.Client, created)
 	if err != nil {
 		return 0, err
 	}
@@ -207,15 +187,15 @@ func (r *lineReader) Close() error { return r.rc.Close() }
 // overheadRound streams tokens tokens of model through the tap and the
 // embedded server and returns, per token, how much later the client had it
 // than the tap.
-func overheadRound(ctx context.Context, e *embedded, t *tap, model string, tokens int) ([]time.Duration, error) {
+func overheadRound(ctx context.Context, e *embedded.Server, t *tap, model string, tokens int) ([]time.Duration, error) {
 	temp := 0.0
 	t.take()
-	created, err := e.cl.StartRun(ctx, client.RunRequest{Prompt: "one", Streams: []client.StreamSpec{
+	created, err := e.Client.StartRun(ctx, client.RunRequest{Prompt: "one", Streams: []client.StreamSpec{
 		{Model: model, Options: &client.Options{NumPredict: &tokens, Temperature: &temp}}}})
 	if err != nil {
 		return nil, err
 	}
-	got, err := follow(ctx, e.cl, created)
+	got, err := follow(ctx, e.Client, created)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/palette"
 )
 
@@ -110,14 +111,13 @@ func (r *textRenderer) summary(results []streamResult, what string) {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "#\tmodel\ttokens\tTTFT ms\ttokens/s\tduration\tend\t")
-	var sum, wall float64
+	stats := make([]*client.Stats, len(results))
 	for i, res := range results {
+		stats[i] = res.stats
 		st := res.stats
 		if st == nil {
 			st = &client.Stats{}
 		}
-		sum += st.DurationMs
-		wall = max(wall, st.EndMs)
 		// Without tokens there is no time to first token nor a rate.
 		ttft, rate := "–", "–"
 		if st.Tokens > 0 {
@@ -135,14 +135,6 @@ func (r *textRenderer) summary(results []streamResult, what string) {
 		}
 		fmt.Fprintln(r.w, r.paint(i-1, l))
 	}
-	fmt.Fprintln(r.w, wallLine(wall, sum, what))
-}
-
-// wallLine compares the run's wall time with the work it did.
-func wallLine(wallMs, sumMs float64, what string) string {
-	line := fmt.Sprintf("%s: wall time %.2f s for %.2f s of stream time", what, wallMs/1000, sumMs/1000)
-	if wallMs > 0 {
-		line += fmt.Sprintf(" (%.2f×)", sumMs/wallMs)
-	}
-	return line
+	rt := figures.RunTimeOf(stats)
+	fmt.Fprintf(r.w, "%s: wall time %s %s\n", what, rt.Wall(), rt.AgainstStreams())
 }

@@ -43,13 +43,12 @@ func Replay(ctx context.Context, o ReplayOptions) int {
 		return ExitUsage
 	}
 	// Whatever Read accepted fits in the replay body (sent compact).
-	srv, cl, err := startEmbedded(server.Config{Version: o.Version, MaxReplayBytes: export.MaxReadBytes})
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
+	emb := startEmbedded(server.Config{Version: o.Version, MaxReplayBytes: export.MaxReadBytes}, o.Stderr)
+	if emb == nil {
 		return ExitUsage
 	}
-	defer srv.Close()
-	defer cl.Close()
+	defer emb.Close()
+	cl := emb.Client
 	speed := strconv.FormatFloat(o.Speed, 'g', -1, 64)
 	_, code := play(ctx, cl, func(ctx context.Context) (*client.RunCreated, error) {
 		return cl.StartReplay(ctx, tr, o.Speed)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/embedded"
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -63,7 +64,7 @@ type RunOptions struct {
 }
 
 // DefaultModels are streamed when no model is named.
-var DefaultModels = []string{server.DemoHello, server.DemoHamlet}
+var DefaultModels = []string{client.DemoHello, client.DemoHamlet}
 
 // Run starts the embedded server on a free loopback port, starts one run,
 // prints its streams until each has ended, saves the run when o.Save is set,
@@ -89,17 +90,16 @@ func Run(ctx context.Context, o RunOptions) int {
 		o.Prompt = strings.TrimRight(string(b), "\r\n")
 	}
 
-	srv, cl, err := startEmbedded(server.Config{OllamaURL: o.OllamaURL, Version: o.Version})
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
+	emb := startEmbedded(server.Config{OllamaURL: o.OllamaURL, Version: o.Version}, o.Stderr)
+	if emb == nil {
 		return ExitUsage
 	}
-	defer srv.Close()
-	defer cl.Close()
+	defer emb.Close()
+	cl := emb.Client
 
-	req := client.RunRequest{Prompt: o.Prompt, System: o.System, Mode: "async"}
+	req := client.RunRequest{Prompt: o.Prompt, System: o.System, Mode: client.ModeAsync}
 	if o.Sync {
-		req.Mode = "sync"
+		req.Mode = client.ModeSync
 	}
 	var opts *client.Options
 	if o.MaxTokens != nil || o.Temperature != nil || o.Seed != nil {
@@ -123,6 +123,17 @@ func Run(ctx context.Context, o RunOptions) int {
 	return code
 }
 
+// startEmbedded starts the embedded server of a command; when it cannot,
+// it says why on stderr and returns nil.
+func startEmbedded(cfg server.Config, stderr io.Writer) *embedded.Server {
+	emb, err := embedded.Start(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenloom: %v\n", err)
+		return nil
+	}
+	return emb
+}
+
 // saveRun fetches the transcript of a run and saves it to path.
 func saveRun(cl *client.Client, runID, path string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -132,24 +143,6 @@ func saveRun(cl *client.Client, runID, path string) error {
 		return fmt.Errorf("fetch run %s: %w", runID, err)
 	}
 	return export.Save(path, tr)
-}
-
-// startEmbedded starts a server on a free loopback port and a client of it.
-func startEmbedded(cfg server.Config) (*server.Server, *client.Client, error) {
-	srv, err := server.New(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := srv.Start(""); err != nil {
-		srv.Close()
-		return nil, nil, err
-	}
-	cl, err := client.New(srv.URL())
-	if err != nil {
-		srv.Close()
-		return nil, nil, err
-	}
-	return srv, cl, nil
 }
 
 // output says how a command prints its streams.

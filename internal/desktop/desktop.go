@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/assets"
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/embedded"
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/server"
 	"github.com/tokenloom/tokenloom/ui"
@@ -57,66 +58,45 @@ type Options struct {
 	Probe    *ui.Probe
 }
 
-// embedded is the running embedded server and its client.
-type embedded struct {
+// current is the running embedded server; Settings replaces it with one on
+// another Ollama URL.
+type current struct {
 	mu  sync.Mutex
-	srv *server.Server
-	cl  *client.Client
-}
-
-// StartServer starts a server with cfg on a random loopback port and a
-// client of it.
-func StartServer(cfg server.Config) (*server.Server, *client.Client, error) {
-	srv, err := server.New(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := srv.Start(""); err != nil {
-		srv.Close()
-		return nil, nil, err
-	}
-	cl, err := client.New(srv.URL())
-	if err != nil {
-		srv.Close()
-		return nil, nil, err
-	}
-	return srv, cl, nil
+	emb *embedded.Server
 }
 
 // start replaces the embedded server with one on ollamaURL.
-func (e *embedded) start(ollamaURL, version string) (*client.Client, error) {
+func (c *current) start(ollamaURL, version string) (*client.Client, error) {
 	// A saved run that export can read can also be replayed.
-	srv, cl, err := StartServer(server.Config{OllamaURL: ollamaURL, Version: version, MaxReplayBytes: export.MaxReadBytes})
+	emb, err := embedded.Start(server.Config{OllamaURL: ollamaURL, Version: version, MaxReplayBytes: export.MaxReadBytes})
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	oldSrv, oldCl := e.srv, e.cl
-	e.srv, e.cl = srv, cl
-	e.mu.Unlock()
-	if oldSrv != nil {
-		oldSrv.Close()
-		oldCl.Close()
+	c.mu.Lock()
+	old := c.emb
+	c.emb = emb
+	c.mu.Unlock()
+	if old != nil {
+		old.Close()
 	}
-	return cl, nil
+	return emb.Client, nil
 }
 
 // cancelStreams ends every stream of the embedded server at once, and
 // with them the requests to Ollama.
-func (e *embedded) cancelStreams() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.srv != nil {
-		e.srv.CancelStreams()
+func (c *current) cancelStreams() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.emb != nil {
+		c.emb.Server.CancelStreams()
 	}
 }
 
-func (e *embedded) close() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.srv != nil {
-		e.srv.Close()
-		e.cl.Close()
+func (c *current) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.emb != nil {
+		c.emb.Close()
 	}
 }
 
@@ -138,7 +118,7 @@ func Run(ctx context.Context, o Options) int {
 	if ollamaURL == "" {
 		ollamaURL = a.Preferences().String(ui.PrefOllamaURL)
 	}
-	var e embedded
+	var e current
 	cl, err := e.start(ollamaURL, o.Version)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)

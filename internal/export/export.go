@@ -1,8 +1,8 @@
 // Package export saves runs to files and opens them again: the JSON export
 // (the transcript of GET /api/runs/{id}, every event with its time, which
-// can be opened and replayed), the Markdown export (a readable report: the
-// figures of each stream side by side and their texts), and the per-stream
-// figures both the app and the report show.
+// can be opened and replayed) and the Markdown export (a readable report:
+// the figures of each stream side by side, from package figures, and their
+// texts).
 package export
 
 import (

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -269,71 +268,6 @@ func TestReadRejects(t *testing.T) {
 	}
 }
 
-// TestStreamFigures computes the figures of hand-made streams with known
-// times: exact nearest-rank percentiles (not interpolated ones), TTFT from
-// the stream's start, the server's tokens/s, Ollama's eval rate; and the
-// figures of streams still going on.
-func TestStreamFigures(t *testing.T) {
-	fx := fixture()
-	tests := []struct {
-		name string
-		st   wire.StreamTranscript
-		want export.Figures
-	}{
-		{
-			// Gaps 10, 20, 30, 40, 50, 1, 1, 148: sorted 1 1 10 20 30 40 50
-			// 148; p50 is rank ceil(4) = 20 (interpolation: 25), p95 rank
-			// ceil(7.6) = 8: 148 (interpolation: about 114.7).
-			"Ollama stream", fx.Streams[1],
-			export.Figures{Tokens: 9, TTFTMs: 99.8, TokensPerS: 9 / 0.310, ITLP50Ms: 20, ITLP95Ms: 148, DurationMs: 409.8,
-				HasOllama: true, EvalRate: 30, PromptEvalMs: 12.5, LoadMs: 1500},
-		},
-		{
-			"two tokens", fx.Streams[0],
-			export.Figures{Tokens: 2, TTFTMs: 1000.6, TokensPerS: 2 / 1.0006, ITLP50Ms: 1000.3, ITLP95Ms: 1000.3, DurationMs: 2001.2},
-		},
-		{
-			"one token", streamOf(0, "demo/x", 0, nil, phase(1, wire.PhaseGenerating), token(40, "a"), done(50, wire.ReasonStop)),
-			export.Figures{Tokens: 1, TTFTMs: 40, TokensPerS: 20, DurationMs: 50},
-		},
-		{
-			"failed at once", fx.Streams[2],
-			export.Figures{DurationMs: 0.1},
-		},
-		{
-			// No terminal event yet: the start is the first event after
-			// waiting, the end the last event.
-			"sync stream going on", streamOf(1, "demo/x", 0, nil,
-				phase(0.2, wire.PhaseWaiting), phase(1000, wire.PhaseGenerating), token(1100, "a"), token(1150, "b"), token(1300, "c")),
-			export.Figures{Tokens: 3, TTFTMs: 100, TokensPerS: 15, ITLP50Ms: 50, ITLP95Ms: 150, DurationMs: 300},
-		},
-		{
-			"waiting", streamOf(1, "demo/x", 0, nil, phase(0.2, wire.PhaseWaiting)),
-			export.Figures{},
-		},
-		{"no events", wire.StreamTranscript{}, export.Figures{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := export.StreamFigures(tt.st)
-			g, w := reflect.ValueOf(got), reflect.ValueOf(tt.want)
-			for i := range g.NumField() {
-				name := g.Type().Field(i).Name
-				switch a, b := g.Field(i), w.Field(i); a.Kind() {
-				case reflect.Float64:
-					if math.Abs(a.Float()-b.Float()) > 1e-9 {
-						t.Errorf("%s = %v, want %v", name, a.Float(), b.Float())
-					}
-				default:
-					if a.Interface() != b.Interface() {
-						t.Errorf("%s = %v, want %v", name, a.Interface(), b.Interface())
-					}
-				}
-			}
-		})
-	}
-}
-
 func TestFormatForPath(t *testing.T) {
 	tests := []struct {
 		path, want string
@@ -410,28 +344,5 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := export.Load(bad); err == nil || !strings.Contains(err.Error(), bad+": not a valid Tokenloom run: the run has no streams") {
 		t.Errorf("bad run: %v", err)
-	}
-}
-
-// TestNearestRank checks the percentile used by the stats and the bench,
-// on durations given in reverse order.
-func TestNearestRank(t *testing.T) {
-	var d []time.Duration
-	for i := 100; i >= 1; i-- {
-		d = append(d, time.Duration(i)*time.Millisecond)
-	}
-	for _, c := range []struct {
-		p    float64
-		want time.Duration
-	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {1, time.Millisecond}, {0, time.Millisecond}} {
-		if got := export.NearestRank(d, c.p); got != c.want {
-			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
-		}
-	}
-	if got := export.NearestRank([]float64{}, 99); got != 0 {
-		t.Errorf("p99 of nothing = %v", got)
-	}
-	if got := export.NearestRank([]float64{3, 1, 2}, 50); got != 2 {
-		t.Errorf("p50 of 3 1 2 = %v", got)
 	}
 }

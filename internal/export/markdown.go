@@ -8,13 +8,14 @@ import (
 	"io"
 	"strings"
 
+	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // WriteMarkdown writes t as a readable report: a title; the mode, start
 // time, wall time, prompt and system prompt; a table of the figures of
-// every stream (see Figures), one row per stream; then the text of every
-// stream.
+// every stream (see figures.Stream), one row per stream; then the text of
+// every stream.
 //
 // The texts come one section per stream, in stream order, rather than in a
 // table with a column per stream: a table cell holds neither line breaks
@@ -34,11 +35,11 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 	}
 	fmt.Fprintf(&b, "# %s\n\n", strings.TrimSpace(title))
 
-	figs := make([]Figures, len(t.Streams))
-	var sumMs float64
+	figs := make([]figures.Stream, len(t.Streams))
+	runTime := figures.RunTime{WallMs: t.WallMs}
 	for i, st := range t.Streams {
-		figs[i] = StreamFigures(st)
-		sumMs += figs[i].DurationMs
+		figs[i] = figures.FromTranscript(st)
+		runTime.StreamMs += figs[i].DurationMs
 	}
 	fmt.Fprintf(&b, "- **Mode:** %s\n", t.Mode)
 	fmt.Fprintf(&b, "- **Started:** %s\n", t.StartedAt.UTC().Format("2006-01-02 15:04:05.000 UTC"))
@@ -46,11 +47,7 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 		fmt.Fprintf(&b, "- **Replay of:** %s at %g×\n", t.ReplayOf, t.Speed)
 	}
 	if t.Finished {
-		line := fmt.Sprintf("- **Wall time:** %.2f s for %.2f s of stream time", t.WallMs/1000, sumMs/1000)
-		if t.WallMs > 0 {
-			line += fmt.Sprintf(" (%.2f×)", sumMs/t.WallMs)
-		}
-		b.WriteString(line + "\n")
+		fmt.Fprintf(&b, "- **Wall time:** %s %s\n", runTime.Wall(), runTime.AgainstStreams())
 	} else {
 		b.WriteString("- **Wall time:** the run had not finished when it was saved\n")
 	}

@@ -40,6 +40,21 @@ const (
 	ModeSync  = "sync"  // streams run one after another
 )
 
+// Sources of models, as Model.Source names them.
+const (
+	SourceOllama = "ollama" // a model of the local Ollama
+	SourceDemo   = "demo"   // a built-in demo source
+)
+
+// Demo models: the built-in scripted sources, which need no Ollama.
+const (
+	DemoPrefix = "demo/" // starts the name of every demo model
+	DemoHello  = "demo/hello"
+	DemoHamlet = "demo/hamlet"
+	DemoFlood  = "demo/flood"
+	DemoEcho   = "demo/echo"
+)
+
 // EventData is the data line of every SSE event. Which fields are set depends
 // on the event type; Seq and TMs are always set.
 type EventData struct {

@@ -1,19 +1,16 @@
-package export
+package figures
 
 import (
-	"cmp"
 	"encoding/json"
 	"math"
-	"slices"
 
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
-// Figures are the timing figures of one stream, for the stats table of the
-// app and of the Markdown export. Times are in milliseconds of run time
-// (t_ms) unless the name says otherwise; figures that cannot be known yet
-// (no token, no Ollama metrics) are 0.
-type Figures struct {
+// Stream are the timing figures of one stream, for the stats table of the
+// app and of the Markdown report. Figures that cannot be known yet (no
+// token, no Ollama metrics) are 0.
+type Stream struct {
 	// Tokens is the number of token events.
 	Tokens int
 	// TTFTMs is the time from the stream's start to its first token. The
@@ -21,17 +18,13 @@ type Figures struct {
 	// before that its first event other than the sync-mode "waiting"
 	// phase.
 	TTFTMs float64
-	// TokensPerS is tokens per second of generation: Tokens divided by the
-	// time from the first token to the end (the last event while the stream
-	// goes on), or by DurationMs for a single token — the server's formula,
-	// unrounded.
+	// TokensPerS is tokens per second of generation (see TokensPerS), the
+	// end being the terminal event, or the last event while the stream goes
+	// on: the server's formula, unrounded.
 	TokensPerS float64
 	// ITLP50Ms and ITLP95Ms are the median and the 95th percentile of the
-	// inter-token latency: the gaps between the t_ms of consecutive tokens.
-	// Percentiles are nearest-rank: of the n gaps sorted in increasing
-	// order, the p-th percentile is the one at rank ceil(p/100 × n), so it
-	// is always a gap that happened, never an interpolation. 0 with fewer
-	// than two tokens.
+	// inter-token latency: the gaps between the t_ms of consecutive tokens,
+	// by NearestRank. 0 with fewer than two tokens.
 	ITLP50Ms, ITLP95Ms float64
 	// DurationMs is the time from the stream's start to its end (its
 	// terminal event, or its last event while it goes on).
@@ -78,11 +71,11 @@ func MarkOf(event, phase string, tMs float64) Mark {
 	return Mark{TMs: tMs, Kind: MarkOther}
 }
 
-// StreamFigures computes the figures of one stream from its events (and,
+// FromTranscript computes the figures of one stream from its events (and,
 // once it has ended, its stats' start time and Ollama metrics). It works on
 // a stream still going on too: the figures are then those so far. Events
 // whose data cannot be decoded are skipped.
-func StreamFigures(st wire.StreamTranscript) Figures {
+func FromTranscript(st wire.StreamTranscript) Stream {
 	marks := make([]Mark, 0, len(st.Events))
 	stats := st.Stats
 	for _, e := range st.Events {
@@ -95,13 +88,13 @@ func StreamFigures(st wire.StreamTranscript) Figures {
 			stats = d.Stats
 		}
 	}
-	return FiguresOf(marks, stats)
+	return FromMarks(marks, stats)
 }
 
-// FiguresOf computes the figures of one stream from the marks of its
-// events and its stats (nil while it goes on), as StreamFigures does.
-func FiguresOf(marks []Mark, stats *wire.Stats) Figures {
-	var f Figures
+// FromMarks computes the figures of one stream from the marks of its
+// events and its stats (nil while it goes on), as FromTranscript does.
+func FromMarks(marks []Mark, stats *wire.Stats) Stream {
+	var f Stream
 	start, end := math.NaN(), math.NaN()
 	first := math.NaN()
 	prevToken := math.NaN()
@@ -137,28 +130,10 @@ func FiguresOf(marks []Mark, stats *wire.Stats) Figures {
 	}
 	f.DurationMs = max(end-start, 0)
 	if f.Tokens > 0 {
-		f.TTFTMs = max(first-start, 0)
-		gen := end - first
-		if f.Tokens == 1 || gen <= 0 {
-			gen = f.DurationMs
-		}
-		if gen > 0 {
-			f.TokensPerS = float64(f.Tokens) / (gen / 1000)
-		}
+		f.TTFTMs = max(TTFT(start, first), 0)
+		f.TokensPerS = TokensPerS(f.Tokens, first, end, f.DurationMs)
 	}
 	f.ITLP50Ms = NearestRank(gaps, 50)
 	f.ITLP95Ms = NearestRank(gaps, 95)
 	return f
-}
-
-// NearestRank returns the p-th percentile of xs by the nearest-rank method,
-// or the zero value for no values. It sorts xs.
-func NearestRank[T cmp.Ordered](xs []T, p float64) T {
-	if len(xs) == 0 {
-		var zero T
-		return zero
-	}
-	slices.Sort(xs)
-	rank := int(math.Ceil(p * float64(len(xs)) / 100)) // p*n is exact for whole p
-	return xs[min(max(rank, 1), len(xs))-1]
 }

@@ -1,0 +1,67 @@
+// Package figures computes the timing figures of streams and runs: time to
+// first token (TTFT), tokens per second, inter-token latency percentiles,
+// and a run's wall time against the time of its streams. It is the one home
+// of those formulas: the server's stats, the app's live status line and
+// stats table, the terminal summary, the Markdown report and the bench all
+// compute with it. It depends on package wire only.
+//
+// Times are milliseconds of run time (t_ms) unless a name says otherwise.
+package figures
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// TTFT is the time to first token: from the stream's start (its turn, in
+// sync mode) at startMs to its first token at firstMs.
+func TTFT(startMs, firstMs float64) float64 { return firstMs - startMs }
+
+// TokensPerS is tokens per second of generation: tokens divided by the time
+// from the first token (firstMs) to the end (endMs), or by durationMs, the
+// stream's whole time, for a single token or when no time passed after the
+// first one. It is 0 when there is no time to divide by. Unrounded.
+func TokensPerS(tokens int, firstMs, endMs, durationMs float64) float64 {
+	gen := (endMs - firstMs) / 1000
+	if tokens == 1 || gen <= 0 {
+		gen = durationMs / 1000
+	}
+	if gen <= 0 {
+		return 0
+	}
+	return float64(tokens) / gen
+}
+
+// Timing is the TTFT and the tokens per second of a stream that has ended,
+// as the server puts them in its stats: tokens tokens, the stream's start at
+// startMs, its first token at firstMs and its end at endMs. The TTFT is
+// rounded to the microsecond (RoundMs), tokens per second to one decimal;
+// the duration a single token is divided by is RoundMs(endMs-startMs), the
+// stats' duration_ms. Both are 0 without tokens.
+func Timing(tokens int, startMs, firstMs, endMs float64) (ttftMs, tokensPerS float64) {
+	if tokens <= 0 {
+		return 0, 0
+	}
+	ttftMs = RoundMs(TTFT(startMs, firstMs))
+	tokensPerS = math.Round(TokensPerS(tokens, firstMs, endMs, RoundMs(endMs-startMs))*10) / 10
+	return ttftMs, tokensPerS
+}
+
+// RoundMs rounds a time in milliseconds to the microsecond, the precision
+// of t_ms.
+func RoundMs(ms float64) float64 { return math.Round(ms*1000) / 1000 }
+
+// NearestRank returns the p-th percentile of xs by the nearest-rank method:
+// of the n values sorted in increasing order, the one at rank
+// ceil(p/100 × n), so it is always a value that occurred, never an
+// interpolation. It returns the zero value for no values. It sorts xs.
+func NearestRank[T cmp.Ordered](xs []T, p float64) T {
+	if len(xs) == 0 {
+		var zero T
+		return zero
+	}
+	slices.Sort(xs)
+	rank := int(math.Ceil(p * float64(len(xs)) / 100)) // p*n is exact for whole p
+	return xs[min(max(rank, 1), len(xs))-1]
+}

@@ -1,0 +1,155 @@
+package figures_test
+
+import (
+	"math"
+	"reflect"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/transcripttest"
+	"github.com/tokenloom/tokenloom/internal/wire"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestStreamFigures computes the figures of hand-made streams with known
+// times: exact nearest-rank percentiles (not interpolated ones), TTFT from
+// the stream's start, the server's tokens/s, Ollama's eval rate; and the
+// figures of streams still going on.
+func TestStreamFigures(t *testing.T) {
+	fx := transcripttest.Run()
+	tests := []struct {
+		name string
+		st   wire.StreamTranscript
+		want figures.Stream
+	}{
+		{
+			// Gaps 10, 20, 30, 40, 50, 1, 1, 148: sorted 1 1 10 20 30 40 50
+			// 148; p50 is rank ceil(4) = 20 (interpolation: 25), p95 rank
+			// ceil(7.6) = 8: 148 (interpolation: about 114.7).
+			"Ollama stream", fx.Streams[1],
+			figures.Stream{Tokens: 9, TTFTMs: 99.8, TokensPerS: 9 / 0.310, ITLP50Ms: 20, ITLP95Ms: 148, DurationMs: 409.8,
+				HasOllama: true, EvalRate: 30, PromptEvalMs: 12.5, LoadMs: 1500},
+		},
+		{
+			"two tokens", fx.Streams[0],
+			figures.Stream{Tokens: 2, TTFTMs: 1000.6, TokensPerS: 2 / 1.0006, ITLP50Ms: 1000.3, ITLP95Ms: 1000.3, DurationMs: 2001.2},
+		},
+		{
+			"one token", transcripttest.Stream(0, "demo/x", 0, nil, transcripttest.Phase(1, wire.PhaseGenerating), transcripttest.Token(40, "a"), transcripttest.Done(50, wire.ReasonStop)),
+			figures.Stream{Tokens: 1, TTFTMs: 40, TokensPerS: 20, DurationMs: 50},
+		},
+		{
+			"failed at once", fx.Streams[2],
+			figures.Stream{DurationMs: 0.1},
+		},
+		{
+			// No terminal event yet: the start is the first event after
+			// waiting, the end the last event.
+			"sync stream going on", transcripttest.Stream(1, "demo/x", 0, nil,
+				transcripttest.Phase(0.2, wire.PhaseWaiting), transcripttest.Phase(1000, wire.PhaseGenerating), transcripttest.Token(1100, "a"), transcripttest.Token(1150, "b"), transcripttest.Token(1300, "c")),
+			figures.Stream{Tokens: 3, TTFTMs: 100, TokensPerS: 15, ITLP50Ms: 50, ITLP95Ms: 150, DurationMs: 300},
+		},
+		{
+			"waiting", transcripttest.Stream(1, "demo/x", 0, nil, transcripttest.Phase(0.2, wire.PhaseWaiting)),
+			figures.Stream{},
+		},
+		{"no events", wire.StreamTranscript{}, figures.Stream{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := figures.FromTranscript(tt.st)
+			g, w := reflect.ValueOf(got), reflect.ValueOf(tt.want)
+			for i := range g.NumField() {
+				name := g.Type().Field(i).Name
+				switch a, b := g.Field(i), w.Field(i); a.Kind() {
+				case reflect.Float64:
+					if math.Abs(a.Float()-b.Float()) > 1e-9 {
+						t.Errorf("%s = %v, want %v", name, a.Float(), b.Float())
+					}
+				default:
+					if a.Interface() != b.Interface() {
+						t.Errorf("%s = %v, want %v", name, a.Interface(), b.Interface())
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestNearestRank checks the percentile used by the stats and the bench,
+// on durations given in reverse order.
+func TestNearestRank(t *testing.T) {
+	var d []time.Duration
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {1, time.Millisecond}, {0, time.Millisecond}} {
+		if got := figures.NearestRank(d, c.p); got != c.want {
+			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if got := figures.NearestRank([]float64{}, 99); got != 0 {
+		t.Errorf("p99 of nothing = %v", got)
+	}
+	if got := figures.NearestRank([]float64{3, 1, 2}, 50); got != 2 {
+		t.Errorf("p50 of 3 1 2 = %v", got)
+	}
+}
+
+// TestTiming checks the server's TTFT and tokens/s of ended streams: the
+// rate over the time after the first token, over the whole duration for a
+// single token or when no time passed after the first, rounded to 0.1.
+func TestTiming(t *testing.T) {
+	tests := []struct {
+		name                   string
+		tokens                 int
+		start, first, end      float64
+		wantTTFT, wantTokensPS float64
+	}{
+		{"no tokens", 0, 0.2, 0, 5, 0, 0},
+		{"demo/hello", 2, 0.3, 1000.9, 2001.5, 1000.6, 2.0},
+		{"demo/hamlet", 13, 0, 231.25, 3000, 231.25, 4.7},
+		{"one token: over the duration", 1, 0, 40, 50, 40, 20},
+		{"every token at the end: over the duration", 3, 0, 10, 10, 10, 300},
+		{"no time at all", 2, 5, 5, 5, 0, 0},
+		{"TTFT to the microsecond", 4, 0, 12.0004999, 1012.0004999, 12, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ttft, rate := figures.Timing(tt.tokens, tt.start, tt.first, tt.end)
+			if math.Abs(ttft-tt.wantTTFT) > 1e-9 || rate != tt.wantTokensPS {
+				t.Errorf("Timing = %v ms, %v tokens/s; want %v, %v", ttft, rate, tt.wantTTFT, tt.wantTokensPS)
+			}
+		})
+	}
+	// The live figures of a pane use the same formula, unrounded.
+	if got := figures.TokensPerS(3, 100, 1100, 0); got != 3 {
+		t.Errorf("TokensPerS(3 tokens over 1 s) = %v", got)
+	}
+}
+
+// TestRunTime checks the lesson of a run: the latest end against the sum
+// of the durations, streams without an end left out.
+func TestRunTime(t *testing.T) {
+	r := figures.RunTimeOf([]*wire.Stats{
+		{DurationMs: 2000, EndMs: 2000.4},
+		nil,
+		{DurationMs: 3000, EndMs: 3000.2},
+	})
+	if got := r.Wall() + " " + r.AgainstStreams(); got != "3.00 s for 5.00 s of stream time (1.67×)" {
+		t.Errorf("async lesson %q", got)
+	}
+	var none figures.RunTime
+	if got := none.Wall() + " " + none.AgainstStreams(); got != "0.00 s for 0.00 s of stream time" {
+		t.Errorf("empty lesson %q", got)
+	}
+}

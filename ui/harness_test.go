@@ -1,0 +1,157 @@
+package ui
+
+import (
+	"image/color"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/tokenloom/tokenloom/internal/embedded"
+	"github.com/tokenloom/tokenloom/server"
+)
+
+// uiQueue runs the app's Fyne-thread work on the test goroutine, so the
+// test reads widgets without racing the pumps.
+type uiQueue struct {
+	ch   chan func()
+	done chan struct{}
+}
+
+func newUIQueue() *uiQueue {
+	return &uiQueue{ch: make(chan func(), 1024), done: make(chan struct{})}
+}
+
+func (q *uiQueue) do(f func()) {
+	select {
+	case q.ch <- f:
+	case <-q.done:
+	}
+}
+
+// waitFor runs queued UI work until cond holds.
+func (q *uiQueue) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for !cond() {
+		select {
+		case f := <-q.ch:
+			f()
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+type harness struct {
+	t   *testing.T
+	app *App
+	q   *uiQueue
+	srv *server.Server
+}
+
+func closedURL(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
+}
+
+// newHarness starts the real embedded server (Ollama pointing nowhere
+// unless ollamaURL says otherwise) and the app on Fyne's test driver, and
+// waits for the model list.
+func newHarness(t *testing.T, fa fyne.App, ollamaURL string) *harness {
+	return newHarnessWith(t, fa, ollamaURL, Options{})
+}
+
+// newHarnessWith is newHarness with more options for the app (its Client
+// and Do are the harness's).
+func newHarnessWith(t *testing.T, fa fyne.App, ollamaURL string, o Options) *harness {
+	emb := startServer(t, ollamaURL)
+	q := newUIQueue()
+	h := &harness{t: t, q: q, srv: emb.Server}
+	o.Client, o.Do = emb.Client, q.do
+	h.app = New(fa, o)
+	h.app.Window().Resize(fyne.NewSize(1000, 700))
+	t.Cleanup(func() {
+		closed := make(chan struct{})
+		go func() { h.app.Close(); close(closed) }()
+		for done := false; !done; {
+			select {
+			case f := <-q.ch:
+				f()
+			case <-closed:
+				done = true
+			}
+		}
+		close(q.done)
+		emb.Close()
+	})
+	q.waitFor(t, "the model list", func() bool { return len(h.app.models) > 0 })
+	return h
+}
+
+// startServer starts the real embedded server (Ollama pointing nowhere
+// unless ollamaURL says otherwise) and a client of it; the caller closes
+// them.
+func startServer(t *testing.T, ollamaURL string) *embedded.Server {
+	if ollamaURL == "" {
+		ollamaURL = closedURL(t)
+	}
+	emb, err := embedded.Start(server.Config{OllamaURL: ollamaURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return emb
+}
+
+func (h *harness) setPanes(models ...string) {
+	for len(h.app.panes) > len(models) {
+		h.app.removePane(h.app.panes[len(h.app.panes)-1])
+	}
+	for len(h.app.panes) < len(models) {
+		h.app.addPane(PaneConfig{})
+	}
+	for i, m := range models {
+		h.app.panes[i].model.SetSelected(m)
+	}
+}
+
+func (h *harness) runAndWait() {
+	test.Tap(h.app.runBtn)
+	h.q.waitFor(h.t, "the run to end", func() bool { return !h.app.running && h.app.runID != "" })
+}
+
+// textColors returns the colours of the rendered texts in the window that
+// contain s.
+func textColors(w fyne.Window, s string) []color.Color {
+	var out []color.Color
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if !o.Visible() {
+			return
+		}
+		switch x := o.(type) {
+		case *canvas.Text:
+			if strings.Contains(x.Text, s) {
+				out = append(out, x.Color)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(x).Objects() {
+				walk(c)
+			}
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		}
+	}
+	walk(w.Content())
+	return out
+}

@@ -1,0 +1,40 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+)
+
+// promptEntry is the multi-line prompt: Ctrl+Enter runs, Esc stops.
+type promptEntry struct {
+	widget.Entry
+	onRun, onStop func()
+}
+
+func newPromptEntry(onRun, onStop func()) *promptEntry {
+	e := &promptEntry{onRun: onRun, onStop: onStop}
+	e.MultiLine = true
+	e.Wrapping = fyne.TextWrapWord
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// TypedShortcut runs on Ctrl+Enter (Cmd+Enter on macOS).
+func (e *promptEntry) TypedShortcut(s fyne.Shortcut) {
+	if cs, ok := s.(*desktop.CustomShortcut); ok && (cs.KeyName == fyne.KeyReturn || cs.KeyName == fyne.KeyEnter) &&
+		(cs.Modifier == fyne.KeyModifierControl || cs.Modifier == fyne.KeyModifierSuper) {
+		e.onRun()
+		return
+	}
+	e.Entry.TypedShortcut(s)
+}
+
+// TypedKey stops on Esc.
+func (e *promptEntry) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape {
+		e.onStop()
+		return
+	}
+	e.Entry.TypedKey(k)
+}

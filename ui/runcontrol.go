@@ -1,0 +1,164 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
+)
+
+// run starts a run of every pane's stream.
+func (a *App) run() {
+	if a.running {
+		return
+	}
+	prompt := a.prompt.Text
+	if strings.TrimSpace(prompt) == "" {
+		a.runStatus.SetText("Write a prompt first.")
+		a.win.Canvas().Focus(a.prompt)
+		return
+	}
+	req := client.RunRequest{Prompt: prompt, System: a.system.Text, Mode: a.selectedMode()}
+	for i, p := range a.panes {
+		cfg, err := p.config()
+		if err == nil && cfg.Model == "" {
+			err = fmt.Errorf("choose a model")
+		}
+		if err != nil {
+			a.runStatus.SetText(fmt.Sprintf("Stream %d: %v.", i+1, err))
+			return
+		}
+		req.Streams = append(req.Streams, cfg.spec())
+	}
+	a.save()
+	a.launch("starting…", "Could not start: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
+		return cl.StartRun(ctx, req)
+	})
+}
+
+// launch has the server start a run of the current panes through start,
+// showing status until it answers and failure with the error if it refuses.
+func (a *App) launch(status, failure string, start func(context.Context, *client.Client) (*client.RunCreated, error)) {
+	panes := slices.Clone(a.panes)
+	a.setRunning(true)
+	a.runStatus.SetText(status)
+	a.background(func(ctx context.Context, cl *client.Client) func() {
+		created, err := start(ctx, cl)
+		return func() {
+			if err != nil {
+				a.setRunning(false)
+				a.runStatus.SetText(failure + err.Error())
+				return
+			}
+			a.startStreams(cl, created, panes)
+		}
+	})
+}
+
+// setRunning notes whether a run goes on and sets the controls to match.
+func (a *App) setRunning(running bool) {
+	a.running = running
+	if running {
+		a.runBtn.Disable()
+		a.stopBtn.Enable()
+	} else {
+		a.runBtn.Enable()
+		a.stopBtn.Disable()
+	}
+	a.layoutPanes()
+}
+
+// startStreams shows a run that the server has started in the panes and the
+// run views.
+func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes []*Pane) {
+	a.runID, a.runMode = created.ID, created.Mode
+	a.runStatus.SetText(created.Mode + " run…")
+	a.exportBtn.Disable()
+	labels := make([]string, len(created.Streams))
+	slots := make([]int, len(created.Streams))
+	ids := make([]string, len(created.Streams))
+	for i, st := range created.Streams {
+		labels[i], slots[i], ids[i] = st.Model, panes[i].slot, st.ID
+		panes[i].begin(st.ID)
+	}
+	a.views.reset(labels, slots, ids)
+	if a.opts.Probe != nil {
+		a.opts.Probe.runStarted()
+	}
+	a.subscribeRun(a.ctx, cl, panes, ids)
+}
+
+// subscribeRun follows the run's streams and hands their events, in
+// arrival order, to the panes and the views at most once per frame.
+func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane, ids []string) {
+	a.wg.Go(func() {
+		events, err := cl.SubscribeAll(ctx, ids)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.do(func() {
+					for _, p := range panes {
+						p.showError("could not follow the stream: "+err.Error(), "")
+					}
+					a.runEnded(panes)
+				})
+			}
+			return
+		}
+		pump(ctx, events, a.clock, a.pace, a.do, func(batch []client.IndexedEvent, final bool) {
+			per := make([][]client.Event, len(panes))
+			for _, ev := range batch {
+				per[ev.Index] = append(per[ev.Index], ev.Event)
+			}
+			for i, p := range panes {
+				p.apply(per[i], final)
+			}
+			a.views.apply(batch)
+			if a.opts.Probe != nil {
+				a.opts.Probe.applied(batch)
+			}
+			if final {
+				a.runEnded(panes)
+			}
+		})
+	})
+}
+
+// runEnded closes a run once all its streams have ended. The status line
+// then gives the run's lesson: its wall time against the sum of the
+// streams' durations.
+func (a *App) runEnded(panes []*Pane) {
+	if !a.running {
+		return
+	}
+	a.setRunning(false)
+	a.exportBtn.Enable()
+	stats := make([]*client.Stats, len(panes))
+	for i, p := range panes {
+		stats[i] = p.stats
+	}
+	rt := figures.RunTimeOf(stats)
+	a.runStatus.SetText(a.runMode + " run: " + rt.Wall() + " wall time " + rt.AgainstStreams())
+	if a.opts.Probe != nil {
+		a.opts.Probe.runEnded()
+	}
+}
+
+// stop cancels the whole run.
+func (a *App) stop() {
+	if !a.running || a.runID == "" {
+		return
+	}
+	id := a.runID
+	a.stopBtn.Disable()
+	a.background(func(ctx context.Context, cl *client.Client) func() {
+		err := cl.CancelRun(ctx, id)
+		return func() {
+			if err != nil {
+				a.runStatus.SetText("Could not stop: " + err.Error())
+			}
+		}
+	})
+}

@@ -1,0 +1,125 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/tokenloom/tokenloom/client"
+)
+
+func TestDemoRunShowsBothStreams(t *testing.T) {
+	fa := test.NewTempApp(t)
+	h := newHarness(t, fa, "")
+	if got := []string{h.app.panes[0].model.Selected, h.app.panes[1].model.Selected}; got[0] != "demo/hello" || got[1] != "demo/hamlet" {
+		t.Fatalf("first start panes %v", got)
+	}
+	h.app.prompt.SetText("")
+	test.Type(h.app.prompt, "Tell me something")
+	h.runAndWait()
+
+	hello, hamlet := h.app.panes[0], h.app.panes[1]
+	if hello.view.Text() != "Hello world" || hamlet.view.Text() != "To be, or not to be, that is the question." {
+		t.Fatalf("texts %q, %q", hello.view.Text(), hamlet.view.Text())
+	}
+	v := fa.Settings().ThemeVariant()
+	for _, c := range []struct {
+		text string
+		slot int
+	}{{"Hello", 0}, {"To be, or not", 1}} {
+		got := textColors(h.app.Window(), c.text)
+		if len(got) == 0 {
+			t.Fatalf("%q is not rendered", c.text)
+		}
+		if want := SlotColor(c.slot, v); got[0] != want {
+			t.Errorf("%q rendered in %v, want slot %d's %v", c.text, got[0], c.slot, want)
+		}
+	}
+	if SlotColor(0, v) == SlotColor(1, v) {
+		t.Error("both slots have one colour")
+	}
+	for _, p := range h.app.panes {
+		if s := p.status.Text; !strings.HasPrefix(s, "done (stop)") || !strings.Contains(s, "TTFT") {
+			t.Errorf("status %q", s)
+		}
+	}
+	if s := h.app.runStatus.Text; !strings.HasPrefix(s, "async run:") || !strings.Contains(s, "5.0") {
+		t.Errorf("run status %q", s)
+	}
+}
+
+func TestStopOnePane(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.setPanes("demo/echo", "demo/hamlet")
+	h.app.prompt.SetText(strings.Repeat("word ", 200)) // 20 s at 10 words/s
+	test.Tap(h.app.runBtn)
+	echo, hamlet := h.app.panes[0], h.app.panes[1]
+	h.q.waitFor(t, "the first echo token", func() bool { return echo.tokens > 0 })
+	test.Tap(echo.stopBtn)
+	h.q.waitFor(t, "the echo pane to stop", func() bool { return echo.state != paneRunning })
+	if echo.reason != client.ReasonCancelled || !strings.Contains(echo.status.Text, "done (cancelled)") {
+		t.Errorf("stopped pane: %q", echo.status.Text)
+	}
+	if hamlet.state != paneRunning {
+		t.Errorf("the other pane stopped too: %q", hamlet.status.Text)
+	}
+	h.q.waitFor(t, "hamlet to finish", func() bool { return !h.app.running })
+	if hamlet.reason != client.ReasonStop || hamlet.view.Text() != "To be, or not to be, that is the question." {
+		t.Errorf("other pane: %q %q", hamlet.reason, hamlet.view.Text())
+	}
+}
+
+func TestSyncShowsWaiting(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.setPanes("demo/hello", "demo/hamlet")
+	h.app.mode.SetSelected("Sync")
+	test.Tap(h.app.runBtn)
+	hello, hamlet := h.app.panes[0], h.app.panes[1]
+	h.q.waitFor(t, "the second pane to wait", func() bool { return hamlet.phase == client.PhaseWaiting })
+	if !strings.HasPrefix(hamlet.status.Text, "waiting") {
+		t.Errorf("status %q", hamlet.status.Text)
+	}
+	h.q.waitFor(t, "hello to finish", func() bool { return hello.state == paneDone })
+	if hamlet.tokens != 0 {
+		t.Errorf("second pane had %d tokens before the first ended", hamlet.tokens)
+	}
+	h.q.waitFor(t, "the run to end", func() bool { return !h.app.running })
+	if !strings.HasPrefix(h.app.runStatus.Text, "sync run:") {
+		t.Errorf("run status %q", h.app.runStatus.Text)
+	}
+}
+
+func TestUnknownModelErrorStaysInItsPane(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.setPanes("demo/nope", "demo/echo")
+	h.app.panes[0].model.SetOptions(append(h.app.models, "demo/nope"))
+	h.app.panes[0].model.SetSelected("demo/nope")
+	h.app.prompt.SetText("a b")
+	h.runAndWait()
+	bad, good := h.app.panes[0], h.app.panes[1]
+	if !bad.errLabel.Visible() || !strings.Contains(bad.errLabel.Text, `model "demo/nope" not found`) {
+		t.Errorf("bad pane error %q (visible %v)", bad.errLabel.Text, bad.errLabel.Visible())
+	}
+	if good.errLabel.Visible() || good.view.Text() != "a b" || good.reason != client.ReasonStop {
+		t.Errorf("good pane: error %q, text %q", good.errLabel.Text, good.view.Text())
+	}
+}
+
+func TestEmptyPromptIsRefused(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.app.prompt.SetText("  \n")
+	test.Tap(h.app.runBtn)
+	if h.app.running || h.app.runStatus.Text != "Write a prompt first." {
+		t.Errorf("running %v, status %q", h.app.running, h.app.runStatus.Text)
+	}
+}
+
+func TestBadOptionIsRefused(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.app.panes[1].temp.SetText("warm")
+	test.Tap(h.app.runBtn)
+	if h.app.running || !strings.Contains(h.app.runStatus.Text, `Stream 2: temperature "warm" is not a number`) {
+		t.Errorf("running %v, status %q", h.app.running, h.app.runStatus.Text)
+	}
+}

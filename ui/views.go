@@ -1,0 +1,115 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
+)
+
+// runViews are the views of the whole run, beside the panes: the
+// interleaved text, the timeline, the wire and the stats.
+type runViews struct {
+	interleaved *TokenView
+	timeline    *Timeline
+	heading     *widget.Label // above the timeline
+	stats       *statsTable
+	wire        *wireView
+
+	// Per stream of the current run, in pane order.
+	labels []string
+	slots  []int
+	ids    []string
+	// marks are what the stats need of each stream's events: kind and
+	// time, 16 bytes an event (the server keeps the events themselves).
+	marks [][]figures.Mark
+	// run counts the runs shown, so that figures computed for an earlier
+	// one are dropped.
+	run int
+	app *App
+	// drawnAt is when the timeline was last redrawn.
+	drawnAt time.Time
+}
+
+func newRunViews(a *App) *runViews {
+	rv := &runViews{
+		interleaved: NewTokenView(),
+		timeline:    NewTimeline(),
+		heading:     widget.NewLabel("Run the streams to see their tokens arrive on a shared clock."),
+		stats:       newStatsTable(),
+		app:         a,
+	}
+	rv.heading.TextStyle = fyne.TextStyle{Bold: true}
+	rv.heading.Truncation = fyne.TextTruncateEllipsis
+	rv.wire = newWireView(a)
+	return rv
+}
+
+// timelineBox is the timeline with its heading and legend.
+func (rv *runViews) timelineBox() fyne.CanvasObject {
+	legend := widget.NewLabel("ticks: tokens · shading: waiting (grey), loading, prompt, generating")
+	legend.SizeName = theme.SizeNameCaptionText
+	legend.Importance = widget.LowImportance
+	return container.NewBorder(container.NewBorder(nil, nil, nil, legend, rv.heading), nil, nil, nil, rv.timeline)
+}
+
+// reset prepares the views for a run of the given streams.
+func (rv *runViews) reset(labels []string, slots []int, ids []string) {
+	rv.labels, rv.slots, rv.ids = labels, slots, ids
+	rv.marks = make([][]figures.Mark, len(ids))
+	rv.run++
+	rv.interleaved.Clear()
+	rv.timeline.Reset(labels, slots)
+	rv.stats.reset(labels, slots)
+	rv.wire.reset(labels, slots, ids)
+}
+
+// apply takes a batch of events of the run in arrival order.
+func (rv *runViews) apply(batch []client.IndexedEvent) {
+	var spans []Span
+	ended := false
+	for _, ev := range batch {
+		i := ev.Index
+		rv.marks[i] = append(rv.marks[i], figures.MarkOf(ev.Type, ev.Phase, ev.TMs))
+		rv.timeline.Add(i, ev.Event)
+		if ev.Type == client.EventToken {
+			spans = append(spans, Span{Text: ev.Text, Slot: rv.slots[i]})
+		}
+		if ev.Terminal() {
+			ended = true
+			rv.figure(i, ev.Stats)
+		}
+	}
+	rv.interleaved.Append(spans...)
+	// The timeline is one image drawn afresh each time: at most
+	// timelineEvery apart while tokens stream, at once when a stream ends.
+	if ended || time.Since(rv.drawnAt) >= timelineEvery {
+		rv.timeline.Refresh()
+		rv.drawnAt = time.Now()
+	}
+}
+
+// timelineEvery is the least time between two redraws of the timeline
+// while a run streams.
+const timelineEvery = 50 * time.Millisecond
+
+// figure computes the figures of stream i, which has ended, off the Fyne
+// thread (a long stream has many events; other streams may still be
+// streaming), and shows them in the stats table.
+func (rv *runViews) figure(i int, stats *client.Stats) {
+	marks, run := rv.marks[i], rv.run // no more marks come for an ended stream
+	rv.app.background(func(context.Context, *client.Client) func() {
+		f := figures.FromMarks(marks, stats)
+		return func() {
+			if rv.run == run {
+				rv.stats.set(i, f)
+			}
+		}
+	})
+}
