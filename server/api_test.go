@@ -70,9 +70,14 @@ func TestErrorAnswers(t *testing.T) {
 		post("null", []byte(`null`), 400, "empty prompt"),
 		post("empty body", nil, 400, "empty request body"),
 		post("unknown field", []byte(`{"prompt":"hi","streams":[{"model":"demo/hello"}],"modle":"x"}`), 400, "unknown field"),
+		post("field name in capitals", []byte(`{"PROMPT":"hi","streams":[{"model":"demo/hello"}]}`), 400, `unknown field "PROMPT"`),
+		post("nested field name in capitals", []byte(`{"prompt":"hi","streams":[{"Model":"demo/hello"}]}`), 400, `unknown field "Model"`),
+		post("field name with a long s", []byte(`{"prompt":"hi","streams":[{"model":"demo/hello","options":{"\u017feed":1}}]}`), 400, "unknown field"),
 		post("two values", []byte(`{"prompt":"hi","streams":[{"model":"demo/hello"}]} {}`), 400, "more than one value"),
 		post("empty prompt", valid(func(r *wire.RunRequest) { r.Prompt = "" }), 400, "empty prompt"),
 		post("blank prompt", valid(func(r *wire.RunRequest) { r.Prompt = " \n\t\u00a0" }), 400, "empty prompt"),
+		post("NUL prompt", valid(func(r *wire.RunRequest) { r.Prompt = "\x00" }), 400, "empty prompt"),
+		post("prompt of control characters", valid(func(r *wire.RunRequest) { r.Prompt = "\x00\x01\u200b\ufeff " }), 400, "empty prompt"),
 		post("no streams", valid(func(r *wire.RunRequest) { r.Streams = nil }), 400, "no streams"),
 		post("17 streams", withStreams(17), 400, "17 streams"),
 		post("5,000 streams", withStreams(5000), 400, "5000 streams"),
@@ -111,6 +116,8 @@ func TestErrorAnswers(t *testing.T) {
 		post("negative num_ctx", options(`{"num_ctx":-4096}`), 400, "num_ctx"),
 		post("absurd num_ctx", options(`{"num_ctx":1099511627776}`), 400, "num_ctx"),
 		post("negative rate", options(`{"rate":-1}`), 400, "rate"),
+		post("rate 1e-300", options(`{"rate":1e-300}`), 400, "rate"),
+		post("rate 0.01", options(`{"rate":0.01}`), 400, "rate"),
 		post("absurd rate", options(`{"rate":1e12}`), 400, "rate"),
 		post("options as text", options(`"fast"`), 400, "malformed JSON"),
 		post("unknown option", options(`{"top_k":5}`), 400, "unknown field"),
@@ -135,6 +142,12 @@ func TestErrorAnswers(t *testing.T) {
 		{"bad Last-Event-ID", "GET", "/events?stream=" + victimStream, nil, map[string]string{"Last-Event-ID": "x1"}, 400, "Last-Event-ID"},
 		{"negative Last-Event-ID", "GET", "/events?stream=" + victimStream, nil, map[string]string{"Last-Event-ID": "-5"}, 400, "Last-Event-ID"},
 		{"Last-Event-ID beyond int64", "GET", "/events?stream=" + victimStream, nil, map[string]string{"Last-Event-ID": "99999999999999999999"}, 400, "Last-Event-ID"},
+		{"Last-Event-ID -1", "GET", "/events?stream=" + victimStream, nil, map[string]string{"Last-Event-ID": "-1"}, 400, "Last-Event-ID"},
+		{"Last-Event-ID +3", "GET", "/events?stream=" + victimStream, nil, map[string]string{"Last-Event-ID": "+3"}, 400, "Last-Event-ID"},
+		{"Last-Event-ID the largest int64", "GET", "/events?stream=" + victimStream, nil, map[string]string{"Last-Event-ID": "9223372036854775807"}, 400, "Last-Event-ID"},
+		{"Content-Type text/html", "POST", "/api/runs", valid(func(*wire.RunRequest) {}), map[string]string{"Content-Type": "text/html"}, 415, "Content-Type"},
+		{"Content-Type multipart", "POST", "/api/runs", valid(func(*wire.RunRequest) {}), map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, 415, "Content-Type"},
+		{"JSON in another charset", "POST", "/api/runs", valid(func(*wire.RunRequest) {}), map[string]string{"Content-Type": "application/json; charset=latin1"}, 415, "Content-Type"},
 		{"unknown path", "GET", "/api/nope", nil, nil, 404, "no such endpoint"},
 		{"path to a file", "GET", "/etc/passwd", nil, nil, 404, "no such endpoint"},
 
@@ -162,6 +175,7 @@ func TestErrorAnswers(t *testing.T) {
 		{"loopback origin, other port, cancels", "DELETE", "/api/runs/" + victim.ID, nil, map[string]string{"Origin": "http://127.0.0.1:1"}, 403, "forbidden origin"},
 		{"foreign origin cancels a stream", "DELETE", "/api/streams/" + victimStream, nil, map[string]string{"Origin": "http://evil.example"}, 403, "forbidden origin"},
 		{"cross-site fetch", "POST", "/api/runs", valid(func(*wire.RunRequest) {}), map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "cross-site"},
+		{"cross-site in capitals", "POST", "/api/runs", valid(func(*wire.RunRequest) {}), map[string]string{"Sec-Fetch-Site": "Cross-Site"}, 403, "cross-site"},
 		{"cross-site cancel", "DELETE", "/api/runs/" + victim.ID, nil, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "cross-site"},
 	}
 	for _, h := range []string{
@@ -301,6 +315,9 @@ func TestAccepted(t *testing.T) {
 		{"no origin (curl)", "POST", "/api/runs", body, nil, 201},
 		{"same-origin fetch", "POST", "/api/runs", body, map[string]string{"Origin": base, "Sec-Fetch-Site": "same-origin"}, 201},
 		{"foreign origin may read", "GET", "/api/models", nil, map[string]string{"Origin": "http://evil.example"}, 200},
+		{"Content-Type application/json", "POST", "/api/runs", body, map[string]string{"Content-Type": "application/json; charset=utf-8"}, 201},
+		{"curl -d's Content-Type", "POST", "/api/runs", body, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 201},
+		{"text/plain (a browser's fetch without preflight)", "POST", "/api/runs", body, map[string]string{"Content-Type": "text/plain;charset=UTF-8"}, 201},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,9 @@
 package server
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Clock is the server's time for run times (every event's t_ms) and for the
 // playback of replays. Tests set a fake one in Config.Clock to play replays
@@ -37,3 +40,17 @@ type realTimer struct{ t *time.Timer }
 
 func (t realTimer) C() <-chan time.Time { return t.t.C }
 func (t realTimer) Stop() bool          { return t.t.Stop() }
+
+// durationOf converts seconds to a Duration, rounded to the nanosecond,
+// saturating instead of overflowing: NaN and negative values are 0, and
+// anything beyond the largest Duration (292 years) is the largest.
+func durationOf(seconds float64) time.Duration {
+	ns := math.Round(seconds * float64(time.Second))
+	switch {
+	case !(ns > 0):
+		return 0
+	case ns >= math.MaxInt64:
+		return math.MaxInt64
+	}
+	return time.Duration(ns)
+}

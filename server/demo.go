@@ -115,7 +115,7 @@ func spread(tokens []string, total time.Duration) script {
 func paced(n int, token func(int) string, rate float64) script {
 	return script{n: n, token: token, at: func(i int) time.Duration {
 		if rate > 0 {
-			return time.Duration(float64(i+1) / rate * float64(time.Second))
+			return durationOf(float64(i+1) / rate)
 		}
 		return 0
 	}}

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -33,14 +35,48 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := int64(0)
-	if h := r.Header.Get("Last-Event-ID"); h != "" {
-		n, err := strconv.ParseInt(strings.TrimSpace(h), 10, 64)
-		if err != nil || n < -1 {
-			writeError(w, http.StatusBadRequest, "bad Last-Event-ID "+strconv.Quote(h), "send the id of the last event received, a number from 0")
+	// An empty Last-Event-ID is no id, as an EventSource that has none
+	// would send it.
+	if h := r.Header.Values("Last-Event-ID"); len(h) > 1 || len(h) == 1 && h[0] != "" {
+		last, valid := parseLastEventID(h[0], s.cfg.MaxStreamEvents)
+		if !valid || len(h) > 1 {
+			writeError(w, http.StatusBadRequest, "bad Last-Event-ID "+strconv.Quote(strings.Join(h, ", ")),
+				fmt.Sprintf("send the id of the last event received: a number from 0 to %d, digits only", s.cfg.MaxStreamEvents-1))
 			return
 		}
-		next = n + 1
+		next = last + 1
 	}
+	// A finished stream that has nothing after Last-Event-ID answers 204,
+	// which tells a browser's EventSource to stop reconnecting.
+	if n, settled := st.length(); settled && next >= n {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s.follow(w, r, st, next)
+}
+
+// parseLastEventID reads a Last-Event-ID: the decimal digits of a sequence
+// number below max, nothing else (no sign, no space, no other digits).
+func parseLastEventID(h string, max int) (int64, bool) {
+	if h == "" || len(h) > len(strconv.Itoa(max)) {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, n < int64(max)
+}
+
+// follow streams st's events from seq next on, through a private r3labs
+// stream, until the terminal event, the client leaving or the server
+// closing.
+func (s *Server) follow(w http.ResponseWriter, r *http.Request, st *stream, next int64) {
+	id := st.id
 	s.mu.Lock()
 	closed := s.closed
 	if !closed {
@@ -71,6 +107,14 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	fed := make(chan struct{})
 	go func() {
 		defer close(fed)
+		// A panic here would take the whole process down: end this
+		// subscriber's response instead.
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("panic feeding a subscriber", "stream", st.id, "panic", v, "stack", string(debug.Stack()))
+				cancel()
+			}
+		}()
 		s.feed(ctx, rid, st, next, sub)
 	}()
 
@@ -135,11 +179,11 @@ func (s *Server) feed(ctx context.Context, rid string, st *stream, next int64, s
 				return
 			}
 			s.sse.Publish(rid, &sse.Event{
-				ID:    []byte(strconv.FormatInt(e.seq, 10)),
-				Event: []byte(e.typ),
+				ID:    strconv.AppendInt(nil, next, 10),
+				Event: []byte(e.typ.String()),
 				Data:  e.data,
 			})
-			next = e.seq + 1
+			next++
 		}
 		if done {
 			s.sse.Publish(rid, &sse.Event{})

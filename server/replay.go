@@ -2,11 +2,8 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"time"
 
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
@@ -85,8 +82,7 @@ func (p *replayScript) play(ctx context.Context, s *stream) (Result, error) {
 // sleepUntil waits until the run time reaches ms/speed (in the original's
 // milliseconds), or ctx ends.
 func (p *replayScript) sleepUntil(ctx context.Context, r *run, ms float64) error {
-	at := time.Duration(math.Round(ms / p.speed * float64(time.Millisecond)))
-	wait := at - p.clock.Now().Sub(r.startedAt)
+	wait := durationOf(ms/p.speed/1000) - p.clock.Now().Sub(r.startedAt)
 	if wait <= 0 {
 		return ctx.Err()
 	}
@@ -103,27 +99,21 @@ func (p *replayScript) sleepUntil(ctx context.Context, r *run, ms float64) error
 // handleCreateReplay serves POST /api/replays: it checks the saved run and
 // starts a run that plays it back.
 func (s *Server) handleCreateReplay(w http.ResponseWriter, r *http.Request) {
-	tooBig := func() {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("replay body over %d bytes", s.cfg.MaxReplayBytes),
-			"replay a shorter run; the server's limit is Config.MaxReplayBytes")
-	}
-	if r.ContentLength > s.cfg.MaxReplayBytes {
-		tooBig()
+	tooBig := &refusal{http.StatusRequestEntityTooLarge, fmt.Sprintf("replay body over %d bytes", s.cfg.MaxReplayBytes),
+		"replay a shorter run; the server's limit is Config.MaxReplayBytes"}
+	raw, bad := s.readBody(w, r, s.cfg.MaxReplayBytes, tooBig)
+	if bad != nil {
+		writeRefusal(w, bad)
 		return
 	}
 	var req wire.ReplayRequest
-	if err := decodeBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxReplayBytes), &req); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			tooBig()
-			return
-		}
+	if err := decodeBody(raw, &req); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error(), `send {"transcript": <a run as GET /api/runs/{id} answers it>, "speed": 1}`)
 		return
 	}
-	scripts, msg, hint := s.validateReplay(&req)
-	if msg != "" {
-		writeError(w, http.StatusBadRequest, msg, hint)
+	scripts, bad := s.validateReplay(&req)
+	if bad != nil {
+		writeRefusal(w, bad)
 		return
 	}
 	t := req.Transcript
@@ -138,44 +128,4 @@ func (s *Server) handleCreateReplay(w http.ResponseWriter, r *http.Request) {
 	}
 	started, err := s.launch(rn)
 	s.answerStarted(w, started, err)
-}
-
-// validateReplay checks a replay request and fills in the default speed.
-// It returns the stream scripts, or the message and hint of a 400.
-func (s *Server) validateReplay(req *wire.ReplayRequest) (scripts []*replayScript, msg, hint string) {
-	const saveHint = "replay a run saved by `tokenloom run --save FILE.json`, the app's export, or GET /api/runs/{id}"
-	if req.Speed == nil {
-		one := 1.0
-		req.Speed = &one
-	}
-	if v := *req.Speed; !(v > 0 && v <= wire.MaxReplaySpeed) {
-		return nil, fmt.Sprintf("speed %v out of range", v), fmt.Sprintf("speed is more than 0 and at most %d: 1 plays the original timing, 2 twice as fast", wire.MaxReplaySpeed)
-	}
-	t := req.Transcript
-	if t == nil {
-		return nil, "no transcript", saveHint
-	}
-	events, err := wire.CheckTranscript(t)
-	if err != nil {
-		return nil, "the transcript is not a valid run: " + err.Error(), saveHint
-	}
-	switch {
-	case len(t.Streams) > s.cfg.MaxStreamsPerRun:
-		return nil, fmt.Sprintf("%d streams in one replay (at most %d)", len(t.Streams), s.cfg.MaxStreamsPerRun), "replay a run with fewer streams"
-	case len(t.Prompt) > s.cfg.MaxPromptBytes:
-		return nil, fmt.Sprintf("prompt over %d bytes", s.cfg.MaxPromptBytes), "replay a run with a shorter prompt"
-	case len(t.System) > s.cfg.MaxPromptBytes:
-		return nil, fmt.Sprintf("system prompt over %d bytes", s.cfg.MaxPromptBytes), "replay a run with a shorter system prompt"
-	}
-	for i, st := range t.Streams {
-		switch {
-		case !ValidModelName(st.Model):
-			return nil, fmt.Sprintf("stream %d: invalid model name %q", i, st.Model),
-				"model names look like llama3.2, llama3.2:1b, namespace/name:tag or demo/hello"
-		case len(st.Events) > s.cfg.MaxStreamEvents:
-			return nil, fmt.Sprintf("stream %d (%s): %d events (at most %d)", i, st.Model, len(st.Events), s.cfg.MaxStreamEvents), "replay a shorter run"
-		}
-		scripts = append(scripts, newReplayScript(&t.Streams[i], events[i], *req.Speed, s.cfg.Clock))
-	}
-	return scripts, "", ""
 }

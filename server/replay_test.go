@@ -281,6 +281,17 @@ func TestReplayErrors(t *testing.T) {
 		{"negative speed", body(same, -2), 400, "speed -2 out of range"},
 		{"speed 100", body(same, 100), 400, "speed 100 out of range"},
 		{"speed as text", body(same, "fast"), 400, "malformed JSON"},
+		{"speed 1e-300", body(same, 1e-300), 400, "speed 1e-300 out of range"},
+		{"speed 0.05", body(same, 0.05), 400, "speed 0.05 out of range"},
+		{"speed in capitals", []byte(`{"transcript": {}, "SPEED": 2}`), 400, `unknown field "SPEED"`},
+		{"a stream of over a day", body(func(tr *wire.Transcript) {
+			st := &tr.Streams[0]
+			last := &st.Events[len(st.Events)-1]
+			var d wire.EventData
+			_ = json.Unmarshal(last.Data, &d)
+			d.TMs = 1e300
+			last.Data = mustJSON(d)
+		}, nil), 400, "longer than"},
 		{"no streams", body(func(tr *wire.Transcript) { tr.Streams = nil }, nil), 400, "the transcript is not a valid run: the run has no streams"},
 		{"id gap", body(func(tr *wire.Transcript) { tr.Streams[1].Events[2].ID = 9 }, nil), 400, "stream 1 (demo/flood), event 2: id is 9, want 2"},
 		{"unknown event type", body(func(tr *wire.Transcript) { tr.Streams[0].Events[0].Event = "tick" }, nil), 400, `stream 0 (demo/echo), event 0: unknown event type "tick"`},

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -36,11 +39,12 @@ func (r *run) since() float64 {
 	return float64(r.clock.Now().Sub(r.startedAt).Microseconds()) / 1000
 }
 
-// errStreamCancelled is the cancel cause of DELETE requests; errTooLong that
-// of a stream that outgrew its log.
+// Causes of a stream's cancellation: a DELETE request, a stream that
+// outgrew its log, a stream that found no room in the server's log budget.
 var (
 	errStreamCancelled = errors.New("cancelled")
 	errTooLong         = errors.New("stream too long")
+	errNoRoom          = errors.New("no room for events")
 )
 
 // stream is one model answering one run's prompt. Its goroutine (see
@@ -54,17 +58,20 @@ type stream struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	max    int           // most events kept
+	budget *logBudget    // the server's, shared by every stream
 	replay *replayScript // set on the streams of a replay
 
 	mu      sync.Mutex
-	events  []logEvent
-	bytes   int64
+	log     eventLog
+	bytes   int64         // memory of the log, charged to budget
 	wake    chan struct{} // closed and replaced when events grow, if handed out
 	waited  bool          // wake was handed out since it was made
 	text    strings.Builder
 	stats   *wire.Stats
 	errMsg  string
 	settled bool // the terminal event is in the log
+	encoded bytes.Buffer
+	enc     *json.Encoder // writes to encoded
 
 	// owned by the stream's goroutine
 	phase   string
@@ -73,16 +80,6 @@ type stream struct {
 	lastMs  float64
 	tokens  int
 }
-
-// logEvent is one event, encoded once for every subscriber.
-type logEvent struct {
-	typ  string
-	seq  int64
-	data []byte
-}
-
-// eventOverhead approximates the memory of a logEvent beside its data.
-const eventOverhead = 64
 
 var _ Emitter = (*stream)(nil)
 
@@ -110,7 +107,8 @@ func (s *stream) Token(text string) {
 }
 
 // append encodes and logs one event. A stream that reaches its event limit
-// is cancelled with errTooLong, keeping room for its terminal event.
+// is cancelled with errTooLong, and one that finds no room in the log
+// budget with errNoRoom, keeping room for its terminal event.
 func (s *stream) append(typ string, d wire.EventData) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -118,20 +116,27 @@ func (s *stream) append(typ string, d wire.EventData) {
 		return
 	}
 	terminal := typ == wire.EventDone || typ == wire.EventError
-	if !terminal && len(s.events) >= s.max-1 {
+	if !terminal && len(s.log.events) >= s.max-1 {
 		s.cancel(errTooLong)
 		return
 	}
-	d.Seq = int64(len(s.events))
-	data, err := wire.Marshal(d)
-	if err != nil { // cannot happen: EventData has only plain fields
-		panic(fmt.Sprintf("encode event: %v", err))
+	d.Seq = int64(len(s.log.events))
+	data := s.encode(d)
+	cost := s.log.cost(len(data), terminal)
+	if typ == wire.EventToken {
+		cost += int64(len(d.Text))
 	}
-	s.events = append(s.events, logEvent{typ: typ, seq: d.Seq, data: data})
-	s.bytes += int64(len(data)) + eventOverhead
+	switch {
+	case terminal:
+		s.budget.force(cost)
+	case !s.budget.take(cost):
+		s.cancel(errNoRoom)
+		return
+	}
+	s.log.add(eventTypeOf(typ), data, terminal)
+	s.bytes += cost
 	if typ == wire.EventToken {
 		s.text.WriteString(d.Text)
-		s.bytes += int64(len(d.Text))
 	}
 	if terminal {
 		s.settled = true
@@ -147,16 +152,36 @@ func (s *stream) append(typ string, d wire.EventData) {
 	}
 }
 
+// encode writes d as one line of JSON (see wire.Marshal) into a buffer of
+// the stream's, valid until the next call; s.mu is held.
+func (s *stream) encode(d wire.EventData) []byte {
+	if s.enc == nil {
+		s.enc = json.NewEncoder(&s.encoded)
+		s.enc.SetEscapeHTML(false)
+	}
+	s.encoded.Reset()
+	if err := s.enc.Encode(d); err != nil { // cannot happen: EventData has only plain fields
+		panic(fmt.Sprintf("encode event: %v", err))
+	}
+	return bytes.TrimSuffix(s.encoded.Bytes(), []byte("\n"))
+}
+
 // eventsFrom returns the events from seq on, and a channel closed when more
-// arrive. done is true when the returned events include the terminal one.
+// arrive. done is true when the returned events include the terminal one,
+// or when the stream has ended before seq.
 func (s *stream) eventsFrom(seq int64) (evs []logEvent, wake <-chan struct{}, done bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if seq < int64(len(s.events)) {
-		evs = s.events[seq:len(s.events):len(s.events)]
-	}
 	s.waited = true
-	return evs, s.wake, s.settled
+	return s.log.from(seq), s.wake, s.settled
+}
+
+// length is the number of events logged, and whether the terminal one is
+// among them.
+func (s *stream) length() (n int64, settled bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.log.events)), s.settled
 }
 
 // finish appends the terminal event for err (nil: a clean end with res).
@@ -185,6 +210,10 @@ func (s *stream) finish(res Result, err error) {
 		s.append(wire.EventError, wire.EventData{TMs: t, Stats: stats,
 			Message: fmt.Sprintf("the stream exceeded %d events and was stopped", s.max),
 			Hint:    "ask for fewer tokens (num_predict)"})
+	case errors.Is(cause, errNoRoom):
+		s.append(wire.EventError, wire.EventData{TMs: t, Stats: stats,
+			Message: fmt.Sprintf("the server's memory for events (%s over all streams) is full: the stream was stopped", mebibytes(s.budget.max)),
+			Hint:    "ask for fewer tokens (num_predict), or run fewer long streams at once"})
 	case s.ctx.Err() != nil:
 		s.append(wire.EventDone, wire.EventData{TMs: t, Reason: wire.ReasonCancelled, Stats: stats})
 	case err != nil:
@@ -197,33 +226,23 @@ func (s *stream) finish(res Result, err error) {
 
 func round3(ms float64) float64 { return math.Round(ms*1000) / 1000 }
 
-// transcript copies the stream for GET /api/runs/{id}.
-func (s *stream) transcript() wire.StreamTranscript {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	evs := make([]wire.LoggedEvent, len(s.events))
-	for i, e := range s.events {
-		evs[i] = wire.LoggedEvent{Event: e.typ, ID: e.seq, Data: e.data}
-	}
-	return wire.StreamTranscript{
-		ID:      s.id,
-		Model:   s.spec.Model,
-		Label:   s.spec.Label,
-		Index:   s.index,
-		Options: s.spec.Options,
-		Text:    s.text.String(),
-		Events:  evs,
-		Stats:   s.stats,
-		Error:   s.errMsg,
-	}
-}
-
 // runStream is the goroutine that owns stream s: it waits for its turn in
 // sync mode, asks the source, and logs the terminal event.
 func (srv *Server) runStream(s *stream) {
 	defer srv.streamWG.Done()
 	defer srv.streamFinished(s)
 	defer s.cancel(nil)
+	// A panic in a source would take the whole process down: end this
+	// stream with an error instead, and let the others go on.
+	defer func() {
+		if v := recover(); v != nil {
+			srv.log.Error("panic in a stream", "stream", s.id, "model", s.spec.Model, "panic", v, "stack", string(debug.Stack()))
+			s.finish(Result{}, &SourceError{
+				Message: fmt.Sprintf("internal error: %v", v),
+				Hint:    "this is a bug in Tokenloom; the other streams go on",
+			})
+		}
+	}()
 
 	if s.replay != nil {
 		// A replay plays every stream at once: a sync run's waiting is in

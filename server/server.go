@@ -22,22 +22,17 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/r3labs/sse/v2"
-
-	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Config sets up a Server. The zero value is ready to use.
@@ -64,6 +59,25 @@ type Config struct {
 	// MaxStoreBytes caps the memory of finished runs' logs; the oldest are
 	// evicted beyond it. Default 64 MiB.
 	MaxStoreBytes int64
+	// MaxLogBytes caps the memory of every stream's log together, live and
+	// finished. When a live stream's next event would not fit, finished
+	// runs are dropped, oldest first, to make room; when none is left, the
+	// stream ends with an error saying the server's memory for events is
+	// full. Default 256 MiB.
+	MaxLogBytes int64
+	// IdleTimeout closes a keep-alive connection that waits this long for
+	// its next request. Default 30 s.
+	IdleTimeout time.Duration
+	// BodyTimeout is how long a request body may take to arrive; one that
+	// takes longer is answered 408 and its connection closed. It does not
+	// bound responses: an SSE stream lasts as long as its stream. Default
+	// 30 s.
+	BodyTimeout time.Duration
+	// MaxConns caps the open connections. A request on a connection beyond
+	// it is answered 503 and the connection closed; beyond it by
+	// connSlack more, connections are closed as soon as they are accepted.
+	// Default 512.
+	MaxConns int
 	// MaxBodyBytes caps a request body. Default 1 MiB.
 	MaxBodyBytes int64
 	// MaxReplayBytes caps the body of POST /api/replays, which carries a
@@ -111,6 +125,16 @@ func (c Config) withDefaults() Config {
 	if c.MaxStoreBytes <= 0 {
 		c.MaxStoreBytes = 64 << 20
 	}
+	if c.MaxLogBytes <= 0 {
+		c.MaxLogBytes = 256 << 20
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 30 * time.Second
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = 30 * time.Second
+	}
+	def(&c.MaxConns, 512)
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
@@ -136,13 +160,15 @@ func (c Config) withDefaults() Config {
 // Server is the embedded SSE server. Create it with New, then either Start
 // it on a loopback address or mount Handler yourself; Close stops it.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	demo   Demo
-	ollama *Ollama
-	sse    *sse.Server
-	subs   sync.Map // r3labs stream id -> *subscription
-	subSeq atomic.Int64
+	cfg     Config
+	log     *slog.Logger
+	demo    Demo
+	ollama  *Ollama
+	sources []route // by model name prefix; Ollama takes the rest
+	sse     *sse.Server
+	subs    sync.Map // r3labs stream id -> *subscription
+	subSeq  atomic.Int64
+	budget  logBudget
 
 	// Close first stops the streams, so that subscribers still get their
 	// terminal events, then the subscriptions.
@@ -151,8 +177,9 @@ type Server struct {
 	streamWG    sync.WaitGroup  // stream goroutines
 	life        context.Context // subscriptions and the janitor
 	stopLife    context.CancelFunc
-	wg          sync.WaitGroup // the janitor
+	wg          sync.WaitGroup // the janitor and the HTTP server's Serve
 	handlers    sync.WaitGroup // GET /events handlers
+	release     chan struct{}  // asks the janitor to hand freed memory back
 
 	mu       sync.Mutex
 	closed   bool
@@ -162,6 +189,7 @@ type Server struct {
 	finished []*run // in the order they finished
 	stored   int64  // bytes of finished runs
 	active   int    // streams not ended
+	dropped  int64  // bytes of runs dropped since the memory was last handed back
 
 	port    atomic.Int32 // the listening port, once known
 	httpSrv *http.Server
@@ -181,7 +209,10 @@ func New(cfg Config) (*Server, error) {
 		ollama:  ol,
 		runs:    map[string]*run{},
 		streams: map[string]*stream{},
+		release: make(chan struct{}, 1),
 	}
+	s.sources = []route{{DemoPrefix, s.demo}}
+	s.budget = logBudget{max: cfg.MaxLogBytes, makeRoom: s.makeRoom}
 	s.life, s.stopLife = context.WithCancel(context.Background())
 	s.streamsLife, s.stopStreams = context.WithCancel(context.Background())
 	s.sse = sse.New()
@@ -227,16 +258,21 @@ func (s *Server) Start(addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	s.ln = ln
 	s.port.Store(int32(ln.Addr().(*net.TCPAddr).Port))
+	limited := newConnLimiter(ln, s.cfg.MaxConns)
+	s.ln = limited
 	s.httpSrv = &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnContext:       limited.connContext,
 	}
+	s.wg.Add(1)
 	go func() {
-		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		defer s.wg.Done()
+		if err := s.httpSrv.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("serve", "err", err)
 		}
 	}()
@@ -244,8 +280,12 @@ func (s *Server) Start(addr string) error {
 }
 
 // maxHeaderBytes caps a request's headers: Tokenloom's clients send a few
-// hundred bytes; net/http's default is 1 MiB.
-const maxHeaderBytes = 64 << 10
+// hundred bytes; net/http's default is 1 MiB. readHeaderTimeout bounds the
+// time to send them.
+const (
+	maxHeaderBytes    = 64 << 10
+	readHeaderTimeout = 10 * time.Second
+)
 
 // URL is the base URL of a started server, e.g. http://127.0.0.1:8765.
 func (s *Server) URL() string {
@@ -303,193 +343,6 @@ func (s *Server) Close() error {
 	s.sse.Close()
 	s.ollama.Close()
 	return err
-}
-
-// sourceFor picks the source of a model name.
-func (s *Server) sourceFor(model string) Source {
-	if strings.HasPrefix(model, DemoPrefix) {
-		return s.demo
-	}
-	return s.ollama
-}
-
-// errTooBusy and errClosed are refusals of startRun.
-var (
-	errTooBusy = errors.New("too many streams running")
-	errClosed  = errors.New("server is shutting down")
-)
-
-// startRun registers a validated request and starts its streams.
-func (s *Server) startRun(req wire.RunRequest) (*run, error) {
-	return s.launch(s.newRun(req))
-}
-
-// newRun makes a run of a validated request and its streams, not started.
-func (s *Server) newRun(req wire.RunRequest) *run {
-	r := &run{id: newID("r_"), req: req, clock: s.cfg.Clock, unfinished: len(req.Streams)}
-	for i, spec := range req.Streams {
-		ctx, cancel := context.WithCancelCause(s.streamsLife)
-		r.streams = append(r.streams, &stream{
-			id: newID("s_"), index: i, spec: spec, run: r,
-			ctx: ctx, cancel: cancel, max: s.cfg.MaxStreamEvents,
-			wake: make(chan struct{}),
-		})
-	}
-	return r
-}
-
-// launch registers a run made by newRun and starts its streams; its run
-// time starts now.
-func (s *Server) launch(r *run) (*run, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.refusing {
-		return nil, errClosed
-	}
-	if s.active+len(r.streams) > s.cfg.MaxActiveStreams {
-		for _, st := range r.streams {
-			st.cancel(nil)
-		}
-		return nil, errTooBusy
-	}
-	s.active += len(r.streams)
-	r.startedAt = r.clock.Now()
-	s.runs[r.id] = r
-	for _, st := range r.streams {
-		s.streams[st.id] = st
-	}
-	s.streamWG.Add(len(r.streams))
-	models := make([]string, len(r.streams))
-	for i, st := range r.streams {
-		models[i] = st.spec.Model
-		go s.runStream(st)
-	}
-	s.log.Info("run started", "run", r.id, "mode", r.req.Mode, "replay_of", r.replayOf, "models", strings.Join(models, ","))
-	return r, nil
-}
-
-// streamFinished does the bookkeeping of a stream that has logged its
-// terminal event.
-func (s *Server) streamFinished(st *stream) {
-	st.mu.Lock()
-	size := st.bytes
-	st.mu.Unlock()
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.active--
-	r := st.run
-	r.bytes += size
-	r.unfinished--
-	if r.unfinished > 0 {
-		return
-	}
-	r.finishedAt = time.Now()
-	s.log.Info("run finished", "run", r.id, "wall_ms", round3(r.since()))
-	s.finished = append(s.finished, r)
-	s.stored += r.bytes
-	s.evictLocked(r.finishedAt)
-}
-
-// evictLocked drops finished runs past their TTL or beyond the size cap,
-// oldest first.
-func (s *Server) evictLocked(now time.Time) {
-	n := 0
-	for n < len(s.finished) {
-		r := s.finished[n]
-		if s.stored <= s.cfg.MaxStoreBytes && now.Sub(r.finishedAt) < s.cfg.RunTTL {
-			break
-		}
-		s.stored -= r.bytes
-		delete(s.runs, r.id)
-		for _, st := range r.streams {
-			delete(s.streams, st.id)
-		}
-		n++
-	}
-	if n > 0 {
-		clear(s.finished[:n])
-		s.finished = s.finished[n:]
-	}
-}
-
-// janitor evicts expired runs while the server lives.
-func (s *Server) janitor() {
-	defer s.wg.Done()
-	every := min(s.cfg.RunTTL/4, time.Minute)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.life.Done():
-			return
-		case now := <-t.C:
-			s.mu.Lock()
-			s.evictLocked(now)
-			s.mu.Unlock()
-		}
-	}
-}
-
-// StoreStats describes the run store.
-type StoreStats struct {
-	// Runs is the number of runs held, finished or not.
-	Runs int
-	// FinishedRuns is the number of finished runs held.
-	FinishedRuns int
-	// FinishedBytes is the approximate memory of finished runs' logs.
-	FinishedBytes int64
-	// ActiveStreams is the number of streams not yet ended.
-	ActiveStreams int
-}
-
-// Stats reports the run store's size.
-func (s *Server) Stats() StoreStats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return StoreStats{Runs: len(s.runs), FinishedRuns: len(s.finished), FinishedBytes: s.stored, ActiveStreams: s.active}
-}
-
-func (s *Server) lookupRun(id string) *run {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.runs[id]
-}
-
-func (s *Server) lookupStream(id string) *stream {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.streams[id]
-}
-
-// transcript copies a run with all its events.
-func (s *Server) transcript(r *run) wire.Transcript {
-	t := wire.Transcript{
-		ID: r.id, Mode: r.req.Mode, Prompt: r.req.Prompt, System: r.req.System,
-		StartedAt: r.startedAt.UTC().Truncate(time.Millisecond), Finished: true,
-		ReplayOf: r.replayOf, Speed: r.speed,
-	}
-	// Finished and the wall time come from the streams' own logs, so a
-	// transcript read right after the last terminal event already says so.
-	for _, st := range r.streams {
-		tr := st.transcript()
-		if tr.Stats == nil {
-			t.Finished = false
-		} else {
-			t.WallMs = max(t.WallMs, tr.Stats.EndMs)
-		}
-		t.Streams = append(t.Streams, tr)
-	}
-	if !t.Finished {
-		t.WallMs = 0
-	}
-	return t
-}
-
-func newID(prefix string) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return prefix + hex.EncodeToString(b)
 }
 
 // port returns the listening port as text, or "" before Start.

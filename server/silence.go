@@ -158,6 +158,10 @@ func (b *heardBody) Read(p []byte) (int, error) {
 // "250ms".
 func humanDuration(d time.Duration) string {
 	switch {
+	case d == time.Hour:
+		return "1 hour"
+	case d > time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
 	case d == time.Minute:
 		return "1 minute"
 	case d > time.Minute && d%time.Minute == 0:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
@@ -79,4 +80,21 @@ func errorOf(err error) (message, hint string) {
 		return se.Message, se.Hint
 	}
 	return err.Error(), ""
+}
+
+// route sends the models whose names start with prefix to a source.
+type route struct {
+	prefix string
+	source Source
+}
+
+// sourceFor picks the source of a model name: the first route whose prefix
+// it has, else Ollama.
+func (s *Server) sourceFor(model string) Source {
+	for _, r := range s.sources {
+		if strings.HasPrefix(model, r.prefix) {
+			return r.source
+		}
+	}
+	return s.ollama
 }

@@ -187,12 +187,16 @@ type ReplayRequest struct {
 	// Transcript is the run, as GET /api/runs/{id} answers it.
 	Transcript *Transcript `json:"transcript"`
 	// Speed is the playback rate: 1 (the default when absent) is the
-	// original timing, 2 twice as fast. More than 0, at most MaxReplaySpeed.
+	// original timing, 2 twice as fast. From MinReplaySpeed to
+	// MaxReplaySpeed.
 	Speed *float64 `json:"speed,omitempty"`
 }
 
-// MaxReplaySpeed is the fastest playback rate of a replay.
-const MaxReplaySpeed = 16
+// The slowest and the fastest playback rates of a replay.
+const (
+	MinReplaySpeed = 1.0 / 16
+	MaxReplaySpeed = 16
+)
 
 // StreamTranscript is one stream of a Transcript.
 type StreamTranscript struct {
