@@ -126,7 +126,10 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 			Proxy:               nil, // the server is local
 			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 			MaxIdleConnsPerHost: 32,
-			IdleConnTimeout:     30 * time.Second,
+			// Shorter than the server's idle timeout (30 s), so that a
+			// request never goes out on a connection the server is
+			// closing: a POST on it would fail, not be retried.
+			IdleConnTimeout: 15 * time.Second,
 		}
 		c.http = &http.Client{Transport: c.transport}
 	}
@@ -232,7 +235,7 @@ func (c *Client) StartRun(ctx context.Context, req RunRequest) (*RunCreated, err
 // streams send the transcript's events again (phases, tokens and the
 // original ends) with the original timing divided by speed, so that
 // Subscribe, Run and the cancel calls work on it as on any run. speed must
-// be more than 0 and at most 16 (wire.MaxReplaySpeed); 1 is the original
+// be from 1/16 to 16 (wire.MinReplaySpeed, wire.MaxReplaySpeed); 1 is the original
 // timing. The answer names the new run's streams in the transcript's order,
 // each with the original model and the label "replay of MODEL". A
 // transcript that is not a valid finished run is refused with an *APIError

@@ -16,14 +16,14 @@ type Demo struct{}
 var _ Source = Demo{}
 
 // DemoPrefix starts the name of every demo model.
-const DemoPrefix = "demo/"
+const DemoPrefix = wire.DemoPrefix
 
 // Demo model names.
 const (
-	DemoHello  = "demo/hello"
-	DemoHamlet = "demo/hamlet"
-	DemoFlood  = "demo/flood"
-	DemoEcho   = "demo/echo"
+	DemoHello  = wire.DemoHello
+	DemoHamlet = wire.DemoHamlet
+	DemoFlood  = wire.DemoFlood
+	DemoEcho   = wire.DemoEcho
 )
 
 // Defaults of the demo sources.
@@ -51,7 +51,7 @@ var demoModels = []demoModel{
 func (Demo) Models(context.Context) ([]wire.Model, error) {
 	out := make([]wire.Model, 0, len(demoModels))
 	for _, m := range demoModels {
-		out = append(out, wire.Model{Name: m.name, Source: "demo", Description: m.description})
+		out = append(out, wire.Model{Name: m.name, Source: wire.SourceDemo, Description: m.description})
 	}
 	return out, nil
 }

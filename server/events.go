@@ -81,6 +81,7 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request, st *stream, next
 	closed := s.closed
 	if !closed {
 		s.handlers.Add(1)
+		s.following++
 	}
 	s.mu.Unlock()
 	if closed {
@@ -88,6 +89,13 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request, st *stream, next
 		return
 	}
 	defer s.handlers.Done()
+	defer func() {
+		// The last subscriber of a dropped run lets go of its log here.
+		s.mu.Lock()
+		s.following--
+		s.maybeReleaseLocked()
+		s.mu.Unlock()
+	}()
 	if _, ok := w.(http.Flusher); !ok {
 		writeError(w, http.StatusInternalServerError, "streaming unsupported by this connection", "")
 		return

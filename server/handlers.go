@@ -12,7 +12,7 @@ import (
 )
 
 // The handlers of the JSON endpoints (docs/protocol.md); GET /events is in
-// events.go, POST /api/replays in replay.go.
+// events.go.
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	h := wire.Health{OK: true, Version: s.cfg.Version, Ollama: wire.OllamaHealth{URL: s.ollama.URL()}}
@@ -72,6 +72,40 @@ func (s *Server) decodeRunRequest(raw []byte) (wire.RunRequest, *refusal) {
 		return wire.RunRequest{}, bad
 	}
 	return req, nil
+}
+
+// handleCreateReplay serves POST /api/replays: it checks the saved run and
+// starts a run that plays it back.
+func (s *Server) handleCreateReplay(w http.ResponseWriter, r *http.Request) {
+	tooBig := &refusal{http.StatusRequestEntityTooLarge, fmt.Sprintf("replay body over %d bytes", s.cfg.MaxReplayBytes),
+		"replay a shorter run; the server's limit is Config.MaxReplayBytes"}
+	raw, bad := s.readBody(w, r, s.cfg.MaxReplayBytes, tooBig)
+	if bad != nil {
+		writeRefusal(w, bad)
+		return
+	}
+	var req wire.ReplayRequest
+	if err := decodeBody(raw, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), `send {"transcript": <a run as GET /api/runs/{id} answers it>, "speed": 1}`)
+		return
+	}
+	scripts, bad := s.validateReplay(&req)
+	if bad != nil {
+		writeRefusal(w, bad)
+		return
+	}
+	t := req.Transcript
+	runReq := wire.RunRequest{Prompt: t.Prompt, System: t.System, Mode: t.Mode}
+	for _, st := range t.Streams {
+		runReq.Streams = append(runReq.Streams, wire.StreamSpec{Model: st.Model, Options: st.Options, Label: replayLabelPrefix + st.Model})
+	}
+	rn := s.newRun(runReq)
+	rn.replayOf, rn.speed = t.ID, *req.Speed
+	for i, st := range rn.streams {
+		st.replay = scripts[i]
+	}
+	started, err := s.launch(rn)
+	s.answerStarted(w, started, err)
 }
 
 // answerStarted answers the start of a run or replay: 201 with the run and

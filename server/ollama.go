@@ -129,7 +129,7 @@ func (o *Ollama) Models(ctx context.Context) ([]wire.Model, error) {
 		mod := m.ModifiedAt
 		out = append(out, wire.Model{
 			Name:          m.Name,
-			Source:        "ollama",
+			Source:        wire.SourceOllama,
 			Size:          m.Size,
 			Family:        m.Details.Family,
 			ParameterSize: m.Details.ParameterSize,

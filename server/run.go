@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
@@ -191,19 +192,10 @@ func (s *stream) finish(res Result, err error) {
 		Tokens:     s.tokens,
 		StartMs:    s.startMs,
 		EndMs:      t,
-		DurationMs: round3(t - s.startMs),
+		DurationMs: figures.RoundMs(t - s.startMs),
 		Ollama:     res.Ollama,
 	}
-	if s.tokens > 0 {
-		stats.TTFTMs = round3(s.firstMs - s.startMs)
-		gen := (t - s.firstMs) / 1000
-		if s.tokens == 1 || gen <= 0 {
-			gen = stats.DurationMs / 1000
-		}
-		if gen > 0 {
-			stats.TokensPerS = math.Round(float64(s.tokens)/gen*10) / 10
-		}
-	}
+	stats.TTFTMs, stats.TokensPerS = figures.Timing(s.tokens, s.startMs, s.firstMs, t)
 	cause := context.Cause(s.ctx)
 	switch {
 	case errors.Is(cause, errTooLong):
@@ -223,8 +215,6 @@ func (s *stream) finish(res Result, err error) {
 		s.append(wire.EventDone, wire.EventData{TMs: t, Reason: res.Reason, Stats: stats})
 	}
 }
-
-func round3(ms float64) float64 { return math.Round(ms*1000) / 1000 }
 
 // runStream is the goroutine that owns stream s: it waits for its turn in
 // sync mode, asks the source, and logs the terminal event.

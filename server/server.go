@@ -7,8 +7,9 @@
 // rewrites ids). Each SSE subscriber gets a private r3labs/sse stream fed from
 // that log, so a slow subscriber never slows its stream's source or other
 // subscribers, late subscribers start at seq 0, and Last-Event-ID: n resumes
-// after n exactly once. Finished runs are evicted after a TTL and beyond a
-// size cap.
+// after n exactly once. Finished runs are evicted after a TTL, beyond a
+// size cap, and to make room for live streams in the budget that all logs
+// share (Config.MaxLogBytes).
 //
 // A subscriber never falls behind the log. A stream's log keeps every event
 // of the stream (Config.MaxStreamEvents stops a stream that would outgrow
@@ -18,6 +19,21 @@
 // a subscriber that comes back after its run was evicted cannot resume: it
 // gets a 404, which package client turns into an error event, never a
 // silent gap.
+//
+// No request can take the process down: a panic in a handler answers 500, a
+// panic in a stream's source ends that stream with an error event, a panic
+// while feeding a subscriber ends that response; the server goes on.
+//
+// Files: config.go the Config and its defaults; server.go the Server's life
+// (New, Start, Close); store.go the run store and its eviction; run.go a
+// run, its streams and the goroutine that owns each; log.go the event log
+// and the log budget; events.go GET /events; http.go routing, guards and
+// refusals; body.go reading request bodies; handlers.go the JSON
+// endpoints; transcript.go GET /api/runs/{id} written as it goes;
+// validate.go what requests may ask; conns.go the cap on connections.
+// Sources: source.go the Source interface and the routing of model names,
+// demo.go, ollama.go with silence.go, and replay.go playing a saved run
+// back.
 package server
 
 import (
@@ -34,128 +50,6 @@ import (
 
 	"github.com/r3labs/sse/v2"
 )
-
-// Config sets up a Server. The zero value is ready to use.
-type Config struct {
-	// OllamaURL is the Ollama server; empty takes OLLAMA_HOST, and without
-	// it http://127.0.0.1:11434.
-	OllamaURL string
-	// OllamaStartTimeout is how long an Ollama stream waits for the first
-	// byte of Ollama's reply, which comes only once the model is loaded,
-	// the requests ahead of it are served and the prompt is read. A stream
-	// that waits longer ends with an error saying Ollama sent nothing for
-	// that long. Default DefaultOllamaStartTimeout (10 minutes, so that a
-	// big model loading from a slow disk is not cut off); negative: no
-	// limit.
-	OllamaStartTimeout time.Duration
-	// OllamaStallTimeout is how long an Ollama stream waits for more bytes
-	// once the reply has begun; a stream that waits longer ends with an
-	// error saying Ollama sent nothing for that long. Default
-	// DefaultOllamaStallTimeout (1 minute: Ollama sends each token as it is
-	// made, every few seconds at worst); negative: no limit.
-	OllamaStallTimeout time.Duration
-	// RunTTL is how long a finished run stays readable. Default 30 minutes.
-	RunTTL time.Duration
-	// MaxStoreBytes caps the memory of finished runs' logs; the oldest are
-	// evicted beyond it. Default 64 MiB.
-	MaxStoreBytes int64
-	// MaxLogBytes caps the memory of every stream's log together, live and
-	// finished. When a live stream's next event would not fit, finished
-	// runs are dropped, oldest first, to make room; when none is left, the
-	// stream ends with an error saying the server's memory for events is
-	// full. Default 256 MiB.
-	MaxLogBytes int64
-	// IdleTimeout closes a keep-alive connection that waits this long for
-	// its next request. Default 30 s.
-	IdleTimeout time.Duration
-	// BodyTimeout is how long a request body may take to arrive; one that
-	// takes longer is answered 408 and its connection closed. It does not
-	// bound responses: an SSE stream lasts as long as its stream. Default
-	// 30 s.
-	BodyTimeout time.Duration
-	// MaxConns caps the open connections. A request on a connection beyond
-	// it is answered 503 and the connection closed; beyond it by
-	// connSlack more, connections are closed as soon as they are accepted.
-	// Default 512.
-	MaxConns int
-	// MaxBodyBytes caps a request body. Default 1 MiB.
-	MaxBodyBytes int64
-	// MaxReplayBytes caps the body of POST /api/replays, which carries a
-	// whole saved run. Default 64 MiB.
-	MaxReplayBytes int64
-	// MaxPromptBytes caps the prompt and the system prompt each. Default 256 KiB.
-	MaxPromptBytes int
-	// MaxStreamsPerRun caps the streams of one run. Default 16.
-	MaxStreamsPerRun int
-	// MaxActiveStreams caps the streams not yet ended, over all runs.
-	// Default 64.
-	MaxActiveStreams int
-	// MaxStreamEvents caps the events of one stream; a stream that reaches
-	// it is stopped with an error. Default 250,000. A stream's log is never
-	// trimmed (there is no ring buffer), so a connected subscriber cannot
-	// fall behind it: however slow, it gets every event from the one it
-	// asked for (see the package comment for one that comes back after its
-	// run was evicted).
-	MaxStreamEvents int
-	// Version is reported by /healthz. Default "dev".
-	Version string
-	// Logger receives the server's log. Default: discard.
-	Logger *slog.Logger
-	// Clock stamps every event's t_ms and paces replays. Default
-	// RealClock. The demo sources, eviction and timeouts use real time
-	// whatever it is.
-	Clock Clock
-}
-
-func (c Config) withDefaults() Config {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	if c.OllamaStartTimeout == 0 {
-		c.OllamaStartTimeout = DefaultOllamaStartTimeout
-	}
-	if c.OllamaStallTimeout == 0 {
-		c.OllamaStallTimeout = DefaultOllamaStallTimeout
-	}
-	if c.RunTTL <= 0 {
-		c.RunTTL = 30 * time.Minute
-	}
-	if c.MaxStoreBytes <= 0 {
-		c.MaxStoreBytes = 64 << 20
-	}
-	if c.MaxLogBytes <= 0 {
-		c.MaxLogBytes = 256 << 20
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = 30 * time.Second
-	}
-	if c.BodyTimeout <= 0 {
-		c.BodyTimeout = 30 * time.Second
-	}
-	def(&c.MaxConns, 512)
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1 << 20
-	}
-	if c.MaxReplayBytes <= 0 {
-		c.MaxReplayBytes = 64 << 20
-	}
-	def(&c.MaxPromptBytes, 256<<10)
-	def(&c.MaxStreamsPerRun, 16)
-	def(&c.MaxActiveStreams, 64)
-	def(&c.MaxStreamEvents, 250_000)
-	if c.Version == "" {
-		c.Version = "dev"
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Clock == nil {
-		c.Clock = RealClock{}
-	}
-	return c
-}
 
 // Server is the embedded SSE server. Create it with New, then either Start
 // it on a loopback address or mount Handler yourself; Close stops it.
@@ -181,15 +75,17 @@ type Server struct {
 	handlers    sync.WaitGroup // GET /events handlers
 	release     chan struct{}  // asks the janitor to hand freed memory back
 
-	mu       sync.Mutex
-	closed   bool
-	refusing bool // new runs: after CancelStreams or Close
-	runs     map[string]*run
-	streams  map[string]*stream
-	finished []*run // in the order they finished
-	stored   int64  // bytes of finished runs
-	active   int    // streams not ended
-	dropped  int64  // bytes of runs dropped since the memory was last handed back
+	mu          sync.Mutex
+	closed      bool
+	refusing    bool // new runs: after CancelStreams or Close
+	runs        map[string]*run
+	streams     map[string]*stream
+	finished    []*run // in the order they finished
+	stored      int64  // bytes of finished runs
+	active      int    // streams not ended
+	dropped     int64  // bytes of runs dropped since the memory was last handed back when quiet
+	droppedBusy int64  // bytes of runs dropped since the memory was last handed back
+	following   int    // GET /events handlers running
 
 	port    atomic.Int32 // the listening port, once known
 	httpSrv *http.Server
@@ -232,6 +128,9 @@ func New(cfg Config) (*Server, error) {
 	go s.janitor()
 	return s, nil
 }
+
+// Config returns the server's configuration, with its defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
 
 // Ollama returns the server's Ollama source.
 func (s *Server) Ollama() *Ollama { return s.ollama }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
@@ -84,7 +85,7 @@ func (s *Server) streamFinished(st *stream) {
 		return
 	}
 	r.finishedAt = time.Now()
-	s.log.Info("run finished", "run", r.id, "wall_ms", round3(r.since()))
+	s.log.Info("run finished", "run", r.id, "wall_ms", figures.RoundMs(r.since()))
 	s.finished = append(s.finished, r)
 	s.stored += r.bytes
 	s.evictLocked(r.finishedAt)
@@ -117,10 +118,15 @@ func (s *Server) makeRoom(need int64) bool {
 	return dropped
 }
 
-// releaseAfter is how many bytes of dropped runs make the janitor hand
-// freed memory back to the system at once rather than when Go's scavenger
-// gets to it, minutes later.
-const releaseAfter = 32 << 20
+// The janitor hands the memory of dropped runs back to the system at once
+// (rather than when Go's scavenger gets to it, minutes later) after
+// releaseAfter bytes of them, or after releaseQuiet bytes once no stream
+// runs and no subscriber reads: then nothing holds their logs any more, and
+// a full collection costs little.
+const (
+	releaseAfter = 32 << 20
+	releaseQuiet = 1 << 20
+)
 
 // dropOldestLocked drops the oldest finished run. Its memory is freed once
 // no subscriber holds its streams.
@@ -134,12 +140,28 @@ func (s *Server) dropOldestLocked() {
 	for _, st := range r.streams {
 		delete(s.streams, st.id)
 	}
-	if s.dropped += r.bytes; s.dropped >= releaseAfter {
-		s.dropped = 0
-		select {
-		case s.release <- struct{}{}:
-		default:
-		}
+	s.dropped += r.bytes
+	s.droppedBusy += r.bytes
+	s.maybeReleaseLocked()
+}
+
+// maybeReleaseLocked asks the janitor to hand the memory of dropped runs
+// back to the system when enough of it has added up (see releaseAfter). A
+// release while streams run or subscribers read frees only what nothing
+// holds, so what was dropped is released again once all is quiet.
+func (s *Server) maybeReleaseLocked() {
+	quiet := s.active == 0 && s.following == 0
+	switch {
+	case quiet && s.dropped >= releaseQuiet:
+		s.dropped, s.droppedBusy = 0, 0
+	case s.droppedBusy >= releaseAfter:
+		s.droppedBusy = 0
+	default:
+		return
+	}
+	select {
+	case s.release <- struct{}{}:
+	default:
 	}
 }
 
@@ -203,6 +225,19 @@ func newID(prefix string) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
 	return prefix + hex.EncodeToString(b)
+}
+
+// MemoryLimit is a soft memory limit (runtime/debug.SetMemoryLimit) for a
+// process whose memory is mostly a server's with cfg: twice its log budget
+// (the logs, and as much again for the garbage collector to work in) and
+// 128 MiB for the rest. With the default budget, 640 MiB. Without a limit,
+// Go lets the heap grow to twice what is live before it collects, on top
+// of the logs' garbage: a soak of 64 streams filling the budget peaked at
+// about 1 GB of RSS, and at about 660 MB with the limit
+// (docs/performance.md). The limit is soft: a process that needs more gets
+// it, at the cost of more collections.
+func MemoryLimit(cfg Config) int64 {
+	return 2*cfg.withDefaults().MaxLogBytes + 128<<20
 }
 
 // mebibytes writes n bytes for a sentence: "256 MiB".
