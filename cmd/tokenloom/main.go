@@ -254,8 +254,13 @@ Measures Tokenloom against its performance targets and prints the figures:
             as it comes off the wire): p99 at most 1 ms. It needs an Ollama at
             OLLAMA_HOST that serves the tiny test model (scripts/bench.sh starts
             one); otherwise it is skipped with a note.
-The UI and start-up parts run in child processes (tokenloom bench --child ui or
-startup) and need a display; without one, run it under
+  soak      64 demo/flood streams of 250,000 events at once, as fast as they go,
+            against the server's 256 MiB budget for event logs, then the eviction
+            of the runs: peak RSS (at most 640 MB) and RSS 1 s after the eviction
+            (at most 64 MB)
+The UI, start-up and soak parts run in child processes (tokenloom bench --child
+ui, startup or soak); the UI and start-up parts need a display; without one, run
+it under
   xvfb-run -a -s "-screen 0 1280x800x24" tokenloom bench
 Missed targets are marked MISSED; the exit status is 1 then (with --check), 2
 when a part could not be measured.
@@ -282,8 +287,10 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&c.OverheadRounds, "overhead-rounds", c.OverheadRounds, "overhead: rounds measured (one more loads the model)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "UI: write a CPU profile of the window's process to `FILE` (go tool pprof)")
 	fs.StringVar(&c.MemProfile, "memprofile", "", "UI: write a heap profile of the window's process at the end of its run to `FILE`")
-	fs.StringVar(&skip, "skip", "", "parts not to run, comma-separated: ui, startup, relay, overhead")
-	fs.StringVar(&part, "child", "", "run one `PART` (ui or startup) in this process and print its raw result (used by bench itself)")
+	fs.IntVar(&c.SoakStreams, "soak-streams", c.SoakStreams, "soak: `N` streams at once (1 to 64)")
+	fs.IntVar(&c.SoakEvents, "soak-events", c.SoakEvents, "soak: events per stream (3 to 250000)")
+	fs.StringVar(&skip, "skip", "", "parts not to run, comma-separated: ui, startup, relay, overhead, soak")
+	fs.StringVar(&part, "child", "", "run one `PART` (ui, startup or soak) in this process and print its raw result (used by bench itself)")
 	if code, done := parseFlagsOnly(fs, args, stderr, ""); done {
 		return code
 	}

@@ -10,11 +10,16 @@
 //   - relay overhead: per token, how much later the client has a token than
 //     a reader of Ollama's NDJSON reply, measured on the same tokens by a
 //     tap (a reverse proxy that notes when each line comes off the wire)
-//     between the server and a real Ollama serving the tiny test model.
+//     between the server and a real Ollama serving the tiny test model;
+//   - memory soak: 64 demo/flood streams of 250,000 events at once, as fast
+//     as they go, against the server's log budget (server.Config.MaxLogBytes),
+//     then the eviction of the runs: the peak RSS, and the RSS once the runs
+//     are gone.
 //
-// The UI and start-up parts run in child processes of the same executable
-// (`tokenloom bench --child ui|startup`), so that their figures are the
-// app's alone. They need a display; under CI, xvfb-run gives one.
+// The UI, start-up and soak parts run in child processes of the same
+// executable (`tokenloom bench --child ui|startup|soak`), so that their
+// figures are the app's or the server's alone. The UI and start-up parts
+// need a display; under CI, xvfb-run gives one.
 package bench
 
 import (
@@ -46,6 +51,12 @@ const (
 	TargetStartupMs          = 1500.0
 	TargetRelayTokensPerS    = 100000.0
 	TargetRelayOverheadP99Ms = 1.0
+	// TargetSoakPeakRSSMB bounds the soak's peak RSS: the server's log
+	// budget (256 MiB) with the Go runtime's room to collect it.
+	TargetSoakPeakRSSMB = 640.0
+	// TargetSoakAfterRSSMB bounds the soak's RSS once its runs are
+	// evicted: back near an idle server.
+	TargetSoakAfterRSSMB = 64.0
 )
 
 // OverheadModel is the model the overhead part streams by default: the tiny
@@ -73,7 +84,10 @@ type Config struct {
 	// Model, after one round that is not counted.
 	Model                          string
 	OverheadTokens, OverheadRounds int
-	// Skip names parts not to run: "ui", "startup", "relay", "overhead".
+	// Soak part: SoakStreams streams of SoakEvents events each, at once.
+	SoakStreams, SoakEvents int
+	// Skip names parts not to run: "ui", "startup", "relay", "overhead",
+	// "soak".
 	Skip []string
 	// CPUProfile, if set, is where the UI part writes a CPU profile.
 	CPUProfile string `json:",omitempty"`
@@ -89,6 +103,7 @@ func DefaultConfig() Config {
 		StartupRuns:  5,
 		RelayStreams: 8, RelayTokens: 50000, RelayRounds: 3,
 		Model: OverheadModel, OverheadTokens: 2000, OverheadRounds: 5,
+		SoakStreams: 64, SoakEvents: 250_000,
 	}
 }
 
@@ -116,6 +131,14 @@ type Figures struct {
 	RelayOverheadP99Ms  *float64 `json:"relay_overhead_p99_ms"`
 	RelayOverheadMaxMs  *float64 `json:"relay_overhead_max_ms"`
 	RelayOverheadTokens int      `json:"relay_overhead_tokens"`
+
+	SoakPeakRSSMB  *float64 `json:"soak_peak_rss_mb"`
+	SoakAfterRSSMB *float64 `json:"soak_after_rss_mb"`
+	SoakIdleRSSMB  *float64 `json:"soak_idle_rss_mb"`
+	SoakPeakLogMB  *float64 `json:"soak_peak_log_mb"`
+	SoakEvents     int64    `json:"soak_events"`
+	SoakStopped    int      `json:"soak_streams_stopped"`
+	SoakSeconds    float64  `json:"soak_seconds"`
 
 	Config  Config          `json:"config"`
 	Machine Machine         `json:"machine"`
@@ -166,6 +189,12 @@ func Run(ctx context.Context, c Config, version string, asJSON bool, stdout, std
 		progress("relay overhead: %d rounds of %d tokens of %s", c.OverheadRounds+1, c.OverheadTokens, c.Model)
 		if err := measureOverhead(ctx, c, f); err != nil {
 			return nil, fmt.Errorf("relay overhead: %w", err)
+		}
+	}
+	if !c.skips("soak") {
+		progress("memory soak: %d streams × %d events at once, then eviction", c.SoakStreams, c.SoakEvents)
+		if err := measureSoak(ctx, c, f); err != nil {
+			return nil, fmt.Errorf("memory soak: %w", err)
 		}
 	}
 	f.judge()
@@ -264,6 +293,27 @@ func measureRelay(ctx context.Context, c Config, f *Figures) error {
 	return nil
 }
 
+func measureSoak(ctx context.Context, c Config, f *Figures) error {
+	var res *soakResult
+	err := child(ctx, ChildSoak, c, func(_ time.Time, text string) {
+		var r soakResult
+		if json.Unmarshal([]byte(text), &r) == nil {
+			res = &r
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if res == nil {
+		return errors.New("no result from the soak")
+	}
+	mb := func(b int64) *float64 { return ptr(round(float64(b)/(1<<20), 1)) }
+	f.SoakPeakRSSMB, f.SoakAfterRSSMB, f.SoakIdleRSSMB = mb(res.PeakRSSBytes), mb(res.AfterRSSBytes), mb(res.IdleRSSBytes)
+	f.SoakPeakLogMB = mb(res.PeakLogBytes)
+	f.SoakEvents, f.SoakStopped, f.SoakSeconds = res.Events, res.Stopped, res.Seconds
+	return nil
+}
+
 func measureOverhead(ctx context.Context, c Config, f *Figures) error {
 	base := envconfig.Host()
 	if ok, note := ollamaHasModel(ctx, base, c.Model); !ok {
@@ -313,6 +363,8 @@ func (f *Figures) judge() {
 	check("startup_ms", f.StartupMs, below(TargetStartupMs))
 	check("relay_tokens_per_s", f.RelayTokensPerS, func(v float64) bool { return v >= TargetRelayTokensPerS })
 	check("relay_overhead_p99_ms", f.RelayOverheadP99Ms, below(TargetRelayOverheadP99Ms))
+	check("soak_peak_rss_mb", f.SoakPeakRSSMB, below(TargetSoakPeakRSSMB))
+	check("soak_after_rss_mb", f.SoakAfterRSSMB, below(TargetSoakAfterRSSMB))
 }
 
 // Met says whether every measured figure meets its target.
@@ -368,6 +420,12 @@ func (f *Figures) print(w io.Writer) {
 		fmt.Fprintf(w, "  p50 / p99 / max  %.3f / %.3f / %.3f ms (target p99 ≤ %g)%s\n",
 			*f.RelayOverheadP50Ms, *f.RelayOverheadP99Ms, *f.RelayOverheadMaxMs, TargetRelayOverheadP99Ms, mark("relay_overhead_p99_ms"))
 	}
+	if f.SoakPeakRSSMB != nil {
+		fmt.Fprintf(w, "Memory soak, %d demo/flood streams × %d events at once (%d events in %.1f s; %d streams stopped by the log budget)\n",
+			c.SoakStreams, c.SoakEvents, f.SoakEvents, f.SoakSeconds, f.SoakStopped)
+		fmt.Fprintf(w, "  peak RSS                          %6.0f MB   (target ≤ %g; logs at most %.0f MB)%s\n", *f.SoakPeakRSSMB, TargetSoakPeakRSSMB, *f.SoakPeakLogMB, mark("soak_peak_rss_mb"))
+		fmt.Fprintf(w, "  RSS 1 s after the runs' eviction  %6.0f MB   (target ≤ %g; idle %.0f MB)%s\n", *f.SoakAfterRSSMB, TargetSoakAfterRSSMB, *f.SoakIdleRSSMB, mark("soak_after_rss_mb"))
+	}
 	for _, n := range f.Notes {
 		fmt.Fprintln(w, "Note:", n)
 	}
@@ -420,7 +478,7 @@ func round(v float64, digits int) float64 {
 func ptr[T any](v T) *T { return &v }
 
 // parts are the names Skip takes.
-var parts = []string{"ui", "startup", "relay", "overhead"}
+var parts = []string{"ui", "startup", "relay", "overhead", "soak"}
 
 // Validate says what is wrong with c.
 func (c Config) Validate() error {
@@ -437,6 +495,8 @@ func (c Config) Validate() error {
 	in("relay-rounds", c.RelayRounds, 1, 100)
 	in("overhead-tokens", c.OverheadTokens, 1, 10000)
 	in("overhead-rounds", c.OverheadRounds, 1, 100)
+	in("soak-streams", c.SoakStreams, 1, 64)
+	in("soak-events", c.SoakEvents, 3, 250_000)
 	if !(c.Rate > 0) || c.Rate > 100000 {
 		errs = append(errs, fmt.Errorf("rate %g out of range: more than 0, at most 100000 tokens/s", c.Rate))
 	}

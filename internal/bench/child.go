@@ -125,8 +125,10 @@ func RunChild(ctx context.Context, part string, c Config, version string, stdout
 		}
 
 		return json.NewEncoder(stdout).Encode(res)
+	case ChildSoak:
+		return runSoak(ctx, c, stdout)
 	default:
-		return fmt.Errorf("unknown bench part %q (want %s or %s)", part, ChildUI, ChildStartup)
+		return fmt.Errorf("unknown bench part %q (want %s, %s or %s)", part, ChildUI, ChildStartup, ChildSoak)
 	}
 }
 
@@ -135,6 +137,7 @@ func childArgs(part string, c Config) []string {
 	return []string{"bench", "--child", part,
 		"--streams", strconv.Itoa(c.Streams), "--rate", strconv.FormatFloat(c.Rate, 'g', -1, 64),
 		"--tokens", strconv.Itoa(c.Tokens),
+		"--soak-streams", strconv.Itoa(c.SoakStreams), "--soak-events", strconv.Itoa(c.SoakEvents),
 		"--size", fmt.Sprintf("%dx%d", c.Width, c.Height), "--cpuprofile", c.CPUProfile, "--memprofile", c.MemProfile}
 }
 
@@ -182,22 +185,4 @@ func writeHeapProfile(path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// peakRSS is the process's peak resident set size in bytes, from
-// /proc/self/status (VmHWM); 0 where that is not available.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for l := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err == nil {
-				return kb * 1024
-			}
-		}
-	}
-	return 0
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
 
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -32,7 +34,12 @@ func Serve(ctx context.Context, o ServeOptions) int {
 		o.Addr = DefaultServeAddr
 	}
 	logger := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := server.New(server.Config{OllamaURL: o.OllamaURL, Version: o.Version, Logger: logger})
+	cfg := server.Config{OllamaURL: o.OllamaURL, Version: o.Version, Logger: logger}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The process is the server: keep it near its log budget.
+		debug.SetMemoryLimit(server.MemoryLimit(cfg))
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
 		return ExitUsage

@@ -104,6 +104,10 @@ func (c *current) close() {
 // one.
 const desktopGCPercent = 50
 
+// viewsMemory is what the desktop app's soft memory limit allows the views
+// beside the embedded server's share (server.MemoryLimit).
+const viewsMemory = 512 << 20
+
 // Run opens the window and returns when it is closed or ctx ends.
 func Run(ctx context.Context, o Options) int {
 	if os.Getenv("GOGC") == "" {
@@ -112,6 +116,11 @@ func Run(ctx context.Context, o Options) int {
 		// its peak memory about 10 % lower for a little more GC CPU
 		// (docs/performance.md).
 		debug.SetGCPercent(desktopGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The server's logs and room to collect them, and as much for the
+		// views, which hold the runs' text too.
+		debug.SetMemoryLimit(server.MemoryLimit(server.Config{}) + viewsMemory)
 	}
 	a := NewApp(o.Version)
 	ollamaURL := o.OllamaURL
