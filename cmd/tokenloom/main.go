@@ -189,7 +189,7 @@ Flags:
 func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("replay", replayUsage, stderr)
 	var o cli.ReplayOptions
-	fs.Float64Var(&o.Speed, "speed", 1, "playback rate `N`: 1 is the original timing, 2 twice as fast (more than 0, at most 16)")
+	fs.Float64Var(&o.Speed, "speed", 1, "playback rate `N`: 1 is the original timing, 2 twice as fast (from 0.0625, i.e. 1/16, to 16)")
 	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, instead of text")
 	// The file may come before the flags: tokenloom replay run.json --speed 2.
 	var files []string

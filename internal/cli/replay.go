@@ -17,7 +17,7 @@ type ReplayOptions struct {
 	// app's export, or GET /api/runs/{id}).
 	Path string
 	// Speed is the playback rate: 1 is the original timing, 2 twice as
-	// fast; the server takes more than 0 up to 16 and refuses anything else,
+	// fast; the server takes 1/16 up to 16 and refuses anything else,
 	// 0 included (the command's --speed defaults to 1).
 	Speed float64
 	// JSON prints the events as NDJSON instead of text.
