@@ -41,7 +41,7 @@ func newRunViews(a *App) *runViews {
 	rv := &runViews{
 		interleaved: NewTokenView(),
 		timeline:    NewTimeline(),
-		heading:     widget.NewLabel("Run the streams to see their tokens arrive on a shared clock."),
+		heading:     widget.NewLabel("Timeline: each token as it arrives, one lane per stream, on the run's clock"),
 		stats:       newStatsTable(),
 		app:         a,
 	}
