@@ -16,6 +16,7 @@ import (
 
 	"github.com/r3labs/sse/v2"
 
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -146,7 +147,7 @@ func BenchmarkSubscribe(b *testing.B) {
 // one phase event, n tokens, then a done event with reason stop, then the
 // channel closes.
 func benchSubscribeFlood(cl *Client, n int) (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience)
 	defer cancel()
 	rate := 0.0
 	run, err := cl.StartRun(ctx, RunRequest{Prompt: "bench", Streams: []StreamSpec{{

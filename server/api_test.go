@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -273,7 +274,7 @@ func TestMalformedHTTP(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			_ = conn.SetDeadline(time.Now().Add(testenv.Patience))
 			go func() { _, _ = io.WriteString(conn, tt.request) }()
 			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 			if err != nil {

@@ -81,7 +81,7 @@ func TestChurn(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, uint64(w)))
 		wg.Go(func() {
 			for range runs / workers {
-				if err := churnOnce(srv.URL(), cl, raw, rng, perRun, &counts); err != nil {
+				if err := churnOnce(t.Context(), srv.URL(), cl, raw, rng, perRun, &counts); err != nil {
 					t.Error(err)
 					if failures.Add(1) > 5 {
 						return
@@ -95,17 +95,11 @@ func TestChurn(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.Stats().ActiveStreams > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("streams still active 10 s after the churn: %+v", srv.Stats())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, "the streams to end after the churn", func() bool { return srv.Stats().ActiveStreams == 0 })
 	cl.Close()
 	rawTransport.CloseIdleConnections()
 	goroutinesAfter := settleGoroutines(goroutinesBefore)
-	if err := goleak.Find(baseline); err != nil {
+	if err := testenv.Leaks(baseline); err != nil {
 		t.Errorf("goroutines left after the churn: %v", err)
 	}
 	heapAfter := heapAlloc()
@@ -137,8 +131,8 @@ func TestChurn(t *testing.T) {
 
 // churnOnce starts one run and cancels it at random moments, with
 // subscribers of every kind; it returns when every followed stream ended.
-func churnOnce(base string, cl *client.Client, raw *http.Client, rng *rand.Rand, perRun int, counts *churnCounts) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+func churnOnce(ctx context.Context, base string, cl *client.Client, raw *http.Client, rng *rand.Rand, perRun int, counts *churnCounts) error {
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req := wire.RunRequest{Prompt: "one two three four five six seven eight nine ten", Mode: wire.ModeAsync}
 	if rng.IntN(4) == 0 {
@@ -260,10 +254,10 @@ func churnOnce(base string, cl *client.Client, raw *http.Client, rng *rand.Rand,
 	return firstErr
 }
 
-// settleGoroutines waits up to 10 s for the goroutines to fall to want and
-// returns how many there are.
+// settleGoroutines waits up to testenv.Patience for the goroutines to fall
+// to want and returns how many there are.
 func settleGoroutines(want int) int {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.Patience)
 	for runtime.NumGoroutine() > want && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -12,12 +12,15 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
-// silenceLimit is the Ollama silence limit of TestOllamaFaultsInOneRun, far
-// above the healthy fake's gaps even on a loaded machine.
+// silenceLimit is the Ollama silence limit of TestOllamaFaultsInOneRun:
+// twenty times the healthy fake's gaps, which a loaded machine stretches
+// by milliseconds, and a quarter of the two other streams' length, so that
+// the silent faults end before them with a margin of a second and a half.
 const silenceLimit = 500 * time.Millisecond
 
 // ollamaFault is a way for Ollama's /api/chat to fail, as the model name of
@@ -208,7 +211,7 @@ func TestOllamaFaultsInOneRun(t *testing.T) {
 			want[f.model] = true
 		}
 	}
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(testenv.Patience)
 	for len(want) > 0 {
 		select {
 		case m := <-closed:
@@ -217,7 +220,9 @@ func TestOllamaFaultsInOneRun(t *testing.T) {
 			t.Fatalf("the requests of %v were not closed", want)
 		}
 	}
-	// The silence limit measured: neither early nor much later.
+	// The silence limit measured: not early. Nor much later: the error came
+	// before the other streams ended (checked above), which a loaded machine
+	// delays as much as it delays the limit's timer.
 	for i, f := range ollamaFaults {
 		if !f.silent {
 			continue
@@ -230,8 +235,8 @@ func TestOllamaFaultsInOneRun(t *testing.T) {
 		}
 		// The limit counts from the last byte read, which comes a little
 		// before the last event is stamped: allow 50 ms of that.
-		if quiet := l.TMs - since; quiet < float64(silenceLimit.Milliseconds())-50 || quiet > float64(silenceLimit.Milliseconds())+3000 {
-			t.Errorf("%s: error %.0f ms after the last event, want about %v", f.model, quiet, silenceLimit)
+		if quiet := l.TMs - since; quiet < float64(silenceLimit.Milliseconds())-50 {
+			t.Errorf("%s: error %.0f ms after the last event, want at least %v", f.model, quiet, silenceLimit)
 		}
 	}
 	t.Logf("%d Ollama faults in one run, each ended its own stream with an error; the healthy Ollama stream and the demo stream ended at %.0f and %.0f ms",
@@ -244,7 +249,7 @@ func TestOllamaFaultsInOneRun(t *testing.T) {
 			t.Errorf("a run after the faults: %+v", evs[len(evs)-1])
 		}
 	}
-	if st := srv.Stats(); st.ActiveStreams != 0 {
-		t.Errorf("%d streams still active", st.ActiveStreams)
-	}
+	// The server counts a stream as ended a moment after it logged the
+	// terminal event that collect returned on.
+	testenv.Eventually(t, "every stream counted as ended", func() bool { return srv.Stats().ActiveStreams == 0 })
 }

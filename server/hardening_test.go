@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -104,11 +105,6 @@ func rawConn(t *testing.T, srv *server.Server) net.Conn {
 	return conn
 }
 
-// hangGuard bounds a read that a broken server would never end; it is no
-// guess about speed: the tests wait for the server's own timeout, far
-// shorter.
-const hangGuard = 2 * time.Minute
-
 // TestBodyTimeout: a request body that trickles in is cut off at
 // BodyTimeout with a 408, and its connection closed; SSE responses that
 // last longer than it are not.
@@ -116,7 +112,7 @@ func TestBodyTimeout(t *testing.T) {
 	srv, cl := start(t, server.Config{BodyTimeout: 300 * time.Millisecond})
 	host := strings.TrimPrefix(srv.URL(), "http://")
 	conn := rawConn(t, srv)
-	_ = conn.SetDeadline(time.Now().Add(hangGuard))
+	_ = conn.SetDeadline(time.Now().Add(testenv.Patience))
 	body := `{"prompt":"hi","streams":[{"model":"demo/hello"}]}`
 	fmt.Fprintf(conn, "POST /api/runs HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", host, len(body), body[:5])
 	// One byte now and then, as a slow attacker would.
@@ -169,7 +165,7 @@ func isReset(err error) bool {
 func TestIdleTimeout(t *testing.T) {
 	srv, _ := start(t, server.Config{IdleTimeout: 200 * time.Millisecond})
 	conn := rawConn(t, srv)
-	_ = conn.SetDeadline(time.Now().Add(hangGuard))
+	_ = conn.SetDeadline(time.Now().Add(testenv.Patience))
 	fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", strings.TrimPrefix(srv.URL(), "http://"))
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
@@ -195,7 +191,7 @@ func TestConnectionCap(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL(), "http://")
 	get := func(conn net.Conn) (*http.Response, string) {
 		t.Helper()
-		_ = conn.SetDeadline(time.Now().Add(hangGuard))
+		_ = conn.SetDeadline(time.Now().Add(testenv.Patience))
 		fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", host)
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
@@ -222,13 +218,10 @@ func TestConnectionCap(t *testing.T) {
 	held[0].Close()
 	// The server notices the close when it reads from the connection: try
 	// until a new connection is served.
-	for {
+	testenv.Eventually(t, "a new connection served after one closed", func() bool {
 		resp, _ := get(rawConn(t, srv))
-		if resp.StatusCode == http.StatusOK {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 // TestLogBudget: the logs of all streams share MaxLogBytes. Finished runs
@@ -265,6 +258,9 @@ func TestLogBudget(t *testing.T) {
 	if _, err := cl.Run(t.Context(), run.ID); err != nil {
 		t.Errorf("transcript of the run that hit the limit: %v", err)
 	}
+	// Only a finished run can be dropped, and the server counts the run
+	// finished a moment after its last terminal event.
+	testenv.Eventually(t, "the run that hit the limit counted as finished", func() bool { return srv.Stats().ActiveStreams == 0 })
 	if _, n := finishedStream(t, cl, 20000); n != 20002 {
 		t.Errorf("a run after the limit: %d events", n)
 	}

@@ -13,17 +13,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"go.uber.org/goleak"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testenv.VerifyTestMain(m)
 }
 
 // closedURL is a loopback URL where nothing listens.
@@ -78,19 +76,18 @@ func echo() client.StreamSpec {
 
 func startRun(t testing.TB, cl *client.Client, req client.RunRequest) *client.RunCreated {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	run, err := cl.StartRun(ctx, req)
+	run, err := cl.StartRun(t.Context(), req)
 	if err != nil {
 		t.Fatalf("start run: %v", err)
 	}
 	return run
 }
 
-// collect subscribes to a stream and returns all its events.
+// collect subscribes to a stream and returns all its events. It waits for
+// the stream's end for up to testenv.Patience.
 func collect(t testing.TB, cl *client.Client, streamID string) []client.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Patience)
 	defer cancel()
 	ch, err := cl.Subscribe(ctx, streamID)
 	if err != nil {
@@ -178,7 +175,7 @@ func rawEvents(t testing.TB, base, streamID string, lastID int64) []frame {
 	if lastID >= 0 {
 		req.Header.Set("Last-Event-ID", strconv.FormatInt(lastID, 10))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Patience)
 	defer cancel()
 	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
 	if err != nil {

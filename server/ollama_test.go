@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
@@ -189,7 +190,10 @@ func TestOllamaSourceFaults(t *testing.T) {
 
 // TestOllamaSilenceLimits: the silence limits measure each silence, not the
 // whole reply, and the one before the first byte is not the one between
-// bytes, so that a slow model load is not taken for a stall.
+// bytes, so that a slow model load is not taken for a stall. The fake's
+// sleeps never end early, so a reply is at least as long as they add up to;
+// each silence a limit must let pass is a sixteenth of the limit or less,
+// which leaves a loaded machine room to be late.
 func TestOllamaSilenceLimits(t *testing.T) {
 	final := strings.Replace(finalChunk, "length", "stop", 1)
 	tests := []struct {
@@ -197,10 +201,10 @@ func TestOllamaSilenceLimits(t *testing.T) {
 		start, stall time.Duration
 		chat         http.HandlerFunc
 	}{
-		{"gaps under the stall limit, longer together", 5 * time.Second, 400 * time.Millisecond, func(w http.ResponseWriter, r *http.Request) {
-			for range 10 {
+		{"gaps under the stall limit, longer together", 5 * time.Second, 800 * time.Millisecond, func(w http.ResponseWriter, r *http.Request) {
+			for range 20 {
 				ndjson(w, chunk("x"))
-				time.Sleep(100 * time.Millisecond)
+				time.Sleep(50 * time.Millisecond)
 			}
 			ndjson(w, final)
 		}},
@@ -293,12 +297,12 @@ func TestOllamaSourceCancel(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("error %v, want context.Canceled", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(testenv.Patience):
 		t.Fatal("Generate did not return after cancel")
 	}
 	select {
 	case <-closed:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testenv.Patience):
 		t.Fatal("the request to Ollama stayed open after cancel")
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/fakeclock"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -31,8 +32,7 @@ func recordDemoRuns(t *testing.T) []*client.Transcript {
 		{Model: "demo/nope"},
 		flood(100000, 400),
 	}})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := t.Context()
 	long, err := cl.Subscribe(ctx, async.Streams[3].ID)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func startFake(t *testing.T, cfg server.Config) (*server.Server, *fakeclock.Cloc
 // ended.
 func playOut(t *testing.T, srv *server.Server, clock *fakeclock.Clock) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Patience)
 	defer cancel()
 	if err := clock.RunUntilIdle(ctx, func() int { return srv.Stats().ActiveStreams }); err != nil {
 		t.Fatalf("replay did not end: %v (%+v, %d timers pending)", err, srv.Stats(), clock.Pending())
@@ -199,7 +199,7 @@ func TestReplayCancel(t *testing.T) {
 	}
 	// Play until the long stream (cancelled in the original after five
 	// tokens) has sent two tokens, then cancel the whole replay.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Patience)
 	defer cancel()
 	longID := created.Streams[3].ID
 	err = clock.RunUntil(ctx, func() int { return srv.Stats().ActiveStreams }, func() bool {

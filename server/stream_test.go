@@ -211,9 +211,13 @@ func spanOf(t *testing.T, st client.StreamTranscript) span {
 // the first one's terminal event; in async mode both overlap.
 func TestSyncAndAsync(t *testing.T) {
 	_, cl := start(t, server.Config{})
+	// The streams' pace per mode: in async mode they must overlap, which
+	// they do unless one starts a whole stream (a second) after another.
+	rates := map[string]float64{wire.ModeSync: 200, wire.ModeAsync: 40}
 	for _, mode := range []string{wire.ModeSync, wire.ModeAsync} {
 		t.Run(mode, func(t *testing.T) {
-			run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: mode, Streams: []wire.StreamSpec{flood(40, 200), flood(40, 200), flood(10, 200)}})
+			r := rates[mode]
+			run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: mode, Streams: []wire.StreamSpec{flood(40, r), flood(40, r), flood(10, r)}})
 			tr := transcriptOf(t, cl, run)
 			a, b, c := spanOf(t, tr.Streams[0]), spanOf(t, tr.Streams[1]), spanOf(t, tr.Streams[2])
 			switch mode {
@@ -243,36 +247,49 @@ func TestSyncAndAsync(t *testing.T) {
 
 // TestDemoTimings runs the classic example: hello (~2 s) and hamlet (~3 s)
 // take the sum in sync mode and the longest in async mode. Timers never
-// fire early, so the lower bounds are exact; the upper bound is loose.
+// fire early, so the lower bounds are exact. The rest is measured against
+// the run's own durations, which a loaded machine stretches as much as the
+// wall time: in sync mode the wall time is at least their sum, and less
+// than their sum plus the shorter stream (the handover from one stream to
+// the next is shorter than a stream); in async mode it is at least the
+// longer stream, and less than their sum (the streams overlap).
 func TestDemoTimings(t *testing.T) {
 	testenv.Long(t, "takes 8 s")
 	_, cl := start(t, server.Config{})
-	for _, tt := range []struct {
-		mode     string
-		min, max float64
-	}{{wire.ModeSync, 5000, 7000}, {wire.ModeAsync, 3000, 4500}} {
-		run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: tt.mode, Streams: []wire.StreamSpec{{Model: server.DemoHello}, {Model: server.DemoHamlet}}})
+	for _, mode := range []string{wire.ModeSync, wire.ModeAsync} {
+		run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: mode, Streams: []wire.StreamSpec{{Model: server.DemoHello}, {Model: server.DemoHamlet}}})
 		tr := transcriptOf(t, cl, run)
-		if tr.WallMs < tt.min || tr.WallMs > tt.max {
-			t.Errorf("%s run took %.0f ms, want %.0f to %.0f", tt.mode, tr.WallMs, tt.min, tt.max)
-		}
 		if tr.Streams[0].Text != "Hello world" || tr.Streams[1].Text != "To be, or not to be, that is the question." {
 			t.Errorf("texts %q, %q", tr.Streams[0].Text, tr.Streams[1].Text)
 		}
-		sum := tr.Streams[0].Stats.DurationMs + tr.Streams[1].Stats.DurationMs
-		if sum < 5000 || sum > 7000 {
-			t.Errorf("%s: sum of durations %.0f ms", tt.mode, sum)
+		hello, hamlet := tr.Streams[0].Stats.DurationMs, tr.Streams[1].Stats.DurationMs
+		sum := hello + hamlet
+		t.Logf("%s run: wall time %.0f ms, durations %.0f + %.0f ms", mode, tr.WallMs, hello, hamlet)
+		if hello < 2000 || hamlet < 3000 {
+			t.Errorf("%s: durations %.0f and %.0f ms, want at least 2000 and 3000", mode, hello, hamlet)
+		}
+		switch mode {
+		case wire.ModeSync:
+			if tr.WallMs < sum || tr.WallMs >= sum+min(hello, hamlet) {
+				t.Errorf("sync run took %.0f ms, want the sum of its durations, %.0f ms, plus less than a stream", tr.WallMs, sum)
+			}
+		case wire.ModeAsync:
+			if tr.WallMs < max(hello, hamlet) || tr.WallMs >= sum {
+				t.Errorf("async run took %.0f ms, want at least the longer stream, %.0f ms, and less than the sum, %.0f ms", tr.WallMs, max(hello, hamlet), sum)
+			}
 		}
 	}
 }
 
 // TestCancelOneStream cancels one stream of an async run; the other goes on
-// to its end.
+// to its end. The cancelled stream would run for 200 s; the other runs
+// 2.5 s, and must end after the cancelled one: the cancel takes effect
+// before it, and does not end it.
 func TestCancelOneStream(t *testing.T) {
+	const otherTokens = 1000
 	_, cl := start(t, server.Config{})
-	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(100000, 500), flood(200, 400)}})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(100000, 500), flood(otherTokens, 400)}})
+	ctx := t.Context()
 	long, err := cl.Subscribe(ctx, run.Streams[0].ID)
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +313,7 @@ func TestCancelOneStream(t *testing.T) {
 	if end.Type != client.EventDone || end.Reason != client.ReasonCancelled {
 		t.Fatalf("cancelled stream ended with %+v", end)
 	}
-	if tokens < 20 || tokens > 200 {
+	if tokens < 20 {
 		t.Errorf("cancelled stream sent %d tokens", tokens)
 	}
 	var shortEvs []client.Event
@@ -304,7 +321,8 @@ func TestCancelOneStream(t *testing.T) {
 		shortEvs = append(shortEvs, ev)
 	}
 	last := shortEvs[len(shortEvs)-1]
-	if last.Reason != client.ReasonStop || len(tokensOf(shortEvs)) != 200 {
+	t.Logf("cancelled after %d tokens at %.1f ms; the other stream ended at %.1f ms", tokens, end.TMs, last.TMs)
+	if last.Reason != client.ReasonStop || len(tokensOf(shortEvs)) != otherTokens {
 		t.Errorf("other stream ended with %+v after %d tokens", last, len(tokensOf(shortEvs)))
 	}
 	if last.TMs <= end.TMs {
@@ -394,24 +412,35 @@ func TestSlowSubscriber(t *testing.T) {
 		controlEnd.Type != client.EventDone || len(tokensOf(fast[1])) != tokens {
 		t.Fatalf("streams ended with %+v after %d tokens, %+v after %d", slowEnd, len(tokensOf(fast[0])), controlEnd, len(tokensOf(fast[1])))
 	}
+	// Both streams ran to their ends while the slow subscriber read
+	// nothing: neither the source nor the other subscriber waited for it.
+	// How close they kept to the control is measured against how far the
+	// control itself strayed from its schedule, which a loaded machine
+	// stretches (and no less than a second): a held-up stream would stall
+	// for the whole of the slow subscriber's silence.
+	//
 	// The source: every token of the held-up stream was stamped when the
 	// control's token of the same rank was, both on the same schedule.
 	a, b := tokenTimes(fast[0]), tokenTimes(fast[1])
-	worst := 0.0
+	worst, controlLate := 0.0, 0.0
 	for i := range a {
 		worst = max(worst, math.Abs(a[i]-b[i]))
+		controlLate = max(controlLate, b[i]-float64(i+1)/rate*1000)
 	}
 	scheduled := float64(tokens) / rate * 1000
-	t.Logf("source: last token at %.0f ms (scheduled %.0f ms), the control's at %.0f ms; largest gap between tokens of the same rank %.1f ms",
-		a[len(a)-1], scheduled, b[len(b)-1], worst)
-	if worst > 1000 || a[len(a)-1] > scheduled+3000 {
-		t.Errorf("the stream with a slow subscriber was held up: %.0f ms apart from the control, last token at %.0f ms", worst, a[len(a)-1])
+	t.Logf("source: last token at %.0f ms (scheduled %.0f ms), the control's at %.0f ms, at most %.0f ms behind its schedule; largest gap between tokens of the same rank %.1f ms",
+		a[len(a)-1], scheduled, b[len(b)-1], controlLate, worst)
+	if worst > max(1000, controlLate) {
+		t.Errorf("the stream with a slow subscriber was held up: %.0f ms apart from the control, which was at most %.0f ms behind its schedule", worst, controlLate)
 	}
-	// The other subscriber of the same stream finished when the control's did.
+	// The other subscriber of the same stream finished when the control's
+	// did, as late as the control's got its end after the schedule.
 	lag := slowEnd.Received.Sub(controlEnd.Received)
-	t.Logf("the fast subscriber of the held-up stream got its end %v after the control's", lag.Round(time.Millisecond))
-	if lag.Abs() > time.Second {
-		t.Errorf("the fast subscriber of the stream with a slow one finished %v apart from the control's", lag)
+	controlEndLate := controlEnd.Received.Sub(began.Add(time.Duration(scheduled) * time.Millisecond))
+	t.Logf("the fast subscriber of the held-up stream got its end %v after the control's, which got it %v after the schedule",
+		lag.Round(time.Millisecond), controlEndLate.Round(time.Millisecond))
+	if lag.Abs() > max(time.Second, controlEndLate) {
+		t.Errorf("the fast subscriber of the stream with a slow one finished %v apart from the control's, which finished %v after its schedule", lag, controlEndLate)
 	}
 
 	// The slow subscriber has read nothing so far beyond the headers; it
@@ -420,13 +449,7 @@ func TestSlowSubscriber(t *testing.T) {
 	if n := slowConn.read.Load(); n != headerBytes {
 		t.Fatalf("the slow subscriber's connection read %d bytes past the headers", n-headerBytes)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.Stats().Runs > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("run not evicted: %+v", srv.Stats())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, "the run's eviction", func() bool { return srv.Stats().Runs == 0 })
 	quietFor := time.Since(began)
 	// A receive window of 16 KiB would make the catching up crawl.
 	_ = slowConn.Conn.(*net.TCPConn).SetReadBuffer(8 << 20)
@@ -517,6 +540,9 @@ func TestMemoryBounded(t *testing.T) {
 		}
 		last = run.ID
 	}
+	// The server counts a stream as ended a moment after it logged the
+	// terminal event that collect returned on.
+	testenv.Eventually(t, "the last streams counted as ended", func() bool { return srv.Stats().ActiveStreams == 0 })
 	st := srv.Stats()
 	t.Logf("after 1000 runs: %+v", st)
 	if st.FinishedBytes > capBytes || st.FinishedBytes < capBytes/2 {
@@ -538,17 +564,18 @@ func TestRunTTL(t *testing.T) {
 	srv, cl := start(t, server.Config{RunTTL: 100 * time.Millisecond})
 	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(3, 0)}})
 	collect(t, cl, run.Streams[0].ID)
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.Stats().Runs > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("run not evicted: %+v", srv.Stats())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, "the run's eviction", func() bool { return srv.Stats().Runs == 0 })
 	if _, err := cl.Run(context.Background(), run.ID); !client.IsNotFound(err) {
 		t.Errorf("evicted run: %v", err)
 	}
 }
+
+// closeBound bounds Server.Close in these tests. Close promises to return
+// within about a second (it gives subscribers half a second to read their
+// terminal events); the bound is thrice that, generous for a loaded
+// machine, and still fails a Close that waits for its streams (100 s here)
+// or for a subscriber that does not read.
+const closeBound = 3 * time.Second
 
 // TestShutdownWithSubscribers closes the server while streams run and
 // subscribers are attached (one of them not reading): Close returns within
@@ -557,8 +584,7 @@ func TestShutdownWithSubscribers(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	srv, cl := start(t, server.Config{})
 	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: wire.ModeSync, Streams: []wire.StreamSpec{flood(100000, 1000), flood(10, 0)}})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := t.Context()
 	chans := subscribeAll(t, ctx, cl, run)
 	req, _ := http.NewRequest(http.MethodGet, srv.URL()+"/events?stream="+run.Streams[0].ID, nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -572,14 +598,16 @@ func TestShutdownWithSubscribers(t *testing.T) {
 	if err := srv.Close(); err != nil {
 		t.Errorf("close: %v", err)
 	}
-	if took := time.Since(began); took > 1500*time.Millisecond {
-		t.Errorf("close took %v", took)
+	took := time.Since(began)
+	t.Logf("close took %v", took)
+	if took > closeBound {
+		t.Errorf("close took %v, want within about a second (bound %v)", took, closeBound)
 	}
 	checkCancelled(t, chans)
 	resp.Body.Close()
 	cl.Close()
 	http.DefaultClient.CloseIdleConnections()
-	goleak.VerifyNone(t, before)
+	testenv.VerifyNoLeaks(t, before)
 }
 
 // TestShutdownCancelsWaitingStreams: the streams of sync runs that wait for
@@ -589,13 +617,16 @@ func TestShutdownWithSubscribers(t *testing.T) {
 func TestShutdownCancelsWaitingStreams(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	srv, cl := start(t, server.Config{MaxActiveStreams: 200})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	// The first streams would run for hours: only Close ends them. They
+	// are paced slowly, for they need only be running when the server
+	// closes: forty floods at full pace would take the machine from the
+	// rest of the test, and fill the log budget.
+	ctx := t.Context()
 	const runs = 40
 	var firsts, waiting []<-chan client.Event
 	for range runs {
 		run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: wire.ModeSync,
-			Streams: []wire.StreamSpec{flood(100000, 1000), flood(10, 0), flood(10, 0)}})
+			Streams: []wire.StreamSpec{flood(100000, 10), flood(10, 0), flood(10, 0)}})
 		chans := subscribeAll(t, ctx, cl, run)
 		firsts = append(firsts, chans[0])
 		waiting = append(waiting, chans[1:]...)
@@ -608,7 +639,7 @@ func TestShutdownCancelsWaitingStreams(t *testing.T) {
 	}
 	checkCancelled(t, append(firsts, waiting...))
 	cl.Close()
-	goleak.VerifyNone(t, before)
+	testenv.VerifyNoLeaks(t, before)
 }
 
 // TestCancelStreams: CancelStreams ends every stream at once, cancelled,
@@ -616,8 +647,7 @@ func TestShutdownCancelsWaitingStreams(t *testing.T) {
 func TestCancelStreams(t *testing.T) {
 	srv, cl := start(t, server.Config{})
 	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(100000, 1000), flood(100000, 1000)}})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := t.Context()
 	chans := subscribeAll(t, ctx, cl, run)
 	for _, ch := range chans {
 		<-ch // running

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokenloom/tokenloom/internal/embedded"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -33,10 +34,11 @@ func (q *uiQueue) do(f func()) {
 	}
 }
 
-// waitFor runs queued UI work until cond holds.
+// waitFor runs queued UI work until cond holds, for up to
+// testenv.Patience.
 func (q *uiQueue) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
+	deadline := time.After(testenv.Patience)
 	for !cond() {
 		select {
 		case f := <-q.ch:

@@ -3,9 +3,9 @@ package ui
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testenv.VerifyTestMain(m)
 }

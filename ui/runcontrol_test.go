@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
 func TestDemoRunShowsBothStreams(t *testing.T) {
@@ -44,8 +45,20 @@ func TestDemoRunShowsBothStreams(t *testing.T) {
 			t.Errorf("status %q", s)
 		}
 	}
-	if s := h.app.runStatus.Text; !strings.HasPrefix(s, "async run:") || !strings.Contains(s, "5.0") {
-		t.Errorf("run status %q", s)
+	// The run's lesson: its wall time against its stream time, the sum of
+	// the durations (at least 2 s and 3 s: timers never fire early), as
+	// the server measured them.
+	tr, err := h.app.client().Run(t.Context(), h.app.runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats []*client.Stats
+	for _, st := range tr.Streams {
+		stats = append(stats, st.Stats)
+	}
+	rt := figures.RunTimeOf(stats)
+	if s, want := h.app.runStatus.Text, "async run: "+rt.Wall()+" wall time "+rt.AgainstStreams(); s != want || rt.StreamMs < 5000 {
+		t.Errorf("run status %q, want %q for at least 5 s of stream time", s, want)
 	}
 }
 
@@ -61,7 +74,9 @@ func TestStopOnePane(t *testing.T) {
 	if echo.reason != client.ReasonCancelled || !strings.Contains(echo.status.Text, "done (cancelled)") {
 		t.Errorf("stopped pane: %q", echo.status.Text)
 	}
-	if hamlet.state != paneRunning {
+	// Hamlet runs 3 s: it is still running, unless a loaded machine took
+	// that long to stop the echo; then it must have ended on its own.
+	if hamlet.state != paneRunning && hamlet.reason != client.ReasonStop {
 		t.Errorf("the other pane stopped too: %q", hamlet.status.Text)
 	}
 	h.q.waitFor(t, "hamlet to finish", func() bool { return !h.app.running })

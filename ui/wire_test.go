@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+
+	"github.com/tokenloom/tokenloom/internal/testenv"
 )
 
 // TestWireView: the wire view's text equals the frames on the wire.
@@ -29,7 +31,7 @@ func TestWireView(t *testing.T) {
 
 func waitForWire(t *testing.T, h *harness, w *wireView, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testenv.Patience)
 	for w.Text() != want {
 		if time.Now().After(deadline) {
 			t.Fatalf("wire view:\n%q\nwire:\n%q", w.Text(), want)

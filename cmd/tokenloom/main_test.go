@@ -16,7 +16,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"help"}, 0, []string{"Usage:"}},
 		{[]string{"help", "run"}, 0, []string{"Usage: tokenloom run", "-max-tokens N", "-sync", "-json", "-system PROMPT", "-save FILE", ".md or FILE.markdown"}},
 		{[]string{"run", "-h"}, 0, []string{"Usage: tokenloom run"}},
-		{[]string{"help", "replay"}, 0, []string{"Usage: tokenloom replay FILE", "-speed N", "-json", "at most 16"}},
+		{[]string{"help", "replay"}, 0, []string{"Usage: tokenloom replay FILE", "-speed N", "-json", "1/16, to 16"}},
 		{[]string{"replay", "--help"}, 0, []string{"Usage: tokenloom replay FILE"}},
 		{[]string{"serve", "--help"}, 0, []string{"Usage: tokenloom serve", "-addr HOST:PORT", "127.0.0.1:8765"}},
 		{[]string{"bogus"}, 2, []string{`unknown command "bogus"`}},

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/internal/embedded"
 	_ "github.com/tokenloom/tokenloom/internal/localefix" // before Fyne reads the locale
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -24,7 +24,7 @@ import (
 // TestMain checks for leaks; the package links Fyne's desktop driver,
 // whose function queue starts with the program.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("fyne.io/fyne/v2/internal/async.(*UnboundedChan[...]).processing"))
+	testenv.VerifyTestMain(m, goleak.IgnoreTopFunction("fyne.io/fyne/v2/internal/async.(*UnboundedChan[...]).processing"))
 }
 
 func TestMedian(t *testing.T) {
@@ -144,18 +144,21 @@ func TestOverheadRoundAgainstFakeOllama(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	d, err := overheadRound(ctx, e, tp, "m", len(words))
+	began := time.Now()
+	d, err := overheadRound(t.Context(), e, tp, "m", len(words))
 	if err != nil {
 		t.Fatal(err)
 	}
+	round := time.Since(began)
 	if len(d) != len(words) {
 		t.Fatalf("%d overheads, want %d", len(d), len(words))
 	}
+	// A token's overhead is the time from its line leaving the fake to the
+	// token reaching the client: within the round, however slow the
+	// machine.
 	for i, v := range d {
-		if v <= 0 || v > 5*time.Second {
-			t.Errorf("token %d: overhead %v", i, v)
+		if v <= 0 || v > round {
+			t.Errorf("token %d: overhead %v, the whole round took %v", i, v, round)
 		}
 	}
 }

@@ -13,14 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/palette"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testenv.VerifyTestMain(m)
 }
 
 func closedOllama(t *testing.T) string {
@@ -167,15 +166,29 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
+// shutdownBound bounds how long Run and Serve take to return once their
+// context ends. They promise about a second (the run's cancel, then the
+// embedded server's Close, which gives subscribers half a second); the
+// bound is thrice that, generous for a loaded machine, and still fails a
+// command that waits for its streams to end on their own.
+const shutdownBound = 3 * time.Second
+
 // TestRunInterrupted cancels the context as SIGINT would: the run is
-// cancelled, the summary printed, and Run returns quickly with 130.
+// cancelled, the summary printed, and Run returns quickly with 130. The
+// sync run of hamlet and hello would take 5 s; the interrupt comes after
+// 300 ms.
 func TestRunInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(300*time.Millisecond, cancel)
-	began := time.Now()
+	interrupted := make(chan time.Time, 1)
+	time.AfterFunc(300*time.Millisecond, func() {
+		interrupted <- time.Now()
+		cancel()
+	})
 	code, out, _ := runCLI(t, ctx, RunOptions{Models: []string{"demo/hamlet", "demo/hello"}, Prompt: "hi", PromptSet: true, Sync: true})
-	if took := time.Since(began); took > 1300*time.Millisecond {
-		t.Errorf("Run returned %v after start, %v after the interrupt", took, took-300*time.Millisecond)
+	took := time.Since(<-interrupted)
+	t.Logf("Run returned %v after the interrupt", took)
+	if took > shutdownBound {
+		t.Errorf("Run returned %v after the interrupt, want about a second (bound %v)", took, shutdownBound)
 	}
 	if code != ExitInterrupted {
 		t.Errorf("exit %d", code)
@@ -207,8 +220,10 @@ func TestServe(t *testing.T) {
 	if code := <-done; code != ExitOK {
 		t.Errorf("exit %d", code)
 	}
-	if took := time.Since(began); took > time.Second {
-		t.Errorf("shutdown took %v", took)
+	took := time.Since(began)
+	t.Logf("shutdown took %v", took)
+	if took > shutdownBound {
+		t.Errorf("shutdown took %v, want about a second (bound %v)", took, shutdownBound)
 	}
 	for _, want := range []string{"listening on " + u, "curl -N '" + u + "/events?stream=", "curl -s " + u + "/api/runs -d '{"} {
 		if !strings.Contains(out.String(), want) {
@@ -315,10 +330,9 @@ func TestReplay(t *testing.T) {
 	replay := func(o ReplayOptions) (int, string, string) {
 		var out, errOut bytes.Buffer
 		o.Stdout, o.Stderr = &out, &errOut
-		return Replay(context.Background(), o), out.String(), errOut.String()
+		return Replay(t.Context(), o), out.String(), errOut.String()
 	}
 	t.Run("text", func(t *testing.T) {
-		began := time.Now()
 		code, out, errOut := replay(ReplayOptions{Path: saved, Speed: 4})
 		if code != ExitStreamError {
 			t.Errorf("exit %d, stderr %q", code, errOut)
@@ -336,9 +350,6 @@ func TestReplay(t *testing.T) {
 		}
 		if !strings.Contains(errOut, `stream 2 (demo/nope): model "demo/nope" not found`) {
 			t.Errorf("stderr %q lacks the replayed error", errOut)
-		}
-		if took := time.Since(began); took > 5*time.Second {
-			t.Errorf("replay took %v", took)
 		}
 	})
 	t.Run("json", func(t *testing.T) {

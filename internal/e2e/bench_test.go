@@ -93,10 +93,10 @@ func TestBenchCommand(t *testing.T) {
 
 // TestBenchWithoutOllama: without an Ollama that serves the model, the
 // relay overhead is not measured, its figure is null and a note says why;
-// the other parts still run.
+// the other parts still run (the soak at a small size).
 func TestBenchWithoutOllama(t *testing.T) {
 	out, errOut, code := runCLI(t, cliEnv(closedPort(t)), "bench", "--json", "--skip", "ui,startup",
-		"--relay-tokens", "2000", "--relay-rounds", "1")
+		"--relay-tokens", "2000", "--relay-rounds", "1", "--soak-streams", "4", "--soak-events", "20000")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
@@ -109,6 +109,14 @@ func TestBenchWithoutOllama(t *testing.T) {
 	}
 	if v, _ := got["relay_tokens_per_s"].(float64); !(v > 0) {
 		t.Errorf("relay_tokens_per_s = %v, want measured", got["relay_tokens_per_s"])
+	}
+	for _, k := range []string{"soak_peak_rss_mb", "soak_after_rss_mb", "soak_peak_log_mb"} {
+		if v, _ := got[k].(float64); !(v > 0) {
+			t.Errorf("%s = %v, want measured", k, got[k])
+		}
+	}
+	if v, _ := got["soak_events"].(float64); v != 4*20000 {
+		t.Errorf("soak_events = %v, want every event of 4 streams of 20,000", got["soak_events"])
 	}
 	notes, _ := got["notes"].([]any)
 	if len(notes) != 1 {

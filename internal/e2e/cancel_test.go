@@ -7,11 +7,9 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
 )
-
-// cancelBound is how soon a cancelled stream must end.
-const cancelBound = 2 * time.Second
 
 // readTokens reads ch until n tokens have arrived and returns the events
 // read; it fails the test if the stream ends or ctx is done first.
@@ -29,17 +27,20 @@ func readTokens(t *testing.T, ctx context.Context, ch <-chan client.Event, n int
 				tokens++
 			}
 		case <-ctx.Done():
-			t.Fatalf("no %d tokens within %v: %v", n, streamTimeout, evs)
+			t.Fatalf("no %d tokens within %v: %v", n, testenv.Patience, evs)
 		}
 	}
 	return evs
 }
 
 // cancelMidStream cancels a stream of which evs have been read from ch,
-// reads the rest, checks that it ended as cancelled within cancelBound and
-// with a clean prefix of the counting text, and returns all its events and
-// how long the end took from the cancel request.
-func cancelMidStream(t *testing.T, ctx context.Context, cl *client.Client, id string, ch <-chan client.Event, evs events) (events, time.Duration) {
+// reads the rest, checks that it ended as cancelled and with a clean prefix
+// of the counting text, and returns all its events, when the cancel was
+// asked for and how long the end took from then. Ended as cancelled: had
+// the cancel come too late, the stream would have ended at Ollama's cap,
+// with reason length. How promptly is for the callers to check against
+// what the stream would have done without the cancel.
+func cancelMidStream(t *testing.T, ctx context.Context, cl *client.Client, id string, ch <-chan client.Event, evs events) (events, time.Time, time.Duration) {
 	t.Helper()
 	asked := time.Now()
 	if err := cl.CancelStream(ctx, id); err != nil {
@@ -49,15 +50,11 @@ func cancelMidStream(t *testing.T, ctx context.Context, cl *client.Client, id st
 		evs = append(evs, ev)
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("the cancelled stream did not end within %v: %v", streamTimeout, evs)
+		t.Fatalf("the cancelled stream did not end within %v: %v", testenv.Patience, evs)
 	}
 	n := len(evs.tokens())
 	checkDone(t, "cancelled stream", evs, testmodel.Counting(n), client.ReasonCancelled)
-	took := evs.last().Received.Sub(asked)
-	if took >= cancelBound {
-		t.Errorf("the cancelled stream ended %v after the cancel request, want < %v", took, cancelBound)
-	}
-	return evs, took
+	return evs, asked, evs.last().Received.Sub(asked)
 }
 
 // TestCancelStream cancels one stream in the middle of a long generation.
@@ -98,7 +95,9 @@ func TestCancelStream(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("the other stream sent no token")
 		}
-		evs, took := cancelMidStream(t, ctx, cl, created.Streams[0].ID, chans[0], evs)
+		// Promptly: the other stream, generated side by side, goes on
+		// after the cancelled one has ended.
+		evs, _, took := cancelMidStream(t, ctx, cl, created.Streams[0].ID, chans[0], evs)
 		other := <-otherDone
 		checkDone(t, "other stream", other, testmodel.Counting(otherLen), client.ReasonLength)
 		if end := other.last().TMs; end <= evs.last().TMs {
@@ -127,19 +126,18 @@ func TestCancelStream(t *testing.T) {
 			{Model: o.Model(), Options: counting(longLen, numCtx)},
 		}})
 		evs := readTokens(t, ctx, chans[0], 200)
-		evs, took := cancelMidStream(t, ctx, cl, created.Streams[0].ID, chans[0], evs)
+		busy := checkOllamaBusy(t, o)
+		evs, asked, took := cancelMidStream(t, ctx, cl, created.Streams[0].ID, chans[0], evs)
 
 		// What was left of the cancelled generation would take at least
 		// this long, even at twice the fastest rate ever measured for the
-		// tiny model (14,000 tokens/s): longer than checkOllamaIdle looks.
-		const fastest = 2 * 14000
-		left := longLen - len(evs.tokens())
-		leftAtLeast := time.Duration(float64(left) / fastest * float64(time.Second))
+		// tiny model: Ollama must be idle before then.
+		left := longLen - len(evs.tokens()) - inFlight
 		t.Logf("cancelled after %d tokens, done %v after the request; %d tokens (at least %v) were left",
-			len(evs.tokens()), took, left, leftAtLeast)
-		if leftAtLeast < idleSettle+time.Second {
-			t.Fatalf("only %v of generation left: too little to tell whether Ollama stopped", leftAtLeast)
+			len(evs.tokens()), took, left, leftAtLeast(left))
+		if leftAtLeast(left) < 4*cpuWindow {
+			t.Fatalf("only %v of generation left: too little to tell whether Ollama stopped", leftAtLeast(left))
 		}
-		checkOllamaIdle(t, o, "the cancel")
+		checkOllamaIdle(t, o, "the cancel request", asked, busy, leftAtLeast(left))
 	})
 }

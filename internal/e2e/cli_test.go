@@ -16,12 +16,18 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
 	"github.com/tokenloom/tokenloom/server"
 )
 
-// sigintBound is how soon `tokenloom serve` must exit after SIGINT.
-const sigintBound = time.Second
+// exitBound bounds how long the tokenloom binary takes to exit after SIGINT
+// (`run`, `serve`) or SIGTERM (the app). It promises about a second: the
+// streams are cancelled at once, then the embedded server closes, giving
+// subscribers half a second. The bound is thrice that, generous for a
+// loaded machine, and still fails an exit that waits for its streams, which
+// run for a minute or more here.
+const exitBound = 3 * time.Second
 
 // cliEnv is this process's environment for the tokenloom binary, with
 // OLLAMA_HOST set to ollamaHost and no other OLLAMA_ variable, then the
@@ -47,7 +53,7 @@ func cliEnv(ollamaHost string, overrides ...string) []string {
 // exit status.
 func runCLI(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), streamTimeout)
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Patience)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tokenloomBin, args...)
 	cmd.Env = env
@@ -59,7 +65,7 @@ func runCLI(t *testing.T, env []string, args ...string) (stdout, stderr string, 
 		t.Fatalf("tokenloom %s: %v", strings.Join(args, " "), err)
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("tokenloom %s did not end within %v", strings.Join(args, " "), streamTimeout)
+		t.Fatalf("tokenloom %s did not end within %v", strings.Join(args, " "), testenv.Patience)
 	}
 	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
 }
@@ -273,7 +279,7 @@ func (p *process) stdout() string {
 // waitOutput waits until the standard output so far satisfies ok.
 func (p *process) waitOutput(t *testing.T, what string, ok func(stdout string) bool) {
 	t.Helper()
-	timeout := time.After(streamTimeout)
+	timeout := time.After(testenv.Patience)
 	for {
 		p.mu.Lock()
 		out, eof, wake := p.out.String(), p.eof, p.wake
@@ -288,7 +294,7 @@ func (p *process) waitOutput(t *testing.T, what string, ok func(stdout string) b
 		select {
 		case <-wake:
 		case <-timeout:
-			t.Fatalf("tokenloom printed no %s within %v\nstdout:\n%s", what, streamTimeout, out)
+			t.Fatalf("tokenloom printed no %s within %v\nstdout:\n%s", what, testenv.Patience, out)
 		}
 	}
 }
@@ -321,8 +327,8 @@ func (p *process) interrupt(t *testing.T) time.Duration {
 	select {
 	case <-p.exited:
 		return time.Since(sent)
-	case <-time.After(streamTimeout):
-		t.Fatalf("tokenloom still running %v after SIGINT", streamTimeout)
+	case <-time.After(testenv.Patience):
+		t.Fatalf("tokenloom still running %v after SIGINT", testenv.Patience)
 		return 0
 	}
 }
@@ -379,8 +385,8 @@ func TestCLIServe(t *testing.T) {
 
 			took := p.interrupt(t)
 			t.Logf("exited %v after SIGINT", took)
-			if took >= sigintBound {
-				t.Errorf("serve exited %v after SIGINT, want < %v", took, sigintBound)
+			if took >= exitBound {
+				t.Errorf("serve exited %v after SIGINT, want about a second (bound %v)", took, exitBound)
 			}
 			if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 				t.Errorf("exit status %d after SIGINT, want 0\nstderr:\n%s", code, p.stderr.String())
@@ -390,24 +396,12 @@ func TestCLIServe(t *testing.T) {
 			}
 			if stream != nil {
 				// The server ends the stream it was serving: its follower
-				// gets the terminal event, not a dropped connection.
+				// gets the terminal event, not a dropped connection. (Had
+				// the server dropped it, the subscription would end with
+				// the client's own error once it gave up reconnecting.)
 				var evs events
-				timeout := time.After(5 * time.Second)
-			read:
-				for {
-					select {
-					case ev, ok := <-stream:
-						if !ok {
-							break read
-						}
-						evs = append(evs, ev)
-					case <-timeout:
-						stopSub()
-						for range stream {
-						}
-						t.Errorf("the followed stream got no terminal event within 5 s of the shutdown: %v", evs)
-						break read
-					}
+				for ev := range stream {
+					evs = append(evs, ev)
 				}
 				if l := evs.last(); l.Type != client.EventDone || l.Reason != client.ReasonCancelled || l.Local {
 					t.Errorf("the followed stream ended with %v, want done %q from the server", evs, client.ReasonCancelled)
@@ -418,17 +412,19 @@ func TestCLIServe(t *testing.T) {
 }
 
 // TestCLIRunInterrupt interrupts `tokenloom run` in the middle of a long
-// Ollama stream: it exits within sigintBound with status 130, having
+// Ollama stream: it exits within exitBound with status 130, having
 // cancelled the stream and printed what arrived and the summary, and Ollama
 // stops generating.
 func TestCLIRunInterrupt(t *testing.T) {
 	o := startLongOllama(t)
 	p := startCLI(t, cliEnv(o.Host()), "run", "-m", longModel, "-p", "one", "--max-tokens", "100000")
 	p.waitOutput(t, "start of the reply", func(out string) bool { return strings.HasPrefix(out, testmodel.Counting(3)) })
+	busy := checkOllamaBusy(t, o)
+	interrupted := time.Now()
 	took := p.interrupt(t)
 	t.Logf("exited %v after SIGINT", took)
-	if took >= sigintBound {
-		t.Errorf("run exited %v after SIGINT, want < %v", took, sigintBound)
+	if took >= exitBound {
+		t.Errorf("run exited %v after SIGINT, want about a second (bound %v)", took, exitBound)
 	}
 	if code := p.cmd.ProcessState.ExitCode(); code != 130 {
 		t.Errorf("exit status %d, want 130\nstderr:\n%s", code, p.stderr.String())
@@ -442,7 +438,7 @@ func TestCLIRunInterrupt(t *testing.T) {
 	if !strings.HasPrefix(out, testmodel.Counting(n)+"\n") {
 		t.Errorf("output %q…: want the %d counting tokens that arrived", out[:min(80, len(out))], n)
 	}
-	checkOllamaIdle(t, o, "run exited")
+	checkOllamaIdle(t, o, "SIGINT", interrupted, busy, leftAtLeast(longCap-n-inFlight))
 }
 
 // TestCLILocale runs `tokenloom run` in the C and POSIX locales, the

@@ -10,15 +10,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/server"
 )
-
-// streamTimeout bounds a whole stream in these tests: generous, since none
-// of them should take more than a few seconds even on a loaded machine.
-const streamTimeout = 60 * time.Second
 
 // newStack starts an embedded server whose Ollama is ollamaURL (empty:
 // OLLAMA_HOST) on a free loopback port, and a client of it. Both are closed
@@ -48,9 +44,9 @@ func newStack(t *testing.T, ollamaURL string) (*server.Server, *client.Client) {
 	return srv, cl
 }
 
-// testContext is a context bounded by streamTimeout and the test.
+// testContext is a context bounded by testenv.Patience and the test.
 func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), streamTimeout)
+	ctx, cancel := context.WithTimeout(t.Context(), testenv.Patience)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -105,7 +101,7 @@ func drainAll(t *testing.T, ctx context.Context, chans []<-chan client.Event) []
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		t.Fatalf("streams did not end within %v: %v", streamTimeout, ctx.Err())
+		t.Fatalf("streams did not end within %v: %v", testenv.Patience, ctx.Err())
 	}
 	return out
 }
@@ -263,23 +259,20 @@ func checkTranscript(t *testing.T, ctx context.Context, cl *client.Client, creat
 // no event tells when it flips, hence the polling.
 func finishedTranscript(t *testing.T, ctx context.Context, cl *client.Client, runID string) *client.Transcript {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for polls := 1; ; polls++ {
-		tr, err := cl.Run(ctx, runID)
-		if err != nil {
+	var tr *client.Transcript
+	polls := 0
+	testenv.Eventually(t, "the transcript of "+runID+" marked finished after every stream ended", func() bool {
+		polls++
+		var err error
+		if tr, err = cl.Run(ctx, runID); err != nil {
 			t.Fatalf("Run(%s): %v", runID, err)
 		}
-		if tr.Finished {
-			if polls > 1 {
-				t.Logf("transcript of %s marked finished after %d reads", runID, polls)
-			}
-			return tr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("transcript of %s still not finished 5 s after every stream ended", runID)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return tr.Finished
+	})
+	if polls > 1 {
+		t.Logf("transcript of %s marked finished after %d reads", runID, polls)
 	}
+	return tr
 }
 
 func jsonEqual(a, b any) bool {

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 )
 
 // tokenloomBin is the tokenloom binary built by TestMain.
@@ -35,7 +35,7 @@ func testMain(m *testing.M) int {
 
 	code := m.Run()
 	if code == 0 {
-		if err := goleak.Find(); err != nil {
+		if err := testenv.Leaks(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: goroutines left after the tests: %v\n", err)
 			code = 1
 		}

@@ -2,7 +2,6 @@ package export_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,7 +11,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/export"
@@ -47,8 +45,7 @@ func recordRun(t *testing.T, req client.RunRequest) *client.Transcript {
 		srv.Close()
 		cl.Close()
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := t.Context()
 	run, err := cl.StartRun(ctx, req)
 	if err != nil {
 		t.Fatal(err)

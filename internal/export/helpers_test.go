@@ -3,13 +3,12 @@ package export_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
-
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/transcripttest"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testenv.VerifyTestMain(m)
 }
 
 // fixture is the finished run of four streams that the tests save, read

@@ -1,20 +1,18 @@
 package fakeclock_test
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/tokenloom/tokenloom/internal/fakeclock"
+	"github.com/tokenloom/tokenloom/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testenv.VerifyTestMain(m)
 }
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -96,9 +94,7 @@ func TestRunUntilIdle(t *testing.T) {
 			}
 		})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.RunUntilIdle(ctx, func() int { return int(running.Load()) }); err != nil {
+	if err := c.RunUntilIdle(t.Context(), func() int { return int(running.Load()) }); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()

@@ -48,11 +48,14 @@ const Version = "v0.6.5"
 const InstallHint = "run scripts/install-ollama.sh to build Ollama " + Version +
 	" into the user cache, put ollama on PATH, or set " + BinEnv
 
+// Waits for Ollama to be ready, to create a model, to stop and for its
+// processes to be gone: each must happen, so each is bounded only by
+// testenv.Patience, no guess at the machine's speed.
 const (
-	readyTimeout  = 15 * time.Second
-	createTimeout = 60 * time.Second
-	stopTimeout   = 10 * time.Second
-	goneTimeout   = 5 * time.Second
+	readyTimeout  = testenv.Patience
+	createTimeout = testenv.Patience
+	stopTimeout   = testenv.Patience
+	goneTimeout   = testenv.Patience
 	pollInterval  = 25 * time.Millisecond
 )
 

@@ -16,13 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testenv.VerifyTestMain(m)
 }
 
 // chatChunk is one line of a streamed /api/chat response.
@@ -57,9 +56,14 @@ func chatModel(t *testing.T, o *Ollama, model, prompt string, options map[string
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Timeout: 60 * time.Second}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, o.URL()+"/api/chat", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client := &http.Client{}
 	defer client.CloseIdleConnections()
-	resp, err := client.Post(o.URL()+"/api/chat", "application/json", bytes.NewReader(body))
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("POST /api/chat: %v", err)
 	}
@@ -201,9 +205,15 @@ func assertGone(t *testing.T, o *Ollama, pgid int, models string) {
 	if ours := processesUsing(models); len(ours) != 0 {
 		t.Errorf("processes %v still use %s", ours, models)
 	}
-	client := &http.Client{Timeout: time.Second}
+	// No time limit: a server that is down refuses at once, and one still
+	// up answers, however slowly.
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, o.URL()+"/api/version", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{}
 	defer client.CloseIdleConnections()
-	if resp, err := client.Get(o.URL() + "/api/version"); err == nil {
+	if resp, err := client.Do(req); err == nil {
 		resp.Body.Close()
 		t.Errorf("GET /api/version still answers %s", resp.Status)
 	}
