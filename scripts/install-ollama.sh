@@ -5,7 +5,7 @@
 # TOKENLOOM_OLLAMA_BIN is not set. Does nothing if ollama is already there.
 set -euo pipefail
 
-version=v0.6.5
+version=v0.11.4
 
 # The same directory as Go's os.UserCacheDir.
 case "$(uname -s)" in
@@ -34,5 +34,7 @@ cd "$work"
 
 echo "building ollama $version into $bin_dir (this takes a few minutes)"
 start=$SECONDS
-GOBIN="$bin_dir" GOFLAGS=-mod=mod CGO_ENABLED=1 go install "github.com/ollama/ollama@$version"
+# The version stamp makes /api/version tell (a plain go install says 0.0.0).
+GOBIN="$bin_dir" GOFLAGS=-mod=mod CGO_ENABLED=1 go install \
+	-ldflags "-X github.com/ollama/ollama/version.Version=${version#v}" "github.com/ollama/ollama@$version"
 echo "installed $bin_dir/ollama in $((SECONDS - start)) s"

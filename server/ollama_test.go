@@ -20,12 +20,14 @@ import (
 
 // recorder is an Emitter that keeps what it is given.
 type recorder struct {
-	phases []string
-	tokens []string
+	phases   []string
+	tokens   []string
+	thinking []string
 }
 
-func (r *recorder) Phase(p string)    { r.phases = append(r.phases, p) }
-func (r *recorder) Token(text string) { r.tokens = append(r.tokens, text) }
+func (r *recorder) Phase(p string)       { r.phases = append(r.phases, p) }
+func (r *recorder) Token(text string)    { r.tokens = append(r.tokens, text) }
+func (r *recorder) Thinking(text string) { r.thinking = append(r.thinking, text) }
 
 // fakeOllama answers /api/chat with the handler chat and /api/ps with the
 // loaded models. It stands in for Ollama only for faults a real one cannot

@@ -107,7 +107,7 @@ type streamResult struct {
 // summary prints one row per stream and the run's wall time against the sum
 // of the streams' durations, in a line that begins with what (e.g. "async
 // run").
-func (r *textRenderer) summary(results []streamResult, what string) {
+func (r *textRenderer) summary(results []streamResult, what, mode string) {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "#\tmodel\ttokens\tTTFT ms\ttokens/s\tduration\tend\t")
@@ -137,4 +137,7 @@ func (r *textRenderer) summary(results []streamResult, what string) {
 	}
 	rt := figures.RunTimeOf(stats)
 	fmt.Fprintf(r.w, "%s: wall time %s %s\n", what, rt.Wall(), rt.AgainstStreams())
+	if c := rt.Caveat(mode); c != "" {
+		fmt.Fprintf(r.w, "note: %s\n", c)
+	}
 }

@@ -231,7 +231,7 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 
 	if !o.JSON {
 		text.finishLine()
-		text.summary(results, describe(created.Mode))
+		text.summary(results, describe(created.Mode), created.Mode)
 	}
 	for i, res := range results {
 		if res.end != nil && res.end.Type == client.EventError {

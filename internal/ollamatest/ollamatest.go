@@ -41,7 +41,7 @@ const BinEnv = "TOKENLOOM_OLLAMA_BIN"
 
 // Version is the Ollama version the tests are written against and that
 // scripts/install-ollama.sh installs.
-const Version = "v0.6.5"
+const Version = "v0.11.4"
 
 // InstallHint tells how to get an ollama binary; it is part of the skip and
 // failure messages of Start.
@@ -328,6 +328,14 @@ func (o *Ollama) Host() string { return o.host }
 
 // Model returns the name of the tiny model created on the server.
 func (o *Ollama) Model() string { return o.model }
+
+// CreateThinker creates the thinking variant of the tiny model
+// (testmodel.ThinkingName) and returns its name.
+func (o *Ollama) CreateThinker() string {
+	o.t.Helper()
+	o.CreateModel(testmodel.ThinkingName, "FROM "+o.model+"\n"+testmodel.ThinkingTemplate+"\n")
+	return testmodel.ThinkingName
+}
 
 // Log returns what the server and its runners have written so far.
 func (o *Ollama) Log() string { return o.log.String() }
