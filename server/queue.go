@@ -34,7 +34,6 @@ func (sv *serving) begin(model string) int64 {
 	defer sv.mu.Unlock()
 	if sv.since == nil {
 		sv.since = map[string]map[int64]time.Time{}
-		sv.changed = map[string]chan struct{}{}
 	}
 	sv.next++
 	if sv.since[model] == nil {
@@ -57,7 +56,7 @@ func (sv *serving) end(model string, id int64) {
 }
 
 func (sv *serving) changedLocked(model string) {
-	if ch, ok := sv.changed[model]; ok {
+	if ch, ok := sv.changed[model]; ok { // a nil map has none
 		close(ch)
 		delete(sv.changed, model)
 	}

@@ -84,6 +84,8 @@ type stream struct {
 	// the thinking events
 	thinkFirstMs float64
 	thinkTokens  int
+	// the queued phase: its time so far, and when the current one began
+	queuedMs, queuedFrom float64
 }
 
 var _ Emitter = (*stream)(nil)
@@ -93,8 +95,15 @@ func (s *stream) Phase(phase string) {
 	if s.phase == phase {
 		return
 	}
+	t := s.run.since()
+	if s.phase == wire.PhaseQueued {
+		s.queuedMs += t - s.queuedFrom
+	}
+	if phase == wire.PhaseQueued {
+		s.queuedFrom = t
+	}
 	s.phase = phase
-	s.append(wire.EventPhase, wire.EventData{Phase: phase, TMs: s.run.since()})
+	s.append(wire.EventPhase, wire.EventData{Phase: phase, TMs: t})
 }
 
 // Token appends a token event: a piece of the answer.
@@ -217,6 +226,10 @@ func (s *stream) finish(res Result, err error) {
 		Ollama:     res.Ollama,
 	}
 	stats.TTFTMs, stats.TokensPerS = figures.Timing(s.tokens, s.startMs, s.firstMs, t)
+	if s.phase == wire.PhaseQueued {
+		s.queuedMs += t - s.queuedFrom
+	}
+	stats.QueuedMs = figures.RoundMs(s.queuedMs)
 	if s.thinkTokens > 0 {
 		stats.ThinkingTokens = s.thinkTokens
 		stats.ThinkingTTFTMs, stats.ThinkingMs, stats.TokensPerS = figures.Thinking(s.thinkTokens, s.tokens, s.startMs, s.thinkFirstMs, s.firstMs, t)

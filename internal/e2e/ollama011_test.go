@@ -1,11 +1,17 @@
 package e2e
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/cli"
+	"github.com/tokenloom/tokenloom/internal/export"
+	"github.com/tokenloom/tokenloom/internal/palette"
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
@@ -81,6 +87,61 @@ func TestThinking(t *testing.T) {
 		t.Errorf("transcript: thinking %q, text %q", tr.Streams[0].Thinking, tr.Streams[0].Text)
 	}
 
+	// Export and open again: the reasoning survives as reasoning, in the
+	// JSON and in a replay of it; the report folds it.
+	dir := t.TempDir()
+	if err := export.Save(filepath.Join(dir, "run.json"), tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := export.Save(filepath.Join(dir, "run.md"), tr); err != nil {
+		t.Fatal(err)
+	}
+	opened, err := export.Load(filepath.Join(dir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed, err := cl.StartReplay(ctx, opened, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chans []<-chan client.Event
+	for _, st := range replayed.Streams {
+		ch, err := cl.Subscribe(ctx, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans = append(chans, ch)
+	}
+	again := drainAll(t, ctx, chans)
+	if again[0].thinking() != testmodel.ThinkingText || again[0].text() != testmodel.ThinkingAnswer {
+		t.Errorf("replay of the export: reasoning %q, answer %q", again[0].thinking(), again[0].text())
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "run.md"))
+	if !strings.Contains(string(md), "<details><summary>Thought for") || !strings.Contains(string(md), testmodel.ThinkingText) {
+		t.Errorf("the report does not fold the reasoning:\n%s", md)
+	}
+
+	// tokenloom run on a terminal: the reasoning faint, in the stream's
+	// colour, before the answer; --hide-thinking leaves it out.
+	for _, hide := range []bool{false, true} {
+		var out, errOut bytes.Buffer
+		code := cli.Run(ctx, cli.RunOptions{Models: []string{thinker}, Prompt: testmodel.ThinkingPrompt, PromptSet: true,
+			Think: &on, HideThinking: hide, Color: true, OllamaURL: o.URL(), Stdout: &out, Stderr: &errOut})
+		if code != cli.ExitOK {
+			t.Fatalf("tokenloom run: exit %d\n%s", code, errOut.String())
+		}
+		faint := "\x1b[2m" + palette.Of(0).ANSI(false) + " asks" + palette.ANSIReset
+		text := out.String()
+		switch {
+		case !hide && (!strings.Contains(text, faint) || strings.Index(text, "Hamlet") > strings.Index(text, "To")):
+			t.Errorf("tokenloom run: no faint reasoning before the answer in %q", text)
+		case hide && strings.Contains(text, "Hamlet"):
+			t.Errorf("tokenloom run --hide-thinking printed the reasoning: %q", text)
+		case !strings.Contains(text, palette.Of(0).ANSI(false)+" be"):
+			t.Errorf("tokenloom run: no answer in %q", text)
+		}
+	}
+
 	// A level is for the models that take one (gpt-oss): Ollama refuses
 	// it here, and the stream says so.
 	low := client.ThinkLow
@@ -134,4 +195,29 @@ func TestOneSlotQueues(t *testing.T) {
 	if rt.Overlapped || !strings.Contains(rt.Caveat(client.ModeAsync), "OLLAMA_NUM_PARALLEL") {
 		t.Errorf("run time %+v: caveat %q, want one naming OLLAMA_NUM_PARALLEL", rt, rt.Caveat(client.ModeAsync))
 	}
+}
+
+// TestOldOllama: the oldest Ollama supported (0.6.5, with four slots per
+// model and no thinking) still streams exact texts, with its metrics; a
+// think option it does not know is ignored, and the model answers as it
+// would.
+func TestOldOllama(t *testing.T) {
+	o := ollamatest.Start(t, ollamatest.WithVersion(ollamatest.CompatVersion))
+	_, cl := newStack(t, o.URL())
+	ctx := testContext(t)
+	on := client.ThinkOn
+	created, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{
+		{Model: o.Model()},
+		{Model: o.Model(), Options: &client.Options{Think: &on}},
+	}})
+	for i, evs := range got {
+		checkDone(t, "stream", evs, testmodel.FoxSentence, client.ReasonStop)
+		if st := evs.last().Stats; st.Ollama == nil || st.Ollama.EvalCount < st.Tokens {
+			t.Errorf("stream %d: Ollama's metrics %+v", i, st.Ollama)
+		}
+		if evs.thinking() != "" || slices.Contains(evs.phases(), client.PhaseQueued) {
+			t.Errorf("stream %d: %v", i, evs)
+		}
+	}
+	checkTranscript(t, ctx, cl, created, got)
 }

@@ -101,6 +101,17 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 			}
 			b.WriteByte('\n')
 		}
+		if st.Thinking != "" {
+			// The reasoning folded, as the app shows it once the answer
+			// has begun.
+			summary := "Reasoning"
+			if s := st.Stats; s != nil && s.ThinkingTokens > 0 {
+				summary = fmt.Sprintf("Thought for %.1f s · %d tokens", s.ThinkingMs/1000, s.ThinkingTokens)
+			}
+			fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", summary)
+			writeFenced(&b, st.Thinking)
+			b.WriteString("\n</details>\n\n")
+		}
 		if st.Text == "" {
 			b.WriteString("*(no text)*\n")
 			continue

@@ -19,6 +19,9 @@ type RunTime struct {
 	// same time, from the first token to the end.
 	Generated  int
 	Overlapped bool
+	// Queued is whether a stream waited in the queued phase: its model
+	// server served another stream first.
+	Queued bool
 }
 
 // RunTimeOf is the run time of streams from their stats: the wall time is
@@ -34,6 +37,7 @@ func RunTimeOf(stats []*wire.Stats) RunTime {
 		}
 		r.WallMs = max(r.WallMs, st.EndMs)
 		r.StreamMs += st.DurationMs
+		r.Queued = r.Queued || st.QueuedMs > 0
 		if st.Tokens+st.ThinkingTokens == 0 {
 			continue
 		}
@@ -56,12 +60,13 @@ func RunTimeOf(stats []*wire.Stats) RunTime {
 }
 
 // Caveat is what the figures of a run in mode do not say by themselves,
-// or "": that an async run's streams were never generated at the same
-// time, so the model server answered one at a time (Ollama since 0.10 does
-// that for the streams of one model unless OLLAMA_NUM_PARALLEL says
-// otherwise) and the wall time shows no gain from async.
+// or "": that an async run's streams were never generated at the same time
+// while some waited queued, so the model server answered one at a time
+// (Ollama since 0.10 does that for the streams of one model unless
+// OLLAMA_NUM_PARALLEL says otherwise) and the wall time shows no gain from
+// async.
 func (r RunTime) Caveat(mode string) string {
-	if mode == wire.ModeAsync && r.Generated >= 2 && !r.Overlapped {
+	if mode == wire.ModeAsync && r.Generated >= 2 && !r.Overlapped && r.Queued {
 		return "the streams were never generated at the same time: the model server answered one at a time (for Ollama, OLLAMA_NUM_PARALLEL=1, its default since 0.10)"
 	}
 	return ""

@@ -114,6 +114,9 @@ type Stats struct {
 	ThinkingTokens int     `json:"thinking_tokens,omitempty"`
 	ThinkingTTFTMs float64 `json:"thinking_ttft_ms,omitempty"`
 	ThinkingMs     float64 `json:"thinking_ms,omitempty"`
+	// QueuedMs is how long the stream was queued: Ollama served another
+	// stream of its model first (the queued phase). 0 when it never was.
+	QueuedMs float64 `json:"queued_ms,omitempty"`
 	// StartMs and EndMs are the stream's start and end in run time (t_ms).
 	StartMs float64 `json:"start_ms"`
 	EndMs   float64 `json:"end_ms"`
