@@ -11,9 +11,9 @@ import (
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/cli"
 	"github.com/tokenloom/tokenloom/internal/export"
-	"github.com/tokenloom/tokenloom/internal/palette"
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/palette"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
 )
 
