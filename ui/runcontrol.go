@@ -142,7 +142,7 @@ func (a *App) runEnded(panes []*Pane) {
 	rt := figures.RunTimeOf(stats)
 	line := a.runMode + " run: " + rt.Wall() + " wall time " + rt.AgainstStreams()
 	if c := rt.Caveat(a.runMode); c != "" {
-		line += " — " + c
+		line += "\n" + strings.ToUpper(c[:1]) + c[1:] + "."
 	}
 	a.runStatus.SetText(line)
 	if a.opts.Probe != nil {

@@ -19,9 +19,10 @@ type RunTime struct {
 	// same time, from the first token to the end.
 	Generated  int
 	Overlapped bool
-	// Queued is whether a stream waited in the queued phase: its model
-	// server served another stream first.
-	Queued bool
+	// Queued is how many streams waited in the queued phase (their model
+	// server served another stream first), and QueuedMs how long, together.
+	Queued   int
+	QueuedMs float64
 }
 
 // RunTimeOf is the run time of streams from their stats: the wall time is
@@ -37,7 +38,10 @@ func RunTimeOf(stats []*wire.Stats) RunTime {
 		}
 		r.WallMs = max(r.WallMs, st.EndMs)
 		r.StreamMs += st.DurationMs
-		r.Queued = r.Queued || st.QueuedMs > 0
+		if st.QueuedMs > 0 {
+			r.Queued++
+			r.QueuedMs += st.QueuedMs
+		}
 		if st.Tokens+st.ThinkingTokens == 0 {
 			continue
 		}
@@ -60,16 +64,25 @@ func RunTimeOf(stats []*wire.Stats) RunTime {
 }
 
 // Caveat is what the figures of a run in mode do not say by themselves,
-// or "": that an async run's streams were never generated at the same time
-// while some waited queued, so the model server answered one at a time
-// (Ollama since 0.10 does that for the streams of one model unless
-// OLLAMA_NUM_PARALLEL says otherwise) and the wall time shows no gain from
-// async.
+// or "": that streams of an async run waited queued, because the model
+// server answered one stream of a model at a time (Ollama since 0.10,
+// unless OLLAMA_NUM_PARALLEL says otherwise), so that their stream time
+// counts the wait; and when the streams were never generated at the same
+// time, that async bought nothing.
 func (r RunTime) Caveat(mode string) string {
-	if mode == wire.ModeAsync && r.Generated >= 2 && !r.Overlapped && r.Queued {
-		return "the streams were never generated at the same time: the model server answered one at a time (for Ollama, OLLAMA_NUM_PARALLEL=1, its default since 0.10)"
+	if mode != wire.ModeAsync || r.Queued == 0 {
+		return ""
 	}
-	return ""
+	const cause = "for Ollama, OLLAMA_NUM_PARALLEL=1, its default since 0.10"
+	if r.Generated >= 2 && !r.Overlapped {
+		return "the streams were never generated at the same time: the model server answered one at a time (" + cause + ")"
+	}
+	streams := "1 stream"
+	if r.Queued > 1 {
+		streams = fmt.Sprintf("%d streams", r.Queued)
+	}
+	return fmt.Sprintf("%s waited %.2f s queued: the model server answered one stream of a model at a time (%s), and the stream time counts the wait",
+		streams, r.QueuedMs/1000, cause)
 }
 
 // Wall is the wall time in seconds, "3.00 s".

@@ -28,21 +28,24 @@ func TestRunTimeCaveat(t *testing.T) {
 		{Tokens: 2, TTFTMs: 1000, StartMs: 0, DurationMs: 2000, EndMs: 2000},
 		{Tokens: 9, TTFTMs: 100, StartMs: 0, DurationMs: 400, EndMs: 400},
 	}
+	// A demo stream generated beside queued Ollama streams.
+	beside := append([]*wire.Stats{{Tokens: 7, TTFTMs: 100, StartMs: 0, DurationMs: 3000, EndMs: 3000}}, oneAtATime...)
 	for _, tt := range []struct {
 		name   string
 		stats  []*wire.Stats
 		mode   string
-		caveat bool
+		caveat string // part of it; "" for none
 	}{
-		{"one at a time, queued", oneAtATime, wire.ModeAsync, true},
-		{"the same in sync mode", oneAtATime, wire.ModeSync, false},
-		{"side by side", sideBySide, wire.ModeAsync, false},
-		{"apart without queueing", apart, wire.ModeAsync, false},
+		{"one at a time, queued", oneAtATime, wire.ModeAsync, "never generated at the same time"},
+		{"queued beside a stream that overlapped", beside, wire.ModeAsync, "2 streams waited 1.46 s queued"},
+		{"the same in sync mode", oneAtATime, wire.ModeSync, ""},
+		{"side by side", sideBySide, wire.ModeAsync, ""},
+		{"apart without queueing", apart, wire.ModeAsync, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := figures.RunTimeOf(tt.stats).Caveat(tt.mode)
-			if (c != "") != tt.caveat || tt.caveat && !strings.Contains(c, "OLLAMA_NUM_PARALLEL") {
-				t.Errorf("caveat %q, want one: %v", c, tt.caveat)
+			if (c != "") != (tt.caveat != "") || tt.caveat != "" && (!strings.Contains(c, tt.caveat) || !strings.Contains(c, "OLLAMA_NUM_PARALLEL")) {
+				t.Errorf("caveat %q, want %q", c, tt.caveat)
 			}
 		})
 	}
