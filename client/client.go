@@ -65,6 +65,21 @@ const (
 	DemoHamlet = wire.DemoHamlet
 	DemoFlood  = wire.DemoFlood
 	DemoEcho   = wire.DemoEcho
+	DemoThink  = wire.DemoThink
+)
+
+// Think values of Options.Think, and the capability of models that think.
+type Think = wire.Think
+
+// The Think values, as in the contract.
+const (
+	ThinkOn     = wire.ThinkOn
+	ThinkOff    = wire.ThinkOff
+	ThinkLow    = wire.ThinkLow
+	ThinkMedium = wire.ThinkMedium
+	ThinkHigh   = wire.ThinkHigh
+
+	CapabilityThinking = wire.CapabilityThinking
 )
 
 // Client talks to one Tokenloom server. It is safe for concurrent use.

@@ -20,15 +20,17 @@ import (
 
 // Event types and phases, as in the contract.
 const (
-	EventPhase = wire.EventPhase
-	EventToken = wire.EventToken
-	EventDone  = wire.EventDone
-	EventError = wire.EventError
+	EventPhase    = wire.EventPhase
+	EventThinking = wire.EventThinking
+	EventToken    = wire.EventToken
+	EventDone     = wire.EventDone
+	EventError    = wire.EventError
 
 	PhaseQueued     = wire.PhaseQueued
 	PhaseWaiting    = wire.PhaseWaiting
 	PhaseLoading    = wire.PhaseLoading
 	PhasePrompt     = wire.PhasePrompt
+	PhaseThinking   = wire.PhaseThinking
 	PhaseGenerating = wire.PhaseGenerating
 
 	ReasonStop      = wire.ReasonStop
@@ -40,15 +42,16 @@ const (
 type Event struct {
 	// Stream is the stream's id.
 	Stream string
-	// Type is EventPhase, EventToken, EventDone or EventError.
+	// Type is EventPhase, EventThinking, EventToken, EventDone or
+	// EventError.
 	Type string
 	// Seq is the event's sequence number in its stream, from 0.
 	Seq int64
 	// TMs is the server's arrival time of the event, in milliseconds since
 	// the run started.
 	TMs float64
-	// Phase is set on phase events, Text on tokens, Reason and Stats on done,
-	// Message and Hint on errors.
+	// Phase is set on phase events, Text on thinking and token events,
+	// Reason and Stats on done, Message and Hint on errors.
 	Phase   string
 	Text    string
 	Reason  string
@@ -316,7 +319,7 @@ func missingField(typ string, d wire.EventData) string {
 	switch {
 	case typ == EventPhase && d.Phase == "":
 		return "its phase"
-	case typ == EventToken && d.Text == "":
+	case (typ == EventToken || typ == EventThinking) && d.Text == "":
 		return "text"
 	case typ == EventDone && d.Reason != ReasonStop && d.Reason != ReasonLength && d.Reason != ReasonCancelled:
 		return "a known reason"
@@ -332,7 +335,7 @@ func missingField(typ string, d wire.EventData) string {
 func decodeEvent(streamID string, msg *sse.Event) (Event, error) {
 	typ := string(msg.Event)
 	switch typ {
-	case EventPhase, EventToken, EventDone, EventError:
+	case EventPhase, EventThinking, EventToken, EventDone, EventError:
 	default:
 		return Event{}, fmt.Errorf("stream %s: unknown event type %q from the server", streamID, typ)
 	}

@@ -1,38 +1,49 @@
 #!/usr/bin/env bash
-# Installs the Ollama binary that the end-to-end tests run (see
+# Installs the Ollama binaries that the end-to-end tests run (see
 # internal/ollamatest): builds Ollama from source with `go install` into the
 # user cache, where the tests look for it when ollama is not on PATH and
-# TOKENLOOM_OLLAMA_BIN is not set. Does nothing if ollama is already there.
+# TOKENLOOM_OLLAMA_BIN is not set: v0.11.4, which the tests are written
+# against, and v0.6.5, the oldest version supported, for a short
+# compatibility test. Does nothing for a version that is already there.
 set -euo pipefail
 
-version=v0.6.5
+version=v0.11.4
+compat=v0.6.5
 
 # The same directory as Go's os.UserCacheDir.
 case "$(uname -s)" in
 Darwin) cache_root="$HOME/Library/Caches" ;;
 *) cache_root="${XDG_CACHE_HOME:-$HOME/.cache}" ;;
 esac
-bin_dir="$cache_root/tokenloom/ollama-$version/bin"
+
+# install VERSION builds ollama VERSION into the cache unless it is there.
+install() {
+	local v=$1
+	local bin_dir="$cache_root/tokenloom/ollama-$v/bin"
+	if [[ -x "$bin_dir/ollama" ]]; then
+		echo "ollama $v is installed: $bin_dir/ollama"
+		return
+	fi
+	if ! command -v go >/dev/null; then
+		echo "install-ollama.sh: building Ollama needs Go and a C compiler" >&2
+		exit 1
+	fi
+	# Build outside this repository so that its go.mod is not involved.
+	local work
+	work="$(mktemp -d)"
+	echo "building ollama $v into $bin_dir (this takes a few minutes)"
+	local start=$SECONDS
+	# The version stamp makes /api/version tell (a plain go install says
+	# 0.0.0).
+	(cd "$work" && GOBIN="$bin_dir" GOFLAGS=-mod=mod CGO_ENABLED=1 go install \
+		-ldflags "-X github.com/ollama/ollama/version.Version=${v#v}" "github.com/ollama/ollama@$v")
+	rm -rf "$work"
+	echo "installed $bin_dir/ollama in $((SECONDS - start)) s"
+}
 
 if found="$(command -v ollama)"; then
-	echo "ollama is on PATH: $found"
-	exit 0
+	echo "ollama is on PATH: $found (the tests use it; the compatibility test uses $compat)"
+else
+	install "$version"
 fi
-if [[ -x "$bin_dir/ollama" ]]; then
-	echo "ollama $version is installed: $bin_dir/ollama"
-	exit 0
-fi
-if ! command -v go >/dev/null; then
-	echo "install-ollama.sh: building Ollama needs Go and a C compiler" >&2
-	exit 1
-fi
-
-# Build outside this repository so that its go.mod is not involved.
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-echo "building ollama $version into $bin_dir (this takes a few minutes)"
-start=$SECONDS
-GOBIN="$bin_dir" GOFLAGS=-mod=mod CGO_ENABLED=1 go install "github.com/ollama/ollama@$version"
-echo "installed $bin_dir/ollama in $((SECONDS - start)) s"
+install "$compat"

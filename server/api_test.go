@@ -117,6 +117,8 @@ func TestErrorAnswers(t *testing.T) {
 		post("negative num_ctx", options(`{"num_ctx":-4096}`), 400, "num_ctx"),
 		post("absurd num_ctx", options(`{"num_ctx":1099511627776}`), 400, "num_ctx"),
 		post("negative rate", options(`{"rate":-1}`), 400, "rate"),
+		post("think maybe", options(`{"think":"maybe"}`), 400, "think"),
+		post("think 1", options(`{"think":1}`), 400, "think"),
 		post("rate 1e-300", options(`{"rate":1e-300}`), 400, "rate"),
 		post("rate 0.01", options(`{"rate":0.01}`), 400, "rate"),
 		post("absurd rate", options(`{"rate":1e12}`), 400, "rate"),

@@ -24,6 +24,7 @@ const (
 	DemoHamlet = wire.DemoHamlet
 	DemoFlood  = wire.DemoFlood
 	DemoEcho   = wire.DemoEcho
+	DemoThink  = wire.DemoThink
 )
 
 // Defaults of the demo sources.
@@ -38,20 +39,26 @@ const (
 type demoModel struct {
 	name        string
 	description string
+	thinks      bool
 }
 
 var demoModels = []demoModel{
-	{DemoHello, `"Hello world" over about 2 s: "Hello" after 1 s, " world" after 2 s`},
-	{DemoHamlet, `"To be, or not to be, that is the question." over about 3 s`},
-	{DemoFlood, "a fast stream of many tokens for load tests; num_predict sets its length (default 1000), rate its tokens per second (default: as fast as possible)"},
-	{DemoEcho, "streams the prompt back word by word; rate sets its tokens per second (default 10, 0: as fast as possible)"},
+	{DemoHello, `"Hello world" over about 2 s: "Hello" after 1 s, " world" after 2 s`, false},
+	{DemoHamlet, `"To be, or not to be, that is the question." over about 3 s`, false},
+	{DemoFlood, "a fast stream of many tokens for load tests; num_predict sets its length (default 1000), rate its tokens per second (default: as fast as possible)", false},
+	{DemoEcho, "streams the prompt back word by word; rate sets its tokens per second (default 10, 0: as fast as possible)", false},
+	{DemoThink, "a thinking model: reasons for about 2 s, then answers \"Hello! How can I help?\" over about 1 s; think false answers at once", true},
 }
 
 // Models lists the demo sources.
 func (Demo) Models(context.Context) ([]wire.Model, error) {
 	out := make([]wire.Model, 0, len(demoModels))
 	for _, m := range demoModels {
-		out = append(out, wire.Model{Name: m.name, Source: wire.SourceDemo, Description: m.description})
+		caps := []string{wire.CapabilityCompletion}
+		if m.thinks {
+			caps = append(caps, wire.CapabilityThinking)
+		}
+		out = append(out, wire.Model{Name: m.name, Source: wire.SourceDemo, Description: m.description, Capabilities: caps})
 	}
 	return out, nil
 }
@@ -85,6 +92,13 @@ func (Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result, er
 	case DemoEcho:
 		words := echoTokens(req.Prompt)
 		s = paced(len(words), func(i int) string { return words[i] }, rateOf(req.Options, DefaultEchoRate))
+	case DemoThink:
+		if t := req.Options.Think; t != nil && *t == wire.ThinkOff {
+			s = spread(thinkAnswer, time.Second)
+			break
+		}
+		s = spread(append(slices.Clone(thinkReasoning), thinkAnswer...), 3*time.Second)
+		s.thinking = func(i int) bool { return i < len(thinkReasoning) }
 	default:
 		return Result{}, modelNotFound(req.Model, "demo sources: "+strings.Join(DemoModelNames(), ", "))
 	}
@@ -101,6 +115,9 @@ type script struct {
 	n     int
 	token func(i int) string
 	at    func(i int) time.Duration
+	// thinking tells the tokens of the reasoning from those of the answer;
+	// nil: all answer.
+	thinking func(i int) bool
 }
 
 // spread places tokens evenly so that the last one lands at total.
@@ -131,7 +148,12 @@ func rateOf(o wire.Options, def float64) float64 {
 // playScript emits the script's tokens at their times; limit < 0 means no
 // token limit.
 func playScript(ctx context.Context, s script, limit int, emit Emitter) (Result, error) {
-	emit.Phase(wire.PhaseGenerating)
+	thinking := func(i int) bool { return s.thinking != nil && s.thinking(i) }
+	if s.n > 0 && thinking(0) {
+		emit.Phase(wire.PhaseThinking)
+	} else {
+		emit.Phase(wire.PhaseGenerating)
+	}
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -151,10 +173,20 @@ func playScript(ctx context.Context, s script, limit int, emit Emitter) (Result,
 		} else if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
+		if thinking(i) {
+			emit.Thinking(s.token(i))
+			continue
+		}
+		emit.Phase(wire.PhaseGenerating)
 		emit.Token(s.token(i))
 	}
 	return Result{Reason: wire.ReasonStop}, nil
 }
+
+var (
+	thinkReasoning = []string{"The", " user", " says", " hi", ".", " A", " greeting", " back", ",", " short", " and", " friendly", ",", " then", " an", " offer", " to", " help", "."}
+	thinkAnswer    = []string{"Hello", "!", " How", " can", " I", " help", "?"}
+)
 
 var hamletTokens = []string{"To", " be", ",", " or", " not", " to", " be", ",", " that", " is", " the", " question", "."}
 

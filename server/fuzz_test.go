@@ -108,7 +108,8 @@ func checkValidRequest(t *testing.T, cfg Config, req wire.RunRequest) {
 			o.Seed != nil && *o.Seed < 0,
 			o.NumPredict != nil && (*o.NumPredict < -1 || *o.NumPredict > MaxNumPredict),
 			o.NumCtx != nil && (*o.NumCtx < 1 || *o.NumCtx > MaxNumCtx),
-			o.Rate != nil && !(*o.Rate == 0 || *o.Rate >= MinRate && *o.Rate <= MaxRate):
+			o.Rate != nil && !(*o.Rate == 0 || *o.Rate >= MinRate && *o.Rate <= MaxRate),
+			o.Think != nil && !o.Think.Valid():
 			t.Fatalf("stream %d: accepted options %s", i, mustMarshal(t, o))
 		}
 	}

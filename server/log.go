@@ -32,9 +32,10 @@ const (
 	typeToken
 	typeDone
 	typeError
+	typeThinking
 )
 
-var eventTypeNames = [...]string{typePhase: wire.EventPhase, typeToken: wire.EventToken, typeDone: wire.EventDone, typeError: wire.EventError}
+var eventTypeNames = [...]string{typePhase: wire.EventPhase, typeToken: wire.EventToken, typeDone: wire.EventDone, typeError: wire.EventError, typeThinking: wire.EventThinking}
 
 // String is the type's name on the wire.
 func (t eventType) String() string { return eventTypeNames[t] }
@@ -48,6 +49,8 @@ func eventTypeOf(name string) eventType {
 		return typeDone
 	case wire.EventError:
 		return typeError
+	case wire.EventThinking:
+		return typeThinking
 	}
 	return typePhase
 }

@@ -31,6 +31,9 @@ type Ollama struct {
 	// (see WithSilenceLimits); <= 0 is no limit.
 	startTimeout time.Duration
 	stallTimeout time.Duration
+	// serving is the streams Ollama is answering, by model: for the queued
+	// phase.
+	serving serving
 }
 
 var _ Source = (*Ollama)(nil)
@@ -127,6 +130,14 @@ func (o *Ollama) Models(ctx context.Context) ([]wire.Model, error) {
 	out := make([]wire.Model, 0, len(list.Models))
 	for _, m := range list.Models {
 		mod := m.ModifiedAt
+		var caps []string
+		// Ollama says what a model can do (thinking among it) since 0.6.4;
+		// an older one, or a failure, leaves it unknown.
+		if show, err := o.client.Show(ctx, &api.ShowRequest{Model: m.Name}); err == nil {
+			for _, c := range show.Capabilities {
+				caps = append(caps, string(c))
+			}
+		}
 		out = append(out, wire.Model{
 			Name:          m.Name,
 			Source:        wire.SourceOllama,
@@ -136,6 +147,7 @@ func (o *Ollama) Models(ctx context.Context) ([]wire.Model, error) {
 			Quantization:  m.Details.QuantizationLevel,
 			ModifiedAt:    &mod,
 			Loaded:        loaded[m.Name],
+			Capabilities:  caps,
 		})
 	}
 	slices.SortFunc(out, func(a, b wire.Model) int { return strings.Compare(a.Name, b.Name) })
@@ -159,15 +171,19 @@ func (o *Ollama) loaded(ctx context.Context, model string) bool {
 	return false
 }
 
-// Generate runs one chat completion and streams its content tokens. When
-// Ollama sends nothing for longer than the silence limits (see
+// Generate runs one chat completion and streams its thinking and content
+// tokens. When Ollama sends nothing for longer than the silence limits (see
 // WithSilenceLimits), it closes the request and returns a *SourceError
-// saying so.
+// saying so. While the request has had no reply and Ollama serves another
+// stream of the same model, the stream is in the queued phase.
 func (o *Ollama) Generate(ctx context.Context, req Request, emit Emitter) (Result, error) {
+	// The emitter is called from the request's callback and from the
+	// queue watcher: one at a time.
+	em := &lockedEmitter{e: emit}
 	if o.loaded(ctx, req.Model) {
-		emit.Phase(wire.PhasePrompt)
+		em.Phase(wire.PhasePrompt)
 	} else {
-		emit.Phase(wire.PhaseLoading)
+		em.Phase(wire.PhaseLoading)
 	}
 	var msgs []api.Message
 	if req.System != "" {
@@ -176,19 +192,46 @@ func (o *Ollama) Generate(ctx context.Context, req Request, emit Emitter) (Resul
 	msgs = append(msgs, api.Message{Role: "user", Content: req.Prompt})
 	stream := true
 	chat := &api.ChatRequest{Model: req.Model, Messages: msgs, Stream: &stream, Options: ollamaOptions(req.Options)}
+	if t := req.Options.Think; t != nil {
+		chat.Think = &api.ThinkValue{Value: string(*t)}
+		if !t.Level() {
+			chat.Think.Value = *t == wire.ThinkOn
+		}
+	}
 
 	var final *api.ChatResponse
-	generating := false
+	answering, thinking := false, false
 	chatCtx, cancelChat := context.WithCancelCause(ctx)
 	defer cancelChat(nil)
 	chatCtx, quiet := watchSilence(chatCtx, o.startTimeout, o.stallTimeout, cancelChat)
+	replied := make(chan struct{})
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		o.serving.watch(watchCtx, req.Model, replied, em)
+	}()
+	var servingID int64
 	err := o.client.Chat(chatCtx, chat, func(r api.ChatResponse) error {
-		if r.Message.Content != "" {
-			if !generating {
-				emit.Phase(wire.PhaseGenerating)
-				generating = true
+		em.mu.Lock()
+		defer em.mu.Unlock()
+		if servingID == 0 {
+			close(replied)
+			servingID = o.serving.begin(req.Model)
+		}
+		if r.Message.Thinking != "" {
+			if !thinking {
+				em.e.Phase(wire.PhaseThinking)
+				thinking = true
 			}
-			emit.Token(r.Message.Content)
+			em.e.Thinking(r.Message.Thinking)
+		}
+		if r.Message.Content != "" {
+			if !answering {
+				em.e.Phase(wire.PhaseGenerating)
+				answering = true
+			}
+			em.e.Token(r.Message.Content)
 		}
 		if r.Done {
 			final = &r
@@ -196,6 +239,11 @@ func (o *Ollama) Generate(ctx context.Context, req Request, emit Emitter) (Resul
 		return nil
 	})
 	quiet.stop()
+	stopWatch()
+	<-watched
+	if servingID != 0 {
+		o.serving.end(req.Model, servingID)
+	}
 	if ctx.Err() != nil {
 		return Result{}, ctx.Err()
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,12 +21,14 @@ import (
 
 // recorder is an Emitter that keeps what it is given.
 type recorder struct {
-	phases []string
-	tokens []string
+	phases   []string
+	tokens   []string
+	thinking []string
 }
 
-func (r *recorder) Phase(p string)    { r.phases = append(r.phases, p) }
-func (r *recorder) Token(text string) { r.tokens = append(r.tokens, text) }
+func (r *recorder) Phase(p string)       { r.phases = append(r.phases, p) }
+func (r *recorder) Token(text string)    { r.tokens = append(r.tokens, text) }
+func (r *recorder) Thinking(text string) { r.thinking = append(r.thinking, text) }
 
 // fakeOllama answers /api/chat with the handler chat and /api/ps with the
 // loaded models. It stands in for Ollama only for faults a real one cannot
@@ -336,4 +339,122 @@ func TestParseOllamaURL(t *testing.T) {
 			t.Errorf("parseOllamaURL(%q) accepted", bad)
 		}
 	}
+}
+
+// thinkChunk is a chunk as Ollama's API docs show a thinking model's:
+// the reasoning in message.thinking, the answer in message.content, either
+// or both set.
+func thinkChunk(thinking, content string) string {
+	b, _ := json.Marshal(map[string]any{"model": "m", "created_at": "2025-09-01T00:00:00Z",
+		"message": map[string]string{"role": "assistant", "content": content, "thinking": thinking}, "done": false})
+	return string(b)
+}
+
+// TestOllamaThinking: thinking chunks become thinking events and content
+// chunks tokens, a chunk with both gives both in that order; Ollama 0.12
+// and later think by default, so they come without asking (no think sent);
+// the think option is sent as Ollama takes it.
+func TestOllamaThinking(t *testing.T) {
+	final := strings.Replace(finalChunk, "length", "stop", 1)
+	for _, tt := range []struct {
+		name  string
+		think *wire.Think
+		sent  any // the request's think, nil: absent
+	}{
+		{"by default", nil, nil},
+		{"on", new(wire.ThinkOn), true},
+		{"off", new(wire.ThinkOff), false},
+		{"a level", new(wire.ThinkHigh), "high"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var gotReq map[string]any
+			o := fakeOllama(t, []string{"m"}, func(w http.ResponseWriter, r *http.Request) {
+				_ = json.NewDecoder(r.Body).Decode(&gotReq)
+				ndjson(w, thinkChunk("The user", ""), thinkChunk(" greets.", ""), thinkChunk(" Reply.", "Hi"), thinkChunk("", " there"), final)
+			})
+			var rec recorder
+			res, err := o.Generate(context.Background(), Request{Model: "m", Prompt: "hi", Options: wire.Options{Think: tt.think}}, &rec)
+			if err != nil || res.Reason != wire.ReasonStop {
+				t.Fatalf("%v %+v", err, res)
+			}
+			if got := strings.Join(rec.thinking, "|"); got != "The user| greets.| Reply." {
+				t.Errorf("thinking %q", got)
+			}
+			if got := strings.Join(rec.tokens, "|"); got != "Hi| there" {
+				t.Errorf("tokens %q", got)
+			}
+			if got := strings.Join(rec.phases, ","); got != "prompt,thinking,generating" {
+				t.Errorf("phases %q", got)
+			}
+			if got, ok := gotReq["think"]; tt.sent == nil && ok || tt.sent != nil && got != tt.sent {
+				t.Errorf("think sent: %v (present %v), want %v", got, ok, tt.sent)
+			}
+		})
+	}
+}
+
+// TestOllamaQueued: while Ollama answers another stream of the same model
+// and this one has had no byte, it is queued; streams that Ollama serves
+// side by side are not.
+func TestOllamaQueued(t *testing.T) {
+	final := strings.Replace(finalChunk, "length", "stop", 1)
+	run := func(t *testing.T, chat http.HandlerFunc) [2]recorder {
+		o := fakeOllama(t, []string{"m"}, chat)
+		var recs [2]recorder
+		var wg sync.WaitGroup
+		for i := range recs {
+			wg.Go(func() {
+				if _, err := o.Generate(context.Background(), Request{Model: "m", Prompt: "hi"}, &recs[i]); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		return recs
+	}
+	t.Run("one slot", func(t *testing.T) {
+		var slot sync.Mutex
+		recs := run(t, func(w http.ResponseWriter, r *http.Request) {
+			slot.Lock() // one request at a time, as Ollama with one slot
+			defer slot.Unlock()
+			// Long enough after its first byte for the other to count as
+			// queued.
+			ndjson(w, chunk("a"))
+			time.Sleep(3 * queuedAfter)
+			ndjson(w, chunk("b"), final)
+		})
+		var queued int
+		for _, rec := range recs {
+			switch got := strings.Join(rec.phases, ","); got {
+			case "prompt,queued,generating":
+				queued++
+			case "prompt,generating":
+			default:
+				t.Errorf("phases %q", got)
+			}
+		}
+		if queued != 1 {
+			t.Errorf("%d streams queued, want the one that waited", queued)
+		}
+	})
+	t.Run("side by side", func(t *testing.T) {
+		arrived := make(chan struct{}, 2)
+		both := make(chan struct{})
+		var once sync.Once
+		recs := run(t, func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			if len(arrived) == 2 {
+				once.Do(func() { close(both) })
+			}
+			<-both // both requests are in before either gets a byte
+			ndjson(w, chunk("a"))
+			time.Sleep(3 * queuedAfter)
+			ndjson(w, chunk("b"), final)
+		})
+		for _, rec := range recs {
+			if got := strings.Join(rec.phases, ","); got != "prompt,generating" {
+				t.Errorf("phases %q, want no queued", got)
+			}
+		}
+	})
 }

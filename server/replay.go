@@ -59,6 +59,8 @@ func (p *replayScript) play(ctx context.Context, s *stream) (Result, error) {
 			s.Phase(d.Phase)
 		case wire.EventToken:
 			s.Token(d.Text)
+		case wire.EventThinking:
+			s.Thinking(d.Text)
 		case wire.EventDone:
 			res := Result{Reason: d.Reason}
 			if d.Stats != nil {

@@ -68,6 +68,7 @@ type stream struct {
 	wake    chan struct{} // closed and replaced when events grow, if handed out
 	waited  bool          // wake was handed out since it was made
 	text    strings.Builder
+	think   strings.Builder // the thinking events' text
 	stats   *wire.Stats
 	errMsg  string
 	settled bool // the terminal event is in the log
@@ -77,9 +78,14 @@ type stream struct {
 	// owned by the stream's goroutine
 	phase   string
 	startMs float64
-	firstMs float64
+	firstMs float64 // the first answer token
 	lastMs  float64
 	tokens  int
+	// the thinking events
+	thinkFirstMs float64
+	thinkTokens  int
+	// the queued phase: its time so far, and when the current one began
+	queuedMs, queuedFrom float64
 }
 
 var _ Emitter = (*stream)(nil)
@@ -89,11 +95,18 @@ func (s *stream) Phase(phase string) {
 	if s.phase == phase {
 		return
 	}
+	t := s.run.since()
+	if s.phase == wire.PhaseQueued {
+		s.queuedMs += t - s.queuedFrom
+	}
+	if phase == wire.PhaseQueued {
+		s.queuedFrom = t
+	}
 	s.phase = phase
-	s.append(wire.EventPhase, wire.EventData{Phase: phase, TMs: s.run.since()})
+	s.append(wire.EventPhase, wire.EventData{Phase: phase, TMs: t})
 }
 
-// Token appends a token event.
+// Token appends a token event: a piece of the answer.
 func (s *stream) Token(text string) {
 	if text == "" {
 		return
@@ -105,6 +118,20 @@ func (s *stream) Token(text string) {
 	s.tokens++
 	s.lastMs = t
 	s.append(wire.EventToken, wire.EventData{Text: text, TMs: t})
+}
+
+// Thinking appends a thinking event: a piece of the reasoning.
+func (s *stream) Thinking(text string) {
+	if text == "" {
+		return
+	}
+	t := s.run.since()
+	if s.thinkTokens == 0 {
+		s.thinkFirstMs = t
+	}
+	s.thinkTokens++
+	s.lastMs = t
+	s.append(wire.EventThinking, wire.EventData{Text: text, TMs: t})
 }
 
 // append encodes and logs one event. A stream that reaches its event limit
@@ -124,7 +151,7 @@ func (s *stream) append(typ string, d wire.EventData) {
 	d.Seq = int64(len(s.log.events))
 	data := s.encode(d)
 	cost := s.log.cost(len(data), terminal)
-	if typ == wire.EventToken {
+	if typ == wire.EventToken || typ == wire.EventThinking {
 		cost += int64(len(d.Text))
 	}
 	switch {
@@ -136,8 +163,11 @@ func (s *stream) append(typ string, d wire.EventData) {
 	}
 	s.log.add(eventTypeOf(typ), data, terminal)
 	s.bytes += cost
-	if typ == wire.EventToken {
+	switch typ {
+	case wire.EventToken:
 		s.text.WriteString(d.Text)
+	case wire.EventThinking:
+		s.think.WriteString(d.Text)
 	}
 	if terminal {
 		s.settled = true
@@ -196,6 +226,14 @@ func (s *stream) finish(res Result, err error) {
 		Ollama:     res.Ollama,
 	}
 	stats.TTFTMs, stats.TokensPerS = figures.Timing(s.tokens, s.startMs, s.firstMs, t)
+	if s.phase == wire.PhaseQueued {
+		s.queuedMs += t - s.queuedFrom
+	}
+	stats.QueuedMs = figures.RoundMs(s.queuedMs)
+	if s.thinkTokens > 0 {
+		stats.ThinkingTokens = s.thinkTokens
+		stats.ThinkingTTFTMs, stats.ThinkingMs, stats.TokensPerS = figures.Thinking(s.thinkTokens, s.tokens, s.startMs, s.thinkFirstMs, s.firstMs, t)
+	}
 	cause := context.Cause(s.ctx)
 	switch {
 	case errors.Is(cause, errTooLong):

@@ -32,8 +32,8 @@
 // endpoints; transcript.go GET /api/runs/{id} written as it goes;
 // validate.go what requests may ask; conns.go the cap on connections.
 // Sources: source.go the Source interface and the routing of model names,
-// demo.go, ollama.go with silence.go, and replay.go playing a saved run
-// back.
+// demo.go, ollama.go with silence.go and queue.go, and replay.go playing a
+// saved run back.
 package server
 
 import (

@@ -36,8 +36,11 @@ type Emitter interface {
 	// Phase reports the stream's phase (wire.Phase...). Repeating the
 	// current phase is a no-op.
 	Phase(phase string)
-	// Token reports one token. Empty tokens are dropped.
+	// Token reports one token of the answer. Empty tokens are dropped.
 	Token(text string)
+	// Thinking reports one token of a thinking model's reasoning, which
+	// comes before its answer. Empty tokens are dropped.
+	Thinking(text string)
 }
 
 // Result is how a stream ended without error.

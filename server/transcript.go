@@ -19,6 +19,7 @@ type streamSnapshot struct {
 	st     *stream
 	events []logEvent
 	text   string
+	think  string
 	stats  *wire.Stats
 	errMsg string
 }
@@ -26,7 +27,7 @@ type streamSnapshot struct {
 func (s *stream) snapshot() streamSnapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return streamSnapshot{st: s, events: s.log.from(0), text: s.text.String(), stats: s.stats, errMsg: s.errMsg}
+	return streamSnapshot{st: s, events: s.log.from(0), text: s.text.String(), think: s.think.String(), stats: s.stats, errMsg: s.errMsg}
 }
 
 // writeTranscript writes the transcript of r (wire.Transcript, the answer
@@ -77,7 +78,7 @@ func (sn streamSnapshot) write(bw *bufio.Writer) error {
 	st := sn.st
 	head, tail, err := splitAt(wire.StreamTranscript{
 		ID: st.id, Model: st.spec.Model, Label: st.spec.Label, Index: st.index, Options: st.spec.Options,
-		Events: []wire.LoggedEvent{}, Stats: sn.stats, Error: sn.errMsg,
+		Thinking: sn.think, Events: []wire.LoggedEvent{}, Stats: sn.stats, Error: sn.errMsg,
 	}, `"text":"`)
 	if err != nil {
 		return err

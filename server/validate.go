@@ -114,6 +114,9 @@ func validOptions(o *wire.Options) (msg, hint string) {
 	if v := o.NumCtx; v != nil && (*v < 1 || *v > MaxNumCtx) {
 		return fmt.Sprintf("num_ctx %d out of range", *v), fmt.Sprintf("num_ctx is from 1 to %d", MaxNumCtx)
 	}
+	if v := o.Think; v != nil && !v.Valid() {
+		return fmt.Sprintf("think %q out of range", string(*v)), `think is true, false, "low", "medium" or "high"`
+	}
 	if v := o.Rate; v != nil && !(*v == 0 || *v >= MinRate && *v <= MaxRate) {
 		return fmt.Sprintf("rate %v out of range", *v), fmt.Sprintf("rate is tokens per second: 0 (as fast as possible), or from %v to %v", MinRate, MaxRate)
 	}

@@ -77,6 +77,9 @@ type App struct {
 	panesBox *fyne.Container
 	panes    []*Pane
 	models   []string
+	// modelInfo are the models by name, with what they can do; empty
+	// until the list has come.
+	modelInfo map[string]client.Model
 	// views are the run's views beside the panes (views.go).
 	views *runViews
 

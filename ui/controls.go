@@ -25,7 +25,7 @@ func (a *App) build() {
 	a.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Side by side", theme.ViewRestoreIcon(), panes),
 		container.NewTabItemWithIcon("Interleaved", theme.MenuIcon(), a.views.interleaved),
-		container.NewTabItemWithIcon("Stats", theme.GridIcon(), a.views.stats.table),
+		container.NewTabItemWithIcon("Stats", theme.GridIcon(), a.views.stats.root),
 		container.NewTabItemWithIcon("Wire", theme.ComputerIcon(), a.views.wire.root),
 	)
 	split := container.NewVSplit(withMinCache(&a.frameGen, a.tabs), withMinCache(&a.frameGen, a.views.timelineBox()))

@@ -11,10 +11,14 @@
 //   - runcontrol.go: starting, following and stopping a run; files.go:
 //     export, open and replay.
 //   - panes.go: the row of panes; pane.go one pane (a stream's status and
-//     text), paneconfig.go its model and options.
+//     text), paneconfig.go its model and options, thinkoption.go its
+//     think option (offered for models that think); thought.go the
+//     pane's reasoning above its answer, folded by a foldLine
+//     (foldline.go) once the answer begins.
 //   - views.go: the run's views beside the panes and what feeds them (the
-//     interleaved text is a TokenView); timeline.go (its image drawn in
-//     timelinedraw.go), stats.go (the stats table), wire.go (a stream's
+//     interleaved text is a TokenView, the reasoning subdued);
+//     timeline.go (its image drawn in timelinedraw.go, its legend in
+//     timelinelegend.go), stats.go (the stats table), wire.go (a stream's
 //     raw SSE frames).
 //   - tokenview.go: the virtualised text widget, with tokenwrap.go (text
 //     into rows), tokenrow.go (a row's widget) and scrollbar.go.

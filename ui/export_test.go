@@ -38,3 +38,13 @@ func (p *Probe) appliedTokens() []Sample {
 	defer p.mu.Unlock()
 	return append(slices.Clone(p.samples), p.waiting...)
 }
+
+// Phases are lane i's phases in order (end -1 for one that lasts).
+func (t *Timeline) Phases(i int) []phaseSpan {
+	return slices.Clone(t.lanes[i].phases)
+}
+
+// ThinkingTicks are the t_ms of lane i's ticks of the reasoning.
+func (t *Timeline) ThinkingTicks(i int) []float64 {
+	return slices.Clone(t.lanes[i].thinks)
+}

@@ -87,6 +87,16 @@ func (a *App) showOpen() {
 	d.Show()
 }
 
+// savedConfig is the pane set-up of a saved stream: its model and the
+// options it ran with (its think option among them).
+func savedConfig(st client.StreamTranscript) PaneConfig {
+	cfg := PaneConfig{Model: st.Model}
+	if o := st.Options; o != nil {
+		cfg.Temperature, cfg.Seed, cfg.MaxTokens, cfg.Rate, cfg.Think = o.Temperature, o.Seed, o.NumPredict, o.Rate, o.Think
+	}
+	return cfg
+}
+
 // replaySpeed reads "2×" as 2; anything else is 1.
 func replaySpeed(label string) float64 {
 	for i, l := range replaySpeeds {
@@ -106,7 +116,7 @@ func (a *App) replay(t *client.Transcript, speed float64) {
 	}
 	a.panes = a.panes[:0]
 	for i, st := range t.Streams {
-		a.panes = append(a.panes, newPane(a, i, PaneConfig{Model: st.Model}))
+		a.panes = append(a.panes, newPane(a, i, savedConfig(st)))
 	}
 	a.selectMode(t.Mode)
 	a.prompt.SetText(t.Prompt)

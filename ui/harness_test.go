@@ -133,6 +133,12 @@ func (h *harness) runAndWait() {
 // textColors returns the colours of the rendered texts in the window that
 // contain s.
 func textColors(w fyne.Window, s string) []color.Color {
+	return textColorsIn(w.Content(), s)
+}
+
+// textColorsIn returns the colours of the rendered texts under root that
+// contain s (hidden objects and their children left out).
+func textColorsIn(root fyne.CanvasObject, s string) []color.Color {
 	var out []color.Color
 	var walk func(o fyne.CanvasObject)
 	walk = func(o fyne.CanvasObject) {
@@ -154,6 +160,6 @@ func textColors(w fyne.Window, s string) []color.Color {
 			}
 		}
 	}
-	walk(w.Content())
+	walk(root)
 	return out
 }

@@ -23,9 +23,11 @@ func (a *App) refresh(first bool) {
 				return
 			}
 			a.models = a.models[:0]
+			a.modelInfo = make(map[string]client.Model, len(models.Models))
 			var ollama []string
 			for _, m := range models.Models {
 				a.models = append(a.models, m.Name)
+				a.modelInfo[m.Name] = m
 				if m.Source == client.SourceOllama {
 					ollama = append(ollama, m.Name)
 				}

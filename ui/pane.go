@@ -38,6 +38,8 @@ type Pane struct {
 	seed     *widget.Entry
 	maxTok   *widget.Entry
 	rate     *widget.Entry
+	think    *widget.Select    // the think option (thinkoption.go)
+	thinkRow fyne.CanvasObject // it with its caption, hidden for models that do not think
 	options  *fyne.Container
 	optsBtn  *widget.Button
 	stopBtn  *widget.Button
@@ -45,7 +47,8 @@ type Pane struct {
 	closeBtn *widget.Button
 	status   *widget.Label
 	errLabel *widget.Label
-	view     *TokenView
+	view     *TokenView // the answer
+	thought  *thought   // the reasoning, above the answer
 	root     fyne.CanvasObject
 
 	state    paneState
@@ -63,19 +66,24 @@ type Pane struct {
 
 func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	p := &Pane{app: a, slot: slot, view: NewTokenView()}
+	p.thought = newThought(slot, p.view)
 	p.swatch = canvas.NewRectangle(a.theme.Color(SlotColorName(slot), a.variant()))
 	p.swatch.SetMinSize(fyne.NewSize(14, 14))
 	p.swatch.CornerRadius = 3
-	p.model = widget.NewSelect(withModel(a.modelNames(), cfg.Model), func(string) { a.save() })
-	p.model.PlaceHolder = "(choose a model)"
-	p.model.SetSelected(cfg.Model)
-
 	changed := func() {
 		a.save()
-		if p.state == paneIdle {
+		if p.state == paneIdle && p.status != nil {
 			p.updateStatus() // it sums the options up
 		}
 	}
+	p.newThinkOption(cfg.Think, changed)
+	p.model = widget.NewSelect(withModel(a.modelNames(), cfg.Model), func(string) {
+		p.updateThinkOption()
+		changed()
+	})
+	p.model.PlaceHolder = "(choose a model)"
+	p.model.SetSelected(cfg.Model)
+
 	p.temp = numberEntry(fmtFloat(cfg.Temperature), changed)
 	p.seed = numberEntry(fmtInt64(cfg.Seed), changed)
 	p.maxTok = numberEntry(fmtInt(cfg.MaxTokens), changed)
@@ -84,7 +92,8 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	// of the text's height. The status line sums up what is set.
 	p.options = container.NewGridWithColumns(2,
 		labeled("Temperature", p.temp), labeled("Seed", p.seed),
-		labeled("Max tokens", p.maxTok), labeled("Pace, tokens/s (flood, echo)", p.rate))
+		labeled("Max tokens", p.maxTok), labeled("Pace, tokens/s (flood, echo)", p.rate),
+		p.thinkRow)
 	p.options.Hide()
 	p.optsBtn = widget.NewButtonWithIcon("", theme.SettingsIcon(), func() {
 		if p.options.Visible() {
@@ -119,7 +128,7 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	top := container.NewVBox(header, p.options, p.status, p.errLabel)
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	bg.CornerRadius = theme.InputRadiusSize()
-	body := container.NewStack(bg, container.NewPadded(p.view))
+	body := container.NewStack(bg, container.NewPadded(p.thought.box))
 	p.root = withMinCache(&a.frameGen, container.NewBorder(top, nil, nil, nil, body))
 	return p
 }
@@ -135,6 +144,7 @@ func (p *Pane) begin(streamID string) {
 	p.stats = nil
 	p.reason = ""
 	p.view.Clear()
+	p.thought.reset()
 	p.errLabel.Hide()
 	p.stopBtn.Enable()
 	p.model.Disable()
@@ -165,8 +175,9 @@ const statusEvery = 250 * time.Millisecond
 
 // apply takes a batch of the stream's events.
 func (p *Pane) apply(batch []client.Event, final bool) {
-	phase, tokens := p.phase, p.tokens
+	phase, tokens, thoughts := p.phase, p.tokens, p.thought.tokens
 	var spans []Span
+	var thinking []client.Event
 	for _, ev := range batch {
 		switch ev.Type {
 		case client.EventPhase:
@@ -174,6 +185,12 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 			if ev.Phase != client.PhaseWaiting && p.startMs == 0 {
 				p.startMs = ev.TMs
 			}
+		case client.EventThinking:
+			if p.phase != client.PhaseGenerating {
+				p.phase = client.PhaseThinking
+			}
+			p.lastMs = ev.TMs
+			thinking = append(thinking, ev)
 		case client.EventToken:
 			if p.tokens == 0 {
 				p.firstMs = ev.TMs
@@ -185,22 +202,29 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 		case client.EventDone:
 			p.state = paneDone
 			p.stats, p.reason = ev.Stats, ev.Reason
+			p.thought.ended(ev.TMs, ev.Stats)
 		case client.EventError:
 			p.stats = ev.Stats
+			p.thought.ended(ev.TMs, ev.Stats)
 			p.showError(ev.Message, ev.Hint)
 		}
+	}
+	p.thought.add(thinking)
+	if tokens == 0 && p.tokens > 0 {
+		p.thought.answered(p.firstMs)
 	}
 	p.view.Append(spans...)
 	if final && p.state == paneRunning {
 		p.state = paneDone
 		p.reason = client.ReasonCancelled
+		p.thought.ended(p.lastMs, nil)
 	}
 	if p.state != paneRunning {
 		p.finishControls()
 	}
 	// A running pane's figures change with every batch; redrawing them
 	// more often than statusEvery only costs frames.
-	if p.state != paneRunning || p.phase != phase || p.tokens > 0 && tokens == 0 || time.Since(p.statusAt) >= statusEvery {
+	if p.state != paneRunning || p.phase != phase || p.tokens > 0 && tokens == 0 || p.thought.tokens > 0 && thoughts == 0 || time.Since(p.statusAt) >= statusEvery {
 		p.updateStatus()
 	}
 }
@@ -212,28 +236,84 @@ func (p *Pane) statusText() string {
 	case paneIdle:
 		return strings.Join(append([]string{"ready"}, p.optionsSummary()...), " · ")
 	case paneRunning:
-		parts = append(parts, p.phase, fmt.Sprintf("%.1f s", time.Since(p.began).Seconds()))
+		elapsed := fmt.Sprintf("%.1f s", time.Since(p.began).Seconds())
+		if p.phase == client.PhaseQueued {
+			return p.queuedText(elapsed)
+		}
+		parts = append(parts, phaseWords(p.phase), elapsed)
 	case paneDone:
 		parts = append(parts, "done ("+p.reason+")")
 	case paneFailed:
 		parts = append(parts, "error")
 	}
+	thinking := p.thought.tokens
 	if st := p.stats; st != nil {
 		parts = append(parts, fmt.Sprintf("%.2f s", st.DurationMs/1000))
 		if st.Tokens > 0 {
-			parts = append(parts, fmt.Sprintf("TTFT %.0f ms", st.TTFTMs), fmt.Sprintf("%.1f tok/s", st.TokensPerS))
+			parts = append(parts, fmt.Sprintf("TTFT %.0f ms", st.TTFTMs))
 		}
-		parts = append(parts, plural(st.Tokens, "token"))
-		return strings.Join(parts, " · ")
+		if st.Tokens+st.ThinkingTokens > 0 {
+			parts = append(parts, fmt.Sprintf("%.1f tok/s", st.TokensPerS))
+		}
+		return strings.Join(append(parts, tokenCount(st.Tokens, st.ThinkingTokens)), " · ")
 	}
 	if p.tokens > 0 {
 		parts = append(parts, fmt.Sprintf("TTFT %.0f ms", figures.TTFT(p.startMs, p.firstMs)))
-		if p.tokens > 1 && p.lastMs > p.firstMs {
-			parts = append(parts, fmt.Sprintf("%.1f tok/s", figures.TokensPerS(p.tokens, p.firstMs, p.lastMs, 0)))
+	}
+	// Tokens per second count the reasoning's tokens too, as the server's
+	// figure does.
+	if n, first := p.tokens+thinking, p.firstGeneratedMs(); n > 1 && p.lastMs > first {
+		parts = append(parts, fmt.Sprintf("%.1f tok/s", figures.TokensPerS(n, first, p.lastMs, 0)))
+	}
+	return strings.Join(append(parts, tokenCount(p.tokens, thinking)), " · ")
+}
+
+// firstGeneratedMs is the t_ms of the first token, of the reasoning or of
+// the answer.
+func (p *Pane) firstGeneratedMs() float64 {
+	if p.thought.tokens > 0 && (p.tokens == 0 || p.thought.firstMs < p.firstMs) {
+		return p.thought.firstMs
+	}
+	return p.firstMs
+}
+
+// tokenCount counts the answer's tokens, and the reasoning's beside them:
+// "7 tokens + 19 thinking", or "19 thinking tokens" before the answer.
+func tokenCount(answer, thinking int) string {
+	switch {
+	case thinking == 0:
+		return plural(answer, "token")
+	case answer == 0:
+		return plural(thinking, "thinking token")
+	}
+	return plural(answer, "token") + fmt.Sprintf(" + %d thinking", thinking)
+}
+
+// phaseWords is what the status line says of a running stream's phase.
+func phaseWords(phase string) string {
+	if phase == client.PhaseThinking {
+		return "thinking…"
+	}
+	return phase
+}
+
+// queuedText is the status line of a queued stream: the longest of its
+// wordings that fits the line, elapsed last.
+func (p *Pane) queuedText(elapsed string) string {
+	words := []string{
+		"queued in Ollama: " + p.model.Selected + " is serving another stream",
+		"queued in Ollama: serving another stream first",
+		"queued in Ollama",
+	}
+	width := p.status.Size().Width - 2*theme.InnerPadding()
+	size := theme.Size(theme.SizeNameCaptionText)
+	for _, w := range words {
+		text := w + " · " + elapsed
+		if width <= 0 || fyne.MeasureText(text, size, p.status.TextStyle).Width <= width {
+			return text
 		}
 	}
-	parts = append(parts, plural(p.tokens, "token"))
-	return strings.Join(parts, " · ")
+	return words[len(words)-1] + " · " + elapsed
 }
 
 func plural(n int, word string) string {
@@ -245,6 +325,7 @@ func plural(n int, word string) string {
 
 func (p *Pane) updateStatus() {
 	p.status.SetText(p.statusText())
+	p.thought.update()
 	p.statusAt = time.Now()
 }
 
@@ -269,5 +350,5 @@ func (p *Pane) stop() {
 func (p *Pane) refreshModels(names []string) {
 	sel := p.model.Selected
 	p.model.SetOptions(withModel(names, sel))
-	p.model.SetSelected(sel)
+	p.model.SetSelected(sel) // which offers its think option
 }

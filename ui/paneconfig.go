@@ -22,6 +22,10 @@ type PaneConfig struct {
 	// Rate paces the demo sources demo/flood and demo/echo, in tokens per
 	// second; 0 is as fast as possible.
 	Rate *float64 `json:"rate,omitempty"`
+	// Think asks a thinking model to reason first or not (or how hard);
+	// nil sends nothing: the model's default. Only models whose
+	// capabilities say they think are asked.
+	Think *client.Think `json:"think,omitempty"`
 }
 
 // labeled puts a caption above an option's entry.
@@ -63,7 +67,7 @@ func fmtInt(v *int) string {
 
 // config reads the pane's settings; err names a field that is not a number.
 func (p *Pane) config() (PaneConfig, error) {
-	cfg := PaneConfig{Model: p.model.Selected}
+	cfg := PaneConfig{Model: p.model.Selected, Think: p.thinkChoice()}
 	if s := strings.TrimSpace(p.temp.Text); s != "" {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
@@ -98,8 +102,8 @@ func (p *Pane) config() (PaneConfig, error) {
 // spec is the stream the pane asks for.
 func (cfg PaneConfig) spec() client.StreamSpec {
 	s := client.StreamSpec{Model: cfg.Model}
-	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil || cfg.Rate != nil {
-		s.Options = &client.Options{Temperature: cfg.Temperature, Seed: cfg.Seed, NumPredict: cfg.MaxTokens, Rate: cfg.Rate}
+	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil || cfg.Rate != nil || cfg.Think != nil {
+		s.Options = &client.Options{Temperature: cfg.Temperature, Seed: cfg.Seed, NumPredict: cfg.MaxTokens, Rate: cfg.Rate, Think: cfg.Think}
 	}
 	return s
 }
@@ -122,6 +126,9 @@ func (p *Pane) optionsSummary() []string {
 	}
 	if v := cfg.Rate; v != nil {
 		out = append(out, "pace "+fmtFloat(v)+" tokens/s")
+	}
+	if v := cfg.Think; v != nil {
+		out = append(out, "think "+thinkLabel(v))
 	}
 	return out
 }

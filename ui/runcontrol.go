@@ -140,7 +140,11 @@ func (a *App) runEnded(panes []*Pane) {
 		stats[i] = p.stats
 	}
 	rt := figures.RunTimeOf(stats)
-	a.runStatus.SetText(a.runMode + " run: " + rt.Wall() + " wall time " + rt.AgainstStreams())
+	line := a.runMode + " run: " + rt.Wall() + " wall time " + rt.AgainstStreams()
+	if c := rt.Caveat(a.runMode); c != "" {
+		line += "\n" + strings.ToUpper(c[:1]) + c[1:] + "."
+	}
+	a.runStatus.SetText(line)
 	if a.opts.Probe != nil {
 		a.opts.Probe.runEnded()
 	}

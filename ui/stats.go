@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/internal/figures"
@@ -22,21 +24,35 @@ type statColumn struct {
 	unranked bool
 }
 
+// statColumns are the figures, the time a reader waits for first. A figure
+// a stream does not have (no answer, no reasoning, no Ollama metrics) is
+// "–" and takes no part in the ranking.
 var statColumns = []statColumn{
 	{"TTFT ms", func(f figures.Stream) (float64, bool) { return f.TTFTMs, f.Tokens > 0 }, "%.0f", true, false},
-	{"tokens", func(f figures.Stream) (float64, bool) { return float64(f.Tokens), true }, "%.0f", false, true},
-	{"tokens/s", func(f figures.Stream) (float64, bool) { return f.TokensPerS, f.Tokens > 1 }, "%.1f", false, false},
+	{"think TTFT ms", func(f figures.Stream) (float64, bool) { return f.ThinkingTTFTMs, f.ThinkingTokens > 0 }, "%.0f", true, false},
+	{"thinking s", func(f figures.Stream) (float64, bool) { return f.ThinkingMs / 1000, f.ThinkingTokens > 0 }, "%.2f", false, true},
+	{"thinking tokens", func(f figures.Stream) (float64, bool) { return float64(f.ThinkingTokens), f.ThinkingTokens > 0 }, "%.0f", false, true},
+	{"answer tokens", func(f figures.Stream) (float64, bool) { return float64(f.Tokens), true }, "%.0f", false, true},
+	{"tokens/s", func(f figures.Stream) (float64, bool) { return f.TokensPerS, f.Tokens+f.ThinkingTokens > 1 }, "%.1f", false, false},
 	{"ITL p50 ms", func(f figures.Stream) (float64, bool) { return f.ITLP50Ms, f.Tokens > 1 }, "%.1f", true, false},
 	{"ITL p95 ms", func(f figures.Stream) (float64, bool) { return f.ITLP95Ms, f.Tokens > 1 }, "%.1f", true, false},
 	{"duration s", func(f figures.Stream) (float64, bool) { return f.DurationMs / 1000, true }, "%.2f", true, false},
+	{"eval_count", func(f figures.Stream) (float64, bool) { return float64(f.EvalCount), f.HasOllama }, "%.0f", false, true},
 	{"Ollama tok/s", func(f figures.Stream) (float64, bool) { return f.EvalRate, f.HasOllama }, "%.1f", false, false},
 	{"prompt eval ms", func(f figures.Stream) (float64, bool) { return f.PromptEvalMs, f.HasOllama }, "%.1f", true, false},
 	{"load ms", func(f figures.Stream) (float64, bool) { return f.LoadMs, f.HasOllama }, "%.1f", true, false},
 }
 
+// statsNote explains the columns whose meaning the title cannot hold.
+const statsNote = "TTFT: time to the first answer token, what a reader waits for · " +
+	"think TTFT: to the first thinking token · thinking s: from it to the answer · " +
+	"tokens/s: thinking and answer tokens together · eval_count: the tokens Ollama generated, thinking included · " +
+	"green: the fastest, red: the slowest"
+
 // statsTable shows each stream's figures side by side, one row per stream;
 // in each column the fastest value is marked green and the slowest red.
 type statsTable struct {
+	root    fyne.CanvasObject // the table over its note
 	table   *widget.Table
 	labels  []string
 	slots   []int
@@ -67,6 +83,10 @@ func newStatsTable() *statsTable {
 		w := widget.NewLabel(c.title).MinSize().Width
 		s.table.SetColumnWidth(i, max(w+8, 96))
 	}
+	note := widget.NewLabel(statsNote)
+	note.SizeName = theme.SizeNameCaptionText
+	note.Wrapping = fyne.TextWrapWord
+	s.root = container.NewBorder(nil, note, nil, nil, s.table)
 	return s
 }
 

@@ -17,7 +17,16 @@ func SlotColorName(i int) fyne.ThemeColorName {
 	return fyne.ThemeColorName(slotColorPrefix + strconv.Itoa(i%len(palette.Slots)))
 }
 
-const slotColorPrefix = "tokenloom-slot-"
+// SlotDimColorName is the theme colour name of stream slot i subdued: its
+// reasoning, beside the answer in SlotColorName.
+func SlotDimColorName(i int) fyne.ThemeColorName {
+	return fyne.ThemeColorName(slotDimColorPrefix + strconv.Itoa(i%len(palette.Slots)))
+}
+
+const (
+	slotColorPrefix    = "tokenloom-slot-"
+	slotDimColorPrefix = "tokenloom-slot-dim-"
+)
 
 // appTheme is the default theme plus the stream slot colours.
 type appTheme struct {
@@ -26,9 +35,14 @@ type appTheme struct {
 
 func newAppTheme() fyne.Theme { return &appTheme{Theme: theme.DefaultTheme()} }
 
-// Color answers the slot colours (see SlotColor); other names go to the
-// default theme.
+// Color answers the slot colours (see SlotColor and SlotDimColor); other
+// names go to the default theme.
 func (t *appTheme) Color(name fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	if n, ok := strings.CutPrefix(string(name), slotDimColorPrefix); ok {
+		if i, err := strconv.Atoi(n); err == nil && i >= 0 {
+			return SlotDimColor(i, v)
+		}
+	}
 	if n, ok := strings.CutPrefix(string(name), slotColorPrefix); ok {
 		if i, err := strconv.Atoi(n); err == nil && i >= 0 {
 			return SlotColor(i, v)
@@ -41,11 +55,31 @@ func (t *appTheme) Color(name fyne.ThemeColorName, v fyne.ThemeVariant) color.Co
 // palette's colour, adjusted just enough to read as text on that variant's
 // background.
 func SlotColor(i int, v fyne.ThemeVariant) color.NRGBA {
-	bg := lightBackground
+	return palette.OnBackground(palette.Of(i).RGB, background(v))
+}
+
+// SlotDimColor is the colour of stream slot i subdued, for its reasoning:
+// the slot's colour moved dimMix of the way to the background. Opaque, so
+// that text in it draws as crisply as the answer.
+func SlotDimColor(i int, v fyne.ThemeVariant) color.NRGBA {
+	return towards(SlotColor(i, v), background(v), dimMix)
+}
+
+// dimMix is how far SlotDimColor moves a colour to the background: far
+// enough to read as secondary, not so far that it stops reading.
+const dimMix = 0.45
+
+// towards is c moved f of the way to bg.
+func towards(c, bg color.NRGBA, f float64) color.NRGBA {
+	mix := func(a, b uint8) uint8 { return uint8(float64(a) + (float64(b)-float64(a))*f + 0.5) }
+	return color.NRGBA{R: mix(c.R, bg.R), G: mix(c.G, bg.G), B: mix(c.B, bg.B), A: 0xff}
+}
+
+func background(v fyne.ThemeVariant) color.NRGBA {
 	if v == theme.VariantDark {
-		bg = darkBackground
+		return darkBackground
 	}
-	return palette.OnBackground(palette.Of(i).RGB, bg)
+	return lightBackground
 }
 
 // The default theme's backgrounds (fyne.io/fyne/v2/theme), fixed here so

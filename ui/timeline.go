@@ -34,15 +34,19 @@ type phaseSpan struct {
 type lane struct {
 	label  string
 	slot   int
-	ticks  []float64 // t_ms of its tokens, in order
+	ticks  []float64 // t_ms of its answer's tokens, in order
 	texts  []string
-	phases []phaseSpan
-	start  float64 // t_ms of its start (its first phase other than waiting), -1 before
-	end    float64 // t_ms of its terminal event, -1 before
+	thinks []float64 // t_ms of its reasoning's tokens (thinking events), in order
+	// thinkTexts are their texts.
+	thinkTexts []string
+	phases     []phaseSpan
+	start      float64 // t_ms of its start (its first phase other than waiting), -1 before
+	end        float64 // t_ms of its terminal event, -1 before
 }
 
-// Timeline draws one lane per stream with a tick per token at its t_ms, the
-// phases shaded, and a seconds axis. Where ticks are denser than pixels it
+// Timeline draws one lane per stream with a tick per token at its t_ms (a
+// shorter, dimmer one per token of the reasoning), the phases shaded, and
+// a seconds axis. Where ticks are denser than pixels it
 // draws per-pixel buckets, so its cost grows with its width, not with the
 // number of tokens beyond one pass over them. Hovering or tapping a tick
 // shows the token and its time. Use it on the Fyne thread only.
@@ -97,14 +101,12 @@ func (t *Timeline) Add(i int, ev client.Event) {
 		if ev.Phase != client.PhaseWaiting && l.start < 0 {
 			l.start = ev.TMs
 		}
+	case client.EventThinking:
+		l.enter(client.PhaseThinking, ev.TMs)
+		l.thinks = append(l.thinks, ev.TMs)
+		l.thinkTexts = append(l.thinkTexts, ev.Text)
 	case client.EventToken:
-		if len(l.phases) == 0 || l.phases[len(l.phases)-1].phase != client.PhaseGenerating {
-			l.closePhase(ev.TMs)
-			l.phases = append(l.phases, phaseSpan{phase: client.PhaseGenerating, start: ev.TMs, end: -1})
-		}
-		if l.start < 0 {
-			l.start = ev.TMs
-		}
+		l.enter(client.PhaseGenerating, ev.TMs)
 		l.ticks = append(l.ticks, ev.TMs)
 		l.texts = append(l.texts, ev.Text)
 	case client.EventDone, client.EventError:
@@ -113,6 +115,18 @@ func (t *Timeline) Add(i int, ev client.Event) {
 			l.start = ev.TMs
 		}
 		l.end = ev.TMs
+	}
+}
+
+// enter puts the lane in phase at a token's time, unless it is in it: a
+// token says its phase even where no phase event did.
+func (l *lane) enter(phase string, at float64) {
+	if len(l.phases) == 0 || l.phases[len(l.phases)-1].phase != phase {
+		l.closePhase(at)
+		l.phases = append(l.phases, phaseSpan{phase: phase, start: at, end: -1})
+	}
+	if l.start < 0 {
+		l.start = at
 	}
 }
 
@@ -142,9 +156,12 @@ func (t *Timeline) plot() (x0, width float32) {
 }
 
 // tickX is the x position of lane i's tick k, in widget coordinates.
-func (t *Timeline) tickX(i, k int) float32 {
+func (t *Timeline) tickX(i, k int) float32 { return t.timeX(t.lanes[i].ticks[k]) }
+
+// timeX is the x position of run time tMs, in widget coordinates.
+func (t *Timeline) timeX(tMs float64) float32 {
 	x0, w := t.plot()
-	return x0 + float32(t.lanes[i].ticks[k]/t.span())*w
+	return x0 + float32(tMs/t.span())*w
 }
 
 func (t *Timeline) laneHeight() float32 {
@@ -160,32 +177,38 @@ func (t *Timeline) MinSize() fyne.Size {
 	return fyne.NewSize(timelineLabelWidth+200, float32(n)*18+timelineAxisHeight)
 }
 
-// tokenAt finds the tick nearest to pos within the hit radius: its lane,
-// its index, or ok false.
-func (t *Timeline) tokenAt(pos fyne.Position) (laneIdx, tick int, ok bool) {
+// tokenAt finds the tick nearest to pos within the hit radius, of the
+// answer or of the reasoning: its lane, its index among the ticks of its
+// kind, whether it is one of the reasoning, or ok false.
+func (t *Timeline) tokenAt(pos fyne.Position) (laneIdx, tick int, thinking, ok bool) {
 	if len(t.lanes) == 0 || pos.Y >= t.Size().Height-timelineAxisHeight {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	laneIdx = int(pos.Y / t.laneHeight())
 	if laneIdx < 0 || laneIdx >= len(t.lanes) {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	l := t.lanes[laneIdx]
 	x0, w := t.plot()
 	tm := float64((pos.X-x0)/w) * t.span()
-	k := sort.SearchFloat64s(l.ticks, tm)
 	best, bestD := -1, float32(timelineHitRadius+1)
-	for _, c := range []int{k - 1, k} {
-		if c >= 0 && c < len(l.ticks) {
-			if d := float32(math.Abs(float64(t.tickX(laneIdx, c) - pos.X))); d < bestD {
-				best, bestD = c, d
+	for _, kind := range []struct {
+		ticks    []float64
+		thinking bool
+	}{{l.ticks, false}, {l.thinks, true}} {
+		k := sort.SearchFloat64s(kind.ticks, tm)
+		for _, c := range []int{k - 1, k} {
+			if c >= 0 && c < len(kind.ticks) {
+				if d := float32(math.Abs(float64(t.timeX(kind.ticks[c]) - pos.X))); d < bestD {
+					best, bestD, thinking = c, d, kind.thinking
+				}
 			}
 		}
 	}
 	if best < 0 || bestD > timelineHitRadius {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
-	return laneIdx, best, true
+	return laneIdx, best, thinking, true
 }
 
 // MouseIn shows the tip of the tick under the pointer.
@@ -201,15 +224,21 @@ func (t *Timeline) MouseOut() { t.hideTip() }
 func (t *Timeline) Tapped(e *fyne.PointEvent) { t.showTipAt(e.Position) }
 
 func (t *Timeline) showTipAt(pos fyne.Position) {
-	i, k, ok := t.tokenAt(pos)
+	i, k, thinking, ok := t.tokenAt(pos)
 	if !ok {
 		t.hideTip()
 		return
 	}
 	l := t.lanes[i]
-	t.tip.SetText(fmt.Sprintf("%s · %q · %.1f ms · token %d", l.label, l.texts[k], l.ticks[k], k+1))
+	at := l.ticks[k]
+	if thinking {
+		at = l.thinks[k]
+		t.tip.SetText(fmt.Sprintf("%s · thinking %q · %.1f ms · thinking token %d", l.label, l.thinkTexts[k], at, k+1))
+	} else {
+		t.tip.SetText(fmt.Sprintf("%s · %q · %.1f ms · token %d", l.label, l.texts[k], at, k+1))
+	}
 	ts := t.tip.MinSize()
-	x := min(t.tickX(i, k)+8, t.Size().Width-ts.Width)
+	x := min(t.timeX(at)+8, t.Size().Width-ts.Width)
 	y := max(float32(i)*t.laneHeight()-ts.Height, 0)
 	t.tip.Move(fyne.NewPos(x, y))
 	t.tip.Resize(ts)

@@ -114,3 +114,133 @@ func BenchmarkTimelineDraw(b *testing.B) {
 		tl.draw(1200, 320)
 	}
 }
+
+// TestTimelineThinkingAndQueued: a stream queued behind another, then
+// thinking, then answering has each phase in its lane, each with a shading
+// of its own (queued hatched, thinking dotted: not the flat shades of
+// waiting, prompt and generating), and its reasoning's ticks shorter and
+// dimmer than its answer's.
+func TestTimelineThinkingAndQueued(t *testing.T) {
+	tl := newTestTimeline(t, 2, 830, 200)
+	for k, e := range []client.Event{
+		ev(client.EventPhase, 0, 0, client.PhaseWaiting),
+		ev(client.EventPhase, 0, 400, client.PhasePrompt),
+		ev(client.EventPhase, 0, 600, client.PhaseQueued),
+		ev(client.EventPhase, 0, 1400, client.PhaseThinking),
+		ev(client.EventThinking, 0, 1500, "The"),
+		ev(client.EventThinking, 0, 1700, " user"),
+		ev(client.EventThinking, 0, 1900, " asks"),
+		ev(client.EventPhase, 0, 2200, client.PhaseGenerating),
+		ev(client.EventToken, 0, 2300, "Hi"),
+		ev(client.EventToken, 0, 2600, "!"),
+		ev(client.EventDone, 0, 3000, ""),
+	} {
+		e.Seq = int64(k)
+		tl.Add(0, e)
+	}
+	tl.Refresh()
+	type span struct {
+		phase      string
+		start, end float64
+	}
+	var got []span
+	for _, p := range tl.Phases(0) {
+		got = append(got, span{p.phase, p.start, p.end})
+	}
+	want := []span{
+		{client.PhaseWaiting, 0, 400}, {client.PhasePrompt, 400, 600}, {client.PhaseQueued, 600, 1400},
+		{client.PhaseThinking, 1400, 2200}, {client.PhaseGenerating, 2200, 3000},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("phases %v, want %v", got, want)
+	}
+	if ticks := tl.ThinkingTicks(0); fmt.Sprint(ticks) != "[1500 1700 1900]" {
+		t.Errorf("thinking ticks %v", ticks)
+	}
+
+	img := tl.draw(830, 200).(*image.RGBA)
+	at := func(x, y int) color.NRGBA { return color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA) }
+	// The colours of lane 0's shading within a phase, in a few rows above
+	// the ticks (away from the phase's edges and the seconds' grid lines).
+	shades := func(from, to float64) map[color.NRGBA]bool {
+		out := map[color.NRGBA]bool{}
+		_, w := tl.plot()
+		step := axisStep(tl.span(), float64(w))
+		for x := int(tl.timeX(from)) + 3; x < int(tl.timeX(to))-3; x++ {
+			grid := false
+			for s := 0.0; s <= tl.span(); s += step {
+				grid = grid || math.Abs(float64(x)-float64(int(tl.timeX(s)))) < 2
+			}
+			for y := 4; y < 10 && !grid; y++ {
+				out[at(x, y)] = true
+			}
+		}
+		return out
+	}
+	flat := func(name string, from, to float64) color.NRGBA {
+		s := shades(from, to)
+		if len(s) != 1 {
+			t.Errorf("%s is not flat: %d colours", name, len(s))
+		}
+		for c := range s {
+			return c
+		}
+		return color.NRGBA{}
+	}
+	waiting, prompt, generating := flat("waiting", 0, 400), flat("prompt", 400, 600), flat("generating", 2200, 3000)
+	queued, thinking := shades(600, 1400), shades(1400, 2200)
+	if len(queued) < 2 || len(thinking) < 2 {
+		t.Errorf("queued (%d colours) or thinking (%d colours) has no pattern", len(queued), len(thinking))
+	}
+	for name, s := range map[string]map[color.NRGBA]bool{"queued": queued, "thinking": thinking} {
+		for _, c := range []color.NRGBA{waiting, prompt, generating} {
+			if s[c] && len(s) == 1 {
+				t.Errorf("%s is shaded as another phase: %v", name, c)
+			}
+		}
+	}
+	if fmt.Sprint(queued) == fmt.Sprint(thinking) {
+		t.Error("queued and thinking are shaded alike")
+	}
+
+	// A tick's height: the run of its colour down its column.
+	variant := fyne.CurrentApp().Settings().ThemeVariant()
+	height := func(tMs float64, c color.NRGBA) int {
+		x, n := int(tl.timeX(tMs)), 0
+		for y := range int(tl.laneHeight()) {
+			if p := at(x, y); p.R == c.R && p.G == c.G && p.B == c.B && p.A == 0xff {
+				n++
+			}
+		}
+		return n
+	}
+	answerH, thinkH := height(2300, SlotColor(0, variant)), height(1700, SlotDimColor(0, variant))
+	if thinkH == 0 || answerH == 0 || thinkH >= answerH {
+		t.Errorf("thinking tick %d px in the subdued colour, answer tick %d px: want a shorter, dimmer thinking tick", thinkH, answerH)
+	}
+	// The reasoning's ticks show their token on hover too.
+	tl.MouseMoved(mouseAt(tl.timeX(1700), tl.laneHeight()/2))
+	if tip := tl.TipText(); !strings.Contains(tip, `thinking " user"`) || !strings.Contains(tip, "thinking token 2") {
+		t.Errorf("tip %q over a thinking tick", tip)
+	}
+}
+
+// TestTimelineLegend names every phase, queued and thinking among them,
+// each with a swatch of its own.
+func TestTimelineLegend(t *testing.T) {
+	test.NewTempApp(t)
+	l := newTimelineLegend()
+	test.NewTempWindow(t, l)
+	if got := strings.Join(l.Labels(), " "); got != "waiting queued loading prompt thinking answer" {
+		t.Errorf("legend %q", got)
+	}
+	seen := map[string]string{}
+	for _, it := range legendItems {
+		img := legendSwatch(it, 36, 24).(*image.RGBA)
+		key := string(img.Pix)
+		if other, ok := seen[key]; ok {
+			t.Errorf("%s and %s have one swatch", it.label, other)
+		}
+		seen[key] = it.label
+	}
+}

@@ -47,7 +47,7 @@ func (t *Timeline) draw(w, h int) image.Image {
 			if end < 0 {
 				end = t.now
 			}
-			setRect(img, x0+int(p.start/span*plotW), top+2, x0+int(end/span*plotW)+1, bottom-1, phaseShade(p.phase, c))
+			paintPhase(img, image.Rect(x0+int(p.start/span*plotW), top+2, x0+int(end/span*plotW)+1, bottom-1), p.phase, c)
 		}
 	}
 	// Second lines over the phases.
@@ -57,29 +57,39 @@ func (t *Timeline) draw(w, h int) image.Image {
 		fillRect(img, x, 0, x+1, h-axisH, grid)
 	}
 	// Ticks on top, bucketed per pixel column. A column's tick grows with
-	// the tokens in it: from 60% of the lane for one to 90% for four or more.
+	// the tokens in it: from 60% of the lane for one to 90% for four or
+	// more; the reasoning's ticks are half as tall, in the subdued colour.
 	counts := make([]int, int(plotW)+1)
 	for i, l := range t.lanes {
 		top, bottom := laneBounds(i)
-		c := SlotColor(l.slot, variant)
-		clear(counts)
-		for _, tm := range l.ticks {
-			px := int(tm / span * plotW)
-			if px >= 0 && px < len(counts) {
-				counts[px]++
-			}
-		}
 		mid := (top + bottom) / 2
-		for px, n := range counts {
-			if n == 0 {
-				continue
+		for _, kind := range []struct {
+			ticks []float64
+			color color.NRGBA
+			scale float64
+		}{{l.thinks, SlotDimColor(l.slot, variant), thinkTickScale}, {l.ticks, SlotColor(l.slot, variant), 1}} {
+			clear(counts)
+			for _, tm := range kind.ticks {
+				px := int(tm / span * plotW)
+				if px >= 0 && px < len(counts) {
+					counts[px]++
+				}
 			}
-			half := min(int(laneH*(0.3+0.05*float64(min(n, 4)-1))), (bottom-top)/2)
-			setRect(img, x0+px, mid-half, x0+px+max(1, int(sx)), mid+half, c)
+			for px, n := range counts {
+				if n == 0 {
+					continue
+				}
+				half := min(int(kind.scale*laneH*(0.3+0.05*float64(min(n, 4)-1))), (bottom-top)/2)
+				setRect(img, x0+px, mid-half, x0+px+max(1, int(sx)), mid+half, kind.color)
+			}
 		}
 	}
 	return img
 }
+
+// thinkTickScale is the height of a tick of the reasoning against one of
+// the answer.
+const thinkTickScale = 0.5
 
 // setRect paints a rectangle with c, replacing what was there.
 func setRect(img *image.RGBA, x0, y0, x1, y1 int, c color.NRGBA) {
@@ -98,19 +108,66 @@ func setRect(img *image.RGBA, x0, y0, x1, y1 int, c color.NRGBA) {
 	}
 }
 
-// phaseShade is the fill of a phase in a lane of colour c.
-func phaseShade(phase string, c color.NRGBA) color.NRGBA {
+// phaseShade is the fill of a phase in a lane of colour c: its ground and,
+// for the phases drawn with a pattern, the pattern's marks.
+func phaseShade(phase string, c color.NRGBA) (ground, mark color.NRGBA, p *pattern) {
 	switch phase {
 	case client.PhaseWaiting:
-		return color.NRGBA{0x80, 0x80, 0x80, 0x30}
+		return color.NRGBA{0x80, 0x80, 0x80, 0x30}, color.NRGBA{}, nil
 	case client.PhaseQueued:
-		return color.NRGBA{0x80, 0x80, 0x80, 0x50}
+		// Grey hatching: held up by another stream, not by this one.
+		return color.NRGBA{0x80, 0x80, 0x80, 0x20}, color.NRGBA{0x80, 0x80, 0x80, 0x80}, &hatched
 	case client.PhaseLoading:
-		return color.NRGBA{c.R, c.G, c.B, 0x50}
+		return color.NRGBA{c.R, c.G, c.B, 0x50}, color.NRGBA{}, nil
 	case client.PhasePrompt:
-		return color.NRGBA{c.R, c.G, c.B, 0x38}
+		return color.NRGBA{c.R, c.G, c.B, 0x38}, color.NRGBA{}, nil
+	case client.PhaseThinking:
+		// Dotted in the lane's colour: working, but not on the answer.
+		return color.NRGBA{c.R, c.G, c.B, 0x18}, color.NRGBA{c.R, c.G, c.B, 0x70}, &dotted
 	default: // generating
-		return color.NRGBA{c.R, c.G, c.B, 0x20}
+		return color.NRGBA{c.R, c.G, c.B, 0x20}, color.NRGBA{}, nil
+	}
+}
+
+// pattern marks, in every rows-th row of pixels, width pixels of every
+// period, shifted by shift(y) (in image coordinates, so that a pattern
+// stays put from one drawing to the next).
+type pattern struct {
+	rows, period, width int
+	shift               func(y int) int
+}
+
+var (
+	// hatched is diagonal stripes, two pixels of every six.
+	hatched = pattern{rows: 1, period: 6, width: 2, shift: func(y int) int { return y }}
+	// dotted is a dot every four pixels of every third row, rows staggered.
+	dotted = pattern{rows: 3, period: 4, width: 1, shift: func(y int) int { return 2 * (y / 3 % 2) }}
+)
+
+// paintPhase fills r with the shade of phase in a lane of colour c,
+// replacing what was there. A pattern costs its marks, not its area.
+func paintPhase(img *image.RGBA, r image.Rectangle, phase string, c color.NRGBA) {
+	ground, mark, pat := phaseShade(phase, c)
+	setRect(img, r.Min.X, r.Min.Y, r.Max.X, r.Max.Y, ground)
+	if pat == nil {
+		return
+	}
+	r = r.Intersect(img.Rect)
+	m := premultiply(mark)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		if y%pat.rows != 0 {
+			continue
+		}
+		s := pat.shift(y)
+		for x := r.Min.X; x < r.Max.X; {
+			if ph := (x + s) % pat.period; ph >= pat.width {
+				x += pat.period - ph
+				continue
+			}
+			i := img.PixOffset(x, y)
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = m.R, m.G, m.B, m.A
+			x++
+		}
 	}
 }
 

@@ -32,7 +32,7 @@ func (r *tokenRow) set(src *row) {
 	wasUsed := r.used
 	r.used = 0
 	var x float32
-	src.segments(func(seg []byte, slot int) {
+	src.segments(func(seg []byte, s style) {
 		var t *canvas.Text
 		if r.used < len(r.texts) {
 			t = r.texts[r.used]
@@ -43,7 +43,11 @@ func (r *tokenRow) set(src *row) {
 		}
 		r.used++
 		w := r.view.textWidth(seg)
-		color, pos := th.Color(SlotColorName(slot), variant), fyne.NewPos(x, 0)
+		name := SlotColorName(int(s &^ dimStyle))
+		if s&dimStyle != 0 {
+			name = SlotDimColorName(int(s &^ dimStyle))
+		}
+		color, pos := th.Color(name, variant), fyne.NewPos(x, 0)
 		if t.Text != string(seg) || t.Color != color || t.TextSize != size || t.Position() != pos || t.Size().Height != height {
 			t.Text, t.Color, t.TextSize = string(seg), color, size
 			t.Move(pos)

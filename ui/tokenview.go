@@ -15,6 +15,9 @@ import (
 type Span struct {
 	Text string
 	Slot int
+	// Dim subdues the colour: the span is a stream's reasoning, not its
+	// answer.
+	Dim bool
 }
 
 // TokenView shows a growing text of coloured spans. It is virtualised: the
@@ -168,7 +171,7 @@ func (v *TokenView) Append(spans ...Span) {
 	v.measure()
 	before := len(v.rows)
 	for _, sp := range spans {
-		v.appendText(sp.Text, sp.Slot)
+		v.appendText(sp.Text, styleOf(sp))
 	}
 	// Only the last row of before can have changed; the new rows are bound
 	// as they come into sight. place scrolls to the end when following.
@@ -201,29 +204,30 @@ func (v *TokenView) Text() string {
 	return b.String()
 }
 
-// Spans returns the text as spans, adjacent spans of one slot merged.
+// Spans returns the text as spans, adjacent spans of one slot and
+// dimness merged.
 func (v *TokenView) Spans() []Span {
 	var out []Span
 	var b strings.Builder
-	slot := -1
+	var cur style
 	flush := func() {
 		if b.Len() > 0 {
-			out = append(out, Span{Text: b.String(), Slot: slot})
+			out = append(out, cur.span(b.String()))
 			b.Reset()
 		}
 	}
 	for i, r := range v.rows {
-		r.segments(func(text []byte, s int) {
-			if s != slot {
+		r.segments(func(text []byte, s style) {
+			if s != cur {
 				flush()
-				slot = s
+				cur = s
 			}
 			b.Write(text)
 		})
 		if r.hard && i < len(v.rows)-1 {
-			if int(r.nl) != slot {
+			if r.nl != cur {
 				flush()
-				slot = int(r.nl)
+				cur = r.nl
 			}
 			b.WriteByte('\n')
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -23,15 +24,45 @@ func newTestView(t testing.TB, w, h float32) *TokenView {
 
 func TestTokenViewText(t *testing.T) {
 	v := newTestView(t, 300, 200)
-	in := []Span{{"Hello", 0}, {" world", 1}, {"\nnext line\r\n", 0}, {"tab\tend", 2}, {"\x1b[31m", 1}}
+	in := []Span{{Text: "Hello"}, {Text: " world", Slot: 1}, {Text: "\nnext line\r\n"}, {Text: "tab\tend", Slot: 2}, {Text: "\x1b[31m", Slot: 1}}
 	v.Append(in...)
 	want := "Hello world\nnext line\ntab    end\uFFFD[31m"
 	if got := v.Text(); got != want {
 		t.Errorf("Text() = %q, want %q", got, want)
 	}
 	runs := v.Spans()
-	if len(runs) != 5 || runs[0] != (Span{"Hello", 0}) || runs[1] != (Span{" world", 1}) || runs[2] != (Span{"\nnext line\n", 0}) {
+	if len(runs) != 5 || runs[0] != (Span{Text: "Hello"}) || runs[1] != (Span{Text: " world", Slot: 1}) || runs[2] != (Span{Text: "\nnext line\n"}) {
 		t.Errorf("runs %+v", runs)
+	}
+}
+
+// TestTokenViewDimSpans: a dim span (a stream's reasoning) stays apart
+// from its slot's plain spans through wrapping, and is drawn in the slot's
+// subdued colour.
+func TestTokenViewDimSpans(t *testing.T) {
+	v := newTestView(t, 300, 200)
+	in := []Span{
+		{Text: "thinking about it, at some length\n", Slot: 1, Dim: true},
+		{Text: "the answer", Slot: 1},
+		{Text: " and more thought", Slot: 1, Dim: true},
+	}
+	v.Append(in...)
+	if got := v.Spans(); !reflect.DeepEqual(got, in) {
+		t.Errorf("spans %+v, want %+v", got, in)
+	}
+	v.Resize(fyne.NewSize(90, 200)) // wraps every few words
+	if got := v.Spans(); !reflect.DeepEqual(got, in) {
+		t.Errorf("spans after wrapping %+v, want %+v", got, in)
+	}
+	variant := fyne.CurrentApp().Settings().ThemeVariant()
+	if c := textColorsIn(v, "answer"); len(c) != 1 || c[0] != SlotColor(1, variant) {
+		t.Errorf("answer drawn in %v, want %v", c, SlotColor(1, variant))
+	}
+	if c := textColorsIn(v, "thinking"); len(c) != 1 || c[0] != SlotDimColor(1, variant) {
+		t.Errorf("reasoning drawn in %v, want %v", c, SlotDimColor(1, variant))
+	}
+	if SlotDimColor(1, variant) == SlotColor(1, variant) {
+		t.Error("the subdued colour is the colour")
 	}
 }
 

@@ -10,59 +10,79 @@ import (
 )
 
 // row is one visual (wrapped) line: its text in UTF-8 and where each
-// slot's span starts. A row costs a byte per ASCII character, not a struct
+// style's span starts. A row costs a byte per ASCII character, not a struct
 // per rune: the views hold every token of a run.
 type row struct {
 	text   []byte
 	starts []slotStart // in order; the first starts at 0 when text is not empty
 	width  float32
 	hard   bool  // ends with a newline in the text
-	nl     uint8 // the slot of that newline
+	nl     style // the style of that newline
 }
 
-// slotStart starts the span of one slot at byte at of a row's text.
+// style is how a span is drawn: its slot's colour, subdued with dimStyle.
+// It fits a byte: slots are fewer than MaxPanes.
+type style uint8
+
+// dimStyle marks a subdued span (a stream's reasoning).
+const dimStyle style = 0x80
+
+func styleOf(sp Span) style {
+	s := style(sp.Slot) &^ dimStyle
+	if sp.Dim {
+		s |= dimStyle
+	}
+	return s
+}
+
+// span is the Span of text in style s.
+func (s style) span(text string) Span {
+	return Span{Text: text, Slot: int(s &^ dimStyle), Dim: s&dimStyle != 0}
+}
+
+// slotStart starts the span of one style at byte at of a row's text.
 type slotStart struct {
-	at   int32
-	slot uint8
+	at    int32
+	style style
 }
 
-// segments calls f with each span of one slot in the row.
-func (r *row) segments(f func(text []byte, slot int)) {
+// segments calls f with each span of one style in the row.
+func (r *row) segments(f func(text []byte, s style)) {
 	for i, sp := range r.starts {
 		end := len(r.text)
 		if i+1 < len(r.starts) {
 			end = int(r.starts[i+1].at)
 		}
-		f(r.text[sp.at:end], int(sp.slot))
+		f(r.text[sp.at:end], sp.style)
 	}
 }
 
 // appendText lays out text at the end, wrapping only the last row.
-func (v *TokenView) appendText(text string, slot int) {
+func (v *TokenView) appendText(text string, st style) {
 	for _, r := range text {
 		switch {
 		case r == '\n':
 			v.rows[len(v.rows)-1].hard = true
-			v.rows[len(v.rows)-1].nl = uint8(slot)
+			v.rows[len(v.rows)-1].nl = st
 			v.rows = append(v.rows, row{})
 			continue
 		case r == '\r':
 			continue // a CRLF's CR; a lone CR would rewrite the line on a terminal
 		case r == '\t':
 			for range 4 {
-				v.put(' ', slot)
+				v.put(' ', st)
 			}
 			continue
 		case unicode.IsControl(r):
 			r = '\uFFFD'
 		}
-		v.put(r, slot)
+		v.put(r, st)
 	}
 }
 
 // put adds one rune to the last row, wrapping at the last space when the
 // row is full (or mid-word when it has no space).
-func (v *TokenView) put(r rune, slot int) {
+func (v *TokenView) put(r rune, st style) {
 	v.runes++
 	w := v.runeWidth(r)
 	last := &v.rows[len(v.rows)-1]
@@ -80,12 +100,12 @@ func (v *TokenView) put(r rune, slot int) {
 			case int(sp.at) < cut:
 				kept = append(kept, sp)
 			default:
-				moved.starts = append(moved.starts, slotStart{at: sp.at - int32(cut), slot: sp.slot})
+				moved.starts = append(moved.starts, slotStart{at: sp.at - int32(cut), style: sp.style})
 			}
 		}
 		if len(moved.text) > 0 && (len(moved.starts) == 0 || moved.starts[0].at > 0) {
 			// The span that crosses the cut goes on in the new row.
-			moved.starts = append([]slotStart{{at: 0, slot: kept[len(kept)-1].slot}}, moved.starts...)
+			moved.starts = append([]slotStart{{at: 0, style: kept[len(kept)-1].style}}, moved.starts...)
 		}
 		last.text = append([]byte(nil), last.text[:cut]...) // no spare capacity kept
 		last.starts = kept
@@ -94,8 +114,8 @@ func (v *TokenView) put(r rune, slot int) {
 		v.rows = append(v.rows, moved)
 		last = &v.rows[len(v.rows)-1]
 	}
-	if n := len(last.starts); n == 0 || last.starts[n-1].slot != uint8(slot) {
-		last.starts = append(last.starts, slotStart{at: int32(len(last.text)), slot: uint8(slot)})
+	if n := len(last.starts); n == 0 || last.starts[n-1].style != st {
+		last.starts = append(last.starts, slotStart{at: int32(len(last.text)), style: st})
 	}
 	last.text = utf8.AppendRune(last.text, r)
 	last.width += w
@@ -108,7 +128,7 @@ func (v *TokenView) rewrap(width float32) {
 	v.runes = 0
 	v.width = width
 	for _, sp := range spans {
-		v.appendText(sp.Text, sp.Slot)
+		v.appendText(sp.Text, styleOf(sp))
 	}
 }
 

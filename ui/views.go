@@ -6,7 +6,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
@@ -19,6 +18,7 @@ type runViews struct {
 	interleaved *TokenView
 	timeline    *Timeline
 	heading     *widget.Label // above the timeline
+	legend      *timelineLegend
 	stats       *statsTable
 	wire        *wireView
 
@@ -41,6 +41,7 @@ func newRunViews(a *App) *runViews {
 	rv := &runViews{
 		interleaved: NewTokenView(),
 		timeline:    NewTimeline(),
+		legend:      newTimelineLegend(),
 		heading:     widget.NewLabel("Timeline: each token as it arrives, one lane per stream, on the run's clock"),
 		stats:       newStatsTable(),
 		app:         a,
@@ -53,10 +54,7 @@ func newRunViews(a *App) *runViews {
 
 // timelineBox is the timeline with its heading and legend.
 func (rv *runViews) timelineBox() fyne.CanvasObject {
-	legend := widget.NewLabel("ticks: tokens · shading: waiting (grey), loading, prompt, generating")
-	legend.SizeName = theme.SizeNameCaptionText
-	legend.Importance = widget.LowImportance
-	return container.NewBorder(container.NewBorder(nil, nil, nil, legend, rv.heading), nil, nil, nil, rv.timeline)
+	return container.NewBorder(container.NewBorder(nil, nil, nil, rv.legend, rv.heading), nil, nil, nil, rv.timeline)
 }
 
 // reset prepares the views for a run of the given streams.
@@ -78,8 +76,11 @@ func (rv *runViews) apply(batch []client.IndexedEvent) {
 		i := ev.Index
 		rv.marks[i] = append(rv.marks[i], figures.MarkOf(ev.Type, ev.Phase, ev.TMs))
 		rv.timeline.Add(i, ev.Event)
-		if ev.Type == client.EventToken {
+		switch ev.Type {
+		case client.EventToken:
 			spans = append(spans, Span{Text: ev.Text, Slot: rv.slots[i]})
+		case client.EventThinking: // the reasoning, subdued
+			spans = append(spans, Span{Text: ev.Text, Slot: rv.slots[i], Dim: true})
 		}
 		if ev.Terminal() {
 			ended = true

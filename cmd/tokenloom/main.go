@@ -123,7 +123,10 @@ per second, duration and why it ended, and the run's wall time next to the sum o
 the streams' durations: async runs take about the longest stream, sync runs the sum.
 
 Without -p the prompt is read from standard input. Without -m the demo sources
-demo/hello and demo/hamlet are used. Colours are off when the output is not a
+demo/hello and demo/hamlet are used. The reasoning of thinking models (--think on;
+Ollama 0.12 and later think by default) is printed faint before their answers on a
+terminal, and left out when the output is not a terminal or with --hide-thinking;
+--json always has it, as thinking events. Colours are off when the output is not a
 terminal or NO_COLOR is set. --save FILE writes the run once it has ended: FILE.json
 holds every event with its time (open it in the app, or tokenloom replay FILE.json),
 FILE.md or FILE.markdown is a readable report (figures per stream and the texts).
@@ -161,6 +164,12 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		o.Seed = &n
 		return err
 	})
+	fs.Func("think", "ask thinking models to reason first: `on`, off, or low, medium, high for those that take levels (default: the model's)", func(s string) error {
+		t, err := cli.ParseThink(s)
+		o.Think = t
+		return err
+	})
+	fs.BoolVar(&o.HideThinking, "hide-thinking", false, "leave thinking models' reasoning out of the text (it is printed faint on a terminal)")
 	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, instead of text")
 	fs.StringVar(&o.Save, "save", "", "save the run to `FILE` when it ends: .json (every event, to replay) or .md/.markdown (a report)")
 	ollamaFlag(fs, &o.OllamaURL)

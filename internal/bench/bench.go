@@ -230,19 +230,29 @@ func measureStartup(ctx context.Context, c Config, f *Figures) error {
 	return nil
 }
 
-func measureUI(ctx context.Context, c Config, f *Figures) error {
-	var res *uiResult
-	err := child(ctx, ChildUI, c, func(_ time.Time, text string) {
-		var r uiResult
+// childResult runs part in a child process and returns the result it
+// prints, one JSON line.
+func childResult[T any](ctx context.Context, part string, c Config) (*T, error) {
+	var res *T
+	err := child(ctx, part, c, func(_ time.Time, text string) {
+		var r T
 		if json.Unmarshal([]byte(text), &r) == nil {
 			res = &r
 		}
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if res == nil {
-		return fmt.Errorf("no result from the window")
+		return nil, fmt.Errorf("no result from the %s part", part)
+	}
+	return res, nil
+}
+
+func measureUI(ctx context.Context, c Config, f *Figures) error {
+	res, err := childResult[uiResult](ctx, ChildUI, c)
+	if err != nil {
+		return err
 	}
 	w := min(c.Window, c.Tokens/2)
 	var first, last, all []time.Duration
@@ -294,18 +304,9 @@ func measureRelay(ctx context.Context, c Config, f *Figures) error {
 }
 
 func measureSoak(ctx context.Context, c Config, f *Figures) error {
-	var res *soakResult
-	err := child(ctx, ChildSoak, c, func(_ time.Time, text string) {
-		var r soakResult
-		if json.Unmarshal([]byte(text), &r) == nil {
-			res = &r
-		}
-	})
+	res, err := childResult[soakResult](ctx, ChildSoak, c)
 	if err != nil {
 		return err
-	}
-	if res == nil {
-		return errors.New("no result from the soak")
 	}
 	mb := func(b int64) *float64 { return ptr(round(float64(b)/(1<<20), 1)) }
 	f.SoakPeakRSSMB, f.SoakAfterRSSMB, f.SoakIdleRSSMB = mb(res.PeakRSSBytes), mb(res.AfterRSSBytes), mb(res.IdleRSSBytes)

@@ -48,7 +48,16 @@ func (r *textRenderer) legend() {
 }
 
 // token prints one token of stream i.
-func (r *textRenderer) token(i int, text string) {
+func (r *textRenderer) token(i int, text string) { r.write(i, text, "") }
+
+// thinking prints one token of stream i's reasoning, faint.
+func (r *textRenderer) thinking(i int, text string) { r.write(i, text, ansiFaint) }
+
+// ansiFaint dims what follows, until a reset.
+const ansiFaint = "\x1b[2m"
+
+// write prints text of stream i in its colour, after style.
+func (r *textRenderer) write(i int, text, style string) {
 	if r.color {
 		// On a terminal, a model's escape sequences or carriage returns
 		// would rewrite the screen: show control characters instead.
@@ -57,7 +66,11 @@ func (r *textRenderer) token(i int, text string) {
 	if text == "" {
 		return
 	}
-	fmt.Fprint(r.w, r.paint(i, text))
+	if r.color && style != "" {
+		fmt.Fprint(r.w, style+r.paint(i, text))
+	} else {
+		fmt.Fprint(r.w, r.paint(i, text))
+	}
 	r.endsLine = strings.HasSuffix(text, "\n")
 }
 
@@ -107,10 +120,18 @@ type streamResult struct {
 // summary prints one row per stream and the run's wall time against the sum
 // of the streams' durations, in a line that begins with what (e.g. "async
 // run").
-func (r *textRenderer) summary(results []streamResult, what string) {
+func (r *textRenderer) summary(results []streamResult, what, mode string) {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "#\tmodel\ttokens\tTTFT ms\ttokens/s\tduration\tend\t")
+	thought := false
+	for _, res := range results {
+		thought = thought || res.stats != nil && res.stats.ThinkingTokens > 0
+	}
+	if thought {
+		fmt.Fprintln(tw, "#\tmodel\tthinking\ttokens\tTTFT ms\ttokens/s\tduration\tend\t")
+	} else {
+		fmt.Fprintln(tw, "#\tmodel\ttokens\tTTFT ms\ttokens/s\tduration\tend\t")
+	}
 	stats := make([]*client.Stats, len(results))
 	for i, res := range results {
 		stats[i] = res.stats
@@ -122,6 +143,17 @@ func (r *textRenderer) summary(results []streamResult, what string) {
 		ttft, rate := "–", "–"
 		if st.Tokens > 0 {
 			ttft, rate = fmt.Sprintf("%.1f", st.TTFTMs), fmt.Sprintf("%.1f", st.TokensPerS)
+		}
+		if st.Tokens+st.ThinkingTokens > 0 {
+			rate = fmt.Sprintf("%.1f", st.TokensPerS)
+		}
+		if thought {
+			think := "–"
+			if st.ThinkingTokens > 0 {
+				think = fmt.Sprintf("%d in %.2f s", st.ThinkingTokens, st.ThinkingMs/1000)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%.2f s\t%s\t\n", i+1, res.name, think, st.Tokens, ttft, rate, st.DurationMs/1000, res.outcome)
+			continue
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%.2f s\t%s\t\n", i+1, res.name, st.Tokens, ttft, rate, st.DurationMs/1000, res.outcome)
 	}
@@ -137,4 +169,7 @@ func (r *textRenderer) summary(results []streamResult, what string) {
 	}
 	rt := figures.RunTimeOf(stats)
 	fmt.Fprintf(r.w, "%s: wall time %s %s\n", what, rt.Wall(), rt.AgainstStreams())
+	if c := rt.Caveat(mode); c != "" {
+		fmt.Fprintf(r.w, "note: %s\n", c)
+	}
 }

@@ -44,6 +44,11 @@ type RunOptions struct {
 	MaxTokens   *int
 	Temperature *float64
 	Seed        *int64
+	// Think asks thinking models to reason first or not; nil leaves it to
+	// the model.
+	Think *client.Think
+	// HideThinking leaves thinking models' reasoning out of the text.
+	HideThinking bool
 	// Save, if set, is a file to save the run to once it has ended, in the
 	// format of its extension (.json, .md or .markdown; see
 	// export.FormatForPath). Another extension is refused before the run
@@ -102,15 +107,16 @@ func Run(ctx context.Context, o RunOptions) int {
 		req.Mode = client.ModeSync
 	}
 	var opts *client.Options
-	if o.MaxTokens != nil || o.Temperature != nil || o.Seed != nil {
-		opts = &client.Options{NumPredict: o.MaxTokens, Temperature: o.Temperature, Seed: o.Seed}
+	if o.MaxTokens != nil || o.Temperature != nil || o.Seed != nil || o.Think != nil {
+		opts = &client.Options{NumPredict: o.MaxTokens, Temperature: o.Temperature, Seed: o.Seed, Think: o.Think}
 	}
 	for _, m := range o.Models {
 		req.Streams = append(req.Streams, client.StreamSpec{Model: m, Options: opts})
 	}
 	created, code := play(ctx, cl, func(ctx context.Context) (*client.RunCreated, error) {
 		return cl.StartRun(ctx, req)
-	}, func(mode string) string { return mode + " run" }, output{JSON: o.JSON, Color: o.Color, TrueColor: o.TrueColor, Stdout: o.Stdout, Stderr: o.Stderr})
+	}, func(mode string) string { return mode + " run" }, output{JSON: o.JSON, Color: o.Color, TrueColor: o.TrueColor,
+		HideThinking: o.HideThinking, Stdout: o.Stdout, Stderr: o.Stderr})
 	if created == nil || o.Save == "" {
 		return code
 	}
@@ -153,8 +159,28 @@ type output struct {
 	// escapes.
 	Color     bool
 	TrueColor bool
+	// HideThinking leaves the reasoning out of the text; without colour it
+	// is left out anyway, since nothing would tell it from the answer.
+	HideThinking bool
 
 	Stdout, Stderr io.Writer
+}
+
+// ParseThink reads the --think flag: on, off, low, medium or high (true and
+// false too).
+func ParseThink(s string) (*client.Think, error) {
+	var t client.Think
+	switch strings.ToLower(s) {
+	case "on", "true":
+		t = client.ThinkOn
+	case "off", "false":
+		t = client.ThinkOff
+	case "low", "medium", "high":
+		t = client.Think(strings.ToLower(s))
+	default:
+		return nil, fmt.Errorf("want on, off, low, medium or high")
+	}
+	return &t, nil
 }
 
 // play starts a run (or a replay) with start, prints its streams until each
@@ -215,6 +241,8 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 			printJSONEvent(o.Stdout, created.Streams[i], ev.Event)
 		} else if ev.Type == client.EventToken {
 			text.token(i, ev.Text)
+		} else if ev.Type == client.EventThinking && o.Color && !o.HideThinking {
+			text.thinking(i, ev.Text)
 		}
 		switch ev.Type {
 		case client.EventDone:
@@ -231,7 +259,7 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 
 	if !o.JSON {
 		text.finishLine()
-		text.summary(results, describe(created.Mode))
+		text.summary(results, describe(created.Mode), created.Mode)
 	}
 	for i, res := range results {
 		if res.end != nil && res.end.Type == client.EventError {

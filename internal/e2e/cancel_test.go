@@ -59,10 +59,11 @@ func cancelMidStream(t *testing.T, ctx context.Context, cl *client.Client, id st
 
 // TestCancelStream cancels one stream in the middle of a long generation.
 func TestCancelStream(t *testing.T) {
-	// Two streams generate side by side (Ollama's default parallelism);
-	// cancelling one leaves the other to finish.
+	// Two streams generate side by side (four slots per model, Ollama
+	// 0.6's default; since 0.10 it is one); cancelling one leaves the other
+	// to finish.
 	t.Run("the other stream goes on", func(t *testing.T) {
-		o := ollamatest.Start(t)
+		o := ollamatest.Start(t, ollamatest.WithEnv(parallel4))
 		_, cl := newStack(t, o.URL())
 		ctx := testContext(t)
 

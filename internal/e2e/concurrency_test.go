@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
@@ -12,7 +13,7 @@ import (
 // TestConcurrentStreams runs several streams of the same model at once
 // (async) and one after another (sync).
 func TestConcurrentStreams(t *testing.T) {
-	o := ollamatest.Start(t)
+	o := ollamatest.Start(t, ollamatest.WithEnv(parallel4))
 	_, cl := newStack(t, o.URL())
 
 	// Every stream of a run gets the same prompt; different num_predict
@@ -36,9 +37,9 @@ func TestConcurrentStreams(t *testing.T) {
 			if t.Failed() {
 				return
 			}
-			// Ollama v0.6.5 runs up to 4 requests of one model in one batch
-			// by default: the streams are generated side by side, each
-			// starting before any other has ended.
+			// With four slots Ollama runs up to 4 requests of one model in
+			// one batch: the streams are generated side by side, each
+			// starting before any other has ended, and none is queued.
 			for i, a := range got {
 				first := a.tokens()[0].TMs
 				for j, b := range got {
@@ -46,6 +47,9 @@ func TestConcurrentStreams(t *testing.T) {
 						t.Errorf("stream %d started at %v ms, after stream %d ended at %v ms: want the streams side by side",
 							i, first, j, b.last().TMs)
 					}
+				}
+				if slices.Contains(a.phases(), client.PhaseQueued) {
+					t.Errorf("stream %d: phases %v, want none queued with four slots", i, a.phases())
 				}
 				t.Logf("stream %d: first token at %.1f ms, end at %.1f ms, %.0f tokens/s", i, first, a.last().TMs, a.last().Stats.TokensPerS)
 			}

@@ -38,7 +38,7 @@ func checkDemoStillServes(t *testing.T, ctx context.Context, cl *client.Client) 
 // them, the server goes on serving the demo sources, says Ollama is gone,
 // and serves Ollama again once it is back.
 func TestOllamaKilled(t *testing.T) {
-	o := ollamatest.Start(t)
+	o := ollamatest.Start(t, ollamatest.WithEnv(parallel4))
 	_, cl := newStack(t, o.URL())
 	ctx := testContext(t)
 

@@ -128,6 +128,17 @@ func (evs events) text() string {
 	return b.String()
 }
 
+// thinking joins the thinking texts.
+func (evs events) thinking() string {
+	var b strings.Builder
+	for _, ev := range evs {
+		if ev.Type == client.EventThinking {
+			b.WriteString(ev.Text)
+		}
+	}
+	return b.String()
+}
+
 // tokens returns the token events.
 func (evs events) tokens() events {
 	var out events
@@ -307,3 +318,7 @@ func modelNames(ms []client.Model) []string {
 func hasModel(ms []client.Model, name, source string) bool {
 	return slices.ContainsFunc(ms, func(m client.Model) bool { return m.Name == name && m.Source == source })
 }
+
+// parallel4 gives the test Ollama four slots per model, as Ollama had by
+// default before 0.10, for tests of streams generated side by side.
+const parallel4 = "OLLAMA_NUM_PARALLEL=4"

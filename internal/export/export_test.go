@@ -221,7 +221,7 @@ func TestReadRejects(t *testing.T) {
 			st.Events[4].ID = 4
 			setData(st, 4, func(d *wire.EventData) { d.Seq = 4 })
 		}), "stream 0 (demo/hello), event 3: done event before the end of the stream"},
-		{"unknown phase", valid(func(t *wire.Transcript) { setData(&t.Streams[0], 0, func(d *wire.EventData) { d.Phase = "thinking" }) }), `stream 0 (demo/hello), event 0: unknown phase "thinking"`},
+		{"unknown phase", valid(func(t *wire.Transcript) { setData(&t.Streams[0], 0, func(d *wire.EventData) { d.Phase = "pondering" }) }), `stream 0 (demo/hello), event 0: unknown phase "pondering"`},
 		{"repeated phase", valid(func(t *wire.Transcript) {
 			setData(&t.Streams[1], 1, func(d *wire.EventData) { d.Phase = wire.PhaseLoading })
 		}), `stream 1 (llama3.2:1b), event 1: phase "loading" repeats the current phase`},

@@ -36,11 +36,13 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 	fmt.Fprintf(&b, "# %s\n\n", strings.TrimSpace(title))
 
 	figs := make([]figures.Stream, len(t.Streams))
-	runTime := figures.RunTime{WallMs: t.WallMs}
+	stats := make([]*wire.Stats, len(t.Streams))
 	for i, st := range t.Streams {
 		figs[i] = figures.FromTranscript(st)
-		runTime.StreamMs += figs[i].DurationMs
+		stats[i] = st.Stats
 	}
+	runTime := figures.RunTimeOf(stats)
+	runTime.WallMs = t.WallMs
 	fmt.Fprintf(&b, "- **Mode:** %s\n", t.Mode)
 	fmt.Fprintf(&b, "- **Started:** %s\n", t.StartedAt.UTC().Format("2006-01-02 15:04:05.000 UTC"))
 	if t.ReplayOf != "" {
@@ -48,6 +50,9 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 	}
 	if t.Finished {
 		fmt.Fprintf(&b, "- **Wall time:** %s %s\n", runTime.Wall(), runTime.AgainstStreams())
+		if c := runTime.Caveat(t.Mode); c != "" {
+			fmt.Fprintf(&b, "- **Note:** %s\n", c)
+		}
 	} else {
 		b.WriteString("- **Wall time:** the run had not finished when it was saved\n")
 	}
@@ -95,6 +100,17 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 				fmt.Fprintf(&b, "- **Hint:** %s\n", inline(hint))
 			}
 			b.WriteByte('\n')
+		}
+		if st.Thinking != "" {
+			// The reasoning folded, as the app shows it once the answer
+			// has begun.
+			summary := "Reasoning"
+			if s := st.Stats; s != nil && s.ThinkingTokens > 0 {
+				summary = fmt.Sprintf("Thought for %.1f s · %d tokens", s.ThinkingMs/1000, s.ThinkingTokens)
+			}
+			fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", summary)
+			writeFenced(&b, st.Thinking)
+			b.WriteString("\n</details>\n\n")
 		}
 		if st.Text == "" {
 			b.WriteString("*(no text)*\n")

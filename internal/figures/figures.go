@@ -48,6 +48,26 @@ func Timing(tokens int, startMs, firstMs, endMs float64) (ttftMs, tokensPerS flo
 	return ttftMs, tokensPerS
 }
 
+// Thinking is the figures of a stream that thought before it answered, as
+// the server puts them in its stats: thinkTokens thinking tokens from
+// thinkFirstMs on, answerTokens answer tokens from answerFirstMs on, the
+// stream's start at startMs and its end at endMs. ttftMs is the time to the
+// first thinking token, thinkingMs the time from it to the answer's first
+// token (or to the end, without an answer), tokensPerS the tokens of both
+// per second after the first of them, rounded as Timing rounds.
+func Thinking(thinkTokens, answerTokens int, startMs, thinkFirstMs, answerFirstMs, endMs float64) (ttftMs, thinkingMs, tokensPerS float64) {
+	if thinkTokens <= 0 {
+		_, tokensPerS = Timing(answerTokens, startMs, answerFirstMs, endMs)
+		return 0, 0, tokensPerS
+	}
+	first, thoughtUntil := thinkFirstMs, endMs
+	if answerTokens > 0 {
+		first, thoughtUntil = min(first, answerFirstMs), answerFirstMs
+	}
+	_, tokensPerS = Timing(thinkTokens+answerTokens, startMs, first, endMs)
+	return RoundMs(TTFT(startMs, thinkFirstMs)), RoundMs(max(thoughtUntil-thinkFirstMs, 0)), tokensPerS
+}
+
 // RoundMs rounds a time in milliseconds to the microsecond, the precision
 // of t_ms.
 func RoundMs(ms float64) float64 { return math.Round(ms*1000) / 1000 }

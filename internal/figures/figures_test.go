@@ -33,7 +33,24 @@ func TestStreamFigures(t *testing.T) {
 			// ceil(7.6) = 8: 148 (interpolation: about 114.7).
 			"Ollama stream", fx.Streams[1],
 			figures.Stream{Tokens: 9, TTFTMs: 99.8, TokensPerS: 9 / 0.310, ITLP50Ms: 20, ITLP95Ms: 148, DurationMs: 409.8,
-				HasOllama: true, EvalRate: 30, PromptEvalMs: 12.5, LoadMs: 1500},
+				HasOllama: true, EvalCount: 9, EvalRate: 30, PromptEvalMs: 12.5, LoadMs: 1500},
+		},
+		{
+			// Thinks from 100 to the answer at 400: TTFT is the answer's,
+			// tokens/s counts the reasoning too, from its first token;
+			// the inter-token latency is the answer's.
+			"thinking stream", transcripttest.Stream(0, "demo/think", 0.2, nil,
+				transcripttest.Phase(0.3, wire.PhaseThinking), thinking(100, "The"), thinking(150, " user"), thinking(300, "."),
+				transcripttest.Phase(400, wire.PhaseGenerating), transcripttest.Token(400, "Hi"), transcripttest.Token(500, "!"), transcripttest.Done(600, wire.ReasonStop)),
+			figures.Stream{Tokens: 2, TTFTMs: 399.8, ThinkingTokens: 3, ThinkingTTFTMs: 99.8, ThinkingMs: 300,
+				TokensPerS: 5 / 0.5, ITLP50Ms: 100, ITLP95Ms: 100, DurationMs: 599.8},
+		},
+		{
+			// Stopped while thinking: it thought until its end; no answer,
+			// no TTFT.
+			"thought without an answer", transcripttest.Stream(0, "demo/think", 0, nil,
+				transcripttest.Phase(0.1, wire.PhaseThinking), thinking(100, "The"), thinking(200, " user"), transcripttest.Done(250, wire.ReasonCancelled)),
+			figures.Stream{ThinkingTokens: 2, ThinkingTTFTMs: 100, ThinkingMs: 150, TokensPerS: 2 / 0.15, DurationMs: 250},
 		},
 		{
 			"two tokens", fx.Streams[0],
@@ -78,6 +95,26 @@ func TestStreamFigures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func thinking(ms float64, text string) transcripttest.Event {
+	return transcripttest.Event{Type: wire.EventThinking, Data: wire.EventData{Text: text, TMs: ms}}
+}
+
+// TestThinkingFiguresAgreeWithServer: the figures of a thinking stream are
+// the server's (Thinking), unrounded.
+func TestThinkingFiguresAgreeWithServer(t *testing.T) {
+	st := transcripttest.Stream(0, "demo/think", 1.5, nil,
+		transcripttest.Phase(1.6, wire.PhaseThinking), thinking(120.25, "a"), thinking(333.5, "b"), thinking(900.125, "c"),
+		transcripttest.Token(1000.5, "x"), transcripttest.Token(1700.75, "y"), transcripttest.Done(1800, wire.ReasonStop))
+	f := figures.FromTranscript(st)
+	ttft, thinkingMs, rate := figures.Thinking(3, 2, 1.5, 120.25, 1000.5, 1800)
+	if math.Abs(f.ThinkingTTFTMs-ttft) > 1e-3 || math.Abs(f.ThinkingMs-thinkingMs) > 1e-3 || math.Abs(f.TokensPerS-rate) > 0.05 {
+		t.Errorf("figures %v ms, %v ms, %v tokens/s; the server's %v, %v, %v", f.ThinkingTTFTMs, f.ThinkingMs, f.TokensPerS, ttft, thinkingMs, rate)
+	}
+	if f.TTFTMs != 999 {
+		t.Errorf("TTFT %v, want 999 ms: to the first answer token", f.TTFTMs)
 	}
 }
 
@@ -137,15 +174,20 @@ func TestTiming(t *testing.T) {
 }
 
 // TestRunTime checks the lesson of a run: the latest end against the sum
-// of the durations, streams without an end left out.
+// of the durations, streams without an end left out, the ratio only when
+// a stream produced a token.
 func TestRunTime(t *testing.T) {
 	r := figures.RunTimeOf([]*wire.Stats{
-		{DurationMs: 2000, EndMs: 2000.4},
+		{Tokens: 2, TTFTMs: 1000, StartMs: 0.4, DurationMs: 2000, EndMs: 2000.4},
 		nil,
-		{DurationMs: 3000, EndMs: 3000.2},
+		{Tokens: 13, TTFTMs: 231, StartMs: 0.2, DurationMs: 3000, EndMs: 3000.2},
 	})
 	if got := r.Wall() + " " + r.AgainstStreams(); got != "3.00 s for 5.00 s of stream time (1.67×)" {
 		t.Errorf("async lesson %q", got)
+	}
+	failed := figures.RunTimeOf([]*wire.Stats{{DurationMs: 0.1, EndMs: 0.3}})
+	if got := failed.Wall() + " " + failed.AgainstStreams(); got != "0.00 s for 0.00 s of stream time" {
+		t.Errorf("lesson of a run without tokens %q", got)
 	}
 	var none figures.RunTime
 	if got := none.Wall() + " " + none.AgainstStreams(); got != "0.00 s for 0.00 s of stream time" {

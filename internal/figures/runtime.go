@@ -1,7 +1,10 @@
 package figures
 
 import (
+	"cmp"
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
@@ -11,6 +14,15 @@ import (
 // shorter; sync streams follow one another, so the two are equal.
 type RunTime struct {
 	WallMs, StreamMs float64
+	// Generated is how many streams produced a token (of reasoning or of
+	// the answer); Overlapped whether two of them ever generated at the
+	// same time, from the first token to the end.
+	Generated  int
+	Overlapped bool
+	// Queued is how many streams waited in the queued phase (their model
+	// server served another stream first), and QueuedMs how long, together.
+	Queued   int
+	QueuedMs float64
 }
 
 // RunTimeOf is the run time of streams from their stats: the wall time is
@@ -18,13 +30,59 @@ type RunTime struct {
 // stream without an end) count for nothing.
 func RunTimeOf(stats []*wire.Stats) RunTime {
 	var r RunTime
+	type span struct{ from, to float64 }
+	var spans []span
 	for _, st := range stats {
-		if st != nil {
-			r.WallMs = max(r.WallMs, st.EndMs)
-			r.StreamMs += st.DurationMs
+		if st == nil {
+			continue
 		}
+		r.WallMs = max(r.WallMs, st.EndMs)
+		r.StreamMs += st.DurationMs
+		if st.QueuedMs > 0 {
+			r.Queued++
+			r.QueuedMs += st.QueuedMs
+		}
+		if st.Tokens+st.ThinkingTokens == 0 {
+			continue
+		}
+		first := st.TTFTMs
+		if st.ThinkingTokens > 0 && (st.Tokens == 0 || st.ThinkingTTFTMs < first) {
+			first = st.ThinkingTTFTMs
+		}
+		spans = append(spans, span{st.StartMs + first, st.EndMs})
+	}
+	r.Generated = len(spans)
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.from, b.from) })
+	end := math.Inf(-1)
+	for _, s := range spans {
+		if s.from < end {
+			r.Overlapped = true
+		}
+		end = max(end, s.to)
 	}
 	return r
+}
+
+// Caveat is what the figures of a run in mode do not say by themselves,
+// or "": that streams of an async run waited queued, because the model
+// server answered one stream of a model at a time (Ollama since 0.10,
+// unless OLLAMA_NUM_PARALLEL says otherwise), so that their stream time
+// counts the wait; and when the streams were never generated at the same
+// time, that async bought nothing.
+func (r RunTime) Caveat(mode string) string {
+	if mode != wire.ModeAsync || r.Queued == 0 {
+		return ""
+	}
+	const cause = "for Ollama, OLLAMA_NUM_PARALLEL=1, its default since 0.10"
+	if r.Generated >= 2 && !r.Overlapped {
+		return "the streams were never generated at the same time: the model server answered one at a time (" + cause + ")"
+	}
+	streams := "1 stream"
+	if r.Queued > 1 {
+		streams = fmt.Sprintf("%d streams", r.Queued)
+	}
+	return fmt.Sprintf("%s waited %.2f s queued: the model server answered one stream of a model at a time (%s), and the stream time counts the wait",
+		streams, r.QueuedMs/1000, cause)
 }
 
 // Wall is the wall time in seconds, "3.00 s".
@@ -32,11 +90,13 @@ func (r RunTime) Wall() string { return fmt.Sprintf("%.2f s", r.WallMs/1000) }
 
 // AgainstStreams is the rest of the lesson, "for 5.00 s of stream time
 // (1.67×)": the stream time and how many times the wall time it is, left
-// out without wall time. Each place that prints the lesson puts Wall before
-// it in its own words.
+// out without wall time or when no stream produced a token (every stream
+// failed or was cancelled first: the ratio would mean nothing). Each place
+// that prints the lesson puts Wall before it in its own words, and the
+// Caveat after it.
 func (r RunTime) AgainstStreams() string {
 	s := fmt.Sprintf("for %.2f s of stream time", r.StreamMs/1000)
-	if r.WallMs > 0 {
+	if r.WallMs > 0 && r.Generated > 0 {
 		s += fmt.Sprintf(" (%.2f×)", r.StreamMs/r.WallMs)
 	}
 	return s

@@ -11,27 +11,42 @@ import (
 // app and of the Markdown report. Figures that cannot be known yet (no
 // token, no Ollama metrics) are 0.
 type Stream struct {
-	// Tokens is the number of token events.
+	// Tokens is the number of token events: the answer.
 	Tokens int
-	// TTFTMs is the time from the stream's start to its first token. The
-	// start is the stream's turn: its stats' start_ms once it has ended,
-	// before that its first event other than the sync-mode "waiting"
-	// phase.
+	// TTFTMs is the time from the stream's start to its first token of the
+	// answer, what a reader waits for. The start is the stream's turn: its
+	// stats' start_ms once it has ended, before that its first event other
+	// than the sync-mode "waiting" phase.
 	TTFTMs float64
+	// ThinkingTokens is the number of thinking events: the reasoning of a
+	// thinking model, before its answer. The two figures below are set
+	// only when it is not 0.
+	ThinkingTokens int
+	// ThinkingTTFTMs is the time from the stream's start to its first
+	// thinking token.
+	ThinkingTTFTMs float64
+	// ThinkingMs is how long the stream thought: from its first thinking
+	// token to its first answer token, or to its end (or last event) when
+	// no answer came.
+	ThinkingMs float64
 	// TokensPerS is tokens per second of generation (see TokensPerS), the
-	// end being the terminal event, or the last event while the stream goes
-	// on: the server's formula, unrounded.
+	// thinking and the answer tokens together, from the first of either;
+	// the end being the terminal event, or the last event while the stream
+	// goes on: the server's formula, unrounded.
 	TokensPerS float64
 	// ITLP50Ms and ITLP95Ms are the median and the 95th percentile of the
-	// inter-token latency: the gaps between the t_ms of consecutive tokens,
-	// by NearestRank. 0 with fewer than two tokens.
+	// inter-token latency of the answer: the gaps between the t_ms of
+	// consecutive tokens, by NearestRank. 0 with fewer than two tokens.
 	ITLP50Ms, ITLP95Ms float64
 	// DurationMs is the time from the stream's start to its end (its
 	// terminal event, or its last event while it goes on).
 	DurationMs float64
 	// HasOllama is true when the stream's stats carry Ollama's own metrics;
-	// the three figures below are set only then.
+	// the four figures below are set only then.
 	HasOllama bool
+	// EvalCount is how many tokens Ollama says it generated, the
+	// reasoning's and the answer's: compare with Tokens + ThinkingTokens.
+	EvalCount int
 	// EvalRate is Ollama's generation rate in tokens per second:
 	// eval_count / eval_duration.
 	EvalRate float64
@@ -48,7 +63,8 @@ const (
 	MarkOther   MarkKind = iota // a phase other than waiting
 	MarkWaiting                 // the sync-mode "waiting" phase: not yet the stream's turn
 	MarkToken
-	MarkEnd // done or error
+	MarkEnd      // done or error
+	MarkThinking // a token of the reasoning
 )
 
 // Mark is what the figures need of one event: its kind and time. A stream
@@ -63,6 +79,8 @@ func MarkOf(event, phase string, tMs float64) Mark {
 	switch {
 	case event == wire.EventToken:
 		return Mark{TMs: tMs, Kind: MarkToken}
+	case event == wire.EventThinking:
+		return Mark{TMs: tMs, Kind: MarkThinking}
 	case event == wire.EventDone || event == wire.EventError:
 		return Mark{TMs: tMs, Kind: MarkEnd}
 	case event == wire.EventPhase && phase == wire.PhaseWaiting:
@@ -96,7 +114,7 @@ func FromTranscript(st wire.StreamTranscript) Stream {
 func FromMarks(marks []Mark, stats *wire.Stats) Stream {
 	var f Stream
 	start, end := math.NaN(), math.NaN()
-	first := math.NaN()
+	first, thought := math.NaN(), math.NaN() // the first answer and thinking tokens
 	prevToken := math.NaN()
 	var gaps []float64
 	for _, m := range marks {
@@ -104,7 +122,8 @@ func FromMarks(marks []Mark, stats *wire.Stats) Stream {
 			start = m.TMs
 		}
 		end = m.TMs
-		if m.Kind == MarkToken {
+		switch m.Kind {
+		case MarkToken:
 			f.Tokens++
 			if math.IsNaN(first) {
 				first = m.TMs
@@ -112,12 +131,18 @@ func FromMarks(marks []Mark, stats *wire.Stats) Stream {
 				gaps = append(gaps, m.TMs-prevToken)
 			}
 			prevToken = m.TMs
+		case MarkThinking:
+			f.ThinkingTokens++
+			if math.IsNaN(thought) {
+				thought = m.TMs
+			}
 		}
 	}
 	if stats != nil {
 		start = stats.StartMs
 		if o := stats.Ollama; o != nil {
 			f.HasOllama = true
+			f.EvalCount = o.EvalCount
 			if o.EvalDurationNs > 0 {
 				f.EvalRate = float64(o.EvalCount) / (float64(o.EvalDurationNs) / 1e9)
 			}
@@ -131,7 +156,23 @@ func FromMarks(marks []Mark, stats *wire.Stats) Stream {
 	f.DurationMs = max(end-start, 0)
 	if f.Tokens > 0 {
 		f.TTFTMs = max(TTFT(start, first), 0)
-		f.TokensPerS = TokensPerS(f.Tokens, first, end, f.DurationMs)
+	}
+	if f.ThinkingTokens > 0 {
+		f.ThinkingTTFTMs = max(TTFT(start, thought), 0)
+		until := end
+		if f.Tokens > 0 {
+			until = first
+		}
+		f.ThinkingMs = max(until-thought, 0)
+	}
+	// The server's formula (Thinking, Timing): both kinds of tokens over
+	// the time after the first of either.
+	if n := f.Tokens + f.ThinkingTokens; n > 0 {
+		from := first
+		if math.IsNaN(from) || thought < from {
+			from = thought
+		}
+		f.TokensPerS = TokensPerS(n, from, end, f.DurationMs)
 	}
 	f.ITLP50Ms = NearestRank(gaps, 50)
 	f.ITLP95Ms = NearestRank(gaps, 95)

@@ -41,7 +41,12 @@ const BinEnv = "TOKENLOOM_OLLAMA_BIN"
 
 // Version is the Ollama version the tests are written against and that
 // scripts/install-ollama.sh installs.
-const Version = "v0.6.5"
+const Version = "v0.11.4"
+
+// CompatVersion is the oldest Ollama version Tokenloom supports, which
+// scripts/install-ollama.sh installs beside Version for a short
+// compatibility test (WithVersion).
+const CompatVersion = "v0.6.5"
 
 // InstallHint tells how to get an ollama binary; it is part of the skip and
 // failure messages of Start.
@@ -61,12 +66,14 @@ const (
 
 // CachedBinary returns where scripts/install-ollama.sh puts the ollama
 // binary: $(os.UserCacheDir)/tokenloom/ollama-<Version>/bin/ollama.
-func CachedBinary() (string, error) {
+func CachedBinary() (string, error) { return cachedBinaryOf(Version) }
+
+func cachedBinaryOf(version string) (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, "tokenloom", "ollama-"+Version, "bin", "ollama"), nil
+	return filepath.Join(dir, "tokenloom", "ollama-"+version, "bin", "ollama"), nil
 }
 
 // FindBinary returns the path of the ollama binary: the value of BinEnv if it
@@ -109,7 +116,14 @@ func checkExecutable(p string) error {
 type Option func(*config)
 
 type config struct {
-	env []string
+	env     []string
+	version string
+}
+
+// WithVersion runs another Ollama version than Version, from where
+// scripts/install-ollama.sh puts it (CompatVersion).
+func WithVersion(version string) Option {
+	return func(c *config) { c.version = version }
 }
 
 // WithEnv adds environment variables, each "KEY=VALUE", to the server's
@@ -145,6 +159,11 @@ func Start(t testing.TB, opts ...Option) *Ollama {
 		opt(&c)
 	}
 	bin, err := FindBinary()
+	if c.version != "" && c.version != Version {
+		if bin, err = cachedBinaryOf(c.version); err == nil {
+			err = checkExecutable(bin)
+		}
+	}
 	if err != nil {
 		if testenv.InCI() {
 			t.Fatalf("ollamatest: no ollama binary in CI (%v); %s", err, InstallHint)
@@ -328,6 +347,14 @@ func (o *Ollama) Host() string { return o.host }
 
 // Model returns the name of the tiny model created on the server.
 func (o *Ollama) Model() string { return o.model }
+
+// CreateThinker creates the thinking variant of the tiny model
+// (testmodel.ThinkingName) and returns its name.
+func (o *Ollama) CreateThinker() string {
+	o.t.Helper()
+	o.CreateModel(testmodel.ThinkingName, "FROM "+o.model+"\n"+testmodel.ThinkingTemplate+"\n")
+	return testmodel.ThinkingName
+}
 
 // Log returns what the server and its runners have written so far.
 func (o *Ollama) Log() string { return o.log.String() }

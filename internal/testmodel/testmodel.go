@@ -15,6 +15,10 @@
 //   - a prompt ending in another chain word continues that chain ("the" gives
 //     " lazy dog.", "five" gives " six seven ...", and "." ends at once with an
 //     empty reply);
+//   - a prompt ending in "Why" is answered with "<think>", the reasoning
+//     ThinkingText, "</think>" and the answer ThinkingAnswer, then EOS: with
+//     ThinkingModelfile and think true, Ollama (0.9 and later) streams the
+//     reasoning as thinking and the answer as content;
 //   - a prompt ending in anything else is answered with DefaultReply.
 package testmodel
 
@@ -47,6 +51,46 @@ PARAMETER num_ctx 256
 PARAMETER num_thread 1
 `
 
+// ThinkingName is the model name the tests give the tiny model created
+// with ThinkingModelfile: the same weights, with the thinking capability.
+const ThinkingName = "tokenloom-thinker"
+
+// ThinkingModelfile is the Modelfile of the thinking variant. Its template
+// shows a message's thinking between <think> and </think> inside the range
+// over the messages, from which Ollama infers both the capability and the
+// tags that separate the reasoning from the answer.
+const ThinkingModelfile = `FROM ./` + GGUFFileName + "\n" + ThinkingTemplate + `
+PARAMETER temperature 0
+PARAMETER num_ctx 256
+PARAMETER num_thread 1
+`
+
+// ThinkingTemplate is the TEMPLATE line of ThinkingModelfile: with
+// "FROM tokenloom-tiny" before it, it makes the thinking variant of a tiny
+// model that is already created.
+const ThinkingTemplate = `TEMPLATE """{{- range .Messages }}{{ if .Thinking }}<think>{{ .Thinking }}</think>{{ end }} {{ .Content }}{{ end }}"""`
+
+// ThinkingPrompt ends in the word that makes the model think first.
+const ThinkingPrompt = "Why"
+
+// ThinkingText and ThinkingAnswer are what Ollama makes of the reply to
+// ThinkingPrompt when thinking is on: the text between the tags and the
+// text after them, each without the white space Ollama trims at its start.
+// ThinkingRaw is the reply as the model writes it, which is what Ollama
+// sends as content when thinking is off.
+const (
+	ThinkingText   = "Hamlet asks whether to live"
+	ThinkingAnswer = "To be."
+	ThinkingRaw    = "<think> Hamlet asks whether to live</think> To be."
+)
+
+// ThinkingTokens and ThinkingAnswerTokens are how many tokens each part
+// takes: the thinking chunks Ollama streams, and the content chunks.
+const (
+	ThinkingTokens       = 5
+	ThinkingAnswerTokens = 3
+)
+
 // FoxSentence is the reply to a prompt whose last word is "The". The model
 // stops (EOS) after the final ".".
 const FoxSentence = " quick brown fox jumps over the lazy dog."
@@ -62,6 +106,11 @@ var foxWords = []string{"The", "quick", "brown", "fox", "jumps", "over", "the", 
 // countWords is the counting cycle: each word is followed by the next one and
 // the last by the first.
 var countWords = []string{"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
+
+// thinkWords are the thinking chain after its trigger "Why": the tags are
+// written without a space before them; the last word is followed by the
+// fox sentence's ".", and that by EOS.
+var thinkWords = []string{"<think>", "Hamlet", "asks", "whether", "to", "live", "</think>", "To", "be"}
 
 // Counting returns the text of the first n tokens the model generates for a
 // prompt whose last word is "one": " two three four ... ten one two ...".
@@ -206,10 +255,24 @@ func buildVocab() *vocab {
 	for _, w := range countWords {
 		count = append(count, word(w))
 	}
+	think := []int{word("Why")}
+	for _, w := range thinkWords {
+		if strings.HasPrefix(w, "<") {
+			for i := 1; i < len(w); i++ {
+				piece(w[:i]) // so that the tags can be tokenized too
+			}
+			think = append(think, piece(w))
+		} else {
+			think = append(think, word(w))
+		}
+	}
 	chain(fox)
 	chain(count)
-	// "." ends the fox sentence instead of starting it again.
+	chain(think)
+	// "." ends the fox sentence instead of starting it again, and the
+	// thinking reply too.
 	v.next[fox[len(fox)-1]] = eosID
+	v.next[think[len(think)-1]] = fox[len(fox)-1]
 	v.defaultNext = fox[0]
 	return v
 }

@@ -562,6 +562,8 @@ func TestGreedyDecoding(t *testing.T) {
 		{" the", 100, " lazy dog."},
 		{" ten", 3, " one two three"},
 		{" dog.", 100, ""},
+		{" " + ThinkingPrompt, 100, ThinkingRaw},
+		{" Hamlet", 100, " asks whether to live</think> To be."},
 		{" é", 100, DefaultReply},
 		{"", 100, DefaultReply},
 	} {
@@ -570,10 +572,17 @@ func TestGreedyDecoding(t *testing.T) {
 		}
 	}
 
-	// Every token outside the two chains is followed by "▁The".
+	// Every token outside the three chains is followed by "▁The".
 	chain := make(map[string]bool)
-	for _, w := range append(slices.Clone(foxWords), countWords...) {
+	for _, w := range append(append(slices.Clone(foxWords), countWords...), "Why") {
 		chain["▁"+w] = true
+	}
+	for _, w := range thinkWords {
+		if strings.HasPrefix(w, "<") {
+			chain[w] = true
+		} else {
+			chain["▁"+w] = true
+		}
 	}
 	chain["."] = true
 	dims := make(map[int]bool)

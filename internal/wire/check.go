@@ -45,7 +45,7 @@ func (e *TranscriptError) Error() string {
 }
 
 var (
-	knownPhases  = map[string]bool{PhaseQueued: true, PhaseWaiting: true, PhaseLoading: true, PhasePrompt: true, PhaseGenerating: true}
+	knownPhases  = map[string]bool{PhaseQueued: true, PhaseWaiting: true, PhaseLoading: true, PhasePrompt: true, PhaseThinking: true, PhaseGenerating: true}
 	knownReasons = map[string]bool{ReasonStop: true, ReasonLength: true, ReasonCancelled: true}
 )
 
@@ -57,9 +57,10 @@ var (
 // decodes as EventData (one JSON object without unknown fields) with seq
 // equal to its id; t_ms is a number from 0 that never goes back; phases
 // are known and never repeat the current one (the server drops repeats);
-// tokens have text (the server drops empty ones); done has a known reason;
+// tokens and thinking have text (the server drops empty ones); done has a known reason;
 // error has a message; exactly one done or error, and it is the last
-// event; and the stream's text is its tokens joined. The error is a
+// event; and the stream's text is its tokens joined, its thinking its
+// thinking events joined. The error is a
 // *TranscriptError.
 func CheckTranscript(t *Transcript) ([][]EventData, error) {
 	if t == nil {
@@ -96,7 +97,7 @@ func checkStream(st *StreamTranscript, i int) ([]EventData, error) {
 		return nil, fail(-1, "no events; a stream ends with a done or error event")
 	}
 	out := make([]EventData, len(st.Events))
-	var text strings.Builder
+	var text, thinking strings.Builder
 	phase := ""
 	prevMs := 0.0
 	for j, e := range st.Events {
@@ -104,9 +105,9 @@ func checkStream(st *StreamTranscript, i int) ([]EventData, error) {
 			return nil, fail(j, "id is %d, want %d (ids count from 0 without gaps)", e.ID, j)
 		}
 		switch e.Event {
-		case EventPhase, EventToken, EventDone, EventError:
+		case EventPhase, EventThinking, EventToken, EventDone, EventError:
 		default:
-			return nil, fail(j, "unknown event type %q (want phase, token, done or error)", e.Event)
+			return nil, fail(j, "unknown event type %q (want phase, thinking, token, done or error)", e.Event)
 		}
 		d, err := decodeData(e.Data)
 		if err != nil {
@@ -144,6 +145,11 @@ func checkStream(st *StreamTranscript, i int) ([]EventData, error) {
 				return nil, fail(j, "token event without text")
 			}
 			text.WriteString(d.Text)
+		case EventThinking:
+			if d.Text == "" {
+				return nil, fail(j, "thinking event without text")
+			}
+			thinking.WriteString(d.Text)
 		case EventDone:
 			if !knownReasons[d.Reason] {
 				return nil, fail(j, "unknown reason %q (want stop, length or cancelled)", d.Reason)
@@ -157,6 +163,9 @@ func checkStream(st *StreamTranscript, i int) ([]EventData, error) {
 	}
 	if text.String() != st.Text {
 		return nil, fail(-1, "its text is not its tokens joined (%d bytes of text, %d bytes of tokens)", len(st.Text), text.Len())
+	}
+	if thinking.String() != st.Thinking {
+		return nil, fail(-1, "its thinking is not its thinking events joined (%d bytes of thinking, %d bytes of events)", len(st.Thinking), thinking.Len())
 	}
 	return out, nil
 }

@@ -6,25 +6,30 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"time"
 )
 
 // Event types of the SSE stream. Every stream ends with exactly one EventDone
-// or EventError.
+// or EventError. A thinking model's reasoning comes as EventThinking, never
+// mixed into EventToken, which is the answer.
 const (
-	EventPhase = "phase"
-	EventToken = "token"
-	EventDone  = "done"
-	EventError = "error"
+	EventPhase    = "phase"
+	EventThinking = "thinking"
+	EventToken    = "token"
+	EventDone     = "done"
+	EventError    = "error"
 )
 
 // Phases reported by phase events.
 const (
-	PhaseQueued     = "queued"     // accepted, waiting for the model to take it
+	PhaseQueued     = "queued"     // with Ollama, which is serving another stream of the model first
 	PhaseWaiting    = "waiting"    // sync mode: waiting for the previous stream to end
 	PhaseLoading    = "loading"    // the model is being loaded into memory
 	PhasePrompt     = "prompt"     // the model is reading the prompt
-	PhaseGenerating = "generating" // tokens are being produced
+	PhaseThinking   = "thinking"   // a thinking model reasons before its answer
+	PhaseGenerating = "generating" // the answer's tokens are being produced
 )
 
 // End reasons of done events.
@@ -53,6 +58,13 @@ const (
 	DemoHamlet = "demo/hamlet"
 	DemoFlood  = "demo/flood"
 	DemoEcho   = "demo/echo"
+	DemoThink  = "demo/think"
+)
+
+// Capabilities of a model (Model.Capabilities), as Ollama names them.
+const (
+	CapabilityCompletion = "completion"
+	CapabilityThinking   = "thinking"
 )
 
 // EventData is the data line of every SSE event. Which fields are set depends
@@ -63,8 +75,8 @@ type EventData struct {
 	Seq int64 `json:"seq"`
 	// Phase is set on phase events.
 	Phase string `json:"phase,omitempty"`
-	// Text is set on token events (it may be empty only on the wire of a
-	// broken server; the server never sends empty tokens).
+	// Text is set on token and thinking events (it may be empty only on
+	// the wire of a broken server; the server never sends empty tokens).
 	Text string `json:"text,omitempty"`
 	// TMs is milliseconds since the run started, stamped by the server when
 	// it received the event from its source (microsecond precision).
@@ -82,17 +94,29 @@ type EventData struct {
 // Stats are a stream's figures, sent with its done event and kept in the
 // transcript.
 type Stats struct {
-	// Tokens is the number of token events.
+	// Tokens is the number of token events: the answer.
 	Tokens int `json:"tokens"`
 	// TTFTMs is the time from the stream's start (its turn, in sync mode) to
-	// its first token; 0 when no token arrived.
+	// its first answer token, what a person waits for; 0 when no token
+	// arrived.
 	TTFTMs float64 `json:"ttft_ms"`
 	// DurationMs is the time from the stream's start to its end; waiting for
 	// its turn in sync mode does not count.
 	DurationMs float64 `json:"duration_ms"`
-	// TokensPerS is tokens per second of generation: Tokens divided by the
-	// time after the first token (or by DurationMs for a single token).
+	// TokensPerS is tokens per second of generation, the reasoning's and the
+	// answer's together: all of them divided by the time after the first
+	// (or by DurationMs for a single one).
 	TokensPerS float64 `json:"tokens_per_s"`
+	// ThinkingTokens is the number of thinking events; ThinkingTTFTMs the
+	// time from the stream's start to the first of them; ThinkingMs the time
+	// from the first to the answer's first token (or to the end, without
+	// an answer). All 0 for a stream that did not think.
+	ThinkingTokens int     `json:"thinking_tokens,omitempty"`
+	ThinkingTTFTMs float64 `json:"thinking_ttft_ms,omitempty"`
+	ThinkingMs     float64 `json:"thinking_ms,omitempty"`
+	// QueuedMs is how long the stream was queued: Ollama served another
+	// stream of its model first (the queued phase). 0 when it never was.
+	QueuedMs float64 `json:"queued_ms,omitempty"`
 	// StartMs and EndMs are the stream's start and end in run time (t_ms).
 	StartMs float64 `json:"start_ms"`
 	EndMs   float64 `json:"end_ms"`
@@ -124,6 +148,67 @@ type Options struct {
 	// Rate is the token rate of demo/flood in tokens per second; 0 means as
 	// fast as possible. Other sources ignore it.
 	Rate *float64 `json:"rate,omitempty"`
+	// Think asks a thinking model to reason first, or not; nil leaves it
+	// to the model (Ollama 0.12 and later think by default).
+	Think *Think `json:"think,omitempty"`
+}
+
+// Think is Ollama's think option: on or off, or for the models that take
+// levels (gpt-oss) how hard. On the wire it is true, false, "low",
+// "medium" or "high".
+type Think string
+
+// Think values.
+const (
+	ThinkOn     Think = "true"
+	ThinkOff    Think = "false"
+	ThinkLow    Think = "low"
+	ThinkMedium Think = "medium"
+	ThinkHigh   Think = "high"
+)
+
+// Valid reports whether t is one of the Think values.
+func (t Think) Valid() bool {
+	switch t {
+	case ThinkOn, ThinkOff, ThinkLow, ThinkMedium, ThinkHigh:
+		return true
+	}
+	return false
+}
+
+// Level reports whether t is a level rather than on or off.
+func (t Think) Level() bool { return t == ThinkLow || t == ThinkMedium || t == ThinkHigh }
+
+// MarshalJSON writes on and off as the booleans and levels as strings.
+func (t Think) MarshalJSON() ([]byte, error) {
+	switch t {
+	case ThinkOn, ThinkOff:
+		return []byte(t), nil
+	}
+	return json.Marshal(string(t))
+}
+
+// UnmarshalJSON reads true, false or a level.
+func (t *Think) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case bool:
+		*t = ThinkOff
+		if v {
+			*t = ThinkOn
+		}
+	case string:
+		if !Think(v).Level() {
+			return fmt.Errorf("think %q: want true, false, \"low\", \"medium\" or \"high\"", v)
+		}
+		*t = Think(v)
+	default:
+		return fmt.Errorf("think %s: want true, false, \"low\", \"medium\" or \"high\"", b)
+	}
+	return nil
 }
 
 // StreamSpec asks for one stream of a run.
@@ -200,14 +285,16 @@ const (
 
 // StreamTranscript is one stream of a Transcript.
 type StreamTranscript struct {
-	ID      string        `json:"id"`
-	Model   string        `json:"model"`
-	Label   string        `json:"label,omitempty"`
-	Index   int           `json:"index"`
-	Options *Options      `json:"options,omitempty"`
-	Text    string        `json:"text"`
-	Events  []LoggedEvent `json:"events"`
-	Stats   *Stats        `json:"stats,omitempty"`
+	ID      string   `json:"id"`
+	Model   string   `json:"model"`
+	Label   string   `json:"label,omitempty"`
+	Index   int      `json:"index"`
+	Options *Options `json:"options,omitempty"`
+	Text    string   `json:"text"`
+	// Thinking is the stream's thinking events joined: its reasoning.
+	Thinking string        `json:"thinking,omitempty"`
+	Events   []LoggedEvent `json:"events"`
+	Stats    *Stats        `json:"stats,omitempty"`
 	// Error is the message of the stream's error event, if it ended in one.
 	Error string `json:"error,omitempty"`
 }
@@ -247,6 +334,9 @@ type Model struct {
 	ModifiedAt    *time.Time `json:"modified_at,omitempty"`
 	// Loaded is true when Ollama holds the model in memory.
 	Loaded bool `json:"loaded,omitempty"`
+	// Capabilities are what the model can do, as Ollama's /api/show says
+	// (CapabilityThinking among them); empty when unknown.
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // Models is the answer to GET /api/models.
@@ -268,3 +358,6 @@ func Marshal(v any) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
+
+// Thinks reports whether the model can think before it answers.
+func (m Model) Thinks() bool { return slices.Contains(m.Capabilities, CapabilityThinking) }

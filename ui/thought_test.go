@@ -1,0 +1,275 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+	"slices"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/tokenloom/tokenloom/client"
+)
+
+// TestThoughtFoldsOnAnswer feeds a pane a thinking stream batch by batch,
+// as the pump does: while it thinks the reasoning shows, live and open, in
+// the slot's subdued colour over the whole text area; when the answer
+// begins it folds to one line that says how long it thought; a tap and
+// the keyboard unfold and fold it again.
+func TestThoughtFoldsOnAnswer(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	p := h.app.panes[0]
+	th := p.thought
+	p.begin("s_test")
+	if th.line.Visible() || th.view.Visible() {
+		t.Fatal("a stream that has not thought shows a reasoning")
+	}
+	p.apply([]client.Event{
+		ev(client.EventPhase, 0, 0.5, client.PhaseThinking),
+		ev(client.EventThinking, 1, 100, "The user"),
+		ev(client.EventThinking, 2, 300, " says hi."+strings.Repeat("\nmore thought", 40)),
+	}, false)
+	if got, want := th.line.text, "Thinking… 0.2 s · 2 tokens"; got != want {
+		t.Errorf("line %q while thinking, want %q", got, want)
+	}
+	if !th.open || !th.view.Visible() || !strings.HasPrefix(th.view.Text(), "The user says hi.\nmore thought") {
+		t.Errorf("reasoning while thinking: open %v, visible %v, text %q", th.open, th.view.Visible(), th.view.Text())
+	}
+	if th.view.Size().Height < p.view.Size().Height || th.view.Size().Height == 0 {
+		t.Errorf("while thinking the reasoning is %v high, the empty answer %v", th.view.Size().Height, p.view.Size().Height)
+	}
+	if !th.view.Following() || th.view.ScrollOffset() == 0 {
+		t.Errorf("the live reasoning does not follow its end (scrolled %v)", th.view.ScrollOffset())
+	}
+	if s := p.status.Text; !strings.HasPrefix(s, "thinking… · ") || !strings.HasSuffix(s, "2 thinking tokens") {
+		t.Errorf("status %q while thinking", s)
+	}
+	variant := h.app.fyneApp.Settings().ThemeVariant()
+	if c := textColorsIn(p.root, "more thought"); len(c) == 0 || slices.ContainsFunc(c, func(c color.Color) bool { return c != SlotDimColor(p.slot, variant) }) {
+		t.Errorf("reasoning drawn in %v, want the subdued %v", c, SlotDimColor(p.slot, variant))
+	}
+
+	p.apply([]client.Event{
+		ev(client.EventPhase, 3, 1500, client.PhaseGenerating),
+		ev(client.EventToken, 4, 1500, "Hi"),
+		ev(client.EventToken, 5, 1600, "!"),
+	}, false)
+	if got, want := th.line.text, "Thought for 1.4 s · 2 tokens"; got != want {
+		t.Errorf("line %q once answering, want %q", got, want)
+	}
+	if th.open || th.view.Visible() || !th.line.Visible() {
+		t.Errorf("not folded once answering: open %v, reasoning visible %v", th.open, th.view.Visible())
+	}
+	if len(textColorsIn(p.root, "more thought")) != 0 {
+		t.Error("the folded reasoning is still drawn")
+	}
+	if c := textColorsIn(p.root, "Hi!"); len(c) != 1 || c[0] != SlotColor(p.slot, variant) {
+		t.Errorf("answer drawn in %v, want %v", c, SlotColor(p.slot, variant))
+	}
+
+	test.Tap(th.line)
+	if !th.open || !th.view.Visible() || !th.sep.Visible() {
+		t.Fatalf("a tap did not unfold: open %v, visible %v", th.open, th.view.Visible())
+	}
+	if th.view.ScrollOffset() != 0 {
+		t.Errorf("the unfolded reasoning shows from %v, not from its start", th.view.ScrollOffset())
+	}
+	r, a := th.view, p.view
+	if r.Size().Height <= 0 || a.Size().Height <= 0 || r.Position().Y+r.Size().Height > a.Position().Y {
+		t.Errorf("unfolded reasoning at %v %v, answer at %v %v: want both, the reasoning above", r.Position(), r.Size(), a.Position(), a.Size())
+	}
+	if len(textColorsIn(p.root, "The user")) != 1 || len(textColorsIn(p.root, "Hi!")) != 1 {
+		t.Error("unfolded, the reasoning and the answer are not both drawn")
+	}
+
+	// The keyboard: Space folds, Return unfolds.
+	h.app.Window().Canvas().Focus(th.line)
+	test.Type(th.line, " ")
+	if th.open {
+		t.Error("Space did not fold")
+	}
+	th.line.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if !th.open {
+		t.Error("Return did not unfold")
+	}
+
+	// At the end the line says the server's figures.
+	p.apply([]client.Event{{Type: client.EventDone, Seq: 6, TMs: 1700, Reason: client.ReasonStop,
+		Stats: &client.Stats{Tokens: 2, ThinkingTokens: 2, ThinkingMs: 1400.25, DurationMs: 1700, TTFTMs: 1500}}}, true)
+	if got, want := th.line.text, "Thought for 1.4 s · 2 tokens"; got != want {
+		t.Errorf("line %q at the end, want %q", got, want)
+	}
+	if s := p.status.Text; !strings.HasSuffix(s, "2 tokens + 2 thinking") {
+		t.Errorf("status %q at the end", s)
+	}
+	// A new stream starts without a reasoning.
+	p.begin("s_next")
+	if th.line.Visible() || th.view.Visible() || th.view.Text() != "" {
+		t.Error("the reasoning of the last stream stays")
+	}
+}
+
+// TestThoughtWithoutAnswer: a stream that ends while it thinks (here at
+// its token limit) keeps its reasoning open, with how long it thought.
+func TestThoughtWithoutAnswer(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	maxTok := 3
+	h.setPanes(client.DemoThink)
+	h.app.panes[0].maxTok.SetText(fmtInt(&maxTok))
+	h.runAndWait()
+	p := h.app.panes[0]
+	tr, err := h.app.client().Run(t.Context(), h.app.runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := tr.Streams[0]
+	if p.reason != client.ReasonLength || p.view.Text() != "" || st.Stats == nil {
+		t.Fatalf("reason %q, answer %q: want a reasoning cut at 3 tokens", p.reason, p.view.Text())
+	}
+	th := p.thought
+	if !th.open || !th.view.Visible() || th.view.Text() != st.Thinking || th.tokens != maxTok {
+		t.Errorf("reasoning open %v, visible %v, %d tokens %q; the transcript's %q", th.open, th.view.Visible(), th.tokens, th.view.Text(), st.Thinking)
+	}
+	if want := fmt.Sprintf("Thought for %.1f s · 3 tokens", st.Stats.ThinkingMs/1000); th.line.text != want {
+		t.Errorf("line %q, want %q", th.line.text, want)
+	}
+}
+
+// TestDemoThinkRun runs demo/think beside demo/hello on the real server:
+// the pane shows the reasoning the transcript holds, folded to the line
+// the server's figures give once the answer is there; a tap unfolds it.
+// The other views show it too: the interleaved text subdued, the timeline
+// as a thinking phase with ticks of its own.
+func TestDemoThinkRun(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.setPanes(client.DemoThink, client.DemoHello)
+	think, hello := h.app.panes[0], h.app.panes[1]
+	test.Tap(h.app.runBtn)
+	// Whatever batches the machine's pace makes, each state the pane is
+	// seen in is consistent: thinking (open, live) until the answer
+	// begins, folded from then on.
+	var bad []string
+	h.q.waitFor(t, "the run to end", func() bool {
+		th := think.thought
+		switch {
+		case think.state == paneRunning && th.tokens > 0 && think.tokens == 0:
+			if !th.open || !th.view.Visible() || !strings.HasPrefix(th.line.text, "Thinking…") || !strings.HasPrefix(think.status.Text, "thinking…") {
+				bad = append(bad, fmt.Sprintf("thinking: open %v, line %q, status %q", th.open, th.line.text, think.status.Text))
+			}
+		case think.tokens > 0:
+			if th.open || !strings.HasPrefix(th.line.text, "Thought for") {
+				bad = append(bad, fmt.Sprintf("answering: open %v, line %q", th.open, th.line.text))
+			}
+		}
+		return !h.app.running && h.app.runID != ""
+	})
+	if len(bad) > 0 {
+		t.Errorf("inconsistent states: %v", bad)
+	}
+	tr, err := h.app.client().Run(t.Context(), h.app.runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := tr.Streams[0]
+	th := think.thought
+	if st.Thinking == "" || th.view.Text() != st.Thinking || think.view.Text() != st.Text || st.Text != "Hello! How can I help?" {
+		t.Fatalf("reasoning %q, answer %q; the transcript's %q, %q", th.view.Text(), think.view.Text(), st.Thinking, st.Text)
+	}
+	if want := fmt.Sprintf("Thought for %.1f s · %d tokens", st.Stats.ThinkingMs/1000, st.Stats.ThinkingTokens); th.line.text != want || th.open {
+		t.Errorf("line %q (open %v), want %q folded", th.line.text, th.open, want)
+	}
+	if hello.thought.line.Visible() || hello.view.Text() != "Hello world" {
+		t.Errorf("demo/hello shows a reasoning line, or answers %q", hello.view.Text())
+	}
+	reasoningWord := strings.Fields(st.Thinking)[2]
+	if len(textColorsIn(think.root, reasoningWord)) != 0 {
+		t.Errorf("the folded reasoning (%q) is drawn", reasoningWord)
+	}
+	test.Tap(th.line)
+	variant := h.app.fyneApp.Settings().ThemeVariant()
+	if c := textColorsIn(think.root, reasoningWord); len(c) == 0 || c[0] != SlotDimColor(think.slot, variant) {
+		t.Errorf("unfolded reasoning %q drawn in %v, want %v", reasoningWord, c, SlotDimColor(think.slot, variant))
+	}
+
+	// The interleaved text: the reasoning subdued, the answer not.
+	var reasoning, answer strings.Builder
+	for _, sp := range h.app.views.interleaved.Spans() {
+		if sp.Slot != think.slot {
+			continue
+		}
+		if sp.Dim {
+			reasoning.WriteString(sp.Text)
+		} else {
+			answer.WriteString(sp.Text)
+		}
+	}
+	if reasoning.String() != st.Thinking || answer.String() != st.Text {
+		t.Errorf("interleaved: subdued %q, plain %q", reasoning.String(), answer.String())
+	}
+
+	// The timeline: a thinking phase over the thinking tokens until the
+	// answer, a tick per thinking token.
+	tl := h.app.views.timeline
+	if n := len(tl.ThinkingTicks(0)); n != st.Stats.ThinkingTokens {
+		t.Errorf("%d thinking ticks for %d thinking tokens", n, st.Stats.ThinkingTokens)
+	}
+	var phases []string
+	for _, p := range tl.Phases(0) {
+		phases = append(phases, p.phase)
+		if p.phase == client.PhaseThinking {
+			ticks := tl.ThinkingTicks(0)
+			first, last, answered := ticks[0], ticks[len(ticks)-1], st.Stats.StartMs+st.Stats.TTFTMs
+			if p.start > first || p.end < last || p.end > answered+0.001 {
+				t.Errorf("thinking phase %.3f–%.3f ms; thinking from %.3f to %.3f, answer at %.3f", p.start, p.end, first, last, answered)
+			}
+		}
+	}
+	if got := strings.Join(phases, " "); got != "thinking generating" {
+		t.Errorf("phases %q", got)
+	}
+}
+
+// TestReplayShowsReasoning: a saved thinking run played back shows its
+// reasoning in the pane, folded as in the run.
+func TestReplayShowsReasoning(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.setPanes(client.DemoThink)
+	h.runAndWait()
+	tr, err := h.app.client().Run(t.Context(), h.app.runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app.replay(tr, 16)
+	h.q.waitFor(t, "the replay to end", func() bool { return !h.app.running && h.app.runID != tr.ID })
+	p := h.app.panes[0]
+	if p.thought.view.Text() != tr.Streams[0].Thinking || p.view.Text() != tr.Streams[0].Text || p.thought.open {
+		t.Errorf("replayed reasoning %q (open %v), answer %q; saved %q, %q", p.thought.view.Text(), p.thought.open, p.view.Text(), tr.Streams[0].Thinking, tr.Streams[0].Text)
+	}
+}
+
+// TestQueuedStatus: a queued stream's status line says why it waits, in
+// as many words as fit the line.
+func TestQueuedStatus(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.setPanes(client.DemoThink, client.DemoHello)
+	p := h.app.panes[0]
+	p.begin("s_test")
+	p.apply([]client.Event{ev(client.EventPhase, 0, 0.3, client.PhasePrompt), ev(client.EventPhase, 1, 300, client.PhaseQueued)}, false)
+	if s := p.status.Text; !strings.HasPrefix(s, "queued in Ollama: demo/think is serving another stream · ") {
+		t.Errorf("status %q at %v wide", s, p.status.Size().Width)
+	}
+	for _, w := range []float32{260, 150} {
+		p.status.Resize(fyne.NewSize(w, p.status.Size().Height))
+		p.updateStatus()
+		s := p.status.Text
+		if !strings.HasPrefix(s, "queued") || strings.Contains(s, "demo/think") {
+			t.Errorf("status %q at %v wide", s, w)
+		}
+		if tw := fyne.MeasureText(s, theme.Size(theme.SizeNameCaptionText), p.status.TextStyle).Width; w >= 200 && tw > w {
+			t.Errorf("status %q (%v wide) does not fit %v", s, tw, w)
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package ui
+
+import (
+	"image"
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokenloom/tokenloom/client"
+)
+
+// legendItem is one entry of the timeline's legend: a phase's shading,
+// with a tick of the kind of token the phase brings, if any.
+type legendItem struct {
+	phase, label string
+	tick         float64 // height of the tick against the swatch's; 0: none
+	dim          bool    // the tick is the reasoning's
+}
+
+// legendItems name the phases in the order a stream goes through them.
+var legendItems = []legendItem{
+	{client.PhaseWaiting, "waiting", 0, false},
+	{client.PhaseQueued, "queued", 0, false},
+	{client.PhaseLoading, "loading", 0, false},
+	{client.PhasePrompt, "prompt", 0, false},
+	{client.PhaseThinking, "thinking", 0.6 * thinkTickScale, true},
+	{client.PhaseGenerating, "answer", 0.6, false},
+}
+
+// Legend geometry, in device-independent pixels.
+const (
+	legendSwatchWidth  = 18
+	legendSwatchHeight = 12
+	legendGap          = 4  // between a swatch and its name
+	legendSpacing      = 10 // between two items
+)
+
+// timelineLegend says what the timeline's shading and ticks mean: each
+// phase's name beside a swatch drawn as the timeline draws it, in the
+// theme's foreground colour standing for a stream's.
+type timelineLegend struct {
+	widget.BaseWidget
+}
+
+func newTimelineLegend() *timelineLegend {
+	l := &timelineLegend{}
+	l.ExtendBaseWidget(l)
+	return l
+}
+
+// Labels are the names the legend shows, in order.
+func (l *timelineLegend) Labels() []string {
+	out := make([]string, len(legendItems))
+	for i, it := range legendItems {
+		out[i] = it.label
+	}
+	return out
+}
+
+// CreateRenderer makes a swatch and a name per item.
+func (l *timelineLegend) CreateRenderer() fyne.WidgetRenderer {
+	r := &legendRenderer{l: l}
+	for _, it := range legendItems {
+		r.swatches = append(r.swatches, canvas.NewRaster(func(w, h int) image.Image { return legendSwatch(it, w, h) }))
+		t := canvas.NewText(it.label, nil)
+		r.texts = append(r.texts, t)
+	}
+	r.Refresh()
+	return r
+}
+
+// legendSwatch draws item's swatch at w×h pixels.
+func legendSwatch(it legendItem, w, h int) image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	fg := color.NRGBAModel.Convert(theme.Color(theme.ColorNameForeground)).(color.NRGBA)
+	paintPhase(img, img.Rect, it.phase, fg)
+	if it.tick > 0 {
+		c := fg
+		if it.dim {
+			c = towards(fg, background(v), dimMix)
+		}
+		half, tw := int(float64(h)*it.tick/2), max(1, w/9)
+		setRect(img, w/2-tw/2, h/2-half, w/2-tw/2+tw, h/2+half, c)
+	}
+	return img
+}
+
+type legendRenderer struct {
+	l        *timelineLegend
+	swatches []*canvas.Raster
+	texts    []*canvas.Text
+}
+
+func (r *legendRenderer) Layout(s fyne.Size) {
+	var x float32
+	for i, sw := range r.swatches {
+		sw.Move(fyne.NewPos(x, (s.Height-legendSwatchHeight)/2))
+		sw.Resize(fyne.NewSize(legendSwatchWidth, legendSwatchHeight))
+		x += legendSwatchWidth + legendGap
+		ts := r.texts[i].MinSize()
+		r.texts[i].Move(fyne.NewPos(x, (s.Height-ts.Height)/2))
+		r.texts[i].Resize(ts)
+		x += ts.Width + legendSpacing
+	}
+}
+
+func (r *legendRenderer) MinSize() fyne.Size {
+	var w, h float32 = 0, legendSwatchHeight
+	for _, t := range r.texts {
+		ts := t.MinSize()
+		w += legendSwatchWidth + legendGap + ts.Width + legendSpacing
+		h = max(h, ts.Height)
+	}
+	return fyne.NewSize(w-legendSpacing+theme.Padding(), h+theme.Padding())
+}
+
+// Refresh takes the theme's colours and text size.
+func (r *legendRenderer) Refresh() {
+	th := r.l.Theme()
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	for _, t := range r.texts {
+		t.Color = th.Color(theme.ColorNamePlaceHolder, v)
+		t.TextSize = th.Size(theme.SizeNameCaptionText)
+		t.Refresh()
+	}
+	for _, sw := range r.swatches {
+		sw.Refresh()
+	}
+	r.Layout(r.l.Size())
+}
+
+func (r *legendRenderer) Objects() []fyne.CanvasObject {
+	objs := make([]fyne.CanvasObject, 0, 2*len(r.texts))
+	for i := range r.texts {
+		objs = append(objs, r.swatches[i], r.texts[i])
+	}
+	return objs
+}
+
+func (r *legendRenderer) Destroy() {}
