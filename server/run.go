@@ -107,31 +107,26 @@ func (s *stream) Phase(phase string) {
 }
 
 // Token appends a token event: a piece of the answer.
-func (s *stream) Token(text string) {
-	if text == "" {
-		return
-	}
-	t := s.run.since()
-	if s.tokens == 0 {
-		s.firstMs = t
-	}
-	s.tokens++
-	s.lastMs = t
-	s.append(wire.EventToken, wire.EventData{Text: text, TMs: t})
-}
+func (s *stream) Token(text string) { s.piece(wire.EventToken, text, &s.tokens, &s.firstMs) }
 
 // Thinking appends a thinking event: a piece of the reasoning.
 func (s *stream) Thinking(text string) {
+	s.piece(wire.EventThinking, text, &s.thinkTokens, &s.thinkFirstMs)
+}
+
+// piece appends an event of typ with text, counting it in *n and noting
+// the first one's time in *firstMs. Empty texts are dropped.
+func (s *stream) piece(typ, text string, n *int, firstMs *float64) {
 	if text == "" {
 		return
 	}
 	t := s.run.since()
-	if s.thinkTokens == 0 {
-		s.thinkFirstMs = t
+	if *n == 0 {
+		*firstMs = t
 	}
-	s.thinkTokens++
+	*n++
 	s.lastMs = t
-	s.append(wire.EventThinking, wire.EventData{Text: text, TMs: t})
+	s.append(typ, wire.EventData{Text: text, TMs: t})
 }
 
 // append encodes and logs one event. A stream that reaches its event limit

@@ -117,22 +117,17 @@ func runAll(t *testing.T, ctx context.Context, cl *client.Client, req client.Run
 // events are the events of one stream as the client delivered them.
 type events []client.Event
 
-// text joins the token texts.
-func (evs events) text() string {
-	var b strings.Builder
-	for _, ev := range evs {
-		if ev.Type == client.EventToken {
-			b.WriteString(ev.Text)
-		}
-	}
-	return b.String()
-}
+// text joins the token texts: the answer.
+func (evs events) text() string { return evs.joined(client.EventToken) }
 
-// thinking joins the thinking texts.
-func (evs events) thinking() string {
+// thinking joins the thinking texts: the reasoning.
+func (evs events) thinking() string { return evs.joined(client.EventThinking) }
+
+// joined joins the texts of the events of type typ.
+func (evs events) joined(typ string) string {
 	var b strings.Builder
 	for _, ev := range evs {
-		if ev.Type == client.EventThinking {
+		if ev.Type == typ {
 			b.WriteString(ev.Text)
 		}
 	}
