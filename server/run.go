@@ -225,6 +225,9 @@ func (s *stream) finish(res Result, err error) {
 		s.queuedMs += t - s.queuedFrom
 	}
 	stats.QueuedMs = figures.RoundMs(s.queuedMs)
+	if s.tokens+s.thinkTokens > 0 {
+		stats.LastTokenMs = s.lastMs
+	}
 	if s.thinkTokens > 0 {
 		stats.ThinkingTokens = s.thinkTokens
 		stats.ThinkingTTFTMs, stats.ThinkingMs, stats.TokensPerS = figures.Thinking(s.thinkTokens, s.tokens, s.startMs, s.thinkFirstMs, s.firstMs, t)

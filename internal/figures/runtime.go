@@ -16,7 +16,7 @@ type RunTime struct {
 	WallMs, StreamMs float64
 	// Generated is how many streams produced a token (of reasoning or of
 	// the answer); Overlapped whether two of them ever generated at the
-	// same time, from the first token to the end.
+	// same time, from the first token to the last.
 	Generated  int
 	Overlapped bool
 	// Queued is how many streams waited in the queued phase (their model
@@ -49,7 +49,14 @@ func RunTimeOf(stats []*wire.Stats) RunTime {
 		if st.ThinkingTokens > 0 && (st.Tokens == 0 || st.ThinkingTTFTMs < first) {
 			first = st.ThinkingTTFTMs
 		}
-		spans = append(spans, span{st.StartMs + first, st.EndMs})
+		// Generation ends with the last token; the stream's end comes a
+		// little later (Ollama's final chunk), when the model may already
+		// serve the next stream.
+		last := st.EndMs
+		if st.LastTokenMs > 0 {
+			last = st.LastTokenMs
+		}
+		spans = append(spans, span{st.StartMs + first, last})
 	}
 	r.Generated = len(spans)
 	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.from, b.from) })

@@ -117,6 +117,10 @@ type Stats struct {
 	// QueuedMs is how long the stream was queued: Ollama served another
 	// stream of its model first (the queued phase). 0 when it never was.
 	QueuedMs float64 `json:"queued_ms,omitempty"`
+	// LastTokenMs is when the last token (of the answer or the reasoning)
+	// arrived, in run time: generation ends there, the stream a little
+	// later. 0 without tokens.
+	LastTokenMs float64 `json:"last_token_ms,omitempty"`
 	// StartMs and EndMs are the stream's start and end in run time (t_ms).
 	StartMs float64 `json:"start_ms"`
 	EndMs   float64 `json:"end_ms"`
