@@ -165,43 +165,52 @@ func hex4(b []byte) (rune, bool) {
 	return r, true
 }
 
-// strayKey returns the first object key in the JSON text raw that is not
-// one of names.
+// strayKey returns the first object key in the JSON text raw, which has
+// already been decoded without error, that is not one of names. It scans
+// the bytes once, without decoding values: a 64 MiB replay is checked in a
+// fraction of the time its decoding takes.
 func strayKey(raw []byte, names map[string]bool) (string, bool) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	type level struct{ object, wantKey bool }
-	var stack []level
-	valueDone := func() {
-		if n := len(stack); n > 0 && stack[n-1].object {
-			stack[n-1].wantKey = true
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", false
-		}
-		if n := len(stack); n > 0 && stack[n-1].wantKey {
-			if key, ok := tok.(string); ok {
+	var objects []bool // per open container: whether it is an object
+	wantKey := false
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case '{':
+			objects = append(objects, true)
+			wantKey = true
+		case '[':
+			objects = append(objects, false)
+			wantKey = false
+		case '}', ']':
+			objects = objects[:len(objects)-1]
+			wantKey = false
+		case ',':
+			wantKey = len(objects) > 0 && objects[len(objects)-1]
+		case '"':
+			end, escaped := i+1, false
+			for ; end < len(raw) && raw[end] != '"'; end++ {
+				if raw[end] == '\\' {
+					end++
+					escaped = true
+				}
+			}
+			if wantKey {
+				wantKey = false
+				if !escaped && names[string(raw[i+1:end])] { // no allocation
+					i = end
+					continue
+				}
+				key := string(raw[i+1 : end])
+				if escaped {
+					_ = json.Unmarshal(raw[i:end+1], &key)
+				}
 				if !names[key] {
 					return key, true
 				}
-				stack[n-1].wantKey = false
-				continue
 			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, level{object: true, wantKey: true})
-		case json.Delim('['):
-			stack = append(stack, level{})
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			valueDone()
-		default:
-			valueDone()
+			i = end
 		}
 	}
+	return "", false
 }
 
 // fieldNames caches fieldNamesOf by type.

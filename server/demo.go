@@ -177,7 +177,9 @@ func playScript(ctx context.Context, s script, limit int, emit Emitter) (Result,
 			emit.Thinking(s.token(i))
 			continue
 		}
-		emit.Phase(wire.PhaseGenerating)
+		if i > 0 && thinking(i-1) {
+			emit.Phase(wire.PhaseGenerating) // the answer begins
+		}
 		emit.Token(s.token(i))
 	}
 	return Result{Reason: wire.ReasonStop}, nil

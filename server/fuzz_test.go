@@ -183,3 +183,23 @@ func TestLoneSurrogate(t *testing.T) {
 		})
 	}
 }
+
+// TestStrayKey: object keys are checked exactly, at every depth, escaped
+// or not; strings that are values, and brackets or quotes inside them,
+// are not keys.
+func TestStrayKey(t *testing.T) {
+	names := map[string]bool{"prompt": true, "streams": true, "model": true, "options": true, "seed": true}
+	for raw, want := range map[string]string{
+		`{"prompt":"{\"PROMPT\": [1,{\"x\":2}]}","streams":[{"model":"m","options":{"seed":1}}]}`: "",
+		`{"prompt":"hi","streams":[{"Model":"m"}]}`:                                               "Model",
+		`{"prompt":"hi","streams":[{"model":"m","options":{"\u017feed":1}}]}`:                     "\u017feed",
+		`{"pro\u006dpt":"hi"}`: "",
+		`{"prompt":"a\\","streams":[],"x":1}`: "x",
+		` { "prompt" : [ "model" , { "seed" : { "model" : "SEED" } } ] } `: "",
+	} {
+		key, found := strayKey([]byte(raw), names)
+		if found != (want != "") || key != want {
+			t.Errorf("strayKey(%s) = %q %v, want %q", raw, key, found, want)
+		}
+	}
+}

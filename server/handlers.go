@@ -150,13 +150,7 @@ func (s *Server) handleCancelRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown run "+strconv.Quote(r.PathValue("id")), "run ids come from POST /api/runs")
 		return
 	}
-	out := cancelled{ID: rn.id, Cancelled: []string{}}
-	for _, st := range rn.streams {
-		if cancelStream(st) {
-			out.Cancelled = append(out.Cancelled, st.id)
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, cancelAll(rn.id, rn.streams))
 }
 
 func (s *Server) handleCancelStream(w http.ResponseWriter, r *http.Request) {
@@ -165,11 +159,19 @@ func (s *Server) handleCancelStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown stream "+strconv.Quote(r.PathValue("id")), "stream ids come from POST /api/runs")
 		return
 	}
-	out := cancelled{ID: st.id, Cancelled: []string{}}
-	if cancelStream(st) {
-		out.Cancelled = append(out.Cancelled, st.id)
+	writeJSON(w, http.StatusOK, cancelAll(st.id, []*stream{st}))
+}
+
+// cancelAll stops the streams that have not ended, and says which it
+// stopped for the run or stream id.
+func cancelAll(id string, streams []*stream) cancelled {
+	out := cancelled{ID: id, Cancelled: []string{}}
+	for _, st := range streams {
+		if cancelStream(st) {
+			out.Cancelled = append(out.Cancelled, st.id)
+		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // cancelStream stops a stream that has not ended; it reports whether it did.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode"
@@ -34,6 +35,8 @@ type Ollama struct {
 	// serving is the streams Ollama is answering, by model: for the queued
 	// phase.
 	serving serving
+	// caps caches the capabilities of models by digest (a []string).
+	caps sync.Map
 }
 
 var _ Source = (*Ollama)(nil)
@@ -130,14 +133,7 @@ func (o *Ollama) Models(ctx context.Context) ([]wire.Model, error) {
 	out := make([]wire.Model, 0, len(list.Models))
 	for _, m := range list.Models {
 		mod := m.ModifiedAt
-		var caps []string
-		// Ollama says what a model can do (thinking among it) since 0.6.4;
-		// an older one, or a failure, leaves it unknown.
-		if show, err := o.client.Show(ctx, &api.ShowRequest{Model: m.Name}); err == nil {
-			for _, c := range show.Capabilities {
-				caps = append(caps, string(c))
-			}
-		}
+		caps := o.capabilities(ctx, m)
 		out = append(out, wire.Model{
 			Name:          m.Name,
 			Source:        wire.SourceOllama,
@@ -152,6 +148,26 @@ func (o *Ollama) Models(ctx context.Context) ([]wire.Model, error) {
 	}
 	slices.SortFunc(out, func(a, b wire.Model) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// capabilities asks Ollama what model m can do (thinking among it), once
+// per model digest: a model's capabilities change only with its digest.
+// Ollama says since 0.6.4; an older one, or a failure, leaves them unknown
+// (and asked again next time).
+func (o *Ollama) capabilities(ctx context.Context, m api.ListModelResponse) []string {
+	if caps, ok := o.caps.Load(m.Digest); ok {
+		return caps.([]string)
+	}
+	show, err := o.client.Show(ctx, &api.ShowRequest{Model: m.Name})
+	if err != nil {
+		return nil
+	}
+	caps := make([]string, 0, len(show.Capabilities))
+	for _, c := range show.Capabilities {
+		caps = append(caps, string(c))
+	}
+	o.caps.Store(m.Digest, caps)
+	return caps
 }
 
 // loaded tells whether Ollama holds model in memory; when it cannot tell it

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -238,6 +239,16 @@ func newID(prefix string) string {
 // it, at the cost of more collections.
 func MemoryLimit(cfg Config) int64 {
 	return 2*cfg.withDefaults().MaxLogBytes + 128<<20
+}
+
+// LimitMemory sets the process's soft memory limit to MemoryLimit(cfg)
+// plus more, for what else the process holds, unless GOMEMLIMIT sets one.
+// It is for programs whose memory is mostly this server's: tokenloom
+// serve, and the desktop app with its views.
+func LimitMemory(cfg Config, more int64) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(MemoryLimit(cfg) + more)
+	}
 }
 
 // mebibytes writes n bytes for a sentence: "256 MiB".

@@ -78,7 +78,7 @@ func (sn streamSnapshot) write(bw *bufio.Writer) error {
 	st := sn.st
 	head, tail, err := splitAt(wire.StreamTranscript{
 		ID: st.id, Model: st.spec.Model, Label: st.spec.Label, Index: st.index, Options: st.spec.Options,
-		Thinking: sn.think, Events: []wire.LoggedEvent{}, Stats: sn.stats, Error: sn.errMsg,
+		Events: []wire.LoggedEvent{}, Stats: sn.stats, Error: sn.errMsg,
 	}, `"text":"`)
 	if err != nil {
 		return err
@@ -87,11 +87,19 @@ func (sn streamSnapshot) write(bw *bufio.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The text, then the reasoning (left out when empty, as its
+	// omitempty says), each escaped a piece at a time.
 	bw.Write(head)
 	if err := writeStringBody(bw, sn.text); err != nil {
 		return err
 	}
-	bw.Write(mid)
+	if sn.think != "" {
+		bw.WriteString(`","thinking":"`)
+		if err := writeStringBody(bw, sn.think); err != nil {
+			return err
+		}
+	}
+	bw.Write(mid) // `","events":[`
 	var num [20]byte
 	for seq, e := range sn.events {
 		if seq > 0 {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,9 +51,7 @@ type soakResult struct {
 // the runs to be evicted and prints what the memory did.
 func runSoak(ctx context.Context, c Config, stdout io.Writer) error {
 	cfg := server.Config{RunTTL: soakTTL, MaxActiveStreams: c.SoakStreams}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(server.MemoryLimit(cfg)) // as tokenloom serve does
-	}
+	server.LimitMemory(cfg, 0) // as tokenloom serve does
 	e, err := embedded.Start(cfg)
 	if err != nil {
 		return err

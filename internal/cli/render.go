@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"unicode"
@@ -66,11 +67,10 @@ func (r *textRenderer) write(i int, text, style string) {
 	if text == "" {
 		return
 	}
-	if r.color && style != "" {
-		fmt.Fprint(r.w, style+r.paint(i, text))
-	} else {
-		fmt.Fprint(r.w, r.paint(i, text))
+	if !r.color {
+		style = ""
 	}
+	fmt.Fprint(r.w, style+r.paint(i, text))
 	r.endsLine = strings.HasSuffix(text, "\n")
 }
 
@@ -127,11 +127,14 @@ func (r *textRenderer) summary(results []streamResult, what, mode string) {
 	for _, res := range results {
 		thought = thought || res.stats != nil && res.stats.ThinkingTokens > 0
 	}
-	if thought {
-		fmt.Fprintln(tw, "#\tmodel\tthinking\ttokens\tTTFT ms\ttokens/s\tduration\tend\t")
-	} else {
-		fmt.Fprintln(tw, "#\tmodel\ttokens\tTTFT ms\ttokens/s\tduration\tend\t")
+	// The thinking column shows only when a stream thought.
+	row := func(cells ...string) {
+		if !thought {
+			cells = append(cells[:2], cells[3:]...)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
+	row("#", "model", "thinking", "tokens", "TTFT ms", "tokens/s", "duration", "end")
 	stats := make([]*client.Stats, len(results))
 	for i, res := range results {
 		stats[i] = res.stats
@@ -139,23 +142,19 @@ func (r *textRenderer) summary(results []streamResult, what, mode string) {
 		if st == nil {
 			st = &client.Stats{}
 		}
-		// Without tokens there is no time to first token nor a rate.
-		ttft, rate := "–", "–"
+		// Without an answer there is no time to first token, without any
+		// token no rate.
+		think, ttft, rate := "–", "–", "–"
+		if st.ThinkingTokens > 0 {
+			think = fmt.Sprintf("%d in %.2f s", st.ThinkingTokens, st.ThinkingMs/1000)
+		}
 		if st.Tokens > 0 {
-			ttft, rate = fmt.Sprintf("%.1f", st.TTFTMs), fmt.Sprintf("%.1f", st.TokensPerS)
+			ttft = fmt.Sprintf("%.1f", st.TTFTMs)
 		}
 		if st.Tokens+st.ThinkingTokens > 0 {
 			rate = fmt.Sprintf("%.1f", st.TokensPerS)
 		}
-		if thought {
-			think := "–"
-			if st.ThinkingTokens > 0 {
-				think = fmt.Sprintf("%d in %.2f s", st.ThinkingTokens, st.ThinkingMs/1000)
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%.2f s\t%s\t\n", i+1, res.name, think, st.Tokens, ttft, rate, st.DurationMs/1000, res.outcome)
-			continue
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%.2f s\t%s\t\n", i+1, res.name, st.Tokens, ttft, rate, st.DurationMs/1000, res.outcome)
+		row(strconv.Itoa(i+1), res.name, think, strconv.Itoa(st.Tokens), ttft, rate, fmt.Sprintf("%.2f s", st.DurationMs/1000), res.outcome)
 	}
 	_ = tw.Flush()
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"runtime/debug"
 
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -35,10 +33,8 @@ func Serve(ctx context.Context, o ServeOptions) int {
 	}
 	logger := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg := server.Config{OllamaURL: o.OllamaURL, Version: o.Version, Logger: logger}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// The process is the server: keep it near its log budget.
-		debug.SetMemoryLimit(server.MemoryLimit(cfg))
-	}
+	server.LimitMemory(cfg, 0) // the process is the server
+
 	srv, err := server.New(cfg)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)

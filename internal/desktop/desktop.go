@@ -117,11 +117,9 @@ func Run(ctx context.Context, o Options) int {
 		// (docs/performance.md).
 		debug.SetGCPercent(desktopGCPercent)
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// The server's logs and room to collect them, and as much for the
-		// views, which hold the runs' text too.
-		debug.SetMemoryLimit(server.MemoryLimit(server.Config{}) + viewsMemory)
-	}
+	// The server's logs and room to collect them, and more for the views,
+	// which hold the runs' text too.
+	server.LimitMemory(server.Config{}, viewsMemory)
 	a := NewApp(o.Version)
 	ollamaURL := o.OllamaURL
 	if ollamaURL == "" {
