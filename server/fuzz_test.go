@@ -193,8 +193,8 @@ func TestStrayKey(t *testing.T) {
 		`{"prompt":"{\"PROMPT\": [1,{\"x\":2}]}","streams":[{"model":"m","options":{"seed":1}}]}`: "",
 		`{"prompt":"hi","streams":[{"Model":"m"}]}`:                                               "Model",
 		`{"prompt":"hi","streams":[{"model":"m","options":{"\u017feed":1}}]}`:                     "\u017feed",
-		`{"pro\u006dpt":"hi"}`: "",
-		`{"prompt":"a\\","streams":[],"x":1}`: "x",
+		`{"pro\u006dpt":"hi"}`:                                             "",
+		`{"prompt":"a\\","streams":[],"x":1}`:                              "x",
 		` { "prompt" : [ "model" , { "seed" : { "model" : "SEED" } } ] } `: "",
 	} {
 		key, found := strayKey([]byte(raw), names)
