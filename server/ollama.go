@@ -130,10 +130,21 @@ func (o *Ollama) Models(ctx context.Context) ([]wire.Model, error) {
 			loaded[m.Name] = true
 		}
 	}
+	// The models not seen before are asked about at once, a few at a time.
+	caps := make([][]string, len(list.Models))
+	var wg sync.WaitGroup
+	limit := make(chan struct{}, showAtOnce)
+	for i, m := range list.Models {
+		wg.Go(func() {
+			limit <- struct{}{}
+			defer func() { <-limit }()
+			caps[i] = o.capabilities(ctx, m)
+		})
+	}
+	wg.Wait()
 	out := make([]wire.Model, 0, len(list.Models))
-	for _, m := range list.Models {
+	for i, m := range list.Models {
 		mod := m.ModifiedAt
-		caps := o.capabilities(ctx, m)
 		out = append(out, wire.Model{
 			Name:          m.Name,
 			Source:        wire.SourceOllama,
@@ -143,12 +154,15 @@ func (o *Ollama) Models(ctx context.Context) ([]wire.Model, error) {
 			Quantization:  m.Details.QuantizationLevel,
 			ModifiedAt:    &mod,
 			Loaded:        loaded[m.Name],
-			Capabilities:  caps,
+			Capabilities:  caps[i],
 		})
 	}
 	slices.SortFunc(out, func(a, b wire.Model) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
+
+// showAtOnce is how many /api/show requests Models makes at once.
+const showAtOnce = 8
 
 // capabilities asks Ollama what model m can do (thinking among it), once
 // per model digest: a model's capabilities change only with its digest.
