@@ -1,6 +1,10 @@
 package ui
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/tokenloom/tokenloom/client"
+)
 
 // Test hooks: state of the widgets that the tests read and the app itself
 // never needs.
@@ -22,10 +26,35 @@ func (t *Timeline) TipText() string {
 	return t.tip.Text
 }
 
-// Interval is lane i's span from its start to its end in run time (end -1
-// while it runs).
+// Interval is lane i's span in run time, from its start (its first phase
+// other than waiting) to its end (where its last phase ends: -1 while it
+// runs, or before any phase); start -1 before it.
 func (t *Timeline) Interval(i int) (start, end float64) {
-	return t.lanes[i].start, t.lanes[i].end
+	start, end = -1, -1
+	phases := t.lanes[i].phases
+	for _, p := range phases {
+		if p.phase != client.PhaseWaiting {
+			start = p.start
+			break
+		}
+	}
+	if n := len(phases); n > 0 {
+		end = phases[n-1].end
+	}
+	return start, end
+}
+
+// tickX is the x position of lane i's tick k of the answer, in widget
+// coordinates.
+func (t *Timeline) tickX(i, k int) float32 { return t.timeX(t.lanes[i].ticks[k]) }
+
+// Labels are the names the legend shows, in order.
+func (l *timelineLegend) Labels() []string {
+	out := make([]string, len(legendItems))
+	for i, it := range legendItems {
+		out[i] = it.label
+	}
+	return out
 }
 
 // Text is the frames shown, each followed by a blank line as on the wire.

@@ -53,6 +53,7 @@ type Pane struct {
 
 	state    paneState
 	streamID string
+	runModel string // the model of the stream, as the server started it
 	began    time.Time
 	phase    string
 	tokens   int
@@ -72,17 +73,19 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	p.swatch.CornerRadius = 3
 	changed := func() {
 		a.save()
-		if p.state == paneIdle && p.status != nil {
+		if p.state == paneIdle {
 			p.updateStatus() // it sums the options up
 		}
 	}
 	p.newThinkOption(cfg.Think, changed)
-	p.model = widget.NewSelect(withModel(a.modelNames(), cfg.Model), func(string) {
+	p.model = widget.NewSelect(withModel(a.modelNames(), cfg.Model), nil)
+	p.model.PlaceHolder = "(choose a model)"
+	p.model.SetSelected(cfg.Model) // before OnChanged: the saved model is no change
+	p.updateThinkOption()
+	p.model.OnChanged = func(string) {
 		p.updateThinkOption()
 		changed()
-	})
-	p.model.PlaceHolder = "(choose a model)"
-	p.model.SetSelected(cfg.Model)
+	}
 
 	p.temp = numberEntry(fmtFloat(cfg.Temperature), changed)
 	p.seed = numberEntry(fmtInt64(cfg.Seed), changed)
@@ -133,10 +136,11 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	return p
 }
 
-// begin resets the pane for a new stream.
-func (p *Pane) begin(streamID string) {
+// begin resets the pane for a new stream of model, as the server started
+// it (the picker may have changed since Run).
+func (p *Pane) begin(streamID, model string) {
 	p.state = paneRunning
-	p.streamID = streamID
+	p.streamID, p.runModel = streamID, model
 	p.began = time.Now()
 	p.phase = "starting"
 	p.tokens = 0
@@ -176,8 +180,8 @@ const statusEvery = 250 * time.Millisecond
 // apply takes a batch of the stream's events.
 func (p *Pane) apply(batch []client.Event, final bool) {
 	phase, tokens, thoughts := p.phase, p.tokens, p.thought.tokens
-	var spans []Span
-	var thinking []client.Event
+	var spans, thinking []Span
+	var thinkFirstMs float64 // of the batch's first thinking token
 	for _, ev := range batch {
 		switch ev.Type {
 		case client.EventPhase:
@@ -186,11 +190,11 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 				p.startMs = ev.TMs
 			}
 		case client.EventThinking:
-			if p.phase != client.PhaseGenerating {
-				p.phase = client.PhaseThinking
+			if len(thinking) == 0 {
+				thinkFirstMs = ev.TMs
 			}
 			p.lastMs = ev.TMs
-			thinking = append(thinking, ev)
+			thinking = append(thinking, Span{Text: ev.Text, Slot: p.slot, Dim: true})
 		case client.EventToken:
 			if p.tokens == 0 {
 				p.firstMs = ev.TMs
@@ -202,14 +206,14 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 		case client.EventDone:
 			p.state = paneDone
 			p.stats, p.reason = ev.Stats, ev.Reason
-			p.thought.ended(ev.TMs, ev.Stats)
+			p.thought.ended(ev.TMs)
 		case client.EventError:
 			p.stats = ev.Stats
-			p.thought.ended(ev.TMs, ev.Stats)
+			p.thought.ended(ev.TMs)
 			p.showError(ev.Message, ev.Hint)
 		}
 	}
-	p.thought.add(thinking)
+	p.thought.add(thinking, thinkFirstMs)
 	if tokens == 0 && p.tokens > 0 {
 		p.thought.answered(p.firstMs)
 	}
@@ -217,7 +221,7 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 	if final && p.state == paneRunning {
 		p.state = paneDone
 		p.reason = client.ReasonCancelled
-		p.thought.ended(p.lastMs, nil)
+		p.thought.ended(p.lastMs)
 	}
 	if p.state != paneRunning {
 		p.finishControls()
@@ -262,19 +266,10 @@ func (p *Pane) statusText() string {
 	}
 	// Tokens per second count the reasoning's tokens too, as the server's
 	// figure does.
-	if n, first := p.tokens+thinking, p.firstGeneratedMs(); n > 1 && p.lastMs > first {
+	if n, first := p.tokens+thinking, figures.FirstGenerated(thinking, p.tokens, p.thought.firstMs, p.firstMs); n > 1 && p.lastMs > first {
 		parts = append(parts, fmt.Sprintf("%.1f tok/s", figures.TokensPerS(n, first, p.lastMs, 0)))
 	}
 	return strings.Join(append(parts, tokenCount(p.tokens, thinking)), " · ")
-}
-
-// firstGeneratedMs is the t_ms of the first token, of the reasoning or of
-// the answer.
-func (p *Pane) firstGeneratedMs() float64 {
-	if p.thought.tokens > 0 && (p.tokens == 0 || p.thought.firstMs < p.firstMs) {
-		return p.thought.firstMs
-	}
-	return p.firstMs
 }
 
 // tokenCount counts the answer's tokens, and the reasoning's beside them:
@@ -301,7 +296,7 @@ func phaseWords(phase string) string {
 // wordings that fits the line, elapsed last.
 func (p *Pane) queuedText(elapsed string) string {
 	words := []string{
-		"queued in Ollama: " + p.model.Selected + " is serving another stream",
+		"queued in Ollama: " + p.runModel + " is serving another stream",
 		"queued in Ollama: serving another stream first",
 		"queued in Ollama",
 	}
@@ -346,9 +341,10 @@ func (p *Pane) stop() {
 	})
 }
 
-// refreshModels offers names in the model picker, keeping the selection.
+// refreshModels offers names in the model picker, keeping the selection
+// (which is no change: nothing is saved), and the think option of the
+// selected model.
 func (p *Pane) refreshModels(names []string) {
-	sel := p.model.Selected
-	p.model.SetOptions(withModel(names, sel))
-	p.model.SetSelected(sel) // which offers its think option
+	p.model.SetOptions(withModel(names, p.model.Selected))
+	p.updateThinkOption()
 }

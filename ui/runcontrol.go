@@ -82,7 +82,7 @@ func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes 
 	ids := make([]string, len(created.Streams))
 	for i, st := range created.Streams {
 		labels[i], slots[i], ids[i] = st.Model, panes[i].slot, st.ID
-		panes[i].begin(st.ID)
+		panes[i].begin(st.ID, st.Model)
 	}
 	a.views.reset(labels, slots, ids)
 	if a.opts.Probe != nil {

@@ -55,7 +55,6 @@ type statsTable struct {
 	root    fyne.CanvasObject // the table over its note
 	table   *widget.Table
 	labels  []string
-	slots   []int
 	figures []*figures.Stream
 }
 
@@ -90,8 +89,8 @@ func newStatsTable() *statsTable {
 	return s
 }
 
-func (s *statsTable) reset(labels []string, slots []int) {
-	s.labels, s.slots = labels, slots
+func (s *statsTable) reset(labels []string) {
+	s.labels = labels
 	s.figures = make([]*figures.Stream, len(labels))
 	s.table.Refresh()
 }

@@ -59,20 +59,10 @@ func SlotColor(i int, v fyne.ThemeVariant) color.NRGBA {
 }
 
 // SlotDimColor is the colour of stream slot i subdued, for its reasoning:
-// the slot's colour moved dimMix of the way to the background. Opaque, so
+// the slot's colour dimmed on the background (palette.Dim). Opaque, so
 // that text in it draws as crisply as the answer.
 func SlotDimColor(i int, v fyne.ThemeVariant) color.NRGBA {
-	return towards(SlotColor(i, v), background(v), dimMix)
-}
-
-// dimMix is how far SlotDimColor moves a colour to the background: far
-// enough to read as secondary, not so far that it stops reading.
-const dimMix = 0.45
-
-// towards is c moved f of the way to bg.
-func towards(c, bg color.NRGBA, f float64) color.NRGBA {
-	mix := func(a, b uint8) uint8 { return uint8(float64(a) + (float64(b)-float64(a))*f + 0.5) }
-	return color.NRGBA{R: mix(c.R, bg.R), G: mix(c.G, bg.G), B: mix(c.B, bg.B), A: 0xff}
+	return palette.Dim(SlotColor(i, v), background(v))
 }
 
 func background(v fyne.ThemeVariant) color.NRGBA {

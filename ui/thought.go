@@ -1,14 +1,12 @@
 package ui
 
 import (
-	"fmt"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
 // thought is what a pane shows of its stream's reasoning (a thinking
@@ -18,29 +16,24 @@ import (
 // or the keyboard. The reasoning is a TokenView of its own, so it keeps
 // the answer's properties: virtualised, appended once per frame.
 type thought struct {
-	line *foldLine
+	line *foldLine // open while the reasoning shows
 	view *TokenView
 	sep  *canvas.Rectangle // between the reasoning and the answer
 	box  *fyne.Container   // the three over the answer
-	slot int
-	open bool
 
 	tokens  int
 	firstMs float64 // t_ms of the first thinking token
-	lastMs  float64 // of the last one
 	// answerMs is the t_ms of the answer's first token, endMs of the
 	// stream's end; 0 before.
 	answerMs, endMs float64
-	// stats are the server's figures once the stream has ended.
-	stats *client.Stats
 }
 
 // newThought makes the reasoning of slot's pane, stacked over answer (see
 // box).
 func newThought(slot int, answer fyne.CanvasObject) *thought {
-	t := &thought{view: NewTokenView(), slot: slot}
+	t := &thought{view: NewTokenView()}
 	t.line = newFoldLine(SlotDimColorName(slot), func(open bool) {
-		t.setOpen(open)
+		t.layout()
 		if open && t.answerMs > 0 {
 			t.view.ScrollToOffset(0) // a finished reasoning reads from its start
 		}
@@ -54,63 +47,53 @@ func newThought(slot int, answer fyne.CanvasObject) *thought {
 // reset empties it for a new stream: nothing shows until it thinks.
 func (t *thought) reset() {
 	t.tokens = 0
-	t.firstMs, t.lastMs, t.answerMs, t.endMs = 0, 0, 0, 0
-	t.stats = nil
+	t.firstMs, t.answerMs, t.endMs = 0, 0, 0
 	t.view.Clear()
 	t.setOpen(true)
 }
 
-// add takes the thinking events of a batch.
-func (t *thought) add(evs []client.Event) {
-	if len(evs) == 0 {
+// add takes the reasoning of a batch: spans, the first of them at firstMs.
+func (t *thought) add(spans []Span, firstMs float64) {
+	if len(spans) == 0 {
 		return
 	}
-	spans := make([]Span, len(evs))
-	for i, ev := range evs {
-		if t.tokens == 0 {
-			t.firstMs = ev.TMs
-		}
-		t.tokens++
-		t.lastMs = ev.TMs
-		spans[i] = Span{Text: ev.Text, Slot: t.slot, Dim: true}
+	if t.tokens == 0 {
+		t.firstMs = firstMs
 	}
+	t.tokens += len(spans)
 	t.view.Append(spans...)
 	t.layout()
 }
 
 // answered notes that the answer began at tMs: the thinking is over and
-// folds away.
+// folds away. A stream that has not thought shows nothing of it yet; a
+// thought that comes after the answer stays folded, and the answer keeps
+// its place.
 func (t *thought) answered(tMs float64) {
-	if t.tokens == 0 || t.answerMs > 0 {
+	if t.answerMs > 0 {
 		return
 	}
 	t.answerMs = tMs
 	t.setOpen(false)
 }
 
-// ended notes the stream's end at tMs, with its stats if it has any. A
-// reasoning that got no answer stays as it is: there is nothing else to
-// read.
-func (t *thought) ended(tMs float64, stats *client.Stats) {
-	t.stats = stats
-	t.endMs = tMs
-}
+// ended notes the stream's end at tMs. A reasoning that got no answer
+// stays as it is: there is nothing else to read.
+func (t *thought) ended(tMs float64) { t.endMs = tMs }
 
-// summary is the fold line's text: how long the stream has thought, or
-// thought (until its answer, or its end without one), and how many tokens.
+// summary is the fold line's text. While the stream thinks it counts the
+// tokens only: the time thought so far is the status line's, on its own
+// clock. Once the stream has thought (until its answer, or its end without
+// one) it says for how long, from the events' t_ms, as the stats do.
 func (t *thought) summary() string {
 	until := t.answerMs
 	if until == 0 {
 		until = t.endMs
 	}
 	if until == 0 {
-		return fmt.Sprintf("Thinking… %.1f s · %s", (t.lastMs-t.firstMs)/1000, plural(t.tokens, "token"))
+		return "Thinking… " + plural(t.tokens, "token")
 	}
-	ms, n := until-t.firstMs, t.tokens
-	if st := t.stats; st != nil && st.ThinkingTokens > 0 {
-		ms, n = st.ThinkingMs, st.ThinkingTokens // the server's figures, as in the stats table
-	}
-	return fmt.Sprintf("Thought for %.1f s · %s", ms/1000, plural(n, "token"))
+	return figures.ThoughtFor(max(until-t.firstMs, 0), t.tokens)
 }
 
 // update shows the summary.
@@ -122,7 +105,6 @@ func (t *thought) update() {
 
 // setOpen unfolds or folds the reasoning.
 func (t *thought) setOpen(open bool) {
-	t.open = open
 	t.line.SetOpen(open)
 	t.layout()
 }
@@ -142,11 +124,11 @@ func (t *thought) layout() {
 			}
 		}
 	}
-	reasoning := t.tokens > 0 && t.open
+	reasoning := t.tokens > 0 && t.line.open
 	show(t.line, t.tokens > 0)
 	show(t.view, reasoning)
 	show(t.sep, reasoning && t.answerMs > 0)
-	if changed && t.box != nil {
+	if changed {
 		t.box.Refresh()
 	}
 }

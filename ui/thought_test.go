@@ -12,18 +12,20 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
 // TestThoughtFoldsOnAnswer feeds a pane a thinking stream batch by batch,
 // as the pump does: while it thinks the reasoning shows, live and open, in
-// the slot's subdued colour over the whole text area; when the answer
-// begins it folds to one line that says how long it thought; a tap and
-// the keyboard unfold and fold it again.
+// the slot's subdued colour over the whole text area, its line counting
+// its tokens (the time is the status line's alone, so that the two never
+// disagree); when the answer begins it folds to one line that says how
+// long it thought; a tap and the keyboard unfold and fold it again.
 func TestThoughtFoldsOnAnswer(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
 	p := h.app.panes[0]
 	th := p.thought
-	p.begin("s_test")
+	p.begin("s_test", "demo/think")
 	if th.line.Visible() || th.view.Visible() {
 		t.Fatal("a stream that has not thought shows a reasoning")
 	}
@@ -32,11 +34,11 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 		ev(client.EventThinking, 1, 100, "The user"),
 		ev(client.EventThinking, 2, 300, " says hi."+strings.Repeat("\nmore thought", 40)),
 	}, false)
-	if got, want := th.line.text, "Thinking… 0.2 s · 2 tokens"; got != want {
+	if got, want := th.line.text, "Thinking… 2 tokens"; got != want {
 		t.Errorf("line %q while thinking, want %q", got, want)
 	}
-	if !th.open || !th.view.Visible() || !strings.HasPrefix(th.view.Text(), "The user says hi.\nmore thought") {
-		t.Errorf("reasoning while thinking: open %v, visible %v, text %q", th.open, th.view.Visible(), th.view.Text())
+	if !th.line.open || !th.view.Visible() || !strings.HasPrefix(th.view.Text(), "The user says hi.\nmore thought") {
+		t.Errorf("reasoning while thinking: open %v, visible %v, text %q", th.line.open, th.view.Visible(), th.view.Text())
 	}
 	if th.view.Size().Height < p.view.Size().Height || th.view.Size().Height == 0 {
 		t.Errorf("while thinking the reasoning is %v high, the empty answer %v", th.view.Size().Height, p.view.Size().Height)
@@ -60,8 +62,8 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 	if got, want := th.line.text, "Thought for 1.4 s · 2 tokens"; got != want {
 		t.Errorf("line %q once answering, want %q", got, want)
 	}
-	if th.open || th.view.Visible() || !th.line.Visible() {
-		t.Errorf("not folded once answering: open %v, reasoning visible %v", th.open, th.view.Visible())
+	if th.line.open || th.view.Visible() || !th.line.Visible() {
+		t.Errorf("not folded once answering: open %v, reasoning visible %v", th.line.open, th.view.Visible())
 	}
 	if len(textColorsIn(p.root, "more thought")) != 0 {
 		t.Error("the folded reasoning is still drawn")
@@ -71,8 +73,8 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 	}
 
 	test.Tap(th.line)
-	if !th.open || !th.view.Visible() || !th.sep.Visible() {
-		t.Fatalf("a tap did not unfold: open %v, visible %v", th.open, th.view.Visible())
+	if !th.line.open || !th.view.Visible() || !th.sep.Visible() {
+		t.Fatalf("a tap did not unfold: open %v, visible %v", th.line.open, th.view.Visible())
 	}
 	if th.view.ScrollOffset() != 0 {
 		t.Errorf("the unfolded reasoning shows from %v, not from its start", th.view.ScrollOffset())
@@ -88,15 +90,15 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 	// The keyboard: Space folds, Return unfolds.
 	h.app.Window().Canvas().Focus(th.line)
 	test.Type(th.line, " ")
-	if th.open {
+	if th.line.open {
 		t.Error("Space did not fold")
 	}
 	th.line.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	if !th.open {
+	if !th.line.open {
 		t.Error("Return did not unfold")
 	}
 
-	// At the end the line says the server's figures.
+	// At the end the line says the same, as the server's figures do.
 	p.apply([]client.Event{{Type: client.EventDone, Seq: 6, TMs: 1700, Reason: client.ReasonStop,
 		Stats: &client.Stats{Tokens: 2, ThinkingTokens: 2, ThinkingMs: 1400.25, DurationMs: 1700, TTFTMs: 1500}}}, true)
 	if got, want := th.line.text, "Thought for 1.4 s · 2 tokens"; got != want {
@@ -106,9 +108,39 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 		t.Errorf("status %q at the end", s)
 	}
 	// A new stream starts without a reasoning.
-	p.begin("s_next")
+	p.begin("s_next", "demo/think")
 	if th.line.Visible() || th.view.Visible() || th.view.Text() != "" {
 		t.Error("the reasoning of the last stream stays")
+	}
+}
+
+// TestThoughtAfterAnswer: a thinking token that comes once the answer has
+// begun does not take the answer's place: the reasoning shows folded, the
+// answer keeps its height, to the end.
+func TestThoughtAfterAnswer(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	p := h.app.panes[0]
+	th := p.thought
+	p.begin("s_test", "demo/hello")
+	p.apply([]client.Event{ev(client.EventPhase, 0, 0.5, client.PhaseGenerating), ev(client.EventToken, 1, 100, "Hello")}, false)
+	answerH := p.view.Size().Height
+	if answerH <= 0 || th.line.Visible() {
+		t.Fatalf("answer %v high, reasoning line shown %v", answerH, th.line.Visible())
+	}
+	p.apply([]client.Event{ev(client.EventThinking, 2, 200, "Hmm.")}, false)
+	p.apply([]client.Event{{Type: client.EventDone, Seq: 3, TMs: 300, Reason: client.ReasonStop}}, true)
+	if th.line.open || th.view.Visible() || !th.line.Visible() {
+		t.Errorf("a late thought: open %v, reasoning visible %v, line visible %v; want folded", th.line.open, th.view.Visible(), th.line.Visible())
+	}
+	lineH := th.line.MinSize().Height + theme.Padding()
+	if h := p.view.Size().Height; h < answerH-lineH-0.5 || h <= 0 {
+		t.Errorf("the answer is %v high, was %v: it lost more than the fold line's %v", h, answerH, lineH)
+	}
+	if len(textColorsIn(p.root, "Hello")) != 1 {
+		t.Error("the answer is not drawn")
+	}
+	if got, want := th.line.text, "Thought for 0.0 s · 1 token"; got != want {
+		t.Errorf("line %q, want %q", got, want)
 	}
 }
 
@@ -130,10 +162,10 @@ func TestThoughtWithoutAnswer(t *testing.T) {
 		t.Fatalf("reason %q, answer %q: want a reasoning cut at 3 tokens", p.reason, p.view.Text())
 	}
 	th := p.thought
-	if !th.open || !th.view.Visible() || th.view.Text() != st.Thinking || th.tokens != maxTok {
-		t.Errorf("reasoning open %v, visible %v, %d tokens %q; the transcript's %q", th.open, th.view.Visible(), th.tokens, th.view.Text(), st.Thinking)
+	if !th.line.open || !th.view.Visible() || th.view.Text() != st.Thinking || th.tokens != maxTok {
+		t.Errorf("reasoning open %v, visible %v, %d tokens %q; the transcript's %q", th.line.open, th.view.Visible(), th.tokens, th.view.Text(), st.Thinking)
 	}
-	if want := fmt.Sprintf("Thought for %.1f s · 3 tokens", st.Stats.ThinkingMs/1000); th.line.text != want {
+	if want := figures.ThoughtFor(st.Stats.ThinkingMs, 3); th.line.text != want {
 		t.Errorf("line %q, want %q", th.line.text, want)
 	}
 }
@@ -156,12 +188,12 @@ func TestDemoThinkRun(t *testing.T) {
 		th := think.thought
 		switch {
 		case think.state == paneRunning && th.tokens > 0 && think.tokens == 0:
-			if !th.open || !th.view.Visible() || !strings.HasPrefix(th.line.text, "Thinking…") || !strings.HasPrefix(think.status.Text, "thinking…") {
-				bad = append(bad, fmt.Sprintf("thinking: open %v, line %q, status %q", th.open, th.line.text, think.status.Text))
+			if !th.line.open || !th.view.Visible() || !strings.HasPrefix(th.line.text, "Thinking…") || !strings.HasPrefix(think.status.Text, "thinking…") {
+				bad = append(bad, fmt.Sprintf("thinking: open %v, line %q, status %q", th.line.open, th.line.text, think.status.Text))
 			}
 		case think.tokens > 0:
-			if th.open || !strings.HasPrefix(th.line.text, "Thought for") {
-				bad = append(bad, fmt.Sprintf("answering: open %v, line %q", th.open, th.line.text))
+			if th.line.open || !strings.HasPrefix(th.line.text, "Thought for") {
+				bad = append(bad, fmt.Sprintf("answering: open %v, line %q", th.line.open, th.line.text))
 			}
 		}
 		return !h.app.running && h.app.runID != ""
@@ -178,8 +210,8 @@ func TestDemoThinkRun(t *testing.T) {
 	if st.Thinking == "" || th.view.Text() != st.Thinking || think.view.Text() != st.Text || st.Text != "Hello! How can I help?" {
 		t.Fatalf("reasoning %q, answer %q; the transcript's %q, %q", th.view.Text(), think.view.Text(), st.Thinking, st.Text)
 	}
-	if want := fmt.Sprintf("Thought for %.1f s · %d tokens", st.Stats.ThinkingMs/1000, st.Stats.ThinkingTokens); th.line.text != want || th.open {
-		t.Errorf("line %q (open %v), want %q folded", th.line.text, th.open, want)
+	if want := figures.ThoughtFor(st.Stats.ThinkingMs, st.Stats.ThinkingTokens); th.line.text != want || th.line.open {
+		t.Errorf("line %q (open %v), want %q folded", th.line.text, th.line.open, want)
 	}
 	if hello.thought.line.Visible() || hello.view.Text() != "Hello world" {
 		t.Errorf("demo/hello shows a reasoning line, or answers %q", hello.view.Text())
@@ -245,8 +277,8 @@ func TestReplayShowsReasoning(t *testing.T) {
 	h.app.replay(tr, 16)
 	h.q.waitFor(t, "the replay to end", func() bool { return !h.app.running && h.app.runID != tr.ID })
 	p := h.app.panes[0]
-	if p.thought.view.Text() != tr.Streams[0].Thinking || p.view.Text() != tr.Streams[0].Text || p.thought.open {
-		t.Errorf("replayed reasoning %q (open %v), answer %q; saved %q, %q", p.thought.view.Text(), p.thought.open, p.view.Text(), tr.Streams[0].Thinking, tr.Streams[0].Text)
+	if p.thought.view.Text() != tr.Streams[0].Thinking || p.view.Text() != tr.Streams[0].Text || p.thought.line.open {
+		t.Errorf("replayed reasoning %q (open %v), answer %q; saved %q, %q", p.thought.view.Text(), p.thought.line.open, p.view.Text(), tr.Streams[0].Thinking, tr.Streams[0].Text)
 	}
 }
 
@@ -256,7 +288,7 @@ func TestQueuedStatus(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
 	h.setPanes(client.DemoThink, client.DemoHello)
 	p := h.app.panes[0]
-	p.begin("s_test")
+	p.begin("s_test", "demo/think")
 	p.apply([]client.Event{ev(client.EventPhase, 0, 0.3, client.PhasePrompt), ev(client.EventPhase, 1, 300, client.PhaseQueued)}, false)
 	if s := p.status.Text; !strings.HasPrefix(s, "queued in Ollama: demo/think is serving another stream · ") {
 		t.Errorf("status %q at %v wide", s, p.status.Size().Width)
@@ -271,5 +303,38 @@ func TestQueuedStatus(t *testing.T) {
 		if tw := fyne.MeasureText(s, theme.Size(theme.SizeNameCaptionText), p.status.TextStyle).Width; w >= 200 && tw > w {
 			t.Errorf("status %q (%v wide) does not fit %v", s, tw, w)
 		}
+	}
+}
+
+// TestQueuedStatusNamesItsModel: the queued status names the model the
+// stream runs, not one picked in the pane after Run.
+func TestQueuedStatusNamesItsModel(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.setPanes(client.DemoHello)
+	p := h.app.panes[0]
+	test.Tap(h.app.runBtn)
+	p.model.SetSelected(client.DemoThink) // before the server has started the stream
+	h.q.waitFor(t, "the stream to start", func() bool { return p.streamID != "" })
+	p.apply([]client.Event{ev(client.EventPhase, 0, 0.3, client.PhaseQueued)}, false)
+	if s := p.status.Text; !strings.HasPrefix(s, "queued in Ollama: demo/hello is serving another stream · ") {
+		t.Errorf("status %q", s)
+	}
+	h.q.waitFor(t, "the run to end", func() bool { return !h.app.running })
+}
+
+// TestPhaseFromPhaseEvents: a pane's phase is what the phase events say;
+// a thinking token does not set one (the sources send the thinking phase
+// before it).
+func TestPhaseFromPhaseEvents(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	p := h.app.panes[0]
+	p.begin("s_test", "demo/think")
+	p.apply([]client.Event{ev(client.EventPhase, 0, 0.3, client.PhasePrompt), ev(client.EventThinking, 1, 100, "Hmm")}, false)
+	if p.phase != client.PhasePrompt || !strings.HasPrefix(p.status.Text, "prompt · ") {
+		t.Errorf("phase %q, status %q: want the prompt phase", p.phase, p.status.Text)
+	}
+	p.apply([]client.Event{ev(client.EventPhase, 2, 150, client.PhaseThinking), ev(client.EventThinking, 3, 200, ".")}, false)
+	if p.phase != client.PhaseThinking || !strings.HasPrefix(p.status.Text, "thinking… · ") {
+		t.Errorf("phase %q, status %q: want thinking", p.phase, p.status.Text)
 	}
 }

@@ -40,8 +40,6 @@ type lane struct {
 	// thinkTexts are their texts.
 	thinkTexts []string
 	phases     []phaseSpan
-	start      float64 // t_ms of its start (its first phase other than waiting), -1 before
-	end        float64 // t_ms of its terminal event, -1 before
 }
 
 // Timeline draws one lane per stream with a tick per token at its t_ms (a
@@ -80,7 +78,7 @@ func NewTimeline() *Timeline {
 func (t *Timeline) Reset(labels []string, slots []int) {
 	t.lanes = make([]*lane, len(labels))
 	for i, l := range labels {
-		t.lanes[i] = &lane{label: l, slot: slots[i], start: -1, end: -1}
+		t.lanes[i] = &lane{label: l, slot: slots[i]}
 	}
 	t.now = 0
 	t.hideTip()
@@ -98,11 +96,7 @@ func (t *Timeline) Add(i int, ev client.Event) {
 	case client.EventPhase:
 		l.closePhase(ev.TMs)
 		l.phases = append(l.phases, phaseSpan{phase: ev.Phase, start: ev.TMs, end: -1})
-		if ev.Phase != client.PhaseWaiting && l.start < 0 {
-			l.start = ev.TMs
-		}
-	case client.EventThinking:
-		l.enter(client.PhaseThinking, ev.TMs)
+	case client.EventThinking: // in the thinking phase, which its event began
 		l.thinks = append(l.thinks, ev.TMs)
 		l.thinkTexts = append(l.thinkTexts, ev.Text)
 	case client.EventToken:
@@ -111,10 +105,6 @@ func (t *Timeline) Add(i int, ev client.Event) {
 		l.texts = append(l.texts, ev.Text)
 	case client.EventDone, client.EventError:
 		l.closePhase(ev.TMs)
-		if l.start < 0 {
-			l.start = ev.TMs
-		}
-		l.end = ev.TMs
 	}
 }
 
@@ -124,9 +114,6 @@ func (l *lane) enter(phase string, at float64) {
 	if len(l.phases) == 0 || l.phases[len(l.phases)-1].phase != phase {
 		l.closePhase(at)
 		l.phases = append(l.phases, phaseSpan{phase: phase, start: at, end: -1})
-	}
-	if l.start < 0 {
-		l.start = at
 	}
 }
 
@@ -154,9 +141,6 @@ func (t *Timeline) plot() (x0, width float32) {
 	w := t.Size().Width - timelineLabelWidth - theme.Padding()
 	return timelineLabelWidth, max(w, 1)
 }
-
-// tickX is the x position of lane i's tick k, in widget coordinates.
-func (t *Timeline) tickX(i, k int) float32 { return t.timeX(t.lanes[i].ticks[k]) }
 
 // timeX is the x position of run time tMs, in widget coordinates.
 func (t *Timeline) timeX(tMs float64) float32 {

@@ -225,6 +225,30 @@ func TestTimelineThinkingAndQueued(t *testing.T) {
 	}
 }
 
+// TestTimelinePhasesFromPhaseEvents: a lane's phases are those its phase
+// events say; a thinking token starts none of its own (the sources send the
+// thinking phase before it), it only adds its tick.
+func TestTimelinePhasesFromPhaseEvents(t *testing.T) {
+	tl := newTestTimeline(t, 1, 830, 200)
+	for k, e := range []client.Event{
+		ev(client.EventPhase, 0, 0, client.PhasePrompt),
+		ev(client.EventThinking, 0, 100, "Hmm"),
+		ev(client.EventPhase, 0, 150, client.PhaseThinking),
+		ev(client.EventThinking, 0, 200, "."),
+		ev(client.EventDone, 0, 300, ""),
+	} {
+		e.Seq = int64(k)
+		tl.Add(0, e)
+	}
+	want := []phaseSpan{{client.PhasePrompt, 0, 150}, {client.PhaseThinking, 150, 300}}
+	if got := tl.Phases(0); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("phases %v, want %v", got, want)
+	}
+	if ticks := tl.ThinkingTicks(0); fmt.Sprint(ticks) != "[100 200]" {
+		t.Errorf("thinking ticks %v", ticks)
+	}
+}
+
 // TestTimelineLegend names every phase, queued and thinking among them,
 // each with a swatch of its own.
 func TestTimelineLegend(t *testing.T) {

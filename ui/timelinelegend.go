@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/palette"
 )
 
 // legendItem is one entry of the timeline's legend: a phase's shading,
@@ -51,15 +52,6 @@ func newTimelineLegend() *timelineLegend {
 	return l
 }
 
-// Labels are the names the legend shows, in order.
-func (l *timelineLegend) Labels() []string {
-	out := make([]string, len(legendItems))
-	for i, it := range legendItems {
-		out[i] = it.label
-	}
-	return out
-}
-
 // CreateRenderer makes a swatch and a name per item.
 func (l *timelineLegend) CreateRenderer() fyne.WidgetRenderer {
 	r := &legendRenderer{l: l}
@@ -81,7 +73,7 @@ func legendSwatch(it legendItem, w, h int) image.Image {
 	if it.tick > 0 {
 		c := fg
 		if it.dim {
-			c = towards(fg, background(v), dimMix)
+			c = palette.Dim(fg, background(v)) // as SlotDimColor dims a slot's
 		}
 		half, tw := int(float64(h)*it.tick/2), max(1, w/9)
 		setRect(img, w/2-tw/2, h/2-half, w/2-tw/2+tw, h/2+half, c)

@@ -1,9 +1,13 @@
 package ui
 
 import (
+	"image/color"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokenloom/tokenloom/internal/palette"
 )
 
 // tokenRow draws one row as a canvas.Text per span of one slot.
@@ -25,8 +29,7 @@ func newTokenRow(v *TokenView) *tokenRow {
 // set shows a row, reusing the row's text objects and refreshing only
 // those that changed (a refreshed text is drawn again).
 func (r *tokenRow) set(src *row) {
-	th := r.Theme()
-	variant := fyne.CurrentApp().Settings().ThemeVariant()
+	colors := r.view.colors.forTheme(r.Theme(), fyne.CurrentApp().Settings().ThemeVariant())
 	size := r.view.size
 	height := r.MinSize().Height
 	wasUsed := r.used
@@ -43,11 +46,7 @@ func (r *tokenRow) set(src *row) {
 		}
 		r.used++
 		w := r.view.textWidth(seg)
-		name := SlotColorName(int(s &^ dimStyle))
-		if s&dimStyle != 0 {
-			name = SlotDimColorName(int(s &^ dimStyle))
-		}
-		color, pos := th.Color(name, variant), fyne.NewPos(x, 0)
+		color, pos := colors.of(s), fyne.NewPos(x, 0)
 		if t.Text != string(seg) || t.Color != color || t.TextSize != size || t.Position() != pos || t.Size().Height != height {
 			t.Text, t.Color, t.TextSize = string(seg), color, size
 			t.Move(pos)
@@ -78,3 +77,40 @@ func (rr *tokenRowRenderer) MinSize() fyne.Size           { return rr.row.MinSiz
 func (rr *tokenRowRenderer) Refresh()                     {}
 func (rr *tokenRowRenderer) Objects() []fyne.CanvasObject { return rr.row.objs }
 func (rr *tokenRowRenderer) Destroy()                     {}
+
+// styleColors are the colours of the styles (slot, subdued or not) in one
+// theme and variant, each asked of the theme once: a row takes one per
+// segment each time it is set, and a theme colour name made and parsed
+// back for each cost more than the rest of the segment.
+type styleColors struct {
+	theme   fyne.Theme
+	variant fyne.ThemeVariant
+	colors  [2][]color.Color // [dim][slot], nil until asked
+}
+
+// forTheme is c for theme th and variant v, emptied when either is another
+// (themes are compared as interface values: a theme's type must be
+// comparable, as pointers are).
+func (c *styleColors) forTheme(th fyne.Theme, v fyne.ThemeVariant) *styleColors {
+	if c.colors[0] == nil || c.theme != th || c.variant != v {
+		*c = styleColors{theme: th, variant: v}
+		c.colors[0] = make([]color.Color, len(palette.Slots))
+		c.colors[1] = make([]color.Color, len(palette.Slots))
+	}
+	return c
+}
+
+// of is the colour of style s: the theme's colour named by SlotColorName,
+// or by SlotDimColorName for a subdued style.
+func (c *styleColors) of(s style) color.Color {
+	slot, dim, name := int(s&^dimStyle)%len(palette.Slots), 0, SlotColorName
+	if s&dimStyle != 0 {
+		dim, name = 1, SlotDimColorName
+	}
+	col := c.colors[dim][slot]
+	if col == nil {
+		col = c.theme.Color(name(slot), c.variant)
+		c.colors[dim][slot] = col
+	}
+	return col
+}

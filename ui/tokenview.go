@@ -51,6 +51,8 @@ type TokenView struct {
 	bar        *scrollBar
 	focus      *canvas.Rectangle // outline while the view has the keyboard
 	objs       []fyne.CanvasObject
+	// colors are the rows' colours in the theme last drawn with.
+	colors styleColors
 }
 
 // rowGap is the space between two rows.

@@ -395,3 +395,63 @@ func TestTokenViewKeys(t *testing.T) {
 		t.Error("outline kept after the focus went")
 	}
 }
+
+// TestTokenRowRedrawAllocs: setting a row again, unchanged, allocates
+// nothing: its segments' colours come from the view's cache, not from a
+// theme colour name made and parsed back for each segment.
+func TestTokenRowRedrawAllocs(t *testing.T) {
+	v := newTestView(t, 600, 200)
+	var spans []Span
+	for i := range 8 {
+		spans = append(spans, Span{Text: "ab ", Slot: i % 4, Dim: i%3 == 1})
+	}
+	v.Append(spans...)
+	r := v.widgetOf(0)
+	if r == nil || r.used != 8 {
+		t.Fatalf("row 0 not shown in 8 segments")
+	}
+	src := &v.rows[0]
+	if n := testing.AllocsPerRun(100, func() { r.set(src) }); n != 0 {
+		t.Errorf("%v allocations per redraw of a row of 8 segments", n)
+	}
+	// The colours are the theme's, and follow a change of theme.
+	variant := fyne.CurrentApp().Settings().ThemeVariant()
+	for _, th := range []fyne.Theme{newAppTheme(), redSlotsTheme{newAppTheme()}} {
+		fyne.CurrentApp().Settings().SetTheme(th)
+		r.set(src)
+		for k, sp := range spans {
+			name := SlotColorName(sp.Slot)
+			if sp.Dim {
+				name = SlotDimColorName(sp.Slot)
+			}
+			if got, want := r.texts[k].Color, th.Color(name, variant); got != want {
+				t.Errorf("%T: segment %d drawn in %v, want %v", th, k, got, want)
+			}
+		}
+	}
+}
+
+// redSlotsTheme draws every slot red.
+type redSlotsTheme struct{ fyne.Theme }
+
+func (t redSlotsTheme) Color(name fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	if strings.HasPrefix(string(name), slotColorPrefix) {
+		return color.NRGBA{R: 0xff, A: 0xff}
+	}
+	return t.Theme.Color(name, v)
+}
+
+// BenchmarkTokenRowRedraw sets a row of 8 segments again, unchanged.
+func BenchmarkTokenRowRedraw(b *testing.B) {
+	v := newTestView(b, 600, 200)
+	var spans []Span
+	for i := range 8 {
+		spans = append(spans, Span{Text: "ab ", Slot: i % 4, Dim: i%3 == 1})
+	}
+	v.Append(spans...)
+	r, src := v.widgetOf(0), &v.rows[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		r.set(src)
+	}
+}

@@ -22,10 +22,9 @@ type runViews struct {
 	stats       *statsTable
 	wire        *wireView
 
-	// Per stream of the current run, in pane order.
-	labels []string
-	slots  []int
-	ids    []string
+	// slots are the colour slots of the current run's streams, in pane
+	// order.
+	slots []int
 	// marks are what the stats need of each stream's events: kind and
 	// time, 16 bytes an event (the server keeps the events themselves).
 	marks [][]figures.Mark
@@ -59,12 +58,12 @@ func (rv *runViews) timelineBox() fyne.CanvasObject {
 
 // reset prepares the views for a run of the given streams.
 func (rv *runViews) reset(labels []string, slots []int, ids []string) {
-	rv.labels, rv.slots, rv.ids = labels, slots, ids
+	rv.slots = slots
 	rv.marks = make([][]figures.Mark, len(ids))
 	rv.run++
 	rv.interleaved.Clear()
 	rv.timeline.Reset(labels, slots)
-	rv.stats.reset(labels, slots)
+	rv.stats.reset(labels)
 	rv.wire.reset(labels, slots, ids)
 }
 

@@ -161,6 +161,22 @@ func TestMarkdownGolden(t *testing.T) {
 	}
 }
 
+// TestMarkdownReasoning: a stream's reasoning is folded under the summary
+// the app's fold line gives it (one token is "1 token").
+func TestMarkdownReasoning(t *testing.T) {
+	run := fixture()
+	st := &run.Streams[0]
+	st.Thinking = "The user says hi."
+	st.Stats.ThinkingTokens, st.Stats.ThinkingMs = 1, 50
+	var buf bytes.Buffer
+	if err := export.WriteMarkdown(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	if want := "<details><summary>Thought for 0.1 s · 1 token</summary>\n\n```text\nThe user says hi.\n```\n\n</details>"; !strings.Contains(buf.String(), want) {
+		t.Errorf("Markdown without %q:\n%s", want, buf.String())
+	}
+}
+
 // TestReadRejects feeds Read every kind of broken run; each is refused
 // with an error naming the stream and event at fault.
 func TestReadRejects(t *testing.T) {

@@ -106,7 +106,7 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 			// has begun.
 			summary := "Reasoning"
 			if s := st.Stats; s != nil && s.ThinkingTokens > 0 {
-				summary = fmt.Sprintf("Thought for %.1f s · %d tokens", s.ThinkingMs/1000, s.ThinkingTokens)
+				summary = figures.ThoughtFor(s.ThinkingMs, s.ThinkingTokens)
 			}
 			fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", summary)
 			writeFenced(&b, st.Thinking)

@@ -10,6 +10,7 @@ package figures
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 )
@@ -44,7 +45,7 @@ func Timing(tokens int, startMs, firstMs, endMs float64) (ttftMs, tokensPerS flo
 		return 0, 0
 	}
 	ttftMs = RoundMs(TTFT(startMs, firstMs))
-	tokensPerS = math.Round(TokensPerS(tokens, firstMs, endMs, RoundMs(endMs-startMs))*10) / 10
+	tokensPerS = roundRate(TokensPerS(tokens, firstMs, endMs, RoundMs(endMs-startMs)))
 	return ttftMs, tokensPerS
 }
 
@@ -54,18 +55,62 @@ func Timing(tokens int, startMs, firstMs, endMs float64) (ttftMs, tokensPerS flo
 // stream's start at startMs and its end at endMs. ttftMs is the time to the
 // first thinking token, thinkingMs the time from it to the answer's first
 // token (or to the end, without an answer), tokensPerS the tokens of both
-// per second after the first of them, rounded as Timing rounds.
+// per second after the first of them: thinking's figures rounded as Timing
+// rounds.
 func Thinking(thinkTokens, answerTokens int, startMs, thinkFirstMs, answerFirstMs, endMs float64) (ttftMs, thinkingMs, tokensPerS float64) {
+	ttftMs, thinkingMs, tokensPerS = thinking(thinkTokens, answerTokens, startMs, thinkFirstMs, answerFirstMs, endMs, RoundMs(endMs-startMs))
+	return RoundMs(ttftMs), RoundMs(thinkingMs), roundRate(tokensPerS)
+}
+
+// thinking is the one formula of a thinking stream's figures, unrounded
+// (Thinking rounds them for the server's stats, FromMarks keeps them as
+// they are): the time from startMs to the first of thinkTokens thinking
+// tokens at thinkFirstMs, the time from it to the first of answerTokens
+// answer tokens at answerFirstMs (or to endMs without an answer), and the
+// tokens of both kinds per second after the first of either (TokensPerS,
+// with durationMs the stream's whole time). The first two are 0 without
+// thinking tokens, the third without tokens.
+func thinking(thinkTokens, answerTokens int, startMs, thinkFirstMs, answerFirstMs, endMs, durationMs float64) (ttftMs, thinkingMs, tokensPerS float64) {
+	if n := max(thinkTokens, 0) + answerTokens; n > 0 {
+		tokensPerS = TokensPerS(n, FirstGenerated(thinkTokens, answerTokens, thinkFirstMs, answerFirstMs), endMs, durationMs)
+	}
 	if thinkTokens <= 0 {
-		_, tokensPerS = Timing(answerTokens, startMs, answerFirstMs, endMs)
 		return 0, 0, tokensPerS
 	}
-	first, thoughtUntil := thinkFirstMs, endMs
+	until := endMs
 	if answerTokens > 0 {
-		first, thoughtUntil = min(first, answerFirstMs), answerFirstMs
+		until = answerFirstMs
 	}
-	_, tokensPerS = Timing(thinkTokens+answerTokens, startMs, first, endMs)
-	return RoundMs(TTFT(startMs, thinkFirstMs)), RoundMs(max(thoughtUntil-thinkFirstMs, 0)), tokensPerS
+	return TTFT(startMs, thinkFirstMs), max(until-thinkFirstMs, 0), tokensPerS
+}
+
+// FirstGenerated is when a stream generated its first token, of the
+// reasoning or of the answer: the earlier of thinkFirstMs, the first of
+// thinkTokens thinking tokens, and answerFirstMs, the first of answerTokens
+// answer tokens; a kind without tokens does not count (answerFirstMs is
+// returned when neither has any). Times on any one clock will do: t_ms, or
+// TTFTs from the stream's start.
+func FirstGenerated(thinkTokens, answerTokens int, thinkFirstMs, answerFirstMs float64) float64 {
+	if thinkTokens > 0 && (answerTokens <= 0 || thinkFirstMs < answerFirstMs) {
+		return thinkFirstMs
+	}
+	return answerFirstMs
+}
+
+// roundRate rounds tokens per second to one decimal, as the server's stats
+// give them.
+func roundRate(perS float64) float64 { return math.Round(perS*10) / 10 }
+
+// ThoughtFor sums up a stream's reasoning as the app's fold line and the
+// Markdown report both say it: "Thought for 12.4 s · 312 tokens", for
+// tokens thinking tokens over ms milliseconds (Stream.ThinkingMs, the stats'
+// thinking_ms).
+func ThoughtFor(ms float64, tokens int) string {
+	unit := "tokens"
+	if tokens == 1 {
+		unit = "token"
+	}
+	return fmt.Sprintf("Thought for %.1f s · %d %s", ms/1000, tokens, unit)
 }
 
 // RoundMs rounds a time in milliseconds to the microsecond, the precision

@@ -118,6 +118,66 @@ func TestThinkingFiguresAgreeWithServer(t *testing.T) {
 	}
 }
 
+// TestThinking pins the server's figures of thinking streams (Thinking, as
+// the stats carry them), to the bit: rounded to the microsecond and to 0.1
+// token/s, the rate over both kinds of tokens from the first of either.
+func TestThinking(t *testing.T) {
+	tests := []struct {
+		name                          string
+		think, answer                 int
+		start, thinkFirst, first, end float64
+		ttft, thinkingMs, rate        float64
+	}{
+		{"thought, then answered", 3, 2, 1.5, 120.25, 1000.5, 1800, 118.75, 880.25, 3},
+		{"thought until the end", 3, 0, 0.2, 100.0004999, 0, 250.3333, 99.8, 150.333, 20},
+		{"did not think", 0, 2, 0.3, 0, 1000.9, 2001.5, 0, 0, 2},
+		{"no tokens", 0, 0, 0.2, 0, 0, 5, 0, 0, 0},
+		{"one thinking token: over the duration", 1, 0, 0, 40, 0, 50, 40, 10, 20},
+		{"answered before it thought", 2, 3, 0, 500, 100.1236, 900.7777, 500, 0, 6.2},
+		{"thought before the start", 4, 1, 10, 5, 20, 20, -5, 15, 333.3},
+		{"every token at the end", 1, 1, 0, 30, 30, 30, 30, 0, 66.7},
+		{"to the microsecond", 12, 7, 0.123456, 12.0004999, 1012.0005001, 1012.0004999, 11.877, 1000, 19},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ttft, thinkingMs, rate := figures.Thinking(tt.think, tt.answer, tt.start, tt.thinkFirst, tt.first, tt.end)
+			if ttft != tt.ttft || thinkingMs != tt.thinkingMs || rate != tt.rate {
+				t.Errorf("Thinking = %v, %v ms, %v tokens/s; want %v, %v, %v", ttft, thinkingMs, rate, tt.ttft, tt.thinkingMs, tt.rate)
+			}
+		})
+	}
+}
+
+// TestFirstGenerated: the first token of either kind, a kind without
+// tokens left out.
+func TestFirstGenerated(t *testing.T) {
+	for _, c := range []struct {
+		think, answer           int
+		thinkFirst, answerFirst float64
+		want                    float64
+	}{
+		{3, 2, 100, 400, 100},
+		{3, 2, 400, 100, 100},
+		{3, 0, 100, 0, 100},
+		{0, 2, 0, 400, 400},
+		{0, 0, 0, 0, 0},
+	} {
+		if got := figures.FirstGenerated(c.think, c.answer, c.thinkFirst, c.answerFirst); got != c.want {
+			t.Errorf("FirstGenerated(%d, %d, %v, %v) = %v, want %v", c.think, c.answer, c.thinkFirst, c.answerFirst, got, c.want)
+		}
+	}
+}
+
+// TestThoughtFor: the reasoning's summary, one token not "1 tokens".
+func TestThoughtFor(t *testing.T) {
+	if got, want := figures.ThoughtFor(1400.25, 2), "Thought for 1.4 s · 2 tokens"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+	if got, want := figures.ThoughtFor(50, 1), "Thought for 0.1 s · 1 token"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}
+
 // TestNearestRank checks the percentile used by the stats and the bench,
 // on durations given in reverse order.
 func TestNearestRank(t *testing.T) {

@@ -45,10 +45,7 @@ func RunTimeOf(stats []*wire.Stats) RunTime {
 		if st.Tokens+st.ThinkingTokens == 0 {
 			continue
 		}
-		first := st.TTFTMs
-		if st.ThinkingTokens > 0 && (st.Tokens == 0 || st.ThinkingTTFTMs < first) {
-			first = st.ThinkingTTFTMs
-		}
+		first := FirstGenerated(st.ThinkingTokens, st.Tokens, st.ThinkingTTFTMs, st.TTFTMs)
 		// Generation ends with the last token; the stream's end comes a
 		// little later (Ollama's final chunk), when the model may already
 		// serve the next stream.

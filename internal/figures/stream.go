@@ -157,23 +157,10 @@ func FromMarks(marks []Mark, stats *wire.Stats) Stream {
 	if f.Tokens > 0 {
 		f.TTFTMs = max(TTFT(start, first), 0)
 	}
-	if f.ThinkingTokens > 0 {
-		f.ThinkingTTFTMs = max(TTFT(start, thought), 0)
-		until := end
-		if f.Tokens > 0 {
-			until = first
-		}
-		f.ThinkingMs = max(until-thought, 0)
-	}
-	// The server's formula (Thinking, Timing): both kinds of tokens over
-	// the time after the first of either.
-	if n := f.Tokens + f.ThinkingTokens; n > 0 {
-		from := first
-		if math.IsNaN(from) || thought < from {
-			from = thought
-		}
-		f.TokensPerS = TokensPerS(n, from, end, f.DurationMs)
-	}
+	// The server's formula (thinking, which Thinking rounds), unrounded.
+	var thinkTTFT float64
+	thinkTTFT, f.ThinkingMs, f.TokensPerS = thinking(f.ThinkingTokens, f.Tokens, start, thought, first, end, f.DurationMs)
+	f.ThinkingTTFTMs = max(thinkTTFT, 0)
 	f.ITLP50Ms = NearestRank(gaps, 50)
 	f.ITLP95Ms = NearestRank(gaps, 95)
 	return f

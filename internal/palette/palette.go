@@ -98,6 +98,19 @@ func mix(c, to color.NRGBA, f float64) color.NRGBA {
 	return color.NRGBA{m(c.R, to.R), m(c.G, to.G), m(c.B, to.B), c.A}
 }
 
+// DimMix is how far Dim moves a colour to the background: far enough to
+// read as secondary, not so far that it stops reading.
+const DimMix = 0.45
+
+// Dim is c subdued on bg, for what is shown beside c but reads as
+// secondary (a stream's reasoning beside its answer): c moved DimMix of the
+// way to bg. Opaque, so that text in it draws as crisply as in c.
+func Dim(c, bg color.NRGBA) color.NRGBA {
+	d := mix(c, bg, DimMix)
+	d.A = 0xff
+	return d
+}
+
 // MinTextContrast is the WCAG AA contrast ratio for text.
 const MinTextContrast = 4.5
 

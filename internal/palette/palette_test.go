@@ -55,3 +55,20 @@ func TestTrueColor(t *testing.T) {
 		t.Error("COLORTERM detection")
 	}
 }
+
+// TestDim: a colour subdued is the one formula of the app's reasoning and
+// its legend: DimMix of the way to the background, rounded, opaque.
+func TestDim(t *testing.T) {
+	white := color.NRGBA{0xff, 0xff, 0xff, 0xff}
+	// 0x00 + 0.45×255 = 114.75, 0x72 + 0.45×(255-114) = 177.45, 0xB2 +
+	// 0.45×(255-178) = 212.65.
+	if got, want := Dim(Of(0).RGB, white), (color.NRGBA{115, 177, 213, 0xff}); got != want {
+		t.Errorf("blue dimmed on white %v, want %v", got, want)
+	}
+	if got := Dim(color.NRGBA{0x80, 0x80, 0x80, 0x40}, white); got.A != 0xff {
+		t.Errorf("dimmed alpha %d, want opaque", got.A)
+	}
+	if Dim(white, white) != white {
+		t.Error("white dimmed on white is not white")
+	}
+}
