@@ -154,8 +154,8 @@ func TestThinking(t *testing.T) {
 
 // TestOneSlotQueues: Ollama from 0.10 on serves one request per model at a
 // time. An async run of three streams of the tiny model: the second and
-// third wait in the queued phase for their turn, their generation never
-// overlaps, and the run's summary says why.
+// third wait in the queued phase for their turn, and the run's summary
+// says why.
 func TestOneSlotQueues(t *testing.T) {
 	o := ollamatest.Start(t) // Ollama's default: one slot
 	_, cl := newStack(t, o.URL())
@@ -191,9 +191,13 @@ func TestOneSlotQueues(t *testing.T) {
 		}
 		t.Errorf("%d streams queued, want the 2 that waited for their turn", queued)
 	}
+	// The summary names the cause. (Whether the lanes' stamps overlap by a
+	// hair is not asserted: at 10,000 tokens/s the client reading the
+	// first stream's burst may stamp its last tokens after the next
+	// stream's first one arrived.)
 	rt := figures.RunTimeOf(stats)
-	if rt.Overlapped || !strings.Contains(rt.Caveat(client.ModeAsync), "OLLAMA_NUM_PARALLEL") {
-		t.Errorf("run time %+v: caveat %q, want one naming OLLAMA_NUM_PARALLEL", rt, rt.Caveat(client.ModeAsync))
+	if c := rt.Caveat(client.ModeAsync); rt.Queued != 2 || !strings.Contains(c, "OLLAMA_NUM_PARALLEL") {
+		t.Errorf("run time %+v: caveat %q, want one naming OLLAMA_NUM_PARALLEL", rt, c)
 	}
 }
 
