@@ -177,6 +177,42 @@ func TestMarkdownReasoning(t *testing.T) {
 	}
 }
 
+// TestMarkdownOptions: under each stream's heading the report names the
+// options the stream ran with, or says it took the model's defaults.
+func TestMarkdownOptions(t *testing.T) {
+	think := func(v wire.Think) *wire.Think { return &v }
+	tests := []struct {
+		name string
+		o    *wire.Options
+		want string
+	}{
+		{"none", nil, "the model's defaults"},
+		{"empty", &wire.Options{}, "the model's defaults"},
+		{"sampling", &wire.Options{Temperature: ptr(0.7), Seed: ptr(int64(42)), NumPredict: ptr(200)},
+			"temperature 0.7 · seed 42 · at most 200 tokens"},
+		{"one token, no limit elsewhere", &wire.Options{NumPredict: ptr(1)}, "at most 1 token"},
+		{"no limit", &wire.Options{NumPredict: ptr(-1), NumCtx: ptr(4096)}, "no token limit · context of 4096 tokens"},
+		{"pace", &wire.Options{Rate: ptr(2.5)}, "pace 2.5 tokens/s"},
+		{"flat out", &wire.Options{Rate: ptr(0.0)}, "pace as fast as possible"},
+		{"think on", &wire.Options{Think: think(wire.ThinkOn)}, "think on"},
+		{"think off", &wire.Options{Temperature: ptr(0.0), Think: think(wire.ThinkOff)}, "temperature 0 · think off"},
+		{"think level", &wire.Options{Think: think(wire.ThinkHigh)}, "think high"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := fixture()
+			run.Streams[3].Options = tt.o
+			var buf bytes.Buffer
+			if err := export.WriteMarkdown(&buf, run); err != nil {
+				t.Fatal(err)
+			}
+			if want := "### 4. demo/flood\n\n- **Options:** " + tt.want + "\n\n```text\nlorem ipsum\n```\n"; !strings.Contains(buf.String(), want) {
+				t.Errorf("Markdown without %q:\n%s", want, buf.String())
+			}
+		})
+	}
+}
+
 // TestReadRejects feeds Read every kind of broken run; each is refused
 // with an error naming the stream and event at fault.
 func TestReadRejects(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/tokenloom/tokenloom/internal/figures"
@@ -15,7 +16,7 @@ import (
 // WriteMarkdown writes t as a readable report: a title; the mode, start
 // time, wall time, prompt and system prompt; a table of the figures of
 // every stream (see figures.Stream), one row per stream; then the text of
-// every stream.
+// every stream, under the options it ran with.
 //
 // The texts come one section per stream, in stream order, rather than in a
 // table with a column per stream: a table cell holds neither line breaks
@@ -94,13 +95,14 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 	b.WriteString("\n## Texts\n")
 	for i, st := range t.Streams {
 		fmt.Fprintf(&b, "\n### %d. %s\n\n", i+1, heading(streamName(st)))
+		fmt.Fprintf(&b, "- **Options:** %s\n", optionsOf(st.Options))
 		if msg, hint := errorOf(st); msg != "" {
 			fmt.Fprintf(&b, "- **Error:** %s\n", inline(msg))
 			if hint != "" {
 				fmt.Fprintf(&b, "- **Hint:** %s\n", inline(hint))
 			}
-			b.WriteByte('\n')
 		}
+		b.WriteByte('\n')
 		if st.Thinking != "" {
 			// The reasoning folded, as the app shows it once the answer
 			// has begun.
@@ -128,6 +130,57 @@ func streamName(st wire.StreamTranscript) string {
 		return st.Model + " (" + st.Label + ")"
 	}
 	return st.Model
+}
+
+// optionsOf names the options a stream ran with, in the words of the app's
+// pane settings ("temperature 0.7 · seed 1 · at most 200 tokens"), or says
+// that it took the model's defaults.
+func optionsOf(o *wire.Options) string {
+	if o == nil {
+		o = &wire.Options{}
+	}
+	var parts []string
+	num := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	if v := o.Temperature; v != nil {
+		parts = append(parts, "temperature "+num(*v))
+	}
+	if v := o.Seed; v != nil {
+		parts = append(parts, "seed "+strconv.FormatInt(*v, 10))
+	}
+	if v := o.NumPredict; v != nil {
+		switch {
+		case *v < 0:
+			parts = append(parts, "no token limit")
+		case *v == 1:
+			parts = append(parts, "at most 1 token")
+		default:
+			parts = append(parts, fmt.Sprintf("at most %d tokens", *v))
+		}
+	}
+	if v := o.NumCtx; v != nil {
+		parts = append(parts, fmt.Sprintf("context of %d tokens", *v))
+	}
+	if v := o.Rate; v != nil {
+		if *v == 0 {
+			parts = append(parts, "pace as fast as possible")
+		} else {
+			parts = append(parts, "pace "+num(*v)+" tokens/s")
+		}
+	}
+	if v := o.Think; v != nil {
+		think := string(*v)
+		switch *v {
+		case wire.ThinkOn:
+			think = "on"
+		case wire.ThinkOff:
+			think = "off"
+		}
+		parts = append(parts, "think "+think)
+	}
+	if len(parts) == 0 {
+		return "the model's defaults"
+	}
+	return strings.Join(parts, " · ")
 }
 
 // endOf is why the stream ended: its done reason, "error", or "—" when it
