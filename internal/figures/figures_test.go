@@ -253,4 +253,15 @@ func TestRunTime(t *testing.T) {
 	if got := none.Wall() + " " + none.AgainstStreams(); got != "0.00 s for 0.00 s of stream time" {
 		t.Errorf("empty lesson %q", got)
 	}
+	// The ratio in figures, for the JSON summary: the same, unrounded.
+	for _, tt := range []struct {
+		name string
+		r    figures.RunTime
+		want float64
+		ok   bool
+	}{{"async", r, 5000.0 / 3000.2, true}, {"without tokens", failed, 0, false}, {"empty", none, 0, false}} {
+		if x, ok := tt.r.Speedup(); math.Abs(x-tt.want) > 1e-12 || ok != tt.ok {
+			t.Errorf("%s: Speedup() = %v, %v; want %v, %v", tt.name, x, ok, tt.want, tt.ok)
+		}
+	}
 }

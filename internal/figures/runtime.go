@@ -100,8 +100,19 @@ func (r RunTime) Wall() string { return fmt.Sprintf("%.2f s", r.WallMs/1000) }
 // Caveat after it.
 func (r RunTime) AgainstStreams() string {
 	s := fmt.Sprintf("for %.2f s of stream time", r.StreamMs/1000)
-	if r.WallMs > 0 && r.Generated > 0 {
-		s += fmt.Sprintf(" (%.2f×)", r.StreamMs/r.WallMs)
+	if x, ok := r.Speedup(); ok {
+		s += fmt.Sprintf(" (%.2f×)", x)
 	}
 	return s
+}
+
+// Speedup is how many times the wall time the stream time is, unrounded:
+// what running the streams at once bought. ok is false without wall time
+// or when no stream produced a token (every stream failed or was cancelled
+// first): the ratio would mean nothing.
+func (r RunTime) Speedup() (x float64, ok bool) {
+	if r.WallMs <= 0 || r.Generated == 0 {
+		return 0, false
+	}
+	return r.StreamMs / r.WallMs, true
 }
