@@ -122,14 +122,21 @@ own colour. Then a table per stream: tokens, time to first token (TTFT), tokens
 per second, duration and why it ended, and the run's wall time next to the sum of
 the streams' durations: async runs take about the longest stream, sync runs the sum.
 
-Without -p the prompt is read from standard input. Without -m the demo sources
-demo/hello and demo/hamlet are used. The reasoning of thinking models (--think on;
-Ollama 0.12 and later think by default) is printed faint before their answers on a
-terminal, and left out when the output is not a terminal or with --hide-thinking;
---json always has it, as thinking events. Colours are off when the output is not a
-terminal or NO_COLOR is set. --save FILE writes the run once it has ended: FILE.json
-holds every event with its time (open it in the app, or tokenloom replay FILE.json),
-FILE.md or FILE.markdown is a readable report (figures per stream and the texts).
+Without -p the prompt is read from standard input, up to Ctrl+D. Without -m the demo
+sources demo/hello and demo/hamlet are used. With --sync each stream starts on a line
+of its own. The reasoning of thinking models (--think on; Ollama 0.12 and later think
+by default) is printed faint before their answers on a terminal, and left out when the
+output is not a terminal or with --hide-thinking; --json always has it, as thinking
+events. Colours are off when the output is not a terminal or NO_COLOR is set; each
+line of text then begins with its stream's label, such as [1 demo/hello], when there
+are several streams. --json prints every event as one JSON object per line, then the
+run's summary as the last: {"event":"summary","mode":...,"wall_ms":...,"stream_ms":...,
+"speedup":...,"streams":[{"model":...,"end":...,"tokens":...,"ttft_ms":...,
+"tokens_per_s":...,"duration_ms":...},...]}, with a "note", and a stream's "error"
+and "hint", when there is something to say.
+--save FILE writes the run once it has ended: FILE.json holds every event with its
+time (open it in the app, or tokenloom replay FILE.json), FILE.md or FILE.markdown is
+a readable report (figures per stream, the options and the texts).
 The exit status is 1 when a stream ends in an error (the error is printed on
 standard error), 2 when the run could not start or could not be saved.
 
@@ -170,7 +177,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return err
 	})
 	fs.BoolVar(&o.HideThinking, "hide-thinking", false, "leave thinking models' reasoning out of the text (it is printed faint on a terminal)")
-	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, instead of text")
+	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, then the run's summary, instead of text")
 	fs.StringVar(&o.Save, "save", "", "save the run to `FILE` when it ends: .json (every event, to replay) or .md/.markdown (a report)")
 	ollamaFlag(fs, &o.OllamaURL)
 	if code, done := parseFlagsOnly(fs, args, stderr, " (quote the prompt and pass it with -p)"); done {
@@ -199,7 +206,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := newFlagSet("replay", replayUsage, stderr)
 	var o cli.ReplayOptions
 	fs.Float64Var(&o.Speed, "speed", 1, "playback rate `N`: 1 is the original timing, 2 twice as fast (from 0.0625, i.e. 1/16, to 16)")
-	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, instead of text")
+	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, then the run's summary, instead of text")
 	// The file may come before the flags: tokenloom replay run.json --speed 2.
 	var files []string
 	for {

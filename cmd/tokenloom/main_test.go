@@ -14,7 +14,8 @@ func TestHelp(t *testing.T) {
 	}{
 		{[]string{"--help"}, 0, []string{"tokenloom run [flags]", "tokenloom replay FILE", "tokenloom serve [flags]", "demo/hello", "--run", "--save run.json"}},
 		{[]string{"help"}, 0, []string{"Usage:"}},
-		{[]string{"help", "run"}, 0, []string{"Usage: tokenloom run", "-max-tokens N", "-sync", "-json", "-system PROMPT", "-save FILE", ".md or FILE.markdown"}},
+		{[]string{"help", "run"}, 0, []string{"Usage: tokenloom run", "-max-tokens N", "-sync", "-json", "-system PROMPT", "-save FILE", ".md or FILE.markdown",
+			"up to Ctrl+D", "[1 demo/hello]", `{"event":"summary"`, "then the run's summary"}},
 		{[]string{"run", "-h"}, 0, []string{"Usage: tokenloom run"}},
 		{[]string{"help", "replay"}, 0, []string{"Usage: tokenloom replay FILE", "-speed N", "-json", "1/16, to 16"}},
 		{[]string{"replay", "--help"}, 0, []string{"Usage: tokenloom replay FILE"}},

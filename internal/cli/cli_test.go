@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/palette"
 	"github.com/tokenloom/tokenloom/internal/testenv"
@@ -75,6 +79,165 @@ func TestRunPlain(t *testing.T) {
 	}
 }
 
+// TestTextRendererLines feeds the renderer tokens of several streams in a
+// set order: without colour each line of text begins with its stream's
+// label, a new one whenever another stream writes or after a newline, and
+// never one per token; one stream alone needs no label; in colour the
+// streams run on unless the run is sync, where each starts on its own line.
+func TestTextRendererLines(t *testing.T) {
+	type tok struct {
+		stream int
+		text   string
+	}
+	interleaved := []tok{{0, "To be,"}, {1, "Hello"}, {0, " or"}, {0, " not\nto"}, {0, " be\n"}, {1, " world"}, {1, "!\n"}, {0, "that"}}
+	c0, c1, reset := palette.Of(0).ANSI(false), palette.Of(1).ANSI(false), palette.ANSIReset
+	tests := []struct {
+		name  string
+		color bool
+		mode  string
+		names []string
+		toks  []tok
+		want  string
+	}{
+		{"plain, async", false, "async", []string{"demo/hamlet", "demo/hello"}, interleaved,
+			"[1 demo/hamlet] To be,\n[2 demo/hello] Hello\n[1 demo/hamlet]  or not\n[1 demo/hamlet] to be\n" +
+				"[2 demo/hello]  world!\n[1 demo/hamlet] that\n"},
+		{"plain, sync", false, "sync", []string{"demo/echo", "demo/echo"}, []tok{{0, "a"}, {0, " b"}, {1, "a"}, {1, " b\n"}},
+			"[1 demo/echo] a b\n[2 demo/echo] a b\n"},
+		{"plain, one stream", false, "async", []string{"demo/hamlet"}, []tok{{0, "To be,"}, {0, " or\nnot"}},
+			"To be, or\nnot\n"},
+		{"colour, async", true, "async", []string{"a", "b"}, []tok{{0, "x"}, {1, "y"}, {0, "z\n"}, {1, "w"}},
+			c0 + "x" + reset + c1 + "y" + reset + c0 + "z\n" + reset + c1 + "w" + reset + "\n"},
+		{"colour, sync", true, "sync", []string{"a", "b", "c"}, []tok{{0, "x"}, {0, "y"}, {1, "z\n"}, {2, "w"}},
+			c0 + "x" + reset + c0 + "y" + reset + "\n" + c1 + "z\n" + reset + palette.Of(2).ANSI(false) + "w" + reset + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			r := newTextRenderer(&out, tt.color, false, tt.names, tt.mode)
+			for _, tk := range tt.toks {
+				r.token(tk.stream, tk.text)
+			}
+			r.finishLine()
+			if out.String() != tt.want {
+				t.Errorf("output\n%q\nwant\n%q", out.String(), tt.want)
+			}
+		})
+	}
+}
+
+// TestTurns: a sync run's events are shown one stream after another, in
+// whatever order they arrive over the streams' connections; flush shows
+// what is held back of streams behind one whose end never came.
+func TestTurns(t *testing.T) {
+	type arrival struct {
+		stream int
+		typ    string
+		text   string
+	}
+	tests := []struct {
+		name     string
+		arrivals []arrival
+		want     string // stream:text or stream:type, in the order shown
+	}{
+		{"in order", []arrival{{0, "token", "a"}, {0, "done", ""}, {1, "token", "x"}, {1, "done", ""}},
+			"0:a 0:done 1:x 1:done"},
+		{"later streams first", []arrival{{1, "token", "x"}, {0, "token", "a"}, {2, "token", "p"}, {1, "done", ""},
+			{0, "token", "b"}, {2, "error", ""}, {0, "done", ""}},
+			"0:a 0:b 0:done 1:x 1:done 2:p 2:error"},
+		{"an end that never came", []arrival{{1, "token", "x"}, {0, "token", "a"}, {2, "token", "p"}},
+			"0:a 1:x 2:p"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var shown []string
+			order := newTurns(3, func(i int, ev client.Event) {
+				what := ev.Text
+				if what == "" {
+					what = ev.Type
+				}
+				shown = append(shown, strconv.Itoa(i)+":"+what)
+			})
+			for _, a := range tt.arrivals {
+				order.add(a.stream, client.Event{Type: a.typ, Text: a.text})
+			}
+			order.flush()
+			if got := strings.Join(shown, " "); got != tt.want {
+				t.Errorf("shown %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunPlainLabels runs two streams at once without colour: every line
+// of text begins with the label of its stream, each stream's text is whole
+// once the labels and line breaks are taken out, and a stream's lines
+// follow one another only where its text breaks the line.
+func TestRunPlainLabels(t *testing.T) {
+	code, out, errOut := runCLI(t, context.Background(), RunOptions{
+		Models: []string{"demo/echo", "demo/flood"}, Prompt: "alpha beta gamma delta", PromptSet: true, MaxTokens: ptr(30),
+	})
+	if code != ExitOK || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	text, _, ok := strings.Cut(out, "\n\n")
+	if !ok {
+		t.Fatalf("no blank line before the summary:\n%s", out)
+	}
+	labels := []string{"[1 demo/echo] ", "[2 demo/flood] "}
+	texts := make([][]string, 2)
+	lines := make([]int, 2)
+	runs := make([]int, 2) // runs of consecutive lines of one stream
+	prev := -1
+	for l := range strings.SplitSeq(text, "\n") {
+		i := slices.IndexFunc(labels, func(label string) bool { return strings.HasPrefix(l, label) })
+		if i < 0 {
+			t.Fatalf("line %q has no stream label:\n%s", l, out)
+		}
+		texts[i] = append(texts[i], strings.TrimPrefix(l, labels[i]))
+		lines[i]++
+		if i != prev {
+			runs[i]++
+		}
+		prev = i
+	}
+	// demo/flood breaks the line after every twelfth word: twice in 30.
+	flood := strings.Fields(strings.Repeat("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua ", 2))[:30]
+	words := func(lines []string) string { return strings.Join(strings.Fields(strings.Join(lines, "\n")), " ") }
+	if words(texts[0]) != "alpha beta gamma delta" || words(texts[1]) != strings.Join(flood, " ") {
+		t.Errorf("texts without labels %q, want the echo and 30 words of the flood:\n%s", texts, out)
+	}
+	if lines[0] != runs[0] || lines[1] > runs[1]+2 {
+		t.Errorf("%d and %d lines in %d and %d runs: a label where the stream went on:\n%s", lines[0], lines[1], runs[0], runs[1], out)
+	}
+}
+
+// TestRunSyncLines: in sync mode each stream starts on its own line, with
+// colour and without.
+func TestRunSyncLines(t *testing.T) {
+	c0, c1, reset := palette.Of(0).ANSI(false), palette.Of(1).ANSI(false), palette.ANSIReset
+	for _, tt := range []struct {
+		name  string
+		color bool
+		want  string
+	}{
+		{"plain", false, "[1 demo/echo] a b c\n[2 demo/flood] lorem ipsum dolor\n\n"},
+		{"colour", true, c0 + " c" + reset + "\n" + c1 + "lorem" + reset + c1 + " ipsum" + reset},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, context.Background(), RunOptions{
+				Models: []string{"demo/echo", "demo/flood"}, Prompt: "a b c", PromptSet: true, MaxTokens: ptr(3), Sync: true, Color: tt.color,
+			})
+			if code != ExitOK || errOut != "" {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			if !strings.Contains(out, tt.want) {
+				t.Errorf("output %q lacks %q", out, tt.want)
+			}
+		})
+	}
+}
+
 func TestRunColor(t *testing.T) {
 	code, out, _ := runCLI(t, context.Background(), RunOptions{
 		Models: []string{"demo/echo", "demo/echo"}, Prompt: "x\x1b[2Jy", PromptSet: true, Color: true,
@@ -99,14 +262,17 @@ func TestRunJSON(t *testing.T) {
 	texts := map[string]string{}
 	var events int
 	var lastSeen []string
-	for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var dones []*client.Stats
+	for _, line := range lines[:len(lines)-1] {
 		var ev struct {
 			Stream, Model, Event string
 			Index                int
 			ID                   int64
 			Data                 struct {
-				Seq  int64
-				Text string
+				Seq   int64
+				Text  string
+				Stats *client.Stats
 			}
 		}
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
@@ -118,21 +284,118 @@ func TestRunJSON(t *testing.T) {
 		texts[ev.Model] += ev.Data.Text
 		lastSeen = append(lastSeen, ev.Event)
 		events++
+		if ev.Event == "done" {
+			dones = append(dones, ev.Data.Stats)
+		}
 	}
 	if texts["demo/echo"] != "a b c" || texts["demo/hello"] != "Hello world" {
 		t.Errorf("texts %q", texts)
 	}
-	if lastSeen[len(lastSeen)-1] != "done" || events < 8 {
+	if lastSeen[len(lastSeen)-1] != "done" || events < 8 || len(dones) != 2 {
 		t.Errorf("%d events, ending %v", events, lastSeen)
+	}
+
+	// The last line sums the run up, from the streams' own stats.
+	last := lines[len(lines)-1]
+	sum := decodeSummary(t, last)
+	if sum.Mode != "sync" || len(sum.Streams) != 2 {
+		t.Fatalf("summary %s: want a sync run of 2 streams", last)
+	}
+	var streamMs float64
+	for i, want := range []struct {
+		model  string
+		tokens int
+	}{{"demo/echo", 3}, {"demo/hello", 2}} {
+		got, st := sum.Streams[i], dones[i]
+		if got.Index != i || !strings.HasPrefix(got.Stream, "s_") || got.Model != want.model || got.End != "stop" ||
+			got.Tokens != want.tokens || st.Tokens != want.tokens || got.TTFTMs == nil || *got.TTFTMs != st.TTFTMs ||
+			got.TokensPerS == nil || *got.TokensPerS != st.TokensPerS || got.DurationMs != st.DurationMs || got.Error != "" {
+			t.Errorf("summary of stream %d %+v, want %s's stats %+v", i, got, want.model, st)
+		}
+		streamMs += st.DurationMs
+	}
+	if math.Abs(sum.StreamMs-streamMs) > 0.001 || sum.WallMs != dones[1].EndMs {
+		t.Errorf("summary %s: want stream_ms %.3f, the sum of the durations, and wall_ms %.3f, the last end", last, streamMs, dones[1].EndMs)
+	}
+	// Sync streams follow one another: the stream time is the wall time,
+	// give or take the hand-over.
+	if sum.Speedup == nil || *sum.Speedup != math.Round(sum.StreamMs/sum.WallMs*100)/100 || *sum.Speedup < 0.9 || *sum.Speedup > 1.01 {
+		t.Errorf("summary %s: want a speed-up of about 1", last)
+	}
+}
+
+// jsonSummary is the last line of --json.
+type jsonSummary struct {
+	Event    string
+	Mode     string
+	WallMs   float64 `json:"wall_ms"`
+	StreamMs float64 `json:"stream_ms"`
+	Speedup  *float64
+	Note     string
+	Streams  []struct {
+		Index          int
+		Stream, Model  string
+		End            string
+		Tokens         int
+		ThinkingTokens int      `json:"thinking_tokens"`
+		ThinkingMs     float64  `json:"thinking_ms"`
+		TTFTMs         *float64 `json:"ttft_ms"`
+		TokensPerS     *float64 `json:"tokens_per_s"`
+		DurationMs     float64  `json:"duration_ms"`
+		Error, Hint    string
+	}
+}
+
+func decodeSummary(t *testing.T, line string) jsonSummary {
+	t.Helper()
+	var sum jsonSummary
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sum); err != nil || sum.Event != "summary" {
+		t.Fatalf("last line %q is not the summary: %v", line, err)
+	}
+	return sum
+}
+
+// TestRunJSONSummaryOfFailures: a stream without tokens has no TTFT nor
+// rate (null), an error its message and hint, and a run in which no stream
+// produced a token no speed-up.
+func TestRunJSONSummaryOfFailures(t *testing.T) {
+	code, out, _ := runCLI(t, context.Background(), RunOptions{
+		Models: []string{"demo/nope"}, Prompt: "hi", PromptSet: true, JSON: true,
+	})
+	if code != ExitStreamError {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	sum := decodeSummary(t, last)
+	if sum.Mode != "async" || sum.Speedup != nil || len(sum.Streams) != 1 {
+		t.Fatalf("summary %s: want an async run of one stream without a speed-up", last)
+	}
+	st := sum.Streams[0]
+	if st.End != "error" || st.Tokens != 0 || st.TTFTMs != nil || st.TokensPerS != nil ||
+		st.Error != `model "demo/nope" not found` || !strings.Contains(st.Hint, "demo sources") {
+		t.Errorf("summary %s: want the error and hint, no TTFT nor rate", last)
+	}
+	for _, field := range []string{`"ttft_ms":null`, `"tokens_per_s":null`, `"speedup":null`} {
+		if !strings.Contains(last, field) {
+			t.Errorf("summary %s lacks %s", last, field)
+		}
 	}
 }
 
 func TestRunPromptFromStdin(t *testing.T) {
-	code, out, _ := runCLI(t, context.Background(), RunOptions{
+	code, out, errOut := runCLI(t, context.Background(), RunOptions{
 		Models: []string{"demo/echo"}, Stdin: strings.NewReader("from stdin\n"),
 	})
 	if code != ExitOK || !strings.HasPrefix(out, "from stdin\n") {
 		t.Errorf("exit %d, output %q", code, out)
+	}
+	// Piped input needs no word of explanation (a terminal gets one:
+	// TestRunPromptFromTerminal).
+	if errOut != "" {
+		t.Errorf("stderr %q, want nothing", errOut)
 	}
 }
 
@@ -337,7 +600,7 @@ func TestReplay(t *testing.T) {
 		if code != ExitStreamError {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
-		if !strings.HasPrefix(out, "one two three\n") {
+		if !strings.HasPrefix(out, "[1 demo/echo] one two three\n") {
 			t.Errorf("output does not start with the echo: %q", out)
 		}
 		for _, want := range []string{"async run replayed at 4×: wall time", "demo/nope"} {
@@ -359,13 +622,18 @@ func TestReplay(t *testing.T) {
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		events := len(orig.Streams[0].Events) + len(orig.Streams[1].Events)
-		if len(lines) != events {
-			t.Errorf("%d NDJSON lines, want %d:\n%s", len(lines), events, out)
+		if len(lines) != events+1 {
+			t.Errorf("%d NDJSON lines, want %d events and the summary:\n%s", len(lines), events, out)
 		}
 		for _, l := range lines {
 			if !json.Valid([]byte(l)) {
 				t.Errorf("line %q is not JSON", l)
 			}
+		}
+		sum := decodeSummary(t, lines[len(lines)-1])
+		if len(sum.Streams) != 2 || sum.Streams[0].Tokens != 3 || sum.Streams[1].End != "error" ||
+			sum.Streams[1].Error != `model "demo/nope" not found` {
+			t.Errorf("summary %s: want demo/echo's 3 tokens and demo/nope's error", lines[len(lines)-1])
 		}
 	})
 	for _, tt := range []struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,17 +16,35 @@ import (
 )
 
 // textRenderer prints tokens in arrival order, each stream in its slot's
-// colour, then a summary table.
+// colour, then a summary table. Without colour, when several streams share
+// the output, each line of text begins with its stream's label, and a
+// stream that takes over from another starts a new line; in sync mode each
+// stream starts on its own line, in colour too.
 type textRenderer struct {
 	w         io.Writer
 	color     bool
 	truecolor bool
 	names     []string
-	endsLine  bool // the last byte written was a newline (or nothing yet)
+	// labels begin each line of a stream's text ("[1 demo/hello] ") when
+	// colour is off and there are several streams; nil otherwise.
+	labels []string
+	// breakOnSwitch starts a new line when another stream than the last
+	// one writes.
+	breakOnSwitch bool
+	last          int  // the stream that wrote last, -1 for none
+	endsLine      bool // the last byte written was a newline (or nothing yet)
 }
 
-func newTextRenderer(w io.Writer, color, truecolor bool, names []string) *textRenderer {
-	return &textRenderer{w: w, color: color, truecolor: truecolor, names: names, endsLine: true}
+func newTextRenderer(w io.Writer, color, truecolor bool, names []string, mode string) *textRenderer {
+	r := &textRenderer{w: w, color: color, truecolor: truecolor, names: names, last: -1, endsLine: true}
+	if !color && len(names) > 1 {
+		r.labels = make([]string, len(names))
+		for i, n := range names {
+			r.labels[i] = fmt.Sprintf("[%d %s] ", i+1, n)
+		}
+	}
+	r.breakOnSwitch = r.labels != nil || mode == client.ModeSync
+	return r
 }
 
 func (r *textRenderer) paint(i int, s string) string {
@@ -57,7 +76,8 @@ func (r *textRenderer) thinking(i int, text string) { r.write(i, text, ansiFaint
 // ansiFaint dims what follows, until a reset.
 const ansiFaint = "\x1b[2m"
 
-// write prints text of stream i in its colour, after style.
+// write prints text of stream i in its colour, after style, or after its
+// label at the start of each line.
 func (r *textRenderer) write(i int, text, style string) {
 	if r.color {
 		// On a terminal, a model's escape sequences or carriage returns
@@ -67,11 +87,77 @@ func (r *textRenderer) write(i int, text, style string) {
 	if text == "" {
 		return
 	}
-	if !r.color {
-		style = ""
+	if i != r.last && r.breakOnSwitch {
+		r.finishLine()
 	}
-	fmt.Fprint(r.w, style+r.paint(i, text))
-	r.endsLine = strings.HasSuffix(text, "\n")
+	r.last = i
+	if r.labels == nil {
+		if !r.color {
+			style = ""
+		}
+		fmt.Fprint(r.w, style+r.paint(i, text))
+		r.endsLine = strings.HasSuffix(text, "\n")
+		return
+	}
+	// Plain text of several streams: the label goes before the first
+	// piece of each line, not after a final newline, since the next text
+	// may be another stream's.
+	var b strings.Builder
+	for line := range strings.Lines(text) {
+		if r.endsLine {
+			b.WriteString(r.labels[i])
+		}
+		b.WriteString(line)
+		r.endsLine = strings.HasSuffix(line, "\n")
+	}
+	io.WriteString(r.w, b.String())
+}
+
+// turns shows the events of a sync run's streams one stream after another.
+// The streams run in turn, but their events come over connections of their
+// own, so the first tokens of a stream can arrive before the last ones of
+// the stream before it: those are held back until it has ended.
+type turns struct {
+	show  func(i int, ev client.Event)
+	next  int // the stream whose events are shown as they come
+	ended []bool
+	held  [][]client.Event
+}
+
+func newTurns(streams int, show func(i int, ev client.Event)) *turns {
+	return &turns{show: show, ended: make([]bool, streams), held: make([][]client.Event, streams)}
+}
+
+// add shows or holds back event ev of stream i.
+func (t *turns) add(i int, ev client.Event) {
+	if ev.Type == client.EventDone || ev.Type == client.EventError {
+		t.ended[i] = true
+	}
+	if i != t.next {
+		t.held[i] = append(t.held[i], ev)
+		return
+	}
+	t.show(i, ev)
+	for t.next < len(t.ended) && t.ended[t.next] {
+		t.next++
+		if t.next < len(t.held) {
+			for _, ev := range t.held[t.next] {
+				t.show(t.next, ev)
+			}
+			t.held[t.next] = nil
+		}
+	}
+}
+
+// flush shows what is held back, in stream order: the events of streams
+// whose ends never came.
+func (t *turns) flush() {
+	for i, evs := range t.held {
+		for _, ev := range evs {
+			t.show(i, ev)
+		}
+		t.held[i] = nil
+	}
 }
 
 // finishLine ends the token text with a newline if it has none.
@@ -111,30 +197,59 @@ func isHiddenControl(c rune) bool {
 
 // streamResult is what the summary needs of one stream.
 type streamResult struct {
-	name    string
-	end     *client.Event // the terminal event, nil if none arrived
-	stats   *client.Stats
-	outcome string
+	id, name string
+	end      *client.Event // the terminal event, nil if none arrived
+	stats    *client.Stats
+	outcome  string
 }
 
-// summary prints one row per stream and the run's wall time against the sum
-// of the streams' durations, in a line that begins with what (e.g. "async
-// run").
-func (r *textRenderer) summary(results []streamResult, what, mode string) {
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
-	thought := false
-	for _, res := range results {
-		thought = thought || res.stats != nil && res.stats.ThinkingTokens > 0
-	}
-	// The thinking column shows only when a stream thought.
-	row := func(cells ...string) {
-		if !thought {
-			cells = append(cells[:2], cells[3:]...)
-		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
-	}
-	row("#", "model", "thinking", "tokens", "TTFT ms", "tokens/s", "duration", "end")
+// runSummary is the summary of a run: the last JSON line of --json, and
+// what the text summary prints. It is built once, by summarize.
+type runSummary struct {
+	// Event tells the summary from the event lines of --json: "summary".
+	Event string `json:"event"`
+	Mode  string `json:"mode"`
+	// WallMs is the run's wall time, StreamMs the sum of its streams'
+	// durations (figures.RunTime).
+	WallMs   float64 `json:"wall_ms"`
+	StreamMs float64 `json:"stream_ms"`
+	// Speedup is StreamMs / WallMs to two decimals; null when it would
+	// mean nothing (figures.RunTime.Speedup).
+	Speedup *float64 `json:"speedup"`
+	// Note is what the figures do not say by themselves
+	// (figures.RunTime.Caveat), if anything.
+	Note    string          `json:"note,omitempty"`
+	Streams []streamSummary `json:"streams"`
+
+	runTime figures.RunTime
+	thought bool // a stream thought: the text table shows the thinking column
+}
+
+// streamSummary is one stream's row of the summary.
+type streamSummary struct {
+	Index  int    `json:"index"`
+	Stream string `json:"stream"`
+	Model  string `json:"model"`
+	// End is why the stream ended: stop, length, cancelled, error, or
+	// "no answer" when its end never arrived.
+	End    string `json:"end"`
+	Tokens int    `json:"tokens"`
+	// ThinkingTokens and ThinkingMs are the reasoning of a thinking model.
+	ThinkingTokens int     `json:"thinking_tokens,omitempty"`
+	ThinkingMs     float64 `json:"thinking_ms,omitempty"`
+	// TTFTMs is null without a token of the answer, TokensPerS without
+	// any token.
+	TTFTMs     *float64 `json:"ttft_ms"`
+	TokensPerS *float64 `json:"tokens_per_s"`
+	DurationMs float64  `json:"duration_ms"`
+	// Error and Hint are the stream's error, if it ended in one.
+	Error string `json:"error,omitempty"`
+	Hint  string `json:"hint,omitempty"`
+}
+
+// summarize builds the summary of a run in mode from its streams' results.
+func summarize(mode string, results []streamResult) runSummary {
+	sum := runSummary{Event: "summary", Mode: mode, Streams: make([]streamSummary, len(results))}
 	stats := make([]*client.Stats, len(results))
 	for i, res := range results {
 		stats[i] = res.stats
@@ -142,19 +257,59 @@ func (r *textRenderer) summary(results []streamResult, what, mode string) {
 		if st == nil {
 			st = &client.Stats{}
 		}
+		row := streamSummary{Index: i, Stream: res.id, Model: res.name, End: res.outcome, Tokens: st.Tokens,
+			ThinkingTokens: st.ThinkingTokens, ThinkingMs: st.ThinkingMs, DurationMs: st.DurationMs}
 		// Without an answer there is no time to first token, without any
 		// token no rate.
-		think, ttft, rate := "–", "–", "–"
-		if st.ThinkingTokens > 0 {
-			think = fmt.Sprintf("%d in %.2f s", st.ThinkingTokens, st.ThinkingMs/1000)
-		}
 		if st.Tokens > 0 {
-			ttft = fmt.Sprintf("%.1f", st.TTFTMs)
+			row.TTFTMs = &st.TTFTMs
 		}
 		if st.Tokens+st.ThinkingTokens > 0 {
-			rate = fmt.Sprintf("%.1f", st.TokensPerS)
+			row.TokensPerS = &st.TokensPerS
 		}
-		row(strconv.Itoa(i+1), res.name, think, strconv.Itoa(st.Tokens), ttft, rate, fmt.Sprintf("%.2f s", st.DurationMs/1000), res.outcome)
+		if res.end != nil && res.end.Type == client.EventError {
+			row.Error, row.Hint = res.end.Message, res.end.Hint
+		}
+		sum.thought = sum.thought || st.ThinkingTokens > 0
+		sum.Streams[i] = row
+	}
+	rt := figures.RunTimeOf(stats)
+	sum.runTime = rt
+	sum.WallMs, sum.StreamMs = rt.WallMs, figures.RoundMs(rt.StreamMs)
+	if x, ok := rt.Speedup(); ok {
+		x = math.Round(x*100) / 100
+		sum.Speedup = &x
+	}
+	sum.Note = rt.Caveat(mode)
+	return sum
+}
+
+// summary prints one row per stream and the run's wall time against the sum
+// of the streams' durations, in a line that begins with what (e.g. "async
+// run").
+func (r *textRenderer) summary(sum runSummary, what string) {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
+	// The thinking column shows only when a stream thought.
+	row := func(cells ...string) {
+		if !sum.thought {
+			cells = append(cells[:2], cells[3:]...)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+	}
+	row("#", "model", "thinking", "tokens", "TTFT ms", "tokens/s", "duration", "end")
+	for _, s := range sum.Streams {
+		think, ttft, rate := "–", "–", "–"
+		if s.ThinkingTokens > 0 {
+			think = fmt.Sprintf("%d in %.2f s", s.ThinkingTokens, s.ThinkingMs/1000)
+		}
+		if s.TTFTMs != nil {
+			ttft = fmt.Sprintf("%.1f", *s.TTFTMs)
+		}
+		if s.TokensPerS != nil {
+			rate = fmt.Sprintf("%.1f", *s.TokensPerS)
+		}
+		row(strconv.Itoa(s.Index+1), s.Model, think, strconv.Itoa(s.Tokens), ttft, rate, fmt.Sprintf("%.2f s", s.DurationMs/1000), s.End)
 	}
 	_ = tw.Flush()
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
@@ -166,9 +321,8 @@ func (r *textRenderer) summary(results []streamResult, what, mode string) {
 		}
 		fmt.Fprintln(r.w, r.paint(i-1, l))
 	}
-	rt := figures.RunTimeOf(stats)
-	fmt.Fprintf(r.w, "%s: wall time %s %s\n", what, rt.Wall(), rt.AgainstStreams())
-	if c := rt.Caveat(mode); c != "" {
-		fmt.Fprintf(r.w, "note: %s\n", c)
+	fmt.Fprintf(r.w, "%s: wall time %s %s\n", what, sum.runTime.Wall(), sum.runTime.AgainstStreams())
+	if sum.Note != "" {
+		fmt.Fprintf(r.w, "note: %s\n", sum.Note)
 	}
 }

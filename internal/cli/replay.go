@@ -20,7 +20,8 @@ type ReplayOptions struct {
 	// fast; the server takes 1/16 up to 16 and refuses anything else,
 	// 0 included (the command's --speed defaults to 1).
 	Speed float64
-	// JSON prints the events as NDJSON instead of text.
+	// JSON prints the events as NDJSON instead of text, then the run's
+	// summary.
 	JSON bool
 	// Color paints each stream in its slot's colour; TrueColor uses 24-bit
 	// escapes.

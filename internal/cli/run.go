@@ -12,8 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/embedded"
@@ -34,7 +37,8 @@ type RunOptions struct {
 	// Models to stream from, one stream each. Default: demo/hello and
 	// demo/hamlet.
 	Models []string
-	// Prompt; when PromptSet is false it is read from Stdin.
+	// Prompt; when PromptSet is false it is read from Stdin, after a line
+	// on Stderr that says so when Stdin is a terminal.
 	Prompt    string
 	PromptSet bool
 	System    string
@@ -54,10 +58,12 @@ type RunOptions struct {
 	// export.FormatForPath). Another extension is refused before the run
 	// starts.
 	Save string
-	// JSON prints the events as NDJSON instead of text.
+	// JSON prints the events as NDJSON instead of text, then the run's
+	// summary (see runSummary).
 	JSON bool
 	// Color paints each stream in its slot's colour; TrueColor uses 24-bit
-	// escapes.
+	// escapes. Without colour, the lines of several streams begin with
+	// their stream's label.
 	Color     bool
 	TrueColor bool
 	// OllamaURL overrides OLLAMA_HOST.
@@ -87,6 +93,10 @@ func Run(ctx context.Context, o RunOptions) int {
 		o.Models = DefaultModels
 	}
 	if !o.PromptSet {
+		if isTerminal(o.Stdin) {
+			// Otherwise a person at a terminal sees nothing happen.
+			fmt.Fprintln(o.Stderr, promptFromStdinHint)
+		}
 		b, err := io.ReadAll(io.LimitReader(o.Stdin, 4<<20))
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "tokenloom: read prompt from stdin: %v\n", err)
@@ -129,6 +139,17 @@ func Run(ctx context.Context, o RunOptions) int {
 	return code
 }
 
+// promptFromStdinHint is said on stderr before the prompt is read from a
+// terminal.
+const promptFromStdinHint = "reading the prompt from standard input (end with Ctrl+D)"
+
+// isTerminal reports whether r is a terminal (not a pipe, a file or
+// /dev/null).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 // startEmbedded starts the embedded server of a command; when it cannot,
 // it says why on stderr and returns nil.
 func startEmbedded(cfg server.Config, stderr io.Writer) *embedded.Server {
@@ -153,7 +174,8 @@ func saveRun(cl *client.Client, runID, path string) error {
 
 // output says how a command prints its streams.
 type output struct {
-	// JSON prints the events as NDJSON instead of text.
+	// JSON prints the events as NDJSON instead of text, then the run's
+	// summary.
 	JSON bool
 	// Color paints each stream in its slot's colour; TrueColor uses 24-bit
 	// escapes.
@@ -228,21 +250,30 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 	}
 	results := make([]streamResult, len(names))
 	for i := range results {
-		results[i] = streamResult{name: names[i], outcome: "no answer"}
+		results[i] = streamResult{id: created.Streams[i].ID, name: names[i], outcome: "no answer"}
 	}
-	text := newTextRenderer(o.Stdout, o.Color, o.TrueColor, names)
+	text := newTextRenderer(o.Stdout, o.Color, o.TrueColor, names, created.Mode)
 	if !o.JSON {
 		text.legend()
 	}
-	failed := false
-	for ev := range events {
-		i := ev.Index
-		if o.JSON {
-			printJSONEvent(o.Stdout, created.Streams[i], ev.Event)
-		} else if ev.Type == client.EventToken {
+	show := func(i int, ev client.Event) {
+		if ev.Type == client.EventToken {
 			text.token(i, ev.Text)
 		} else if ev.Type == client.EventThinking && o.Color && !o.HideThinking {
 			text.thinking(i, ev.Text)
+		}
+	}
+	order := newTurns(len(names), show)
+	failed := false
+	for ev := range events {
+		i := ev.Index
+		switch {
+		case o.JSON:
+			printJSONEvent(o.Stdout, created.Streams[i], ev.Event)
+		case created.Mode == client.ModeSync:
+			order.add(i, ev.Event)
+		default:
+			show(i, ev.Event)
 		}
 		switch ev.Type {
 		case client.EventDone:
@@ -256,10 +287,14 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 	if !stopWatch() {
 		<-watchDone
 	}
+	order.flush()
 
-	if !o.JSON {
+	sum := summarize(created.Mode, results)
+	if o.JSON {
+		printJSONSummary(o.Stdout, sum)
+	} else {
 		text.finishLine()
-		text.summary(results, describe(created.Mode), created.Mode)
+		text.summary(sum, describe(created.Mode))
 	}
 	for i, res := range results {
 		if res.end != nil && res.end.Type == client.EventError {
@@ -293,6 +328,14 @@ func printJSONEvent(w io.Writer, s client.StreamCreated, ev client.Event) {
 		Data   json.RawMessage `json:"data"`
 	}{s.ID, s.Index, s.Model, ev.Type, ev.Seq, data})
 	fmt.Fprintf(w, "%s\n", bytes.TrimSpace(line))
+}
+
+// printJSONSummary writes the run's summary as the last NDJSON line.
+// Like the events' data, it keeps "<" and "&" as they are.
+func printJSONSummary(w io.Writer, sum runSummary) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(sum)
 }
 
 // printAPIError prints a refusal of the server as a sentence and a hint.

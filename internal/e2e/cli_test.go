@@ -125,6 +125,9 @@ func TestCLIRun(t *testing.T) {
 			var last jsonLine
 			var data eventData
 			lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+			// The events, then the run's summary.
+			summary := lines[len(lines)-1]
+			lines = lines[:len(lines)-1]
 			for i, l := range lines {
 				var jl jsonLine
 				if err := json.Unmarshal([]byte(l), &jl); err != nil {
@@ -146,7 +149,24 @@ func TestCLIRun(t *testing.T) {
 				t.Errorf("tokens %q, last event %s %s: want %q and done stop", text.String(), last.Event, last.Data, testmodel.FoxSentence)
 			}
 			if s := data.Stats; s == nil || s.Tokens != 9 || s.Ollama == nil || s.Ollama.EvalCount != 10 {
-				t.Errorf("done stats %s: want 9 tokens and Ollama's eval_count 10", last.Data)
+				t.Fatalf("done stats %s: want 9 tokens and Ollama's eval_count 10", last.Data)
+			}
+			var sum struct {
+				Event    string
+				Mode     string
+				WallMs   float64 `json:"wall_ms"`
+				StreamMs float64 `json:"stream_ms"`
+				Streams  []struct {
+					Model, End string
+					Tokens     int
+					TTFTMs     float64 `json:"ttft_ms"`
+				}
+			}
+			if err := json.Unmarshal([]byte(summary), &sum); err != nil || sum.Event != "summary" || sum.Mode != client.ModeAsync ||
+				len(sum.Streams) != 1 || sum.Streams[0].Model != tiny || sum.Streams[0].End != client.ReasonStop ||
+				sum.Streams[0].Tokens != 9 || sum.Streams[0].TTFTMs != data.Stats.TTFTMs ||
+				sum.WallMs != data.Stats.EndMs || sum.StreamMs != data.Stats.DurationMs {
+				t.Errorf("last line %s (%v): want the summary of the async run, %s's 9 tokens with the figures of %s", summary, err, tiny, last.Data)
 			}
 			if stderr != "" {
 				t.Errorf("stderr: %q", stderr)
