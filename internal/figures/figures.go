@@ -34,6 +34,22 @@ func TokensPerS(tokens int, firstMs, endMs, durationMs float64) float64 {
 	return float64(tokens) / gen
 }
 
+// MinRateSpanMs is the shortest time, in milliseconds, over which tokens
+// per second are shown. Tokens that arrive within a few milliseconds of
+// one another (a burst: a fast model, or tokens that waited in a buffer)
+// give rates of hundreds of thousands of tokens per second that measure
+// the buffer, not the model.
+const MinRateSpanMs = 100
+
+// RateShown reports whether a rate of tokens over spanMs, the time from
+// the first generated token to the last, means something and is worth
+// showing: at least two tokens (one token has no rate) over at least
+// MinRateSpanMs. The app's stats table and status lines and the terminal
+// summary all show a rate only then.
+func RateShown(tokens int, spanMs float64) bool {
+	return tokens >= 2 && spanMs >= MinRateSpanMs
+}
+
 // Timing is the TTFT and the tokens per second of a stream that has ended,
 // as the server puts them in its stats: tokens tokens, the stream's start at
 // startMs, its first token at firstMs and its end at endMs. The TTFT is

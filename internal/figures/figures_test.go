@@ -33,6 +33,7 @@ func TestStreamFigures(t *testing.T) {
 			// ceil(7.6) = 8: 148 (interpolation: about 114.7).
 			"Ollama stream", fx.Streams[1],
 			figures.Stream{Tokens: 9, TTFTMs: 99.8, TokensPerS: 9 / 0.310, ITLP50Ms: 20, ITLP95Ms: 148, DurationMs: 409.8,
+				GenerationMs: 300, FirstMs: 100, End: figures.EndNormal,
 				HasOllama: true, EvalCount: 9, EvalRate: 30, PromptEvalMs: 12.5, LoadMs: 1500},
 		},
 		{
@@ -43,33 +44,43 @@ func TestStreamFigures(t *testing.T) {
 				transcripttest.Phase(0.3, wire.PhaseThinking), thinking(100, "The"), thinking(150, " user"), thinking(300, "."),
 				transcripttest.Phase(400, wire.PhaseGenerating), transcripttest.Token(400, "Hi"), transcripttest.Token(500, "!"), transcripttest.Done(600, wire.ReasonStop)),
 			figures.Stream{Tokens: 2, TTFTMs: 399.8, ThinkingTokens: 3, ThinkingTTFTMs: 99.8, ThinkingMs: 300,
-				TokensPerS: 5 / 0.5, ITLP50Ms: 100, ITLP95Ms: 100, DurationMs: 599.8},
+				TokensPerS: 5 / 0.5, ITLP50Ms: 100, ITLP95Ms: 100, DurationMs: 599.8,
+				GenerationMs: 400, FirstMs: 400, End: figures.EndNormal},
 		},
 		{
 			// Stopped while thinking: it thought until its end; no answer,
 			// no TTFT.
 			"thought without an answer", transcripttest.Stream(0, "demo/think", 0, nil,
 				transcripttest.Phase(0.1, wire.PhaseThinking), thinking(100, "The"), thinking(200, " user"), transcripttest.Done(250, wire.ReasonCancelled)),
-			figures.Stream{ThinkingTokens: 2, ThinkingTTFTMs: 100, ThinkingMs: 150, TokensPerS: 2 / 0.15, DurationMs: 250},
+			figures.Stream{ThinkingTokens: 2, ThinkingTTFTMs: 100, ThinkingMs: 150, TokensPerS: 2 / 0.15, DurationMs: 250,
+				GenerationMs: 100, End: figures.EndCancelled},
 		},
 		{
 			"two tokens", fx.Streams[0],
-			figures.Stream{Tokens: 2, TTFTMs: 1000.6, TokensPerS: 2 / 1.0006, ITLP50Ms: 1000.3, ITLP95Ms: 1000.3, DurationMs: 2001.2},
+			figures.Stream{Tokens: 2, TTFTMs: 1000.6, TokensPerS: 2 / 1.0006, ITLP50Ms: 1000.3, ITLP95Ms: 1000.3, DurationMs: 2001.2,
+				GenerationMs: 1000.3, FirstMs: 1000.9, End: figures.EndNormal},
 		},
 		{
 			"one token", transcripttest.Stream(0, "demo/x", 0, nil, transcripttest.Phase(1, wire.PhaseGenerating), transcripttest.Token(40, "a"), transcripttest.Done(50, wire.ReasonStop)),
-			figures.Stream{Tokens: 1, TTFTMs: 40, TokensPerS: 20, DurationMs: 50},
+			figures.Stream{Tokens: 1, TTFTMs: 40, TokensPerS: 20, DurationMs: 50, FirstMs: 40, End: figures.EndNormal},
 		},
 		{
 			"failed at once", fx.Streams[2],
-			figures.Stream{DurationMs: 0.1},
+			figures.Stream{DurationMs: 0.1, End: figures.EndFailed},
+		},
+		{
+			// A burst: two tokens 2 ms apart, then cancelled.
+			"cancelled burst", fx.Streams[3],
+			figures.Stream{Tokens: 2, TTFTMs: 1.7, TokensPerS: 2 / 0.003, ITLP50Ms: 2, ITLP95Ms: 2, DurationMs: 4.7,
+				GenerationMs: 2, FirstMs: 2, End: figures.EndCancelled},
 		},
 		{
 			// No terminal event yet: the start is the first event after
 			// waiting, the end the last event.
 			"sync stream going on", transcripttest.Stream(1, "demo/x", 0, nil,
 				transcripttest.Phase(0.2, wire.PhaseWaiting), transcripttest.Phase(1000, wire.PhaseGenerating), transcripttest.Token(1100, "a"), transcripttest.Token(1150, "b"), transcripttest.Token(1300, "c")),
-			figures.Stream{Tokens: 3, TTFTMs: 100, TokensPerS: 15, ITLP50Ms: 50, ITLP95Ms: 150, DurationMs: 300},
+			figures.Stream{Tokens: 3, TTFTMs: 100, TokensPerS: 15, ITLP50Ms: 50, ITLP95Ms: 150, DurationMs: 300,
+				GenerationMs: 200, FirstMs: 1100},
 		},
 		{
 			"waiting", transcripttest.Stream(1, "demo/x", 0, nil, transcripttest.Phase(0.2, wire.PhaseWaiting)),

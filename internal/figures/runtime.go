@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
@@ -23,21 +25,54 @@ type RunTime struct {
 	// server served another stream first), and QueuedMs how long, together.
 	Queued   int
 	QueuedMs float64
+	// Loads are the streams whose model loaded cold: for at least
+	// ColdLoad and a tenth of the wall time, enough to skew a comparison
+	// with the other streams or with another run. In the order of the
+	// stats.
+	Loads []Load
 }
+
+// Load is one stream's load of its model in a run.
+type Load struct {
+	// Stream is the stream's index among the stats given to RunTimeOf.
+	Stream int
+	// Model is its model's name, "" when RunTimeOf was not told.
+	Model string
+	// Ms is how long the model loaded (Ollama's load_duration).
+	Ms float64
+}
+
+// ColdLoad is the least load time of a model that counts as a cold start:
+// Ollama reports a few milliseconds for a model it holds in memory, and
+// seconds for one it reads from disk.
+const ColdLoad = 250 * time.Millisecond
+
+// coldLoadShare is the least part of a run's wall time a cold load takes
+// for the run's caveat to tell: less does not change what the run shows.
+const coldLoadShare = 0.1
 
 // RunTimeOf is the run time of streams from their stats: the wall time is
 // the latest end, the stream time the sum of the durations. Nil stats (a
-// stream without an end) count for nothing.
-func RunTimeOf(stats []*wire.Stats) RunTime {
+// stream without an end) count for nothing. models, if given, are the
+// streams' model names in the order of stats: the caveat names the models
+// that loaded cold.
+func RunTimeOf(stats []*wire.Stats, models ...string) RunTime {
 	var r RunTime
 	type span struct{ from, to float64 }
 	var spans []span
-	for _, st := range stats {
+	for i, st := range stats {
 		if st == nil {
 			continue
 		}
 		r.WallMs = max(r.WallMs, st.EndMs)
 		r.StreamMs += st.DurationMs
+		if o := st.Ollama; o != nil && time.Duration(o.LoadDurationNs) >= ColdLoad {
+			l := Load{Stream: i, Ms: float64(o.LoadDurationNs) / 1e6}
+			if i < len(models) {
+				l.Model = models[i]
+			}
+			r.Loads = append(r.Loads, l)
+		}
 		if st.QueuedMs > 0 {
 			r.Queued++
 			r.QueuedMs += st.QueuedMs
@@ -55,6 +90,7 @@ func RunTimeOf(stats []*wire.Stats) RunTime {
 		}
 		spans = append(spans, span{st.StartMs + first, last})
 	}
+	r.Loads = slices.DeleteFunc(r.Loads, func(l Load) bool { return l.Ms < coldLoadShare*r.WallMs })
 	r.Generated = len(spans)
 	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.from, b.from) })
 	end := math.Inf(-1)
@@ -71,9 +107,59 @@ func RunTimeOf(stats []*wire.Stats) RunTime {
 // or "": that streams of an async run waited queued, because the model
 // server answered one stream of a model at a time (Ollama since 0.10,
 // unless OLLAMA_NUM_PARALLEL says otherwise), so that their stream time
-// counts the wait; and when the streams were never generated at the same
-// time, that async bought nothing.
+// counts the wait, and when the streams were never generated at the same
+// time, that async bought nothing; and in either mode, which models
+// loaded cold (Loads), so that the run is slower than the next one will
+// be. Both may be said, joined by "; ". It starts in lower case and has no
+// full stop: each place that prints it makes it a sentence of its own.
 func (r RunTime) Caveat(mode string) string {
+	var says []string
+	for _, c := range []string{r.queuedCaveat(mode), r.loadCaveat()} {
+		if c != "" {
+			says = append(says, c)
+		}
+	}
+	return strings.Join(says, "; ")
+}
+
+// loadCaveat names the models that loaded cold and for how long, or "":
+// "llama3.2 loaded for 2.1 s in this run (a cold start): run again to
+// compare warm models". A model of several streams is named once, with
+// its longest load; a stream without a model name by its number.
+func (r RunTime) loadCaveat() string {
+	var names []string
+	longest := map[string]float64{}
+	for _, l := range r.Loads {
+		name := l.Model
+		if name == "" {
+			name = fmt.Sprintf("the model of stream %d", l.Stream+1)
+		}
+		if _, seen := longest[name]; !seen {
+			names = append(names, name)
+		}
+		longest[name] = max(longest[name], l.Ms)
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	parts := make([]string, len(names))
+	for i, name := range names {
+		verb := "for" // "llama3.2 loaded for 2.1 s, qwen3 for 1.4 s"
+		if i == 0 {
+			verb = "loaded for"
+		}
+		parts[i] = fmt.Sprintf("%s %s %.1f s", name, verb, longest[name]/1000)
+	}
+	list, starts := parts[0], "a cold start"
+	if n := len(parts); n > 1 {
+		list, starts = strings.Join(parts[:n-1], ", ")+" and "+parts[n-1], "cold starts"
+	}
+	return list + " in this run (" + starts + "): run again to compare warm models"
+}
+
+// queuedCaveat is the caveat of an async run whose streams waited
+// queued, or "".
+func (r RunTime) queuedCaveat(mode string) string {
 	if mode != wire.ModeAsync || r.Queued == 0 {
 		return ""
 	}

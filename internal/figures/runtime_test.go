@@ -53,3 +53,53 @@ func TestRunTimeCaveat(t *testing.T) {
 		t.Errorf("side by side: %+v", r)
 	}
 }
+
+// TestRunTimeLoadCaveat: a run in which a model loaded cold (for at least
+// ColdLoad and a tenth of the wall time) says which model and how long, in
+// either mode, beside the queued caveat when there is one; a warm model's
+// few milliseconds, or a load that is a small part of a long run, say
+// nothing.
+func TestRunTimeLoadCaveat(t *testing.T) {
+	loaded := func(ms float64, endMs float64) *wire.Stats {
+		return &wire.Stats{Tokens: 10, TTFTMs: ms + 50, DurationMs: endMs, EndMs: endMs,
+			Ollama: &wire.OllamaStats{EvalCount: 10, EvalDurationNs: 100e6, LoadDurationNs: int64(ms * 1e6)}}
+	}
+	demo := &wire.Stats{Tokens: 2, TTFTMs: 1000, DurationMs: 2000, EndMs: 2000}
+	const again = " in this run (a cold start): run again to compare warm models"
+	for _, tt := range []struct {
+		name   string
+		stats  []*wire.Stats
+		models []string
+		mode   string
+		want   string
+	}{
+		{"cold in sync mode", []*wire.Stats{loaded(2100, 3000), demo}, []string{"llama3.2", "demo/hello"}, wire.ModeSync,
+			"llama3.2 loaded for 2.1 s" + again},
+		{"cold in async mode", []*wire.Stats{demo, loaded(2100, 3000)}, []string{"demo/hello", "llama3.2"}, wire.ModeAsync,
+			"llama3.2 loaded for 2.1 s" + again},
+		{"warm", []*wire.Stats{loaded(12, 900), demo}, []string{"llama3.2", "demo/hello"}, wire.ModeSync, ""},
+		{"just under ColdLoad", []*wire.Stats{loaded(249, 900)}, []string{"llama3.2"}, wire.ModeSync, ""},
+		{"a small part of a long run", []*wire.Stats{loaded(900, 12_000)}, []string{"llama3.2"}, wire.ModeSync, ""},
+		{"two models", []*wire.Stats{loaded(2100, 4000), loaded(1400, 4000)}, []string{"llama3.2", "qwen3:0.6b"}, wire.ModeAsync,
+			"llama3.2 loaded for 2.1 s and qwen3:0.6b for 1.4 s in this run (cold starts): run again to compare warm models"},
+		{"one model twice", []*wire.Stats{loaded(1300, 4000), loaded(2100, 4000)}, []string{"llama3.2", "llama3.2"}, wire.ModeAsync,
+			"llama3.2 loaded for 2.1 s" + again},
+		{"no model names", []*wire.Stats{demo, loaded(2100, 3000)}, nil, wire.ModeSync,
+			"the model of stream 2 loaded for 2.1 s" + again},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := figures.RunTimeOf(tt.stats, tt.models...).Caveat(tt.mode); got != tt.want {
+				t.Errorf("caveat %q, want %q", got, tt.want)
+			}
+		})
+	}
+
+	// Queued and cold at once: both are said.
+	queued := loaded(2100, 5000)
+	queued.QueuedMs = 2500
+	c := figures.RunTimeOf([]*wire.Stats{loaded(2100, 2600), queued}, "llama3.2", "llama3.2").Caveat(wire.ModeAsync)
+	q, l, ok := strings.Cut(c, "; ")
+	if !ok || !strings.Contains(q, "1 stream waited 2.50 s queued") || l != "llama3.2 loaded for 2.1 s"+again {
+		t.Errorf("caveat %q: want the queued caveat, then the load caveat", c)
+	}
+}

@@ -38,9 +38,20 @@ type Stream struct {
 	// inter-token latency of the answer: the gaps between the t_ms of
 	// consecutive tokens, by NearestRank. 0 with fewer than two tokens.
 	ITLP50Ms, ITLP95Ms float64
+	// GenerationMs is the time from the first generated token (of the
+	// reasoning or of the answer) to the last: the span over which tokens
+	// per second are worth showing or not (RateShown). 0 with fewer than
+	// two tokens.
+	GenerationMs float64
+	// FirstMs is when the first answer token arrived, on the run's clock
+	// (t_ms): in a sync run the user waited for it from the run's start,
+	// while TTFTMs counts from the stream's turn. 0 without an answer.
+	FirstMs float64
 	// DurationMs is the time from the stream's start to its end (its
 	// terminal event, or its last event while it goes on).
 	DurationMs float64
+	// End is how the stream ended: EndNone while it goes on.
+	End End
 	// HasOllama is true when the stream's stats carry Ollama's own metrics;
 	// the four figures below are set only then.
 	HasOllama bool
@@ -55,6 +66,28 @@ type Stream struct {
 	PromptEvalMs, LoadMs float64
 }
 
+// End is how a stream ended.
+type End uint8
+
+// The ends of a stream.
+const (
+	EndNone      End = iota // no terminal event yet
+	EndNormal               // done, on its own or at its token limit (stop, length)
+	EndCancelled            // done, cancelled by a client or the server
+	EndFailed               // an error event
+)
+
+// Comparable reports whether the stream's figures compare with other
+// streams' (the stats table ranks only those): it ended normally. A
+// cancelled stream's duration is the moment it was stopped, a failed
+// stream's the moment it broke; neither says how fast its model is.
+func (f Stream) Comparable() bool { return f.End == EndNormal }
+
+// RateShown reports whether the stream's tokens per second mean something
+// (see the function RateShown): its tokens, of the reasoning and the
+// answer, came over at least MinRateSpanMs.
+func (f Stream) RateShown() bool { return RateShown(f.Tokens+f.ThinkingTokens, f.GenerationMs) }
+
 // MarkKind is what kind of event a Mark is, as far as the figures go.
 type MarkKind uint8
 
@@ -63,8 +96,10 @@ const (
 	MarkOther   MarkKind = iota // a phase other than waiting
 	MarkWaiting                 // the sync-mode "waiting" phase: not yet the stream's turn
 	MarkToken
-	MarkEnd      // done or error
-	MarkThinking // a token of the reasoning
+	MarkEnd       // done, ended normally (or for a reason not told: see MarkOf)
+	MarkThinking  // a token of the reasoning
+	MarkCancelled // done, cancelled
+	MarkFailed    // error
 )
 
 // Mark is what the figures need of one event: its kind and time. A stream
@@ -74,20 +109,30 @@ type Mark struct {
 	Kind MarkKind
 }
 
-// MarkOf is the mark of an event.
-func MarkOf(event, phase string, tMs float64) Mark {
+// MarkOfEvent is the mark of an event: its type, its phase (of a phase
+// event) and its reason (of a done event), which tells a cancelled stream
+// from one that ended normally.
+func MarkOfEvent(event, phase, reason string, tMs float64) Mark {
 	switch {
 	case event == wire.EventToken:
 		return Mark{TMs: tMs, Kind: MarkToken}
 	case event == wire.EventThinking:
 		return Mark{TMs: tMs, Kind: MarkThinking}
-	case event == wire.EventDone || event == wire.EventError:
+	case event == wire.EventDone && reason == wire.ReasonCancelled:
+		return Mark{TMs: tMs, Kind: MarkCancelled}
+	case event == wire.EventDone:
 		return Mark{TMs: tMs, Kind: MarkEnd}
+	case event == wire.EventError:
+		return Mark{TMs: tMs, Kind: MarkFailed}
 	case event == wire.EventPhase && phase == wire.PhaseWaiting:
 		return Mark{TMs: tMs, Kind: MarkWaiting}
 	}
 	return Mark{TMs: tMs, Kind: MarkOther}
 }
+
+// MarkOf is the mark of an event without its reason: a done event counts
+// as a normal end, even a cancelled one. MarkOfEvent tells them apart.
+func MarkOf(event, phase string, tMs float64) Mark { return MarkOfEvent(event, phase, "", tMs) }
 
 // FromTranscript computes the figures of one stream from its events (and,
 // once it has ended, its stats' start time and Ollama metrics). It works on
@@ -101,7 +146,7 @@ func FromTranscript(st wire.StreamTranscript) Stream {
 		if json.Unmarshal(e.Data, &d) != nil {
 			continue
 		}
-		marks = append(marks, MarkOf(e.Event, d.Phase, d.TMs))
+		marks = append(marks, MarkOfEvent(e.Event, d.Phase, d.Reason, d.TMs))
 		if (e.Event == wire.EventDone || e.Event == wire.EventError) && d.Stats != nil {
 			stats = d.Stats
 		}
@@ -115,7 +160,7 @@ func FromMarks(marks []Mark, stats *wire.Stats) Stream {
 	var f Stream
 	start, end := math.NaN(), math.NaN()
 	first, thought := math.NaN(), math.NaN() // the first answer and thinking tokens
-	prevToken := math.NaN()
+	prevToken, lastGenerated := math.NaN(), math.NaN()
 	var gaps []float64
 	for _, m := range marks {
 		if math.IsNaN(start) && m.Kind != MarkWaiting {
@@ -130,12 +175,19 @@ func FromMarks(marks []Mark, stats *wire.Stats) Stream {
 			} else {
 				gaps = append(gaps, m.TMs-prevToken)
 			}
-			prevToken = m.TMs
+			prevToken, lastGenerated = m.TMs, m.TMs
 		case MarkThinking:
 			f.ThinkingTokens++
 			if math.IsNaN(thought) {
 				thought = m.TMs
 			}
+			lastGenerated = m.TMs
+		case MarkEnd:
+			f.End = EndNormal
+		case MarkCancelled:
+			f.End = EndCancelled
+		case MarkFailed:
+			f.End = EndFailed
 		}
 	}
 	if stats != nil {
@@ -156,6 +208,10 @@ func FromMarks(marks []Mark, stats *wire.Stats) Stream {
 	f.DurationMs = max(end-start, 0)
 	if f.Tokens > 0 {
 		f.TTFTMs = max(TTFT(start, first), 0)
+		f.FirstMs = first
+	}
+	if f.Tokens+f.ThinkingTokens > 1 {
+		f.GenerationMs = max(lastGenerated-FirstGenerated(f.ThinkingTokens, f.Tokens, thought, first), 0)
 	}
 	// The server's formula (thinking, which Thinking rounds), unrounded.
 	var thinkTTFT float64
