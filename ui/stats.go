@@ -2,6 +2,8 @@ package ui
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -25,15 +27,16 @@ type statColumn struct {
 }
 
 // statColumns are the figures, the time a reader waits for first. A figure
-// a stream does not have (no answer, no reasoning, no Ollama metrics) is
-// "–" and takes no part in the ranking.
+// a stream does not have (no answer, no reasoning, no Ollama metrics, a
+// rate over too short a time) is "–" and takes no part in the ranking.
 var statColumns = []statColumn{
 	{"TTFT ms", func(f figures.Stream) (float64, bool) { return f.TTFTMs, f.Tokens > 0 }, "%.0f", true, false},
+	{"first token at s", func(f figures.Stream) (float64, bool) { return f.FirstMs / 1000, f.Tokens > 0 }, "%.2f", true, false},
 	{"think TTFT ms", func(f figures.Stream) (float64, bool) { return f.ThinkingTTFTMs, f.ThinkingTokens > 0 }, "%.0f", true, false},
 	{"thinking s", func(f figures.Stream) (float64, bool) { return f.ThinkingMs / 1000, f.ThinkingTokens > 0 }, "%.2f", false, true},
 	{"thinking tokens", func(f figures.Stream) (float64, bool) { return float64(f.ThinkingTokens), f.ThinkingTokens > 0 }, "%.0f", false, true},
 	{"answer tokens", func(f figures.Stream) (float64, bool) { return float64(f.Tokens), true }, "%.0f", false, true},
-	{"tokens/s", func(f figures.Stream) (float64, bool) { return f.TokensPerS, f.Tokens+f.ThinkingTokens > 1 }, "%.1f", false, false},
+	{"tokens/s", func(f figures.Stream) (float64, bool) { return f.TokensPerS, f.RateShown() }, "%.1f", false, false},
 	{"ITL p50 ms", func(f figures.Stream) (float64, bool) { return f.ITLP50Ms, f.Tokens > 1 }, "%.1f", true, false},
 	{"ITL p95 ms", func(f figures.Stream) (float64, bool) { return f.ITLP95Ms, f.Tokens > 1 }, "%.1f", true, false},
 	{"duration s", func(f figures.Stream) (float64, bool) { return f.DurationMs / 1000, true }, "%.2f", true, false},
@@ -44,10 +47,12 @@ var statColumns = []statColumn{
 }
 
 // statsNote explains the columns whose meaning the title cannot hold.
-const statsNote = "TTFT: time to the first answer token, what a reader waits for · " +
+var statsNote = "TTFT: time to the first answer token from the stream's start, what a reader waits for · " +
+	"first token at: the same on the run's clock (in a sync run, from the start of the whole run) · " +
 	"think TTFT: to the first thinking token · thinking s: from it to the answer · " +
-	"tokens/s: thinking and answer tokens together · eval_count: the tokens Ollama generated, thinking included · " +
-	"green: the fastest, red: the slowest"
+	fmt.Sprintf("tokens/s: thinking and answer tokens together, shown only when they came over %d ms or more · ", figures.MinRateSpanMs) +
+	"eval_count: the tokens Ollama generated, thinking included · " +
+	"green: the fastest, red: the slowest, as shown; streams stopped or failed are not ranked"
 
 // statsTable shows each stream's figures side by side, one row per stream;
 // in each column the fastest value is marked green and the slowest red.
@@ -72,15 +77,16 @@ func newStatsTable() *statsTable {
 		case id.Row < 0 && id.Col >= 0:
 			l.SetText(statColumns[id.Col].title)
 		case id.Col < 0 && id.Row >= 0 && id.Row < len(s.labels):
-			l.SetText(fmt.Sprintf("%d %s", id.Row+1, s.labels[id.Row]))
+			l.SetText(s.rowName(id.Row))
 		default:
 			l.SetText("")
 		}
 	}
-	s.table.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("stream name here") }
+	s.table.CreateHeader = func() fyne.CanvasObject { return widget.NewLabel("8 demo/hamlet (stopped)") }
 	for i, c := range statColumns {
-		w := widget.NewLabel(c.title).MinSize().Width
-		s.table.SetColumnWidth(i, max(w+8, 96))
+		title := widget.NewLabel(c.title)
+		title.TextStyle = fyne.TextStyle{Bold: true} // as the header draws it
+		s.table.SetColumnWidth(i, max(title.MinSize().Width+8, 96))
 	}
 	note := widget.NewLabel(statsNote)
 	note.SizeName = theme.SizeNameCaptionText
@@ -101,8 +107,38 @@ func (s *statsTable) set(i int, f figures.Stream) {
 	s.table.Refresh()
 }
 
+// remove takes row i out: its stream's pane was closed.
+func (s *statsTable) remove(i int) {
+	if i < 0 || i >= len(s.labels) {
+		return
+	}
+	s.labels = slices.Delete(slices.Clone(s.labels), i, i+1)
+	s.figures = slices.Delete(s.figures, i, i+1)
+	s.table.Refresh()
+}
+
+// rowName is the header of row i: the stream's label, and how it ended
+// when that keeps it out of the ranking.
+func (s *statsTable) rowName(i int) string {
+	name := s.labels[i]
+	if f := s.figures[i]; f != nil {
+		switch f.End {
+		case figures.EndCancelled:
+			name += " (stopped)"
+		case figures.EndFailed:
+			name += " (failed)"
+		}
+	}
+	return name
+}
+
 // Cell returns the text of row, col and how it stands out: +1 fastest, -1
-// slowest, 0 neither.
+// slowest, 0 neither. Values are ranked as they are shown, rounded by the
+// column's format, among the streams that ended normally
+// (figures.Stream.Comparable): a stream stopped or failed is shown but
+// never ranked, and takes no part in the others' ranking. A value stands
+// out only when no other stream shows the same: a tie at the top is not
+// "the fastest", and when all show the same nothing stands out.
 func (s *statsTable) Cell(row, col int) (text string, rank int) {
 	f := s.figures[row]
 	if f == nil {
@@ -114,35 +150,44 @@ func (s *statsTable) Cell(row, col int) (text string, rank int) {
 		return "–", 0
 	}
 	text = fmt.Sprintf(c.format, v)
-	if c.unranked {
+	if c.unranked || !f.Comparable() {
 		return text, 0
 	}
-	best, worst, n := v, v, 0
-	for _, g := range s.figures {
-		if g == nil {
+	mine := shownValue(text)
+	// How many others show a better, a worse and the same value.
+	var better, worse, same int
+	for i, g := range s.figures {
+		if i == row || g == nil || !g.Comparable() {
 			continue
 		}
-		if w, ok := c.value(*g); ok {
-			n++
-			best, worst = pick(best, w, c.lowerIsBetter), pick(worst, w, !c.lowerIsBetter)
+		w, ok := c.value(*g)
+		if !ok {
+			continue
+		}
+		switch other := shownValue(fmt.Sprintf(c.format, w)); {
+		case other == mine:
+			same++
+		case (other < mine) == c.lowerIsBetter:
+			better++
+		default:
+			worse++
 		}
 	}
 	switch {
-	case n < 2 || best == worst:
+	case same > 0 || better+worse == 0:
 		return text, 0
-	case v == best:
+	case better == 0:
 		return text, 1
-	case v == worst:
+	case worse == 0:
 		return text, -1
 	}
 	return text, 0
 }
 
-func pick(a, b float64, lower bool) float64 {
-	if lower {
-		return min(a, b)
-	}
-	return max(a, b)
+// shownValue is the value of a figure as its text shows it.
+func shownValue(text string) float64 {
+	v, _ := strconv.ParseFloat(text, 64)
+	return v
 }
 
 func (s *statsTable) fill(id widget.TableCellID, l *widget.Label) {

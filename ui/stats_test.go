@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
 // column is the index of the stats column titled title.
@@ -112,5 +114,161 @@ func TestStatsTableThinking(t *testing.T) {
 	}
 	if text, rank := s.Cell(1, column(t, "answer tokens")); text != "2" || rank != 0 {
 		t.Errorf("hello's answer tokens %q, rank %d: a count is not ranked", text, rank)
+	}
+}
+
+// newTestStats is a stats table of streams with the given figures, all
+// ended.
+func newTestStats(t *testing.T, figs ...figures.Stream) *statsTable {
+	t.Helper()
+	test.NewTempApp(t)
+	s := newStatsTable()
+	labels := make([]string, len(figs))
+	for i := range figs {
+		labels[i] = fmt.Sprintf("%d demo/hello", i+1)
+	}
+	s.reset(labels)
+	for i, f := range figs {
+		s.set(i, f)
+	}
+	return s
+}
+
+// ranks are the texts and ranks of a column, row by row: "100+ 101 300-".
+func ranks(s *statsTable, col int) string {
+	var out []string
+	for row := range s.labels {
+		text, rank := s.Cell(row, col)
+		out = append(out, text+map[int]string{1: "+", 0: "", -1: "-"}[rank])
+	}
+	return strings.Join(out, " ")
+}
+
+// TestStatsRankAsShown: values are ranked as the table shows them, so two
+// streams that show the same value are neither the fastest nor the
+// slowest, and when every stream shows the same nothing stands out.
+func TestStatsRankAsShown(t *testing.T) {
+	ended := func(ttft, durationMs float64) figures.Stream {
+		return figures.Stream{Tokens: 2, TTFTMs: ttft, FirstMs: ttft, DurationMs: durationMs, End: figures.EndNormal}
+	}
+	ttft, duration := column(t, "TTFT ms"), column(t, "duration s")
+	for _, tt := range []struct {
+		name   string
+		figs   []figures.Stream
+		col    int
+		ranked string
+	}{
+		{"all equal as shown", []figures.Stream{ended(100.2, 2000), ended(100.4, 2000)}, ttft, "100 100"},
+		{"a tie at the top", []figures.Stream{ended(100.2, 2000), ended(299.7, 2000), ended(99.6, 2000)}, ttft, "100 300- 100"},
+		{"a tie at the bottom", []figures.Stream{ended(180, 2000), ended(299.7, 2000), ended(300.4, 2000)}, ttft, "180+ 300 300"},
+		{"one apart", []figures.Stream{ended(100, 2001), ended(200, 2004), ended(300, 2009)}, duration, "2.00 2.00 2.01-"},
+		{"each apart", []figures.Stream{ended(100, 2000), ended(200, 3000), ended(150, 2500)}, ttft, "100+ 200- 150"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestStats(t, tt.figs...)
+			if got := ranks(s, tt.col); got != tt.ranked {
+				t.Errorf("%s ranked %q, want %q", statColumns[tt.col].title, got, tt.ranked)
+			}
+		})
+	}
+}
+
+// TestStatsRankComparable: a stream stopped or failed shows its figures
+// but is never ranked, and does not take the fastest duration from the
+// streams that ended normally.
+func TestStatsRankComparable(t *testing.T) {
+	s := newTestStats(t,
+		figures.Stream{Tokens: 2, TTFTMs: 1000, FirstMs: 1000, DurationMs: 2000, End: figures.EndNormal},
+		figures.Stream{Tokens: 1, TTFTMs: 231, FirstMs: 231, DurationMs: 500, End: figures.EndCancelled},
+		figures.Stream{Tokens: 13, TTFTMs: 231, FirstMs: 231, DurationMs: 3000, End: figures.EndNormal},
+		figures.Stream{DurationMs: 0.1, End: figures.EndFailed},
+	)
+	for title, want := range map[string]string{
+		"duration s": "2.00+ 0.50 3.00- 0.00",
+		"TTFT ms":    "1000- 231 231+ –",
+	} {
+		if got := ranks(s, column(t, title)); got != want {
+			t.Errorf("%s ranked %q, want %q", title, got, want)
+		}
+	}
+	for row, want := range []string{"1 demo/hello", "2 demo/hello (stopped)", "3 demo/hello", "4 demo/hello (failed)"} {
+		if got := s.rowName(row); got != want {
+			t.Errorf("row %d named %q, want %q", row, got, want)
+		}
+	}
+}
+
+// TestStatsBurstRate: tokens that came within a few microseconds have no
+// rate in the table ("–"), and the note says why; a stream that took its
+// time has one.
+func TestStatsBurstRate(t *testing.T) {
+	burst := []figures.Mark{figures.MarkOfEvent(client.EventPhase, client.PhaseGenerating, "", 0.2)}
+	for k := range 20 {
+		burst = append(burst, figures.MarkOfEvent(client.EventToken, "", "", 0.3+float64(k)*0.0085))
+	}
+	burst = append(burst, figures.MarkOfEvent(client.EventDone, "", client.ReasonStop, 0.5))
+	steady := []figures.Mark{
+		figures.MarkOfEvent(client.EventToken, "", "", 100), figures.MarkOfEvent(client.EventToken, "", "", 600),
+		figures.MarkOfEvent(client.EventDone, "", client.ReasonStop, 600),
+	}
+	s := newTestStats(t, figures.FromMarks(burst, nil), figures.FromMarks(steady, nil))
+	if got := ranks(s, column(t, "tokens/s")); got != "– 4.0" {
+		t.Errorf("tokens/s %q, want none for the burst and 4.0 for 2 tokens over 0.5 s", got)
+	}
+	if !strings.Contains(statsNote, fmt.Sprintf("%d ms", figures.MinRateSpanMs)) {
+		t.Errorf("the note does not say when a rate is shown: %q", statsNote)
+	}
+}
+
+// TestStatsFirstTokenAt: beside the TTFT, which counts from a stream's
+// turn, the table shows when its first token came on the run's clock,
+// what a user of a sync run waited; earlier is better.
+func TestStatsFirstTokenAt(t *testing.T) {
+	ttft, at := column(t, "TTFT ms"), column(t, "first token at s")
+	if at != ttft+1 {
+		t.Errorf("first token at is column %d, TTFT %d: want it right after", at, ttft)
+	}
+	sync := func(startMs, firstMs, endMs float64) figures.Stream {
+		marks := []figures.Mark{
+			figures.MarkOfEvent(client.EventPhase, client.PhaseWaiting, "", 0.1),
+			figures.MarkOfEvent(client.EventPhase, client.PhaseGenerating, "", startMs),
+			figures.MarkOfEvent(client.EventToken, "", "", firstMs),
+			figures.MarkOfEvent(client.EventDone, "", client.ReasonStop, endMs),
+		}
+		return figures.FromMarks(marks, &client.Stats{Tokens: 1, StartMs: startMs, EndMs: endMs, DurationMs: endMs - startMs})
+	}
+	// hello, then hamlet in its turn: hamlet's TTFT is the shorter, its
+	// first token the later.
+	s := newTestStats(t, sync(0.2, 1000.2, 2000), sync(2000, 2231, 5000))
+	if got := ranks(s, ttft); got != "1000- 231+" {
+		t.Errorf("TTFT %q", got)
+	}
+	if got := ranks(s, at); got != "1.00+ 2.23-" {
+		t.Errorf("first token at %q", got)
+	}
+}
+
+// TestStatsRemove: removing a row takes its stream's figures with it; the
+// rows after it move up, and the caller's labels are left as they were.
+func TestStatsRemove(t *testing.T) {
+	s := newTestStats(t,
+		figures.Stream{Tokens: 2, TTFTMs: 100, DurationMs: 2000, End: figures.EndNormal},
+		figures.Stream{Tokens: 2, TTFTMs: 200, DurationMs: 2000, End: figures.EndNormal},
+		figures.Stream{Tokens: 2, TTFTMs: 300, DurationMs: 2000, End: figures.EndNormal},
+	)
+	labels := s.labels
+	s.remove(0)
+	if got := ranks(s, column(t, "TTFT ms")); got != "200+ 300-" {
+		t.Errorf("TTFT after removing the fastest: %q", got)
+	}
+	if got := s.rowName(0) + ", " + s.rowName(1); got != "2 demo/hello, 3 demo/hello" {
+		t.Errorf("rows %q", got)
+	}
+	if labels[0] != "1 demo/hello" {
+		t.Errorf("the caller's labels changed: %q", labels)
+	}
+	s.remove(5) // out of range: nothing
+	if len(s.labels) != 2 || len(s.figures) != 2 {
+		t.Errorf("%d labels, %d figures", len(s.labels), len(s.figures))
 	}
 }
