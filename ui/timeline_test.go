@@ -259,8 +259,9 @@ func TestTimelineLegend(t *testing.T) {
 		t.Errorf("legend %q", got)
 	}
 	seen := map[string]string{}
+	fg, bg := l.colors()
 	for _, it := range legendItems {
-		img := legendSwatch(it, 36, 24).(*image.RGBA)
+		img := legendSwatch(it, 36, 24, fg, bg).(*image.RGBA)
 		key := string(img.Pix)
 		if other, ok := seen[key]; ok {
 			t.Errorf("%s and %s have one swatch", it.label, other)

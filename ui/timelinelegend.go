@@ -3,6 +3,7 @@ package ui
 import (
 	"image"
 	"image/color"
+	"image/draw"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -33,15 +34,26 @@ var legendItems = []legendItem{
 
 // Legend geometry, in device-independent pixels.
 const (
-	legendSwatchWidth  = 18
-	legendSwatchHeight = 12
+	legendSwatchWidth  = 20
+	legendSwatchHeight = 14
 	legendGap          = 4  // between a swatch and its name
 	legendSpacing      = 10 // between two items
 )
 
+// Legend contrast. A lane's shading is faint on purpose (its ticks must
+// stand out), and in a small swatch the same shading is nearly invisible,
+// worst on the light theme. So a swatch is the shading made legendBoost
+// times as opaque, on the theme's background, framed by the foreground
+// mixed legendBorder of the way from the background: a frame that reads
+// on both themes (at least 3:1 against the background).
+const (
+	legendBoost  = 2
+	legendBorder = 0.75
+)
+
 // timelineLegend says what the timeline's shading and ticks mean: each
-// phase's name beside a swatch drawn as the timeline draws it, in the
-// theme's foreground colour standing for a stream's.
+// phase's name, in the theme's foreground colour, beside a swatch drawn as
+// the timeline draws it, in the foreground colour standing for a stream's.
 type timelineLegend struct {
 	widget.BaseWidget
 }
@@ -56,7 +68,10 @@ func newTimelineLegend() *timelineLegend {
 func (l *timelineLegend) CreateRenderer() fyne.WidgetRenderer {
 	r := &legendRenderer{l: l}
 	for _, it := range legendItems {
-		r.swatches = append(r.swatches, canvas.NewRaster(func(w, h int) image.Image { return legendSwatch(it, w, h) }))
+		r.swatches = append(r.swatches, canvas.NewRaster(func(w, h int) image.Image {
+			fg, bg := l.colors()
+			return legendSwatch(it, w, h, fg, bg)
+		}))
 		t := canvas.NewText(it.label, nil)
 		r.texts = append(r.texts, t)
 	}
@@ -64,21 +79,51 @@ func (l *timelineLegend) CreateRenderer() fyne.WidgetRenderer {
 	return r
 }
 
-// legendSwatch draws item's swatch at w×h pixels.
-func legendSwatch(it legendItem, w, h int) image.Image {
+// colors are the theme's foreground and background.
+func (l *timelineLegend) colors() (fg, bg color.NRGBA) {
+	th, v := l.Theme(), fyne.CurrentApp().Settings().ThemeVariant()
+	fg = color.NRGBAModel.Convert(th.Color(theme.ColorNameForeground, v)).(color.NRGBA)
+	bg = color.NRGBAModel.Convert(th.Color(theme.ColorNameBackground, v)).(color.NRGBA)
+	return fg, bg
+}
+
+// legendSwatch draws item's swatch at w×h pixels, opaque, for a theme of
+// foreground fg on background bg: a frame, and inside it the phase's
+// shading made legendBoost times as opaque, with the tick of the kind of
+// token the phase brings.
+func legendSwatch(it legendItem, w, h int, fg, bg color.NRGBA) image.Image {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	v := fyne.CurrentApp().Settings().ThemeVariant()
-	fg := color.NRGBAModel.Convert(theme.Color(theme.ColorNameForeground)).(color.NRGBA)
-	paintPhase(img, img.Rect, it.phase, fg)
+	setRect(img, 0, 0, w, h, mixOpaque(bg, fg, legendBorder))
+	inner := image.Rect(1, 1, w-1, h-1)
+	setRect(img, inner.Min.X, inner.Min.Y, inner.Max.X, inner.Max.Y, bg)
+	shade := image.NewRGBA(img.Rect)
+	paintPhase(shade, inner, it.phase, fg)
+	for i := 0; i < len(shade.Pix); i += 4 {
+		p := shade.Pix[i : i+4 : i+4]
+		if p[3] == 0 {
+			continue
+		}
+		k := min(legendBoost, 255/float64(p[3])) // premultiplied: scale all four
+		for c := range p {
+			p[c] = uint8(min(float64(p[c])*k+0.5, 255))
+		}
+	}
+	draw.Draw(img, inner, shade, inner.Min, draw.Over)
 	if it.tick > 0 {
 		c := fg
 		if it.dim {
-			c = palette.Dim(fg, background(v)) // as SlotDimColor dims a slot's
+			c = palette.Dim(fg, bg) // as SlotDimColor dims a slot's
 		}
 		half, tw := int(float64(h)*it.tick/2), max(1, w/9)
 		setRect(img, w/2-tw/2, h/2-half, w/2-tw/2+tw, h/2+half, c)
 	}
 	return img
+}
+
+// mixOpaque is the colour f of the way from a to b, opaque.
+func mixOpaque(a, b color.NRGBA, f float64) color.NRGBA {
+	ch := func(x, y uint8) uint8 { return uint8(float64(x) + (float64(y)-float64(x))*f + 0.5) }
+	return color.NRGBA{R: ch(a.R, b.R), G: ch(a.G, b.G), B: ch(a.B, b.B), A: 0xff}
 }
 
 type legendRenderer struct {
@@ -115,7 +160,7 @@ func (r *legendRenderer) Refresh() {
 	th := r.l.Theme()
 	v := fyne.CurrentApp().Settings().ThemeVariant()
 	for _, t := range r.texts {
-		t.Color = th.Color(theme.ColorNamePlaceHolder, v)
+		t.Color = th.Color(theme.ColorNameForeground, v)
 		t.TextSize = th.Size(theme.SizeNameCaptionText)
 		t.Refresh()
 	}
