@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"slices"
 	"sort"
 
 	"fyne.io/fyne/v2"
@@ -18,10 +19,12 @@ import (
 
 // Timeline geometry, in device-independent pixels.
 const (
-	timelineLabelWidth = 130 // lane names on the left
-	timelineAxisHeight = 22  // seconds axis at the bottom
-	timelineLaneHeight = 30  // preferred height of one lane
-	timelineHitRadius  = 5   // how near a pointer must be to a tick
+	timelineLabelWidth   = 130 // lane names on the left
+	timelineAxisHeight   = 22  // seconds axis at the bottom
+	timelineLaneHeight   = 30  // preferred height of one lane
+	timelineMinLaneGap   = 3   // the least room between two lane names
+	timelineHitRadius    = 5   // how near a pointer must be to a tick
+	timelineMinLabelSize = 8   // the smallest text size of a lane name
 )
 
 // phaseSpan is a stretch of one phase in a lane.
@@ -74,7 +77,8 @@ func NewTimeline() *Timeline {
 	return t
 }
 
-// Reset clears the timeline for streams named by labels, in slots.
+// Reset clears the timeline for streams named by labels, in slots. A name
+// too wide for the column of names is cut with an ellipsis.
 func (t *Timeline) Reset(labels []string, slots []int) {
 	t.lanes = make([]*lane, len(labels))
 	for i, l := range labels {
@@ -83,6 +87,36 @@ func (t *Timeline) Reset(labels []string, slots []int) {
 	t.now = 0
 	t.hideTip()
 	t.Refresh()
+}
+
+// RemoveLane takes lane i out, with its ticks and phases (its stream's
+// pane was closed): the lanes below it move up, and the time axis spans
+// what is left. It redraws the timeline.
+func (t *Timeline) RemoveLane(i int) {
+	if i < 0 || i >= len(t.lanes) {
+		return
+	}
+	t.lanes = slices.Delete(t.lanes, i, i+1)
+	t.now = 0
+	for _, l := range t.lanes {
+		t.now = max(t.now, l.latest())
+	}
+	t.hideTip()
+	t.Refresh()
+}
+
+// latest is the time of the lane's latest event.
+func (l *lane) latest() float64 {
+	var at float64
+	for _, ticks := range [][]float64{l.ticks, l.thinks} {
+		if n := len(ticks); n > 0 {
+			at = max(at, ticks[n-1])
+		}
+	}
+	if n := len(l.phases); n > 0 {
+		at = max(at, l.phases[n-1].start, l.phases[n-1].end)
+	}
+	return at
 }
 
 // Add records an event of lane i; call Refresh after a batch.
@@ -155,10 +189,38 @@ func (t *Timeline) laneHeight() float32 {
 	return (t.Size().Height - timelineAxisHeight) / float32(len(t.lanes))
 }
 
-// MinSize asks for room for every lane.
+// MinSize asks for room for every lane: each as tall as its name in the
+// caption size, and a little more.
 func (t *Timeline) MinSize() fyne.Size {
 	n := max(len(t.lanes), 2)
-	return fyne.NewSize(timelineLabelWidth+200, float32(n)*18+timelineAxisHeight)
+	return fyne.NewSize(timelineLabelWidth+200, float32(n)*minLaneHeight()+timelineAxisHeight)
+}
+
+// minLaneHeight is the least height of a lane in which its name reads.
+func minLaneHeight() float32 {
+	return laneLabelHeight(theme.CaptionTextSize()) + timelineMinLaneGap
+}
+
+// laneLabelHeight is the height of a lane name at text size size.
+func laneLabelHeight(size float32) float32 {
+	return fyne.MeasureText("Ág", size, laneLabelStyle).Height
+}
+
+// laneLabelStyle is the style of the lanes' names.
+var laneLabelStyle = fyne.TextStyle{Bold: true}
+
+// fitLabel is s as it fits in width at text size size: whole, or cut after
+// a whole character and ended with an ellipsis.
+func fitLabel(s string, size, width float32) string {
+	if fyne.MeasureText(s, size, laneLabelStyle).Width <= width {
+		return s
+	}
+	runes := []rune(s)
+	// The longest prefix that fits with the ellipsis.
+	n := sort.Search(len(runes)+1, func(n int) bool {
+		return fyne.MeasureText(string(runes[:n])+"…", size, laneLabelStyle).Width > width
+	}) - 1
+	return string(runes[:max(n, 0)]) + "…"
 }
 
 // tokenAt finds the tick nearest to pos within the hit radius, of the
@@ -267,7 +329,7 @@ func (r *timelineRenderer) Refresh() {
 func (r *timelineRenderer) rebuildLabels() {
 	t := r.t
 	used := 0
-	text := func(s string, c color.Color, pos fyne.Position, bold bool) {
+	text := func(s string, c color.Color, pos fyne.Position, bold bool, textSize float32) {
 		var tx *canvas.Text
 		if used < len(t.texts) {
 			tx = t.texts[used]
@@ -276,12 +338,12 @@ func (r *timelineRenderer) rebuildLabels() {
 			t.texts = append(t.texts, tx)
 		}
 		used++
-		size, style := theme.CaptionTextSize(), fyne.TextStyle{Bold: bold}
-		if tx.Text == s && tx.Color == c && tx.TextSize == size && tx.TextStyle == style && tx.Position() == pos {
+		style := fyne.TextStyle{Bold: bold}
+		if tx.Text == s && tx.Color == c && tx.TextSize == textSize && tx.TextStyle == style && tx.Position() == pos {
 			return // unchanged: refreshing would draw its texture again
 		}
 		tx.Text, tx.Color = s, c
-		tx.TextSize, tx.TextStyle = size, style
+		tx.TextSize, tx.TextStyle = textSize, style
 		tx.Move(pos)
 		tx.Resize(tx.MinSize())
 		tx.Refresh()
@@ -290,13 +352,26 @@ func (r *timelineRenderer) rebuildLabels() {
 	variant := fyne.CurrentApp().Settings().ThemeVariant()
 	fg := theme.Color(theme.ColorNameForeground)
 	laneH := t.laneHeight()
+	// The lanes' names: in the caption size where the lanes have room for
+	// it, smaller where they have not (down to timelineMinLabelSize), and
+	// where even that does not fit, a name only where it does not run into
+	// the one above: never one over another.
+	labelSize := theme.CaptionTextSize()
+	labelH := laneLabelHeight(labelSize)
+	for labelH > laneH && labelSize > timelineMinLabelSize {
+		labelSize = max(labelSize-0.5, timelineMinLabelSize)
+		labelH = laneLabelHeight(labelSize)
+	}
+	lanesH := size.Height - timelineAxisHeight
+	free := float32(math.Inf(-1)) // the top of the room left below the last name
 	for i, l := range t.lanes {
-		name := l.label
-		if len(name) > 18 {
-			name = name[:17] + "…"
+		y := min(max(float32(i)*laneH+(laneH-labelH)/2, 0), lanesH-labelH)
+		if y < free || y < 0 {
+			continue
 		}
-		y := float32(i)*laneH + laneH/2 - theme.CaptionTextSize()*0.7
-		text(name, SlotColor(l.slot, variant), fyne.NewPos(theme.Padding(), y), true)
+		free = y + labelH
+		name := fitLabel(l.label, labelSize, timelineLabelWidth-2*theme.Padding())
+		text(name, SlotColor(l.slot, variant), fyne.NewPos(theme.Padding(), y), true, labelSize)
 	}
 	x0, w := t.plot()
 	span := t.span()
@@ -304,7 +379,7 @@ func (r *timelineRenderer) rebuildLabels() {
 	for s := 0.0; s <= span; s += step {
 		label := fmt.Sprintf("%g s", s/1000)
 		x := x0 + float32(s/span)*w
-		text(label, fg, fyne.NewPos(x-8, size.Height-timelineAxisHeight+3), false)
+		text(label, fg, fyne.NewPos(x-8, size.Height-timelineAxisHeight+3), false, theme.CaptionTextSize())
 	}
 	for _, tx := range t.texts[used:] {
 		if tx.Text != "" {

@@ -7,10 +7,13 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/tokenloom/tokenloom/client"
 )
@@ -267,5 +270,139 @@ func TestTimelineLegend(t *testing.T) {
 			t.Errorf("%s and %s have one swatch", it.label, other)
 		}
 		seen[key] = it.label
+	}
+}
+
+// drawnLaneNames are the lane names the timeline draws, top to bottom.
+func drawnLaneNames(tl *Timeline) []*canvas.Text {
+	var out []*canvas.Text
+	for _, tx := range tl.texts {
+		if tx.Text != "" && tx.TextStyle.Bold {
+			out = append(out, tx)
+		}
+	}
+	return out
+}
+
+// TestTimelineLabelsNeverOverlap: however low the timeline is laid out,
+// two lane names never overlap and none leaves the lanes; at its MinSize
+// and above, every lane has its name at the caption size.
+func TestTimelineLabelsNeverOverlap(t *testing.T) {
+	tl := newTestTimeline(t, 8, 830, 400)
+	minH := tl.MinSize().Height
+	if want := 8*laneLabelHeight(theme.CaptionTextSize()) + timelineAxisHeight; minH < want {
+		t.Errorf("MinSize height %v for 8 lanes: less than 8 names high (%v)", minH, want)
+	}
+	for _, h := range []float32{400, minH, 140, 100, 80, 60, 40, 30} {
+		tl.Resize(fyne.NewSize(830, h))
+		tl.Refresh()
+		labels := drawnLaneNames(tl)
+		for k, tx := range labels {
+			top, bottom := tx.Position().Y, tx.Position().Y+tx.Size().Height
+			if top < 0 || bottom > h-timelineAxisHeight+0.01 {
+				t.Errorf("height %v: %q from %v to %v, out of the lanes", h, tx.Text, top, bottom)
+			}
+			if k > 0 {
+				if prev := labels[k-1]; prev.Position().Y+prev.Size().Height > top+0.01 {
+					t.Errorf("height %v: %q (down to %v) overlaps %q (from %v)", h, prev.Text, prev.Position().Y+prev.Size().Height, tx.Text, top)
+				}
+			}
+		}
+		if h >= minH {
+			if len(labels) != 8 {
+				t.Errorf("height %v, at least the MinSize: %d names of 8 lanes", h, len(labels))
+			}
+			for _, tx := range labels {
+				if tx.TextSize != theme.CaptionTextSize() {
+					t.Errorf("height %v: %q at size %v, want the caption size", h, tx.Text, tx.TextSize)
+				}
+			}
+		} else if h >= 80 && len(labels) < 4 {
+			t.Errorf("height %v: only %d names", h, len(labels))
+		}
+	}
+}
+
+// TestTimelineLabelsFit: a lane's name is drawn whole when it fits the
+// names' column, and otherwise cut after a whole character with an
+// ellipsis, never wider than the column.
+func TestTimelineLabelsFit(t *testing.T) {
+	tl := newTestTimeline(t, 4, 830, 200)
+	labels := []string{
+		"3 demo/hello",
+		"4 hf.co/bartowski/Llama-3.2-3B-Instruct-GGUF:Q4_K_M",
+		"5 модель/очень-длинное-имя-модели",
+		"6 模型/很长很长很长很长很长很长的名字",
+	}
+	tl.Reset(labels, []int{0, 1, 2, 3})
+	drawn := drawnLaneNames(tl)
+	if len(drawn) != len(labels) {
+		t.Fatalf("%d names drawn of %d", len(drawn), len(labels))
+	}
+	room := timelineLabelWidth - 2*theme.Padding()
+	for k, tx := range drawn {
+		switch {
+		case !utf8.ValidString(tx.Text):
+			t.Errorf("%q: not valid UTF-8", tx.Text)
+		case k == 0 && tx.Text != labels[0]:
+			t.Errorf("%q drawn as %q", labels[0], tx.Text)
+		case k > 0 && (!strings.HasSuffix(tx.Text, "…") || !strings.HasPrefix(labels[k], strings.TrimSuffix(tx.Text, "…"))):
+			t.Errorf("%q drawn as %q: want its start and an ellipsis", labels[k], tx.Text)
+		}
+		if w := tx.MinSize().Width; w > room {
+			t.Errorf("%q is %v wide, the column %v", tx.Text, w, room)
+		}
+		if k > 0 && len([]rune(tx.Text)) < 8 {
+			t.Errorf("%q: cut shorter than the column needs", tx.Text)
+		}
+	}
+}
+
+// TestTimelineRemoveLane: a removed lane leaves with its ticks, phases and
+// name; the lanes below move up in their own colours, and the time axis
+// shrinks to what is left.
+func TestTimelineRemoveLane(t *testing.T) {
+	tl := newTestTimeline(t, 3, 830, 200)
+	for i, end := range []float64{2000, 7000, 3000} {
+		tl.Add(i, ev(client.EventPhase, 0, 0, client.PhaseGenerating))
+		tl.Add(i, ev(client.EventToken, 1, end/2, fmt.Sprint("lane", i)))
+		tl.Add(i, ev(client.EventDone, 2, end, ""))
+	}
+	tl.Refresh()
+	if tl.span() != 7000 {
+		t.Fatalf("span %v", tl.span())
+	}
+	tl.RemoveLane(1)
+	if n := len(tl.lanes); n != 2 {
+		t.Fatalf("%d lanes after removing one of 3", n)
+	}
+	if tl.span() != 3000 {
+		t.Errorf("span %v ms after removing the 7 s lane, want 3000", tl.span())
+	}
+	var names []string
+	for _, tx := range drawnLaneNames(tl) {
+		names = append(names, tx.Text)
+	}
+	if got := strings.Join(names, ", "); got != "stream 1, stream 3" {
+		t.Errorf("names %q", got)
+	}
+	if tl.MinSize().Height != 2*minLaneHeight()+timelineAxisHeight {
+		t.Errorf("MinSize %v after the removal", tl.MinSize())
+	}
+	// Lane 1 is now stream 3: its tick at 1.5 s, in slot 2's colour.
+	img := tl.draw(830, 200).(*image.RGBA)
+	c := SlotColor(2, fyne.CurrentApp().Settings().ThemeVariant())
+	x, y := int(tl.tickX(1, 0)), int(tl.laneHeight()*1.5)
+	if got := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA); got != c {
+		t.Errorf("lane 1's tick drawn %v, want slot 2's %v", got, c)
+	}
+	tl.MouseMoved(mouseAt(tl.tickX(1, 0), tl.laneHeight()*1.5))
+	if tip := tl.TipText(); !strings.Contains(tip, `"lane2"`) {
+		t.Errorf("tip %q over the moved lane's tick", tip)
+	}
+	tl.RemoveLane(2) // out of range: nothing
+	tl.RemoveLane(-1)
+	if len(tl.lanes) != 2 {
+		t.Errorf("%d lanes after removing none", len(tl.lanes))
 	}
 }
