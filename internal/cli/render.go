@@ -251,8 +251,9 @@ type streamSummary struct {
 func summarize(mode string, results []streamResult) runSummary {
 	sum := runSummary{Event: "summary", Mode: mode, Streams: make([]streamSummary, len(results))}
 	stats := make([]*client.Stats, len(results))
+	models := make([]string, len(results))
 	for i, res := range results {
-		stats[i] = res.stats
+		stats[i], models[i] = res.stats, res.name
 		st := res.stats
 		if st == nil {
 			st = &client.Stats{}
@@ -264,7 +265,9 @@ func summarize(mode string, results []streamResult) runSummary {
 		if st.Tokens > 0 {
 			row.TTFTMs = &st.TTFTMs
 		}
-		if st.Tokens+st.ThinkingTokens > 0 {
+		// A rate over a burst of a few milliseconds measures a buffer, not
+		// the model: none then.
+		if figures.StatsRateShown(st) {
 			row.TokensPerS = &st.TokensPerS
 		}
 		if res.end != nil && res.end.Type == client.EventError {
@@ -273,7 +276,7 @@ func summarize(mode string, results []streamResult) runSummary {
 		sum.thought = sum.thought || st.ThinkingTokens > 0
 		sum.Streams[i] = row
 	}
-	rt := figures.RunTimeOf(stats)
+	rt := figures.RunTimeOf(stats, models...)
 	sum.runTime = rt
 	sum.WallMs, sum.StreamMs = rt.WallMs, figures.RoundMs(rt.StreamMs)
 	if x, ok := rt.Speedup(); ok {

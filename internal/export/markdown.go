@@ -38,11 +38,12 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 
 	figs := make([]figures.Stream, len(t.Streams))
 	stats := make([]*wire.Stats, len(t.Streams))
+	models := make([]string, len(t.Streams))
 	for i, st := range t.Streams {
 		figs[i] = figures.FromTranscript(st)
-		stats[i] = st.Stats
+		stats[i], models[i] = st.Stats, st.Model
 	}
-	runTime := figures.RunTimeOf(stats)
+	runTime := figures.RunTimeOf(stats, models...)
 	runTime.WallMs = t.WallMs
 	fmt.Fprintf(&b, "- **Mode:** %s\n", t.Mode)
 	fmt.Fprintf(&b, "- **Started:** %s\n", t.StartedAt.UTC().Format("2006-01-02 15:04:05.000 UTC"))
@@ -82,7 +83,7 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 		f := figs[i]
 		fmt.Fprintf(&b, "| %d | %s | %s | %d | %s | %s | %s | %s | %.1f |",
 			i+1, cell(streamName(st)), cell(endOf(st)), f.Tokens,
-			figure(f.TTFTMs, f.Tokens > 0), figure(f.TokensPerS, f.Tokens > 0),
+			figure(f.TTFTMs, f.Tokens > 0), figure(f.TokensPerS, f.RateShown()),
 			figure(f.ITLP50Ms, f.Tokens > 1), figure(f.ITLP95Ms, f.Tokens > 1), f.DurationMs)
 		if ollama {
 			fmt.Fprintf(&b, " %s | %s | %s |", figure(f.EvalRate, f.HasOllama), figure(f.PromptEvalMs, f.HasOllama), figure(f.LoadMs, f.HasOllama))

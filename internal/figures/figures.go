@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TTFT is the time to first token: from the stream's start (its turn, in
@@ -48,6 +50,13 @@ const MinRateSpanMs = 100
 // summary all show a rate only then.
 func RateShown(tokens int, spanMs float64) bool {
 	return tokens >= 2 && spanMs >= MinRateSpanMs
+}
+
+// StatsRateShown is RateShown for a stream's final stats: its tokens of the
+// answer and the reasoning, from the first of them to the last.
+func StatsRateShown(st *wire.Stats) bool {
+	first := st.StartMs + FirstGenerated(st.ThinkingTokens, st.Tokens, st.ThinkingTTFTMs, st.TTFTMs)
+	return RateShown(st.Tokens+st.ThinkingTokens, st.LastTokenMs-first)
 }
 
 // Timing is the TTFT and the tokens per second of a stream that has ended,

@@ -105,3 +105,24 @@ func TestFirstTokenAt(t *testing.T) {
 func mark(event, phase string, tMs float64, reason string) figures.Mark {
 	return figures.MarkOfEvent(event, phase, reason, tMs)
 }
+
+// TestStatsRateShown: the rule on a stream's final stats counts from its
+// first generated token, of the reasoning when it thought first, to its
+// last.
+func TestStatsRateShown(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		st   wire.Stats
+		want bool
+	}{
+		{"a burst 50 ms in", wire.Stats{Tokens: 20, StartMs: 10, TTFTMs: 50, LastTokenMs: 60.02}, false},
+		{"a second of answer", wire.Stats{Tokens: 20, StartMs: 10, TTFTMs: 50, LastTokenMs: 1060}, true},
+		// The answer is a burst, the reasoning before it a second long.
+		{"thought first", wire.Stats{Tokens: 5, ThinkingTokens: 19, StartMs: 10, ThinkingTTFTMs: 20, TTFTMs: 1030, LastTokenMs: 1041}, true},
+		{"one token", wire.Stats{Tokens: 1, StartMs: 10, TTFTMs: 50, LastTokenMs: 60}, false},
+	} {
+		if got := figures.StatsRateShown(&tt.st); got != tt.want {
+			t.Errorf("%s: StatsRateShown = %v", tt.name, got)
+		}
+	}
+}
