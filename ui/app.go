@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -23,6 +24,9 @@ type Options struct {
 	// Do runs f on the Fyne thread. Default fyne.Do; tests run the queue
 	// on their own goroutine.
 	Do func(f func())
+	// OllamaURLFrom is URLFromFlag when the command line set the Ollama
+	// URL (it then comes before the one saved in Settings).
+	OllamaURLFrom string
 	// AutoRun starts a run with the saved panes once the models are known.
 	AutoRun bool
 	// Scenario, if set, replaces the saved settings: the window opens with
@@ -62,21 +66,27 @@ type App struct {
 
 	// The controls (controls.go).
 	prompt    *promptEntry
-	system    *widget.Entry
+	system    *textEntry
 	mode      *widget.RadioGroup
 	runBtn    *widget.Button
 	stopBtn   *widget.Button
 	addBtn    *widget.Button
 	exportBtn *widget.Button
 	runStatus *widget.Label
+	notice    *widget.Label // the app's own messages (say)
 	banner    *fyne.Container
 	bannerMsg *widget.Label
 	tabs      *container.AppTabs
 
 	// The panes (panes.go) and the models they offer (models.go).
-	panesBox *fyne.Container
-	panes    []*Pane
-	models   []string
+	panesBox    *fyne.Container
+	panesLayout *panesLayout
+	panes       []*Pane
+	// runPanes are the panes of the run the views show, in its order.
+	runPanes []*Pane
+	// tips draws the tooltips above the content.
+	tips   *tipLayer
+	models []string
 	// modelInfo are the models by name, with what they can do; empty
 	// until the list has come.
 	modelInfo map[string]client.Model
@@ -87,6 +97,10 @@ type App struct {
 	runID   string
 	runMode string
 	running bool // a run's streams are going on
+	// replaying is the saved run being played back, nil for a run;
+	// replayName is the name of the file last opened.
+	replaying  *replayed
+	replayName string
 
 	ctx    context.Context // ends with the window
 	cancel context.CancelFunc
@@ -156,6 +170,20 @@ func (a *App) background(work func(ctx context.Context, cl *client.Client) func(
 		done := work(a.ctx, cl)
 		if done != nil && a.ctx.Err() == nil {
 			a.do(done)
+		}
+	})
+}
+
+// after runs f on the Fyne thread once d has passed, unless the window
+// closes first.
+func (a *App) after(d time.Duration, f func()) {
+	a.wg.Go(func() {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			a.do(f)
+		case <-a.ctx.Done():
 		}
 	})
 }

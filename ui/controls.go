@@ -1,7 +1,12 @@
 package ui
 
 import (
+	"context"
+	"image/color"
+	"time"
+
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
@@ -19,6 +24,7 @@ const (
 // build puts the window together: the controls on top, then the panes and
 // the run's views in tabs, and the timeline at the bottom.
 func (a *App) build() {
+	a.tips = newTipLayer(a.after) // before the buttons that show tips
 	top := a.buildControls()
 	panes := a.buildPanes()
 	a.views = newRunViews(a)
@@ -30,13 +36,21 @@ func (a *App) build() {
 	)
 	split := container.NewVSplit(withMinCache(&a.frameGen, a.tabs), withMinCache(&a.frameGen, a.views.timelineBox()))
 	split.Offset = 0.68
-	content := fyne.CanvasObject(container.NewBorder(top, nil, nil, nil, split))
+	// The window's floor: below it the panes and the timeline have no
+	// room, and the toolbar already takes several rows.
+	floor := canvas.NewRectangle(color.Transparent)
+	floor.SetMinSize(minWindow)
+	layers := []fyne.CanvasObject{floor, container.NewBorder(top, nil, nil, nil, split), a.tips.box}
 	if a.opts.Probe != nil {
-		content = container.NewStack(content, container.NewWithoutLayout(a.opts.Probe.object()))
+		layers = append(layers, container.NewWithoutLayout(a.opts.Probe.object()))
 	}
-	a.win.SetContent(content)
+	a.win.SetContent(container.NewStack(layers...))
 
 	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { a.run() })
+	// Alt+1 … Alt+4 show the tabs: the tab bar takes no keyboard focus.
+	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4} {
+		a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { a.tabs.SelectIndex(i) })
+	}
 	a.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
 		if k.Name == fyne.KeyEscape {
 			a.stop()
@@ -51,7 +65,7 @@ func (a *App) buildControls() fyne.CanvasObject {
 	a.prompt.SetPlaceHolder("Prompt: what should every model answer? (Ctrl+Enter runs, Esc stops)")
 	a.prompt.SetText(a.savedPrompt())
 	a.prompt.SetMinRowsVisible(3)
-	a.system = widget.NewMultiLineEntry()
+	a.system = newTextEntry()
 	a.system.SetPlaceHolder("System prompt for every stream (optional)")
 	if s := a.savedSystem(); s != "" {
 		a.system.SetText(s)
@@ -73,7 +87,7 @@ func (a *App) buildControls() fyne.CanvasObject {
 	a.stopBtn.Disable()
 	a.addBtn = widget.NewButtonWithIcon("Stream", theme.ContentAddIcon(), func() { a.addPane(PaneConfig{Model: a.defaultModel()}) })
 	refreshBtn := widget.NewButtonWithIcon("Models", theme.ViewRefreshIcon(), func() { a.refresh(false) })
-	settingsBtn := widget.NewButtonWithIcon("", theme.SettingsIcon(), a.showSettings)
+	settingsBtn := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), a.showSettings)
 	a.runStatus = widget.NewLabel("")
 	a.runStatus.Wrapping = fyne.TextWrapWord
 	a.runStatus.TextStyle = fyne.TextStyle{Bold: true}
@@ -81,15 +95,41 @@ func (a *App) buildControls() fyne.CanvasObject {
 	a.bannerMsg = widget.NewLabel("")
 	a.bannerMsg.Wrapping = fyne.TextWrapWord
 	a.bannerMsg.Importance = widget.WarningImportance
-	retry := widget.NewButton("Retry", func() { a.refresh(false) })
+	retry := widget.NewButton("Retry", a.retry)
 	a.banner = container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), container.NewHBox(retry, widget.NewButton("Settings", a.showSettings)), a.bannerMsg)
 	a.banner.Hide()
 
 	a.exportBtn = widget.NewButtonWithIcon("Export", theme.DocumentSaveIcon(), a.showExport)
 	a.exportBtn.Disable()
 	openBtn := widget.NewButtonWithIcon("Open", theme.FolderOpenIcon(), a.showOpen)
-	controls := container.NewHBox(a.mode, a.runBtn, a.stopBtn, a.addBtn, refreshBtn, openBtn, a.exportBtn, settingsBtn)
-	return withMinCache(&a.frameGen, container.NewVBox(a.banner, a.prompt, systemBox, controls, a.runStatus))
+	controls := newFlow(a.mode, a.runBtn, a.stopBtn, a.addBtn, refreshBtn, openBtn, a.exportBtn, settingsBtn)
+	a.notice = widget.NewLabel("")
+	a.notice.SizeName = theme.SizeNameCaptionText
+	a.notice.Wrapping = fyne.TextWrapWord
+	a.notice.Hide()
+	return withMinCache(&a.frameGen, container.NewVBox(a.banner, a.prompt, systemBox, controls, a.runStatus, a.notice))
+}
+
+// retry asks the server for the models and Ollama again, and says what
+// it found.
+func (a *App) retry() {
+	a.refresh(false)
+	a.background(func(ctx context.Context, cl *client.Client) func() {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		h, err := cl.Health(ctx)
+		return func() { a.say(connectedWords(h, err)) }
+	})
+}
+
+// minWindow is the smallest the window gets.
+var minWindow = fyne.NewSize(560, 440)
+
+// say shows a message of the app's own (saved, copied, connected) under
+// the run's status, which it leaves alone; the next run clears it.
+func (a *App) say(msg string) {
+	a.notice.SetText(msg)
+	a.notice.Show()
 }
 
 // selectedMode is client.ModeAsync or client.ModeSync as selected.

@@ -18,9 +18,32 @@ import (
 // Replay speeds offered when opening a saved run.
 var replaySpeeds = []string{"1×", "2×", "4×"}
 
-// showExport asks where to save the last run, as JSON or Markdown by the
-// file's extension.
+// Export formats offered, by what each is for.
+const (
+	formatJSON     = "JSON: every event with its time; Open replays it"
+	formatMarkdown = "Markdown: a report with the options, figures and texts"
+)
+
+// showExport asks for a format, then where to save the last run in it.
 func (a *App) showExport() {
+	format := widget.NewRadioGroup([]string{formatJSON, formatMarkdown}, nil)
+	format.Required = true
+	format.SetSelected(formatJSON)
+	dialog.ShowCustomConfirm("Export the run", "Choose a file…", "Cancel", format, func(ok bool) {
+		if ok {
+			a.chooseExportFile(format.Selected == formatMarkdown)
+		}
+	}, a.win)
+}
+
+// chooseExportFile asks where to save the run, as Markdown or JSON; a name
+// typed with the other extension takes that format, and the message says
+// which one it was.
+func (a *App) chooseExportFile(markdown bool) {
+	ext := ".json"
+	if markdown {
+		ext = ".md"
+	}
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil || w == nil {
 			return
@@ -32,12 +55,28 @@ func (a *App) showExport() {
 				dialog.ShowError(err, a.win)
 				return
 			}
-			a.runStatus.SetText("Saved " + filepath.Base(path) + ".")
+			a.say(savedWords(path))
 		})
 	}, a.win)
-	d.SetFileName("tokenloom-run-" + time.Now().Format("2006-01-02-150405") + ".json")
+	d.SetFileName("tokenloom-run-" + time.Now().Format("2006-01-02-150405") + ext)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".json", ".md", ".markdown"}))
+	a.fileDialogSize(d)
 	d.Show()
+}
+
+// savedWords says where the run went and in which format.
+func savedWords(path string) string {
+	if f, _ := export.FormatForPath(path); f == export.FormatMarkdown {
+		return "Saved the run as a Markdown report: " + path
+	}
+	return "Saved the run as JSON (Open replays it): " + path
+}
+
+// fileDialogSize gives a file dialog most of the window: at its own size it
+// shows three rows of files.
+func (a *App) fileDialogSize(d interface{ Resize(fyne.Size) }) {
+	win := a.win.Canvas().Size()
+	d.Resize(fyne.NewSize(max(win.Width*0.9, 560), max(win.Height*0.9, 400)))
 }
 
 // exportTo saves the last run's transcript to path; done runs on the Fyne
@@ -79,11 +118,13 @@ func (a *App) showOpen() {
 		dialog.ShowCustomConfirm("Replay "+filepath.Base(path), "Replay", "Cancel",
 			widget.NewForm(widget.NewFormItem("Speed", speed)), func(ok bool) {
 				if ok {
+					a.replayName = filepath.Base(path)
 					a.replay(t, replaySpeed(speed.Selected))
 				}
 			}, a.win)
 	}, a.win)
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
+	a.fileDialogSize(d)
 	d.Show()
 }
 
@@ -118,10 +159,37 @@ func (a *App) replay(t *client.Transcript, speed float64) {
 	for i, st := range t.Streams {
 		a.panes = append(a.panes, newPane(a, i, savedConfig(st)))
 	}
+	a.layoutPanes()
 	a.selectMode(t.Mode)
 	a.prompt.SetText(t.Prompt)
 	a.system.SetText(t.System)
-	a.launch(fmt.Sprintf("replaying at %g×…", speed), "Could not replay: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
+	a.save() // Run now runs what was recorded
+	name := a.replayName
+	if name == "" {
+		name = "a saved run"
+	}
+	a.replaying = &replayed{name: name, speed: speed, t: t}
+	a.launch(fmt.Sprintf("replaying %s at %g× (figures as recorded)…", name, speed), "Could not replay: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
 		return cl.StartReplay(ctx, t, speed)
 	})
+}
+
+// replayed is a saved run being played back.
+type replayed struct {
+	name  string  // its file's name
+	speed float64 // its playback rate
+	t     *client.Transcript
+}
+
+// asRecorded puts a replay's events back on the recorded clock, and gives
+// their terminal events the recorded figures: the views show the run as it
+// was, not the playback's times.
+func (r *replayed) asRecorded(batch []client.IndexedEvent) {
+	for k := range batch {
+		ev := &batch[k]
+		ev.TMs *= r.speed
+		if ev.Terminal() && ev.Index < len(r.t.Streams) && r.t.Streams[ev.Index].Stats != nil {
+			ev.Stats = r.t.Streams[ev.Index].Stats
+		}
+	}
 }

@@ -2,21 +2,28 @@ package ui
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/export"
+	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
 // TestExportThenOpen saves the run, opens it again and replays it: the
 // saved run equals the server's, the replay shows the same texts.
 func TestExportThenOpen(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
-	h.setPanes("demo/echo", "demo/hamlet")
+	h.setPanes("demo/hamlet")
+	rate, seed := 40.0, int64(7)
+	h.app.addPane(PaneConfig{Model: "demo/echo", Rate: &rate, Seed: &seed})
 	h.app.prompt.SetText("save this run")
 	h.runAndWait()
 	want, err := h.app.client().Run(context.Background(), h.app.runID)
@@ -44,8 +51,31 @@ func TestExportThenOpen(t *testing.T) {
 	h.app.replay(opened, 4)
 	h.q.waitFor(t, "the replay to end", func() bool { return !h.app.running && h.app.runID != want.ID })
 	took := time.Since(began)
-	if h.app.panes[0].view.Text() != "save this run" || h.app.panes[1].view.Text() != "To be, or not to be, that is the question." {
+	if h.app.panes[1].view.Text() != "save this run" || h.app.panes[0].view.Text() != "To be, or not to be, that is the question." {
 		t.Errorf("replayed texts %q, %q", h.app.panes[0].view.Text(), h.app.panes[1].view.Text())
+	}
+	// The panes take the saved streams' options: Run runs the saved run.
+	if cfg, err := h.app.panes[1].config(); err != nil || cfg.Rate == nil || *cfg.Rate != rate || cfg.Seed == nil || *cfg.Seed != seed {
+		t.Errorf("replayed echo pane's options %+v, %v", cfg, err)
+	}
+	// The figures are the recorded ones, not the playback's at 4×, and
+	// the replay says what it is.
+	if got := h.app.runStatus.Text; !strings.HasPrefix(got, "Replay of a saved run at 4×, figures as recorded: async run: "+figures.RunTimeOf([]*client.Stats{want.Streams[0].Stats, want.Streams[1].Stats}).Wall()) {
+		t.Errorf("run status %q", got)
+	}
+	s := h.app.views.stats
+	h.q.waitFor(t, "the figures", func() bool { return s.figures[0] != nil && s.figures[1] != nil })
+	if got, rec := s.figures[0].TTFTMs, want.Streams[0].Stats.TTFTMs; math.Abs(got-rec) > 1 {
+		t.Errorf("hamlet's TTFT in the stats %v, recorded %v", got, rec)
+	}
+	if got, rec := h.app.panes[0].figs.Text, fmt.Sprintf("TTFT %.0f ms", want.Streams[0].Stats.TTFTMs); !strings.HasPrefix(got, rec) {
+		t.Errorf("hamlet's pane %q, recorded %q", got, rec)
+	}
+	if got := h.app.views.timeline.lanes[0].ticks[0]; got < 231 {
+		t.Errorf("hamlet's first tick at %v ms, recorded after 231 ms", got)
+	}
+	if got := savedWords("/x/run.md"); got != "Saved the run as a Markdown report: /x/run.md" {
+		t.Errorf("saved %q", got)
 	}
 	// Hamlet takes 3 s; at 4× its replay cannot end before 0.75 s (timers
 	// never fire early). The exact gaps are checked with a fake clock in

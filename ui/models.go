@@ -34,8 +34,8 @@ func (a *App) refresh(first bool) {
 			}
 			if models.OllamaError != "" {
 				msg := models.OllamaError + "."
-				if models.OllamaHint != "" {
-					msg += " To use Ollama models, " + models.OllamaHint + "."
+				if hint := a.ollamaHint(models.OllamaHint); hint != "" {
+					msg += " To use Ollama models, " + hint + "."
 				}
 				a.showBanner(msg + " The demo sources work without it.")
 			} else {

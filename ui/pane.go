@@ -2,8 +2,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -13,7 +11,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
 // paneState is where a pane's stream is.
@@ -32,7 +29,7 @@ type Pane struct {
 	app  *App
 	slot int
 
-	swatch   *canvas.Rectangle
+	badge    *paneBadge
 	model    *widget.Select
 	temp     *widget.Entry
 	seed     *widget.Entry
@@ -41,14 +38,15 @@ type Pane struct {
 	think    *widget.Select    // the think option (thinkoption.go)
 	thinkRow fyne.CanvasObject // it with its caption, hidden for models that do not think
 	options  *fyne.Container
-	optsBtn  *widget.Button
-	stopBtn  *widget.Button
-	copyBtn  *widget.Button
-	closeBtn *widget.Button
-	status   *widget.Label
-	errLabel *widget.Label
-	view     *TokenView // the answer
-	thought  *thought   // the reasoning, above the answer
+	optsBtn  *tipButton
+	stopBtn  *tipButton
+	copyBtn  *tipButton
+	closeBtn *tipButton
+	status   *widget.Label // where the stream is
+	figs     *widget.Label // its figures
+	errLabel *widget.Label // its error, or why it stopped early
+	view     *TokenView    // the answer
+	thought  *thought      // the reasoning, above the answer
 	root     fyne.CanvasObject
 
 	state    paneState
@@ -62,15 +60,14 @@ type Pane struct {
 	lastMs   float64
 	stats    *client.Stats
 	reason   string
+	asked    int       // the most tokens the stream was asked for; 0: no limit
 	statusAt time.Time // last update of the status line
 }
 
 func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	p := &Pane{app: a, slot: slot, view: NewTokenView()}
 	p.thought = newThought(slot, p.view)
-	p.swatch = canvas.NewRectangle(a.theme.Color(SlotColorName(slot), a.variant()))
-	p.swatch.SetMinSize(fyne.NewSize(14, 14))
-	p.swatch.CornerRadius = 3
+	p.badge = newPaneBadge(a, slot)
 	changed := func() {
 		a.save()
 		if p.state == paneIdle {
@@ -84,6 +81,7 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	p.updateThinkOption()
 	p.model.OnChanged = func(string) {
 		p.updateThinkOption()
+		p.clearResult() // the text was another model's
 		changed()
 	}
 
@@ -98,37 +96,38 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 		labeled("Max tokens", p.maxTok), labeled("Pace, tokens/s (flood, echo)", p.rate),
 		p.thinkRow)
 	p.options.Hide()
-	p.optsBtn = widget.NewButtonWithIcon("", theme.SettingsIcon(), func() {
+	p.optsBtn = a.newTipButton(theme.SettingsIcon(), "Options of this stream: temperature, seed, max tokens…", func() {
 		if p.options.Visible() {
 			p.options.Hide()
 		} else {
 			p.options.Show()
 		}
 	})
-	p.stopBtn = widget.NewButtonWithIcon("", theme.MediaStopIcon(), p.stop)
+	p.stopBtn = a.newTipButton(theme.MediaStopIcon(), "Stop this stream only", p.stop)
 	p.stopBtn.Disable()
-	p.copyBtn = widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() {
-		a.win.Clipboard().SetContent(p.view.Text())
+	p.copyBtn = a.newTipButton(theme.ContentCopyIcon(), "Copy this stream's text", func() {
+		a.fyneApp.Clipboard().SetContent(p.view.Text())
+		p.copyBtn.flash(theme.ConfirmIcon())
 	})
-	p.closeBtn = widget.NewButtonWithIcon("", theme.CancelIcon(), func() { a.removePane(p) })
-	for _, b := range []*widget.Button{p.optsBtn, p.stopBtn, p.copyBtn, p.closeBtn} {
-		b.Importance = widget.LowImportance
-	}
+	p.closeBtn = a.newTipButton(theme.CancelIcon(), "Close this pane", func() { a.removePane(p) })
 
-	p.status = widget.NewLabel("")
-	p.status.SizeName = theme.SizeNameCaptionText
-	p.status.Truncation = fyne.TextTruncateEllipsis
+	p.status = statusLabel()
+	p.figs = statusLabel()
 	p.errLabel = widget.NewLabel("")
 	p.errLabel.Importance = widget.DangerImportance
 	p.errLabel.Wrapping = fyne.TextWrapWord
 	p.errLabel.Hide()
 	p.updateStatus()
 
+	// The model and what configures the pane on the first row, the
+	// stream's state and what acts on it on the second, its figures on the
+	// third: the model's name keeps its room in a narrow pane.
 	header := container.NewBorder(nil, nil,
-		container.NewCenter(p.swatch),
-		container.NewHBox(p.optsBtn, p.stopBtn, p.copyBtn, p.closeBtn),
+		container.NewCenter(p.badge),
+		container.NewHBox(p.optsBtn, p.closeBtn),
 		p.model)
-	top := container.NewVBox(header, p.options, p.status, p.errLabel)
+	state := container.NewBorder(nil, nil, nil, container.NewHBox(p.stopBtn, p.copyBtn), p.status)
+	top := container.NewVBox(header, p.options, state, p.figs, p.errLabel)
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	bg.CornerRadius = theme.InputRadiusSize()
 	body := container.NewStack(bg, container.NewPadded(p.thought.box))
@@ -147,6 +146,10 @@ func (p *Pane) begin(streamID, model string) {
 	p.startMs, p.firstMs, p.lastMs = 0, 0, 0
 	p.stats = nil
 	p.reason = ""
+	p.asked = 0
+	if cfg, err := p.config(); err == nil && cfg.MaxTokens != nil {
+		p.asked = *cfg.MaxTokens
+	}
 	p.view.Clear()
 	p.thought.reset()
 	p.errLabel.Hide()
@@ -158,6 +161,7 @@ func (p *Pane) begin(streamID, model string) {
 // showError shows a failure of this pane's stream in the pane only.
 func (p *Pane) showError(msg, hint string) {
 	p.state = paneFailed
+	p.errLabel.Importance = widget.DangerImportance
 	text := msg
 	if hint != "" {
 		text += " — " + hint
@@ -225,6 +229,11 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 	}
 	if p.state != paneRunning {
 		p.finishControls()
+		if note := p.lengthNote(); note != "" && p.state == paneDone {
+			p.errLabel.Importance = widget.WarningImportance
+			p.errLabel.SetText(note)
+			p.errLabel.Show()
+		}
 	}
 	// A running pane's figures change with every batch; redrawing them
 	// more often than statusEvery only costs frames.
@@ -233,95 +242,26 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 	}
 }
 
-// statusText says where the stream is, with its live figures.
-func (p *Pane) statusText() string {
-	var parts []string
-	switch p.state {
-	case paneIdle:
-		return strings.Join(append([]string{"ready"}, p.optionsSummary()...), " · ")
-	case paneRunning:
-		elapsed := fmt.Sprintf("%.1f s", time.Since(p.began).Seconds())
-		if p.phase == client.PhaseQueued {
-			return p.queuedText(elapsed)
-		}
-		parts = append(parts, phaseWords(p.phase), elapsed)
-	case paneDone:
-		parts = append(parts, "done ("+p.reason+")")
-	case paneFailed:
-		parts = append(parts, "error")
+// clearResult takes an ended stream's text, figures and error away: the
+// pane is ready for its next run.
+func (p *Pane) clearResult() {
+	if p.state == paneRunning {
+		return
 	}
-	thinking := p.thought.tokens
-	if st := p.stats; st != nil {
-		parts = append(parts, fmt.Sprintf("%.2f s", st.DurationMs/1000))
-		if st.Tokens > 0 {
-			parts = append(parts, fmt.Sprintf("TTFT %.0f ms", st.TTFTMs))
-		}
-		if st.Tokens+st.ThinkingTokens > 0 {
-			parts = append(parts, fmt.Sprintf("%.1f tok/s", st.TokensPerS))
-		}
-		return strings.Join(append(parts, tokenCount(st.Tokens, st.ThinkingTokens)), " · ")
-	}
-	if p.tokens > 0 {
-		parts = append(parts, fmt.Sprintf("TTFT %.0f ms", figures.TTFT(p.startMs, p.firstMs)))
-	}
-	// Tokens per second count the reasoning's tokens too, as the server's
-	// figure does.
-	if n, first := p.tokens+thinking, figures.FirstGenerated(thinking, p.tokens, p.thought.firstMs, p.firstMs); n > 1 && p.lastMs > first {
-		parts = append(parts, fmt.Sprintf("%.1f tok/s", figures.TokensPerS(n, first, p.lastMs, 0)))
-	}
-	return strings.Join(append(parts, tokenCount(p.tokens, thinking)), " · ")
+	p.state = paneIdle
+	p.streamID, p.stats, p.reason, p.tokens = "", nil, "", 0
+	p.view.Clear()
+	p.thought.reset()
+	p.errLabel.Hide()
+	p.updateStatus()
 }
 
-// tokenCount counts the answer's tokens, and the reasoning's beside them:
-// "7 tokens + 19 thinking", or "19 thinking tokens" before the answer.
-func tokenCount(answer, thinking int) string {
-	switch {
-	case thinking == 0:
-		return plural(answer, "token")
-	case answer == 0:
-		return plural(thinking, "thinking token")
-	}
-	return plural(answer, "token") + fmt.Sprintf(" + %d thinking", thinking)
-}
-
-// phaseWords is what the status line says of a running stream's phase.
-func phaseWords(phase string) string {
-	if phase == client.PhaseThinking {
-		return "thinking…"
-	}
-	return phase
-}
-
-// queuedText is the status line of a queued stream: the longest of its
-// wordings that fits the line, elapsed last.
-func (p *Pane) queuedText(elapsed string) string {
-	words := []string{
-		"queued in Ollama: " + p.runModel + " is serving another stream",
-		"queued in Ollama: serving another stream first",
-		"queued in Ollama",
-	}
-	width := p.status.Size().Width - 2*theme.InnerPadding()
-	size := theme.Size(theme.SizeNameCaptionText)
-	for _, w := range words {
-		text := w + " · " + elapsed
-		if width <= 0 || fyne.MeasureText(text, size, p.status.TextStyle).Width <= width {
-			return text
-		}
-	}
-	return words[len(words)-1] + " · " + elapsed
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func (p *Pane) updateStatus() {
-	p.status.SetText(p.statusText())
-	p.thought.update()
-	p.statusAt = time.Now()
+// statusLabel is a line of a pane's status: small, cut with an ellipsis.
+func statusLabel() *widget.Label {
+	l := widget.NewLabel("")
+	l.SizeName = theme.SizeNameCaptionText
+	l.Truncation = fyne.TextTruncateEllipsis
+	return l
 }
 
 // stop cancels this pane's stream only.

@@ -19,6 +19,7 @@ const paneMinWidth = 280
 // horizontal scroll.
 func (a *App) buildPanes() fyne.CanvasObject {
 	panes := &panesLayout{}
+	a.panesLayout = panes
 	a.panesBox = container.New(panes)
 	panes.scroll = container.NewHScroll(a.panesBox)
 	panes.scroll.OnScrolled = func(fyne.Position) { panes.cull(a.panesBox.Objects) }
@@ -37,6 +38,7 @@ func (a *App) layoutPanes() {
 	}
 	a.panesBox.Objects = objs
 	a.panesBox.Refresh()
+	a.panesLayout.clamp(a.panesBox)
 	if len(a.panes) >= MaxPanes || a.running {
 		a.addBtn.Disable()
 	} else {
@@ -53,9 +55,26 @@ func (a *App) addPane(cfg PaneConfig) {
 	for slices.ContainsFunc(a.panes, func(p *Pane) bool { return p.slot == slot }) {
 		slot++
 	}
-	a.panes = append(a.panes, newPane(a, slot, cfg))
+	p := newPane(a, slot, cfg)
+	a.panes = append(a.panes, p)
 	a.layoutPanes()
+	a.showPane(p) // a new pane may land beyond the right edge
 	a.save()
+}
+
+// showPane scrolls the row of panes so that p is in view.
+func (a *App) showPane(p *Pane) {
+	scroll := a.panesLayout.scroll
+	scroll.Refresh() // lays the panes out at their new widths
+	view := scroll.Size().Width
+	left, right := p.root.Position().X, p.root.Position().X+p.root.Size().Width
+	switch {
+	case left < scroll.Offset.X:
+		scroll.ScrollToOffset(fyne.NewPos(left, 0))
+	case right > scroll.Offset.X+view:
+		scroll.ScrollToOffset(fyne.NewPos(right-view, 0))
+	}
+	a.panesLayout.cull(a.panesBox.Objects)
 }
 
 // removePane closes a pane, stopping its stream.
@@ -66,7 +85,23 @@ func (a *App) removePane(p *Pane) {
 	p.stop()
 	a.panes = slices.DeleteFunc(a.panes, func(q *Pane) bool { return q == p })
 	a.layoutPanes()
+	a.dropClosedStreams()
 	a.save()
+}
+
+// dropClosedStreams takes the streams of closed panes out of the run's
+// views once no run is going on (during a run the views follow its streams
+// by their place in it).
+func (a *App) dropClosedStreams() {
+	if a.running {
+		return
+	}
+	for i := len(a.runPanes) - 1; i >= 0; i-- {
+		if !slices.Contains(a.panes, a.runPanes[i]) {
+			a.views.remove(i)
+			a.runPanes = slices.Delete(a.runPanes, i, i+1)
+		}
+	}
 }
 
 // panesLayout puts the panes side by side in equal widths, each at least
@@ -100,6 +135,21 @@ func (l *panesLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		o.Resize(fyne.NewSize(w, size.Height))
 	}
 	l.cull(objs)
+}
+
+// clamp keeps the scroll's offset within the row after panes closed: past
+// its end the view would show blank space, with no scroll bar to come back
+// by, and the panes before it would stay hidden.
+func (l *panesLayout) clamp(box *fyne.Container) {
+	if l.scroll == nil {
+		return
+	}
+	l.scroll.Refresh()
+	most := max(box.Size().Width-l.scroll.Size().Width, 0)
+	if l.scroll.Offset.X > most {
+		l.scroll.ScrollToOffset(fyne.NewPos(most, 0))
+	}
+	l.cull(box.Objects)
 }
 
 // cull shows the panes that the scroll's view overlaps and hides the rest.

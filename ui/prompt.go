@@ -20,6 +20,10 @@ func newPromptEntry(onRun, onStop func()) *promptEntry {
 	return e
 }
 
+// AcceptsTab is false: Tab moves the focus on, as in every other field,
+// instead of typing an invisible character into the prompt.
+func (e *promptEntry) AcceptsTab() bool { return false }
+
 // TypedShortcut runs on Ctrl+Enter (Cmd+Enter on macOS).
 func (e *promptEntry) TypedShortcut(s fyne.Shortcut) {
 	if cs, ok := s.(*desktop.CustomShortcut); ok && (cs.KeyName == fyne.KeyReturn || cs.KeyName == fyne.KeyEnter) &&
@@ -38,3 +42,19 @@ func (e *promptEntry) TypedKey(k *fyne.KeyEvent) {
 	}
 	e.Entry.TypedKey(k)
 }
+
+// textEntry is a multi-line entry that leaves Tab to move the focus.
+type textEntry struct {
+	widget.Entry
+}
+
+func newTextEntry() *textEntry {
+	e := &textEntry{}
+	e.MultiLine = true
+	e.Wrapping = fyne.TextWrapWord
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// AcceptsTab is false: Tab moves the focus on.
+func (e *textEntry) AcceptsTab() bool { return false }

@@ -22,18 +22,19 @@ func (a *App) run() {
 		return
 	}
 	req := client.RunRequest{Prompt: prompt, System: a.system.Text, Mode: a.selectedMode()}
-	for i, p := range a.panes {
+	for _, p := range a.panes {
 		cfg, err := p.config()
 		if err == nil && cfg.Model == "" {
 			err = fmt.Errorf("choose a model")
 		}
 		if err != nil {
-			a.runStatus.SetText(fmt.Sprintf("Stream %d: %v.", i+1, err))
+			a.runStatus.SetText(fmt.Sprintf("Pane %s: %v.", paneNumber(p.slot), err))
 			return
 		}
 		req.Streams = append(req.Streams, cfg.spec())
 	}
 	a.save()
+	a.replaying = nil
 	a.launch("starting…", "Could not start: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
 		return cl.StartRun(ctx, req)
 	})
@@ -45,6 +46,7 @@ func (a *App) launch(status, failure string, start func(context.Context, *client
 	panes := slices.Clone(a.panes)
 	a.setRunning(true)
 	a.runStatus.SetText(status)
+	a.notice.Hide()
 	a.background(func(ctx context.Context, cl *client.Client) func() {
 		created, err := start(ctx, cl)
 		return func() {
@@ -75,25 +77,28 @@ func (a *App) setRunning(running bool) {
 // run views.
 func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes []*Pane) {
 	a.runID, a.runMode = created.ID, created.Mode
-	a.runStatus.SetText(created.Mode + " run…")
+	if a.replaying == nil {
+		a.runStatus.SetText(created.Mode + " run…")
+	}
 	a.exportBtn.Disable()
 	labels := make([]string, len(created.Streams))
 	slots := make([]int, len(created.Streams))
 	ids := make([]string, len(created.Streams))
 	for i, st := range created.Streams {
-		labels[i], slots[i], ids[i] = st.Model, panes[i].slot, st.ID
+		labels[i], slots[i], ids[i] = streamLabel(panes[i].slot, st.Model), panes[i].slot, st.ID
 		panes[i].begin(st.ID, st.Model)
 	}
 	a.views.reset(labels, slots, ids)
+	a.runPanes = panes
 	if a.opts.Probe != nil {
 		a.opts.Probe.runStarted()
 	}
-	a.subscribeRun(a.ctx, cl, panes, ids)
+	a.subscribeRun(a.ctx, cl, panes, ids, a.replaying)
 }
 
 // subscribeRun follows the run's streams and hands their events, in
 // arrival order, to the panes and the views at most once per frame.
-func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane, ids []string) {
+func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane, ids []string, replay *replayed) {
 	a.wg.Go(func() {
 		events, err := cl.SubscribeAll(ctx, ids)
 		if err != nil {
@@ -108,6 +113,9 @@ func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane
 			return
 		}
 		pump(ctx, events, a.clock, a.pace, a.do, func(batch []client.IndexedEvent, final bool) {
+			if replay != nil {
+				replay.asRecorded(batch)
+			}
 			per := make([][]client.Event, len(panes))
 			for _, ev := range batch {
 				per[ev.Index] = append(per[ev.Index], ev.Event)
@@ -136,15 +144,20 @@ func (a *App) runEnded(panes []*Pane) {
 	a.setRunning(false)
 	a.exportBtn.Enable()
 	stats := make([]*client.Stats, len(panes))
+	models := make([]string, len(panes))
 	for i, p := range panes {
-		stats[i] = p.stats
+		stats[i], models[i] = p.stats, p.runModel
 	}
-	rt := figures.RunTimeOf(stats)
+	rt := figures.RunTimeOf(stats, models...)
 	line := a.runMode + " run: " + rt.Wall() + " wall time " + rt.AgainstStreams()
+	if r := a.replaying; r != nil {
+		line = fmt.Sprintf("Replay of %s at %g×, figures as recorded: %s", r.name, r.speed, line)
+	}
 	if c := rt.Caveat(a.runMode); c != "" {
 		line += "\n" + strings.ToUpper(c[:1]) + c[1:] + "."
 	}
 	a.runStatus.SetText(line)
+	a.dropClosedStreams() // panes closed during the run
 	if a.opts.Probe != nil {
 		a.opts.Probe.runEnded()
 	}

@@ -41,7 +41,7 @@ func TestDemoRunShowsBothStreams(t *testing.T) {
 		t.Error("both slots have one colour")
 	}
 	for _, p := range h.app.panes {
-		if s := p.status.Text; !strings.HasPrefix(s, "done (stop)") || !strings.Contains(s, "TTFT") {
+		if s := p.statusText(); !strings.HasPrefix(s, "finished · ") || !strings.Contains(s, "TTFT") {
 			t.Errorf("status %q", s)
 		}
 	}
@@ -71,7 +71,7 @@ func TestStopOnePane(t *testing.T) {
 	h.q.waitFor(t, "the first echo token", func() bool { return echo.tokens > 0 })
 	test.Tap(echo.stopBtn)
 	h.q.waitFor(t, "the echo pane to stop", func() bool { return echo.state != paneRunning })
-	if echo.reason != client.ReasonCancelled || !strings.Contains(echo.status.Text, "done (cancelled)") {
+	if echo.reason != client.ReasonCancelled || !strings.HasPrefix(echo.status.Text, "stopped by you") {
 		t.Errorf("stopped pane: %q", echo.status.Text)
 	}
 	// Hamlet runs 3 s: it is still running, unless a loaded machine took
@@ -134,7 +134,7 @@ func TestBadOptionIsRefused(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
 	h.app.panes[1].temp.SetText("warm")
 	test.Tap(h.app.runBtn)
-	if h.app.running || !strings.Contains(h.app.runStatus.Text, `Stream 2: temperature "warm" is not a number`) {
+	if h.app.running || !strings.Contains(h.app.runStatus.Text, `Pane 2: temperature "warm" is not a number`) {
 		t.Errorf("running %v, status %q", h.app.running, h.app.runStatus.Text)
 	}
 }

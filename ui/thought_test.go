@@ -46,7 +46,7 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 	if !th.view.Following() || th.view.ScrollOffset() == 0 {
 		t.Errorf("the live reasoning does not follow its end (scrolled %v)", th.view.ScrollOffset())
 	}
-	if s := p.status.Text; !strings.HasPrefix(s, "thinking… · ") || !strings.HasSuffix(s, "2 thinking tokens") {
+	if s := p.statusText(); !strings.HasPrefix(s, "thinking… · ") || !strings.HasSuffix(s, "2 thinking tokens") {
 		t.Errorf("status %q while thinking", s)
 	}
 	variant := h.app.fyneApp.Settings().ThemeVariant()
@@ -104,7 +104,7 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 	if got, want := th.line.text, "Thought for 1.4 s · 2 tokens"; got != want {
 		t.Errorf("line %q at the end, want %q", got, want)
 	}
-	if s := p.status.Text; !strings.HasSuffix(s, "2 tokens + 2 thinking") {
+	if s := p.statusText(); !strings.HasSuffix(s, "2 tokens + 2 thinking") {
 		t.Errorf("status %q at the end", s)
 	}
 	// A new stream starts without a reasoning.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -67,13 +68,30 @@ func (rv *runViews) reset(labels []string, slots []int, ids []string) {
 	rv.wire.reset(labels, slots, ids)
 }
 
+// remove takes stream i of an ended run out of the views whose rows and
+// lanes follow the panes: the timeline, the stats and the interleaved text.
+// The wire keeps every stream of the run, as the server does.
+func (rv *runViews) remove(i int) {
+	if i < 0 || i >= len(rv.slots) {
+		return
+	}
+	slot := rv.slots[i]
+	rv.slots = slices.Delete(rv.slots, i, i+1)
+	rv.marks = slices.Delete(rv.marks, i, i+1)
+	rv.timeline.RemoveLane(i)
+	rv.stats.remove(i)
+	spans := slices.DeleteFunc(rv.interleaved.Spans(), func(s Span) bool { return s.Slot == slot })
+	rv.interleaved.Clear()
+	rv.interleaved.Append(spans...)
+}
+
 // apply takes a batch of events of the run in arrival order.
 func (rv *runViews) apply(batch []client.IndexedEvent) {
 	var spans []Span
 	ended := false
 	for _, ev := range batch {
 		i := ev.Index
-		rv.marks[i] = append(rv.marks[i], figures.MarkOf(ev.Type, ev.Phase, ev.TMs))
+		rv.marks[i] = append(rv.marks[i], figures.MarkOfEvent(ev.Type, ev.Phase, ev.Reason, ev.TMs))
 		rv.timeline.Add(i, ev.Event)
 		switch ev.Type {
 		case client.EventToken:
@@ -103,12 +121,20 @@ const timelineEvery = 50 * time.Millisecond
 // thread (a long stream has many events; other streams may still be
 // streaming), and shows them in the stats table.
 func (rv *runViews) figure(i int, stats *client.Stats) {
+	var recorded *client.StreamTranscript
+	if r := rv.app.replaying; r != nil && i < len(r.t.Streams) {
+		recorded = &r.t.Streams[i] // a replay shows the figures as recorded
+	}
 	marks, run := rv.marks[i], rv.run // no more marks come for an ended stream
+	slot := rv.slots[i]               // its row, while closed panes' rows go
 	rv.app.background(func(context.Context, *client.Client) func() {
 		f := figures.FromMarks(marks, stats)
+		if recorded != nil {
+			f = figures.FromTranscript(*recorded)
+		}
 		return func() {
-			if rv.run == run {
-				rv.stats.set(i, f)
+			if j := slices.Index(rv.slots, slot); rv.run == run && j >= 0 {
+				rv.stats.set(j, f)
 			}
 		}
 	})

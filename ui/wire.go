@@ -29,17 +29,32 @@ type wireView struct {
 	cancel context.CancelFunc
 	stream int
 	gen    int // counts follow calls, so a late batch of an old stream is dropped
+	curl   *widget.Button
 }
+
+// The curl button's words, and what it says for a moment once it copied.
+const (
+	curlLabel   = "Copy curl command"
+	copiedLabel = "Copied to the clipboard"
+)
 
 func newWireView(a *App) *wireView {
 	w := &wireView{app: a, view: NewTokenView(), stream: -1}
 	w.pick = widget.NewSelect(nil, func(string) { w.follow(w.pick.SelectedIndex()) })
 	w.pick.PlaceHolder = "(run first)"
-	curl := widget.NewButtonWithIcon("Copy curl command", theme.ContentCopyIcon(), func() {
+	var curl *widget.Button
+	curl = widget.NewButtonWithIcon(curlLabel, theme.ContentCopyIcon(), func() {
 		if cmd := w.CurlCommand(); cmd != "" {
-			a.win.Clipboard().SetContent(cmd)
+			a.fyneApp.Clipboard().SetContent(cmd)
+			curl.SetText(copiedLabel)
+			curl.SetIcon(theme.ConfirmIcon())
+			a.after(flashFor, func() {
+				curl.SetText(curlLabel)
+				curl.SetIcon(theme.ContentCopyIcon())
+			})
 		}
 	})
+	w.curl = curl
 	note := widget.NewLabel("The frames of the chosen stream as the server sends them: id, data (one line of JSON), event.")
 	note.SizeName = theme.SizeNameCaptionText
 	note.Wrapping = fyne.TextWrapWord
@@ -58,10 +73,7 @@ func (w *wireView) CurlCommand() string {
 
 func (w *wireView) reset(labels []string, slots []int, ids []string) {
 	w.ids, w.slots = ids, slots
-	opts := make([]string, len(labels))
-	for i, l := range labels {
-		opts[i] = fmt.Sprintf("%d %s", i+1, l)
-	}
+	opts := slices.Clone(labels)
 	w.stream = -1
 	w.pick.SetOptions(opts)
 	if len(opts) > 0 {

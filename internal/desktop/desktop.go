@@ -121,8 +121,9 @@ func Run(ctx context.Context, o Options) int {
 	// which hold the runs' text too.
 	server.LimitMemory(server.Config{}, viewsMemory)
 	a := NewApp(o.Version)
-	ollamaURL := o.OllamaURL
+	ollamaURL, from := o.OllamaURL, ui.URLFromFlag
 	if ollamaURL == "" {
+		from = ""
 		ollamaURL = a.Preferences().String(ui.PrefOllamaURL)
 	}
 	var e current
@@ -133,10 +134,11 @@ func Run(ctx context.Context, o Options) int {
 	}
 	defer e.close()
 	w := ui.New(a, ui.Options{
-		Client:   cl,
-		AutoRun:  o.AutoRun,
-		Scenario: o.Scenario,
-		Probe:    o.Probe,
+		Client:        cl,
+		AutoRun:       o.AutoRun,
+		Scenario:      o.Scenario,
+		OllamaURLFrom: from,
+		Probe:         o.Probe,
 		Reconnect: func(_ context.Context, url string) (*client.Client, error) {
 			return e.start(url, o.Version)
 		},

@@ -1,0 +1,141 @@
+package ui
+
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// tipDelay is how long the pointer rests on a control before its tip shows.
+const tipDelay = 500 * time.Millisecond
+
+// tipLayer draws tooltips above the window's content. It is a layer of its
+// own, not a pop-up: a pop-up would take the next click, and the click
+// belongs to the control under the pointer.
+type tipLayer struct {
+	box  *fyne.Container
+	bg   *canvas.Rectangle
+	text *canvas.Text
+	// shown counts the tips asked for: a late timer of an earlier one
+	// shows nothing.
+	shown int
+	after func(time.Duration, func())
+}
+
+// newTipLayer makes the layer; after runs a func on the Fyne thread later.
+func newTipLayer(after func(time.Duration, func())) *tipLayer {
+	l := &tipLayer{after: after}
+	l.bg = canvas.NewRectangle(theme.Color(theme.ColorNameOverlayBackground))
+	l.bg.StrokeColor = theme.Color(theme.ColorNameInputBorder)
+	l.bg.StrokeWidth = 1
+	l.bg.CornerRadius = theme.InputRadiusSize()
+	l.text = canvas.NewText("", theme.Color(theme.ColorNameForeground))
+	l.text.TextSize = theme.Size(theme.SizeNameCaptionText)
+	l.box = container.NewWithoutLayout(l.bg, l.text)
+	l.box.Hide()
+	return l
+}
+
+// request shows tip near abs (the pointer, in window coordinates) after
+// tipDelay, within a window of size win.
+func (l *tipLayer) request(tip string, abs fyne.Position, win fyne.Size) {
+	l.shown++
+	n := l.shown
+	l.after(tipDelay, func() {
+		if l.shown == n {
+			l.show(tip, abs, win)
+		}
+	})
+}
+
+// show puts tip below and right of abs, inside the window.
+func (l *tipLayer) show(tip string, abs fyne.Position, win fyne.Size) {
+	l.text.Text = tip
+	l.text.Color = theme.Color(theme.ColorNameForeground)
+	l.bg.FillColor = theme.Color(theme.ColorNameOverlayBackground)
+	l.bg.StrokeColor = theme.Color(theme.ColorNameInputBorder)
+	pad := theme.InnerPadding() / 2
+	ts := l.text.MinSize()
+	size := fyne.NewSize(ts.Width+2*pad, ts.Height+pad)
+	x := min(abs.X+12, win.Width-size.Width)
+	y := abs.Y + 20
+	if y+size.Height > win.Height {
+		y = abs.Y - size.Height - 4
+	}
+	pos := fyne.NewPos(max(x, 0), max(y, 0))
+	l.bg.Move(pos)
+	l.bg.Resize(size)
+	l.text.Move(pos.AddXY(pad, pad/2))
+	l.text.Resize(ts)
+	l.box.Show()
+	l.box.Refresh()
+}
+
+// hide hides the tip, and one that is still to come.
+func (l *tipLayer) hide() {
+	l.shown++
+	if l.box.Visible() {
+		l.box.Hide()
+	}
+}
+
+// Tip is the tooltip of the control, shown while the pointer rests on it.
+func (l *tipLayer) Tip() string {
+	if !l.box.Visible() {
+		return ""
+	}
+	return l.text.Text
+}
+
+// tipButton is a button with a tooltip: icon-only buttons say what they do.
+type tipButton struct {
+	widget.Button
+	base   fyne.Resource // its own icon, while flash shows another
+	tip    string
+	layer  *tipLayer
+	window func() fyne.Size
+}
+
+// newTipButton makes a low-importance icon button with a tooltip.
+func (a *App) newTipButton(icon fyne.Resource, tip string, tapped func()) *tipButton {
+	b := &tipButton{tip: tip, layer: a.tips, window: func() fyne.Size { return a.win.Canvas().Size() }}
+	b.Icon, b.base, b.OnTapped = icon, icon, tapped
+	b.Importance = widget.LowImportance
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+// MouseIn starts the tip's delay.
+func (b *tipButton) MouseIn(e *desktop.MouseEvent) {
+	b.Button.MouseIn(e)
+	b.layer.request(b.tip, e.AbsolutePosition, b.window())
+}
+
+// MouseMoved keeps the tip where it is.
+func (b *tipButton) MouseMoved(e *desktop.MouseEvent) { b.Button.MouseMoved(e) }
+
+// MouseOut hides the tip.
+func (b *tipButton) MouseOut() {
+	b.Button.MouseOut()
+	b.layer.hide()
+}
+
+// Tapped hides the tip and acts.
+func (b *tipButton) Tapped(e *fyne.PointEvent) {
+	b.layer.hide()
+	b.Button.Tapped(e)
+}
+
+// flash shows icon instead of the button's own for a moment: "copied".
+func (b *tipButton) flash(icon fyne.Resource) {
+	b.SetIcon(icon)
+	b.layer.after(flashFor, func() { b.SetIcon(b.base) })
+}
+
+// flashFor is how long a button shows that it did something.
+const flashFor = 1500 * time.Millisecond
