@@ -24,7 +24,7 @@ const (
 // build puts the window together: the controls on top, then the panes and
 // the run's views in tabs, and the timeline at the bottom.
 func (a *App) build() {
-	a.tips = newTipLayer(a.after) // before the buttons that show tips
+	a.tips = newTipLayer(a.after, func(o fyne.CanvasObject) { a.win.Canvas().Refresh(o) }) // before the buttons that show tips
 	top := a.buildControls()
 	panes := a.buildPanes()
 	a.views = newRunViews(a)

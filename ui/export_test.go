@@ -2,6 +2,7 @@ package ui
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/tokenloom/tokenloom/client"
 )
@@ -76,4 +77,10 @@ func (t *Timeline) Phases(i int) []phaseSpan {
 // ThinkingTicks are the t_ms of lane i's ticks of the reasoning.
 func (t *Timeline) ThinkingTicks(i int) []float64 {
 	return slices.Clone(t.lanes[i].thinks)
+}
+
+// figuresLine is the second line of a pane's status: its figures.
+func (p *Pane) figuresLine() string {
+	_, figs, _ := strings.Cut(p.status.Text, "\n")
+	return strings.TrimSpace(figs)
 }

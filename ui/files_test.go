@@ -68,7 +68,7 @@ func TestExportThenOpen(t *testing.T) {
 	if got, rec := s.figures[0].TTFTMs, want.Streams[0].Stats.TTFTMs; math.Abs(got-rec) > 1 {
 		t.Errorf("hamlet's TTFT in the stats %v, recorded %v", got, rec)
 	}
-	if got, rec := h.app.panes[0].figs.Text, fmt.Sprintf("TTFT %.0f ms", want.Streams[0].Stats.TTFTMs); !strings.HasPrefix(got, rec) {
+	if got, rec := h.app.panes[0].figuresLine(), fmt.Sprintf("TTFT %.0f ms", want.Streams[0].Stats.TTFTMs); !strings.HasPrefix(got, rec) {
 		t.Errorf("hamlet's pane %q, recorded %q", got, rec)
 	}
 	if got := h.app.views.timeline.lanes[0].ticks[0]; got < 231 {

@@ -238,8 +238,8 @@ func TestModelSwitchClears(t *testing.T) {
 		t.Fatal("no text after the run")
 	}
 	p.model.SetSelected("demo/hamlet")
-	if p.view.Text() != "" || p.statusText() != "ready" || p.figs.Text != "" {
-		t.Errorf("after switching: text %q, status %q, figures %q", p.view.Text(), p.statusText(), p.figs.Text)
+	if p.view.Text() != "" || p.statusText() != "ready" || p.figuresLine() != "" {
+		t.Errorf("after switching: text %q, status %q, figures %q", p.view.Text(), p.statusText(), p.figuresLine())
 	}
 }
 
@@ -285,7 +285,7 @@ func TestSyncFirstTokenAt(t *testing.T) {
 	h.app.selectMode(client.ModeSync)
 	h.app.prompt.SetText("hi")
 	h.runAndWait()
-	first, second := h.app.panes[0].figs.Text, h.app.panes[1].figs.Text
+	first, second := h.app.panes[0].figuresLine(), h.app.panes[1].figuresLine()
 	if strings.Contains(first, "first token at") {
 		t.Errorf("the first stream did not wait: %q", first)
 	}

@@ -42,8 +42,7 @@ type Pane struct {
 	stopBtn  *tipButton
 	copyBtn  *tipButton
 	closeBtn *tipButton
-	status   *widget.Label // where the stream is
-	figs     *widget.Label // its figures
+	status   *widget.Label // where the stream is, over its figures
 	errLabel *widget.Label // its error, or why it stopped early
 	view     *TokenView    // the answer
 	thought  *thought      // the reasoning, above the answer
@@ -111,23 +110,24 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	})
 	p.closeBtn = a.newTipButton(theme.CancelIcon(), "Close this pane", func() { a.removePane(p) })
 
-	p.status = statusLabel()
-	p.figs = statusLabel()
+	p.status = widget.NewLabel("")
+	p.status.SizeName = theme.SizeNameCaptionText
+	p.status.Truncation = fyne.TextTruncateEllipsis
 	p.errLabel = widget.NewLabel("")
 	p.errLabel.Importance = widget.DangerImportance
 	p.errLabel.Wrapping = fyne.TextWrapWord
 	p.errLabel.Hide()
 	p.updateStatus()
 
-	// The model and what configures the pane on the first row, the
-	// stream's state and what acts on it on the second, its figures on the
-	// third: the model's name keeps its room in a narrow pane.
+	// The model and what configures the pane on the first row; the
+	// stream's state over its figures, and what acts on the stream, on
+	// the second: the model's name keeps its room in a narrow pane.
 	header := container.NewBorder(nil, nil,
 		container.NewCenter(p.badge),
 		container.NewHBox(p.optsBtn, p.closeBtn),
 		p.model)
 	state := container.NewBorder(nil, nil, nil, container.NewHBox(p.stopBtn, p.copyBtn), p.status)
-	top := container.NewVBox(header, p.options, state, p.figs, p.errLabel)
+	top := container.NewVBox(header, p.options, state, p.errLabel)
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	bg.CornerRadius = theme.InputRadiusSize()
 	body := container.NewStack(bg, container.NewPadded(p.thought.box))
@@ -254,14 +254,6 @@ func (p *Pane) clearResult() {
 	p.thought.reset()
 	p.errLabel.Hide()
 	p.updateStatus()
-}
-
-// statusLabel is a line of a pane's status: small, cut with an ellipsis.
-func statusLabel() *widget.Label {
-	l := widget.NewLabel("")
-	l.SizeName = theme.SizeNameCaptionText
-	l.Truncation = fyne.TextTruncateEllipsis
-	return l
 }
 
 // stop cancels this pane's stream only.

@@ -17,17 +17,17 @@ func TestPaneOptionsSummedUp(t *testing.T) {
 	if p.options.Visible() {
 		t.Error("options open at start")
 	}
-	if got, want := p.status.Text, "ready · at most 1 token · pace 3 tokens/s"; got != want {
+	if got, want := p.statusText(), "ready · at most 1 token · pace 3 tokens/s"; got != want {
 		t.Errorf("status %q, want %q", got, want)
 	}
 	p.temp.SetText("warm")
-	if got, want := p.status.Text, `ready · temperature "warm" is not a number`; got != want {
+	if got, want := p.statusText(), `ready · temperature "warm" is not a number`; got != want {
 		t.Errorf("status %q, want %q", got, want)
 	}
 	p.temp.SetText("")
 	p.rate.SetText("")
 	p.maxTok.SetText("")
-	if p.status.Text != "ready" {
-		t.Errorf("status %q with no options", p.status.Text)
+	if p.statusText() != "ready" {
+		t.Errorf("status %q with no options", p.statusText())
 	}
 }

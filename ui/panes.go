@@ -13,7 +13,7 @@ const MaxPanes = 8
 
 // paneMinWidth is the narrowest a pane gets; below it the panes scroll
 // horizontally instead of squashing.
-const paneMinWidth = 280
+const paneMinWidth = 260
 
 // buildPanes makes the row of panes with the saved panes in it, in a
 // horizontal scroll.

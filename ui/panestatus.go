@@ -13,8 +13,8 @@ import (
 	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
-// A pane's status is two lines: where the stream is (state and time), and
-// its figures. statusText joins them.
+// A pane's status is two lines: where the stream is (state and time) over
+// its figures. statusText joins them in one.
 
 // statusText is the whole status: its state, then its figures.
 func (p *Pane) statusText() string {
@@ -168,9 +168,12 @@ func plural(n int, word string) string {
 }
 
 func (p *Pane) updateStatus() {
+	// Two lines always: the text below does not jump when figures come.
 	state, figs := p.statusLines()
-	p.status.SetText(state)
-	p.figs.SetText(figs)
+	if figs == "" {
+		figs = " "
+	}
+	p.status.SetText(state + "\n" + figs)
 	p.thought.update()
 	p.statusAt = time.Now()
 }

@@ -68,7 +68,7 @@ func TestThinkOption(t *testing.T) {
 	}{{"off", client.ThinkOff, false}, {"on", client.ThinkOn, true}} {
 		idle := think.state == paneIdle
 		think.think.SetSelected(c.label)
-		if s := think.status.Text; idle && s != "ready · think "+c.label {
+		if s := think.statusText(); idle && s != "ready · think "+c.label {
 			t.Errorf("idle status %q does not say think %s", s, c.label)
 		}
 		h.runAndWait()

@@ -25,11 +25,15 @@ type tipLayer struct {
 	// shows nothing.
 	shown int
 	after func(time.Duration, func())
+	// repaint asks the window for a frame: a layer hidden since the start
+	// is not yet known to the canvas, and refreshing it alone paints
+	// nothing.
+	repaint func(fyne.CanvasObject)
 }
 
 // newTipLayer makes the layer; after runs a func on the Fyne thread later.
-func newTipLayer(after func(time.Duration, func())) *tipLayer {
-	l := &tipLayer{after: after}
+func newTipLayer(after func(time.Duration, func()), repaint func(fyne.CanvasObject)) *tipLayer {
+	l := &tipLayer{after: after, repaint: repaint}
 	l.bg = canvas.NewRectangle(theme.Color(theme.ColorNameOverlayBackground))
 	l.bg.StrokeColor = theme.Color(theme.ColorNameInputBorder)
 	l.bg.StrokeWidth = 1
@@ -37,7 +41,8 @@ func newTipLayer(after func(time.Duration, func())) *tipLayer {
 	l.text = canvas.NewText("", theme.Color(theme.ColorNameForeground))
 	l.text.TextSize = theme.Size(theme.SizeNameCaptionText)
 	l.box = container.NewWithoutLayout(l.bg, l.text)
-	l.box.Hide()
+	l.bg.Hide()
+	l.text.Hide()
 	return l
 }
 
@@ -72,21 +77,24 @@ func (l *tipLayer) show(tip string, abs fyne.Position, win fyne.Size) {
 	l.bg.Resize(size)
 	l.text.Move(pos.AddXY(pad, pad/2))
 	l.text.Resize(ts)
-	l.box.Show()
-	l.box.Refresh()
+	l.bg.Show()
+	l.text.Show()
+	l.repaint(l.box)
 }
 
 // hide hides the tip, and one that is still to come.
 func (l *tipLayer) hide() {
 	l.shown++
-	if l.box.Visible() {
-		l.box.Hide()
+	if l.text.Visible() {
+		l.bg.Hide()
+		l.text.Hide()
+		l.repaint(l.box)
 	}
 }
 
 // Tip is the tooltip of the control, shown while the pointer rests on it.
 func (l *tipLayer) Tip() string {
-	if !l.box.Visible() {
+	if !l.text.Visible() {
 		return ""
 	}
 	return l.text.Text
