@@ -25,6 +25,8 @@ const (
 	DemoFlood  = wire.DemoFlood
 	DemoEcho   = wire.DemoEcho
 	DemoThink  = wire.DemoThink
+	DemoTask1  = wire.DemoTask1
+	DemoTask2  = wire.DemoTask2
 )
 
 // Defaults of the demo sources.
@@ -47,6 +49,8 @@ var demoModels = []demoModel{
 	{DemoHamlet, `"To be, or not to be, that is the question." over about 3 s`, false},
 	{DemoFlood, "a fast stream of many tokens for load tests; num_predict sets its length (default 1000), rate its tokens per second (default: as fast as possible)", false},
 	{DemoEcho, "streams the prompt back word by word; rate sets its tokens per second (default 10, 0: as fast as possible)", false},
+	{DemoTask1, "the lesson's task 1: three steps over 2 s, a token as each step ends (pair it with demo/task2)", false},
+	{DemoTask2, "the lesson's task 2: two steps over 3 s, a token as each step ends: 5 s one after the other, 3 s side by side", false},
 	{DemoThink, "a thinking model: reasons for about 2 s, then answers \"Hello! How can I help?\" over about 1 s; think false answers at once", true},
 }
 
@@ -89,6 +93,10 @@ func (Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result, er
 		s = paced(n, floodToken, rateOf(req.Options, 0))
 		// The flood's length is set by num_predict, so it ends with stop.
 		return playScript(ctx, s, -1, emit)
+	case DemoTask1:
+		s = spread(task1Steps, 2*time.Second)
+	case DemoTask2:
+		s = spread(task2Steps, 3*time.Second)
 	case DemoEcho:
 		words := echoTokens(req.Prompt)
 		s = paced(len(words), func(i int) string { return words[i] }, rateOf(req.Options, DefaultEchoRate))
@@ -188,6 +196,12 @@ func playScript(ctx context.Context, s script, limit int, emit Emitter) (Result,
 var (
 	thinkReasoning = []string{"The", " user", " says", " hi", ".", " A", " greeting", " back", ",", " short", " and", " friendly", ",", " then", " an", " offer", " to", " help", "."}
 	thinkAnswer    = []string{"Hello", "!", " How", " can", " I", " help", "?"}
+)
+
+// The lesson's tasks, a token a step: what each step did, as it ends.
+var (
+	task1Steps = []string{"task 1: step 1/3 done · ", "step 2/3 done · ", "step 3/3 done: task 1 finished"}
+	task2Steps = []string{"task 2: step 1/2 done · ", "step 2/2 done: task 2 finished"}
 )
 
 var hamletTokens = []string{"To", " be", ",", " or", " not", " to", " be", ",", " that", " is", " the", " question", "."}

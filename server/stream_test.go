@@ -281,6 +281,50 @@ func TestDemoTimings(t *testing.T) {
 	}
 }
 
+// TestDemoTasks plays the lesson's two tasks: task 1's three steps end at
+// 2/3, 4/3 and 2 s of its stream, task 2's two at 1.5 and 3 s; side by side
+// the run takes the longer task, not the sum. Timers never fire early: the
+// steps are never before their times.
+func TestDemoTasks(t *testing.T) {
+	testenv.Long(t, "takes 3 s")
+	_, cl := start(t, server.Config{})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "go", Streams: []wire.StreamSpec{{Model: server.DemoTask1}, {Model: server.DemoTask2}}})
+	tr := transcriptOf(t, cl, run)
+	for i, want := range []struct {
+		text  string
+		steps []float64
+	}{
+		{"task 1: step 1/3 done · step 2/3 done · step 3/3 done: task 1 finished", []float64{2000.0 / 3, 4000.0 / 3, 2000}},
+		{"task 2: step 1/2 done · step 2/2 done: task 2 finished", []float64{1500, 3000}},
+	} {
+		st := tr.Streams[i]
+		if st.Text != want.text {
+			t.Errorf("task %d: %q", i+1, st.Text)
+		}
+		var at []float64
+		for _, le := range st.Events {
+			var ev wire.EventData
+			if err := json.Unmarshal(le.Data, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if le.Event == wire.EventToken {
+				at = append(at, ev.TMs-st.Stats.StartMs)
+			}
+		}
+		if len(at) != len(want.steps) {
+			t.Fatalf("task %d: %d steps, want %d", i+1, len(at), len(want.steps))
+		}
+		for k, ms := range want.steps {
+			if at[k] < ms-1 {
+				t.Errorf("task %d: step %d ended at %.0f ms, before %.0f ms", i+1, k+1, at[k], ms)
+			}
+		}
+	}
+	if d1, d2 := tr.Streams[0].Stats.DurationMs, tr.Streams[1].Stats.DurationMs; tr.WallMs >= d1+d2 {
+		t.Errorf("side by side the tasks took %.0f ms, not less than their %.0f + %.0f ms", tr.WallMs, d1, d2)
+	}
+}
+
 // TestCancelOneStream cancels one stream of an async run; the other goes on
 // to its end. The cancelled stream would run for 200 s; the other runs
 // 2.5 s, and must end after the cancelled one: the cancel takes effect

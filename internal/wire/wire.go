@@ -59,6 +59,11 @@ const (
 	DemoFlood  = "demo/flood"
 	DemoEcho   = "demo/echo"
 	DemoThink  = "demo/think"
+	// DemoTask1 and DemoTask2 are the lesson's two tasks that mostly wait:
+	// task 1 takes 2 s in three steps, task 2 takes 3 s in two; one token a
+	// finished step.
+	DemoTask1 = "demo/task1"
+	DemoTask2 = "demo/task2"
 )
 
 // Capabilities of a model (Model.Capabilities), as Ollama names them.
