@@ -18,7 +18,8 @@ type RunTime struct {
 	WallMs, StreamMs float64
 	// Generated is how many streams produced a token (of reasoning or of
 	// the answer); Overlapped whether two of them ever generated at the
-	// same time, from the first token to the last.
+	// same time, from the first token to the last, for a tenth of the
+	// shorter one's time or more.
 	Generated  int
 	Overlapped bool
 	// Queued is how many streams waited in the queued phase (their model
@@ -46,6 +47,10 @@ type Load struct {
 // Ollama reports a few milliseconds for a model it holds in memory, and
 // seconds for one it reads from disk.
 const ColdLoad = 250 * time.Millisecond
+
+// overlapShare is the least part of the shorter of two streams' spans of
+// generation that they must share to count as overlapping.
+const overlapShare = 0.1
 
 // coldLoadShare is the least part of a run's wall time a cold load takes
 // for the run's caveat to tell: less does not change what the run shows.
@@ -93,12 +98,20 @@ func RunTimeOf(stats []*wire.Stats, models ...string) RunTime {
 	r.Loads = slices.DeleteFunc(r.Loads, func(l Load) bool { return l.Ms < coldLoadShare*r.WallMs })
 	r.Generated = len(spans)
 	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.from, b.from) })
-	end := math.Inf(-1)
+	// Two streams overlap when one generated for a while (overlapShare
+	// of the shorter's span) while the other did: a model server that
+	// serves one stream at a time hands over within a few milliseconds,
+	// and the stamps of a burst's last tokens may pass the next stream's
+	// first by a hair.
+	last := span{math.Inf(-1), math.Inf(-1)} // the span that ends last so far
 	for _, s := range spans {
-		if s.from < end {
+		shorter := min(s.to-s.from, last.to-last.from)
+		if over := min(last.to, s.to) - s.from; over > 0 && over > overlapShare*shorter {
 			r.Overlapped = true
 		}
-		end = max(end, s.to)
+		if s.to > last.to {
+			last = s
+		}
 	}
 	return r
 }

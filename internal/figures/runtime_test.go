@@ -103,3 +103,28 @@ func TestRunTimeLoadCaveat(t *testing.T) {
 		t.Errorf("caveat %q: want the queued caveat, then the load caveat", c)
 	}
 }
+
+// TestOverlapped: streams overlap when they generate at the same time for a
+// while; the stamps of one stream's last tokens passing the next one's first
+// by a hair, as when a model server hands over from one to the next, are
+// not an overlap.
+func TestOverlapped(t *testing.T) {
+	gen := func(first, last float64) *wire.Stats {
+		return &wire.Stats{Tokens: 10, StartMs: 0, TTFTMs: first, LastTokenMs: last, EndMs: last + 5, DurationMs: last + 5}
+	}
+	for _, tt := range []struct {
+		name  string
+		stats []*wire.Stats
+		want  bool
+	}{
+		{"side by side", []*wire.Stats{gen(100, 1000), gen(500, 1400)}, true},
+		{"handed over by a hair", []*wire.Stats{gen(100, 1000), gen(995, 1990)}, false},
+		{"one after the other", []*wire.Stats{gen(100, 1000), gen(1010, 1990)}, false},
+		{"a short one inside a long one", []*wire.Stats{gen(100, 5000), gen(600, 700)}, true},
+		{"third overlaps the first", []*wire.Stats{gen(100, 3000), gen(200, 300), gen(1000, 1100)}, true},
+	} {
+		if got := figures.RunTimeOf(tt.stats).Overlapped; got != tt.want {
+			t.Errorf("%s: Overlapped = %v", tt.name, got)
+		}
+	}
+}
