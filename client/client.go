@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,15 @@ type (
 	Models = wire.Models
 	// Model is one entry of Models.
 	Model = wire.Model
+	// EndpointStatus is a configured endpoint and whether it answers, in
+	// Health and Models.
+	EndpointStatus = wire.EndpointStatus
+	// Usage are the token counts of an OpenAI-compatible endpoint.
+	Usage = wire.Usage
+	// UpstreamFrames is the answer of Upstream.
+	UpstreamFrames = wire.UpstreamFrames
+	// UpstreamLine is one data line of an upstream's reply.
+	UpstreamLine = wire.UpstreamLine
 )
 
 // Modes of a run, as in the contract.
@@ -59,6 +69,10 @@ const (
 const (
 	SourceOllama = wire.SourceOllama
 	SourceDemo   = wire.SourceDemo
+	SourceOpenAI = wire.SourceOpenAI
+
+	EndpointOllama = wire.EndpointOllama
+	EndpointOpenAI = wire.EndpointOpenAI
 
 	DemoPrefix = wire.DemoPrefix
 	DemoHello  = wire.DemoHello
@@ -200,7 +214,10 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base.JoinPath(path).String(), body)
+	p, query, _ := strings.Cut(path, "?")
+	u := c.base.JoinPath(p)
+	u.RawQuery = query
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return err
 	}
@@ -282,6 +299,15 @@ func (c *Client) CancelRun(ctx context.Context, runID string) error {
 // CancelStream stops one stream; the other streams of its run go on.
 func (c *Client) CancelStream(ctx context.Context, streamID string) error {
 	return c.do(ctx, http.MethodDelete, "/api/streams/"+url.PathEscape(streamID), nil, nil)
+}
+
+// Upstream returns the raw data lines that a stream's OpenAI-compatible
+// endpoint sent (GET /api/streams/{id}/upstream), those after line n after
+// (-1: all kept); none for other sources.
+func (c *Client) Upstream(ctx context.Context, streamID string, after int64) (*UpstreamFrames, error) {
+	var out UpstreamFrames
+	path := "/api/streams/" + url.PathEscape(streamID) + "/upstream?after=" + strconv.FormatInt(after, 10)
+	return &out, c.do(ctx, http.MethodGet, path, nil, &out)
 }
 
 // IsNotFound reports whether err is the server's 404.

@@ -3,6 +3,8 @@ package server
 import (
 	"log/slog"
 	"time"
+
+	"github.com/tokenloom/tokenloom/internal/endpoints"
 )
 
 // Config sets up a Server. The zero value is ready to use.
@@ -10,6 +12,11 @@ type Config struct {
 	// OllamaURL is the Ollama server; empty takes OLLAMA_HOST, and without
 	// it http://127.0.0.1:11434.
 	OllamaURL string
+	// Endpoints are the named model servers besides the local Ollama
+	// (internal/endpoints): a stream names one in StreamSpec.Endpoint. Their
+	// API keys are read from the environment when New makes their sources.
+	// Default: none. The silence limits below apply to them too.
+	Endpoints []endpoints.Endpoint
 	// OllamaStartTimeout is how long an Ollama stream waits for the first
 	// byte of Ollama's reply, which comes only once the model is loaded,
 	// the requests ahead of it are served and the prompt is read. A stream

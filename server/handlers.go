@@ -23,6 +23,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.Ollama.Reachable, h.Ollama.Version = true, v
 	}
+	h.Endpoints = s.endpointStatuses(ctx)
 	writeJSON(w, http.StatusOK, h)
 }
 
@@ -37,6 +38,11 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	}
 	demo, _ := s.demo.Models(ctx)
 	out.Models = append(out.Models, demo...)
+	if len(s.endpointList) > 0 {
+		var more []wire.Model
+		more, out.Endpoints = s.endpointModels(ctx)
+		out.Models = append(out.Models, more...)
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -97,7 +103,7 @@ func (s *Server) handleCreateReplay(w http.ResponseWriter, r *http.Request) {
 	t := req.Transcript
 	runReq := wire.RunRequest{Prompt: t.Prompt, System: t.System, Mode: t.Mode}
 	for _, st := range t.Streams {
-		runReq.Streams = append(runReq.Streams, wire.StreamSpec{Model: st.Model, Options: st.Options, Label: replayLabelPrefix + st.Model})
+		runReq.Streams = append(runReq.Streams, wire.StreamSpec{Model: st.Model, Endpoint: st.Endpoint, Options: st.Options, Label: replayLabelPrefix + st.Model})
 	}
 	rn := s.newRun(runReq)
 	rn.replayOf, rn.speed = t.ID, *req.Speed
@@ -117,7 +123,7 @@ func (s *Server) answerStarted(w http.ResponseWriter, rn *run, err error) {
 	}
 	out := wire.RunCreated{ID: rn.id, Mode: rn.req.Mode}
 	for _, st := range rn.streams {
-		out.Streams = append(out.Streams, wire.StreamCreated{ID: st.id, Model: st.spec.Model, Label: st.spec.Label, Index: st.index})
+		out.Streams = append(out.Streams, wire.StreamCreated{ID: st.id, Model: st.spec.Model, Endpoint: st.spec.Endpoint, Label: st.spec.Label, Index: st.index})
 	}
 	w.Header().Set("Location", "/api/runs/"+rn.id)
 	writeJSON(w, http.StatusCreated, out)

@@ -24,6 +24,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/api/replays", methods{http.MethodPost: s.handleCreateReplay})
 	mux.Handle("/api/runs/{id}", methods{http.MethodGet: s.handleGetRun, http.MethodDelete: s.handleCancelRun})
 	mux.Handle("/api/streams/{id}", methods{http.MethodDelete: s.handleCancelStream})
+	mux.Handle("/api/streams/{id}/upstream", methods{http.MethodGet: s.handleUpstream})
 	mux.Handle("/events", methods{http.MethodGet: s.handleEvents})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path, endpointsHint)
@@ -32,7 +33,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 // endpointsHint lists the endpoints, for the hint of a 404.
-const endpointsHint = "endpoints: /healthz, /api/models, /api/runs, /api/replays, /api/runs/{id}, /api/streams/{id}, /events?stream=ID"
+const endpointsHint = "endpoints: /healthz, /api/models, /api/runs, /api/replays, /api/runs/{id}, /api/streams/{id}, /api/streams/{id}/upstream, /events?stream=ID"
 
 // cleanPath is p without "//", "." or ".." segments, keeping a trailing
 // slash, as http.ServeMux cleans paths.

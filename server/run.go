@@ -74,6 +74,8 @@ type stream struct {
 	settled bool // the terminal event is in the log
 	encoded bytes.Buffer
 	enc     *json.Encoder // writes to encoded
+	// upstream is the raw reply of an OpenAI-compatible endpoint
+	upstream upstreamLog
 
 	// owned by the stream's goroutine
 	phase   string
@@ -219,6 +221,7 @@ func (s *stream) finish(res Result, err error) {
 		EndMs:      t,
 		DurationMs: figures.RoundMs(t - s.startMs),
 		Ollama:     res.Ollama,
+		Usage:      res.Usage,
 	}
 	stats.TTFTMs, stats.TokensPerS = figures.Timing(s.tokens, s.startMs, s.firstMs, t)
 	if s.phase == wire.PhaseQueued {
@@ -300,9 +303,9 @@ func (srv *Server) runStream(s *stream) {
 	if s.spec.Options != nil {
 		req.Options = *s.spec.Options
 	}
-	res, err := srv.sourceFor(s.spec.Model).Generate(s.ctx, req, s)
+	res, err := srv.sourceFor(s.spec).Generate(s.ctx, req, s)
 	if err != nil && s.ctx.Err() == nil {
-		srv.log.Info("stream failed", "stream", s.id, "model", s.spec.Model, "err", err)
+		srv.log.Info("stream failed", "stream", s.id, "model", s.spec.Model, "endpoint", s.spec.Endpoint, "err", err)
 	}
 	s.finish(res, err)
 }

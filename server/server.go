@@ -32,7 +32,9 @@
 // endpoints; transcript.go GET /api/runs/{id} written as it goes;
 // validate.go what requests may ask; conns.go the cap on connections.
 // Sources: source.go the Source interface and the routing of model names,
-// demo.go, ollama.go with silence.go and queue.go, and replay.go playing a
+// demo.go, ollama.go with silence.go and queue.go, openai.go (an
+// OpenAI-compatible endpoint) with upstream.go (its raw reply, kept per
+// stream), endpoints.go the configured endpoints, and replay.go playing a
 // saved run back.
 package server
 
@@ -59,10 +61,13 @@ type Server struct {
 	demo    Demo
 	ollama  *Ollama
 	sources []route // by model name prefix; Ollama takes the rest
-	sse     *sse.Server
-	subs    sync.Map // r3labs stream id -> *subscription
-	subSeq  atomic.Int64
-	budget  logBudget
+	// endpoints are the configured endpoints, by name and in order.
+	endpoints    map[string]*endpoint
+	endpointList []*endpoint
+	sse          *sse.Server
+	subs         sync.Map // r3labs stream id -> *subscription
+	subSeq       atomic.Int64
+	budget       logBudget
 
 	// Close first stops the streams, so that subscribers still get their
 	// terminal events, then the subscriptions.
@@ -99,13 +104,20 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	byName, list, err := newEndpoints(cfg)
+	if err != nil {
+		ol.Close()
+		return nil, err
+	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		ollama:  ol,
-		runs:    map[string]*run{},
-		streams: map[string]*stream{},
-		release: make(chan struct{}, 1),
+		cfg:          cfg,
+		log:          cfg.Logger,
+		ollama:       ol,
+		endpoints:    byName,
+		endpointList: list,
+		runs:         map[string]*run{},
+		streams:      map[string]*stream{},
+		release:      make(chan struct{}, 1),
 	}
 	s.sources = []route{{DemoPrefix, s.demo}}
 	s.budget = logBudget{max: cfg.MaxLogBytes, makeRoom: s.makeRoom}
@@ -241,6 +253,9 @@ func (s *Server) Close() error {
 	s.wg.Wait()
 	s.sse.Close()
 	s.ollama.Close()
+	for _, e := range s.endpointList {
+		e.close()
+	}
 	return err
 }
 

@@ -49,6 +49,9 @@ type Result struct {
 	Reason string
 	// Ollama holds Ollama's final metrics; nil for other sources.
 	Ollama *wire.OllamaStats
+	// Usage holds the token counts of an OpenAI-compatible endpoint, when
+	// it reported them; nil for other sources.
+	Usage *wire.Usage
 }
 
 // SourceError is a failure with a sentence a person can act on. Message and
@@ -91,11 +94,15 @@ type route struct {
 	source Source
 }
 
-// sourceFor picks the source of a model name: the first route whose prefix
-// it has, else Ollama.
-func (s *Server) sourceFor(model string) Source {
+// sourceFor picks the source of a stream: its endpoint's when it names one
+// (validate has checked that it exists), else the first route whose prefix
+// its model has, else the local Ollama.
+func (s *Server) sourceFor(spec wire.StreamSpec) Source {
+	if spec.Endpoint != "" {
+		return s.endpoints[spec.Endpoint].source
+	}
 	for _, r := range s.sources {
-		if strings.HasPrefix(model, r.prefix) {
+		if strings.HasPrefix(spec.Model, r.prefix) {
 			return r.source
 		}
 	}

@@ -77,7 +77,7 @@ func writeTranscript(w io.Writer, r *run) error {
 func (sn streamSnapshot) write(bw *bufio.Writer) error {
 	st := sn.st
 	head, tail, err := splitAt(wire.StreamTranscript{
-		ID: st.id, Model: st.spec.Model, Label: st.spec.Label, Index: st.index, Options: st.spec.Options,
+		ID: st.id, Model: st.spec.Model, Endpoint: st.spec.Endpoint, Label: st.spec.Label, Index: st.index, Options: st.spec.Options,
 		Events: []wire.LoggedEvent{}, Stats: sn.stats, Error: sn.errMsg,
 	}, `"text":"`)
 	if err != nil {

@@ -69,7 +69,11 @@ func (s *Server) validate(req *wire.RunRequest) *refusal {
 		return bad(fmt.Sprintf("unknown mode %q", req.Mode), `mode is "async" or "sync"`)
 	}
 	for i, sp := range req.Streams {
-		if !ValidModelName(sp.Model) {
+		if sp.Endpoint != "" {
+			if bad := s.checkEndpoint(i, sp); bad != nil {
+				return bad
+			}
+		} else if !ValidModelName(sp.Model) {
 			return invalidModel(i, sp.Model)
 		}
 		if len(sp.Label) > maxLabelLen || !utf8.ValidString(sp.Label) || strings.ContainsFunc(sp.Label, isControl) {
@@ -162,7 +166,10 @@ func (s *Server) validateReplay(req *wire.ReplayRequest) ([]*replayScript, *refu
 	for i, st := range t.Streams {
 		evs := events[i]
 		switch {
-		case !ValidModelName(st.Model):
+		case st.Endpoint == "" && !ValidModelName(st.Model),
+			st.Endpoint != "" && !validOpenAIModel(st.Model):
+			// A saved run's endpoint need not be configured here: its
+			// stream is played from the file.
 			return nil, invalidModel(i, st.Model)
 		case len(st.Events) > s.cfg.MaxStreamEvents:
 			return nil, bad(fmt.Sprintf("stream %d (%s): %d events (at most %d)", i, st.Model, len(st.Events), s.cfg.MaxStreamEvents), "replay a shorter run")

@@ -49,6 +49,13 @@ const (
 const (
 	SourceOllama = "ollama" // a model of the local Ollama
 	SourceDemo   = "demo"   // a built-in demo source
+	SourceOpenAI = "openai" // a model of an OpenAI-compatible endpoint
+)
+
+// Kinds of endpoints (EndpointStatus.Kind).
+const (
+	EndpointOllama = "ollama" // an Ollama server
+	EndpointOpenAI = "openai" // an OpenAI-compatible server (/v1/chat/completions)
 )
 
 // Demo models: the built-in scripted sources, which need no Ollama.
@@ -132,6 +139,20 @@ type Stats struct {
 	// Ollama holds Ollama's own final metrics, when the source is Ollama and
 	// it finished.
 	Ollama *OllamaStats `json:"ollama,omitempty"`
+	// Usage holds the token counts an OpenAI-compatible endpoint reported
+	// (stream_options.include_usage), when it did.
+	Usage *Usage `json:"usage,omitempty"`
+}
+
+// Usage are the token counts of an OpenAI-compatible endpoint's final
+// chunk, as it counts them.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	// ReasoningTokens is the part of CompletionTokens spent reasoning,
+	// when the endpoint says (completion_tokens_details.reasoning_tokens).
+	ReasoningTokens int `json:"reasoning_tokens,omitempty"`
+	TotalTokens     int `json:"total_tokens"`
 }
 
 // OllamaStats are the metrics of Ollama's final chunk.
@@ -222,8 +243,11 @@ func (t *Think) UnmarshalJSON(b []byte) error {
 
 // StreamSpec asks for one stream of a run.
 type StreamSpec struct {
-	Model   string   `json:"model"`
-	Options *Options `json:"options,omitempty"`
+	Model string `json:"model"`
+	// Endpoint names the configured endpoint that serves Model; empty: the
+	// local Ollama, or a demo source for demo/ names.
+	Endpoint string   `json:"endpoint,omitempty"`
+	Options  *Options `json:"options,omitempty"`
 	// Label is a free name shown instead of the model name.
 	Label string `json:"label,omitempty"`
 }
@@ -247,8 +271,10 @@ type RunCreated struct {
 type StreamCreated struct {
 	ID    string `json:"id"`
 	Model string `json:"model"`
-	Label string `json:"label,omitempty"`
-	Index int    `json:"index"`
+	// Endpoint is the stream's endpoint, as StreamSpec named it.
+	Endpoint string `json:"endpoint,omitempty"`
+	Label    string `json:"label,omitempty"`
+	Index    int    `json:"index"`
 }
 
 // LoggedEvent is one event as kept in a transcript.
@@ -294,12 +320,15 @@ const (
 
 // StreamTranscript is one stream of a Transcript.
 type StreamTranscript struct {
-	ID      string   `json:"id"`
-	Model   string   `json:"model"`
-	Label   string   `json:"label,omitempty"`
-	Index   int      `json:"index"`
-	Options *Options `json:"options,omitempty"`
-	Text    string   `json:"text"`
+	ID    string `json:"id"`
+	Model string `json:"model"`
+	// Endpoint is the endpoint that served the stream; empty for the local
+	// Ollama and the demo sources.
+	Endpoint string   `json:"endpoint,omitempty"`
+	Label    string   `json:"label,omitempty"`
+	Index    int      `json:"index"`
+	Options  *Options `json:"options,omitempty"`
+	Text     string   `json:"text"`
 	// Thinking is the stream's thinking events joined: its reasoning.
 	Thinking string        `json:"thinking,omitempty"`
 	Events   []LoggedEvent `json:"events"`
@@ -319,6 +348,25 @@ type Health struct {
 	OK      bool         `json:"ok"`
 	Version string       `json:"version"`
 	Ollama  OllamaHealth `json:"ollama"`
+	// Endpoints are the configured endpoints, in their order, each with
+	// whether it answers.
+	Endpoints []EndpointStatus `json:"endpoints,omitempty"`
+}
+
+// EndpointStatus is one configured endpoint and whether it answers. It
+// never holds an API key: only the name of the variable that holds it.
+type EndpointStatus struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"` // EndpointOllama or EndpointOpenAI
+	URL  string `json:"url"`
+	// Reachable is true when the endpoint answered: its version (Ollama) or
+	// its list of models (OpenAI-compatible).
+	Reachable bool `json:"reachable"`
+	// Version is the server's version, when it tells (Ollama does).
+	Version string `json:"version,omitempty"`
+	// Error and Hint say why it did not answer, and what to do.
+	Error string `json:"error,omitempty"`
+	Hint  string `json:"hint,omitempty"`
 }
 
 // OllamaHealth tells whether Ollama answers.
@@ -333,7 +381,10 @@ type OllamaHealth struct {
 // Model is one entry of GET /api/models.
 type Model struct {
 	Name   string `json:"name"`
-	Source string `json:"source"` // "ollama" or "demo"
+	Source string `json:"source"` // "ollama", "openai" or "demo"
+	// Endpoint is the configured endpoint that serves the model; empty for
+	// the local Ollama's models and the demo sources.
+	Endpoint string `json:"endpoint,omitempty"`
 	// Description says what a demo source does.
 	Description   string     `json:"description,omitempty"`
 	Size          int64      `json:"size,omitempty"`
@@ -353,7 +404,41 @@ type Models struct {
 	Models      []Model `json:"models"`
 	OllamaError string  `json:"ollama_error,omitempty"`
 	OllamaHint  string  `json:"ollama_hint,omitempty"`
+	// Endpoints are the configured endpoints, in their order, each with
+	// whether it answered the list of its models.
+	Endpoints []EndpointStatus `json:"endpoints,omitempty"`
 }
+
+// UpstreamFrames is the answer to GET /api/streams/{id}/upstream: the raw
+// data lines of the SSE reply an OpenAI-compatible endpoint sent for the
+// stream, the newest MaxUpstreamLines of them.
+type UpstreamFrames struct {
+	Stream   string `json:"stream"`
+	Endpoint string `json:"endpoint,omitempty"`
+	Kind     string `json:"kind,omitempty"` // the endpoint's kind; "" for the local Ollama and demo sources
+	// Lines are the lines after ?after=N, oldest first.
+	Lines []UpstreamLine `json:"lines"`
+	// Next is the N of the line the upstream will send next: ask with
+	// ?after=Next-1 for what comes after these.
+	Next int64 `json:"next"`
+	// Dropped is how many of the oldest lines are no longer kept.
+	Dropped int64 `json:"dropped"`
+	// Finished is true once the stream has ended: no line will follow.
+	Finished bool `json:"finished"`
+}
+
+// UpstreamLine is one data line of the upstream's SSE reply.
+type UpstreamLine struct {
+	// N numbers the stream's upstream lines: 0, 1, 2, …
+	N int64 `json:"n"`
+	// TMs is when it arrived, in run time, on the clock of the events' t_ms.
+	TMs float64 `json:"t_ms"`
+	// Data is the line after "data:" and its space, as sent ("[DONE]" too).
+	Data string `json:"data"`
+}
+
+// MaxUpstreamLines is how many upstream data lines a stream keeps.
+const MaxUpstreamLines = 2000
 
 // Marshal encodes v as one line of JSON without HTML escaping, so token text
 // such as "<b>" stays readable on the wire. It never contains a raw newline:
