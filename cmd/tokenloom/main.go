@@ -28,6 +28,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/bench"
 	"github.com/tokenloom/tokenloom/internal/cli"
 	"github.com/tokenloom/tokenloom/internal/desktop"
+	"github.com/tokenloom/tokenloom/internal/endpoints"
 	_ "github.com/tokenloom/tokenloom/internal/localefix" // before Fyne reads the locale
 	"github.com/tokenloom/tokenloom/internal/palette"
 )
@@ -49,7 +50,10 @@ Usage:
 
 Models: the demo sources demo/hello, demo/hamlet, demo/flood and demo/echo are built
 in and need nothing else. Any model of your local Ollama works too; Tokenloom finds
-Ollama through OLLAMA_HOST (default http://127.0.0.1:11434).
+Ollama through OLLAMA_HOST (default http://127.0.0.1:11434). Other model servers are
+named endpoints, of kind ollama or openai (vLLM, LM Studio, llama-server and other
+OpenAI-compatible servers): --endpoint NAME=KIND:URL on the app, run and serve, or
+the file endpoints.json in the config folder; -m MODEL@NAME streams from one.
 
 Examples:
   tokenloom run -p hi                                 demo/hello and demo/hamlet at once: about 3 s
@@ -106,6 +110,7 @@ func guiCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	var o desktop.Options
 	fs.BoolVar(&o.AutoRun, "run", false, "start a run with the saved panes at launch")
 	fs.StringVar(&o.OllamaURL, "ollama", "", "Ollama's `URL` (default: the saved setting, OLLAMA_HOST, else http://127.0.0.1:11434)")
+	endpointFlag(fs, &o.Endpoints)
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -123,7 +128,8 @@ per second, duration and why it ended, and the run's wall time next to the sum o
 the streams' durations: async runs take about the longest stream, sync runs the sum.
 
 Without -p the prompt is read from standard input, up to Ctrl+D. Without -m the demo
-sources demo/hello and demo/hamlet are used. With --sync each stream starts on a line
+sources demo/hello and demo/hamlet are used. -m MODEL@NAME streams from the endpoint
+NAME (--endpoint, or endpoints.json in the config folder). With --sync each stream starts on a line
 of its own. The reasoning of thinking models (--think on; Ollama 0.12 and later think
 by default) is printed faint before their answers on a terminal, and left out when the
 output is not a terminal or with --hide-thinking; --json always has it, as thinking
@@ -146,7 +152,7 @@ Flags:
 func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run", runUsage, stderr)
 	var o cli.RunOptions
-	fs.Func("m", "a `MODEL` to stream from; repeat for several streams (default demo/hello and demo/hamlet)", func(s string) error {
+	fs.Func("m", "a `MODEL` to stream from, or MODEL@ENDPOINT; repeat for several streams (default demo/hello and demo/hamlet)", func(s string) error {
 		o.Models = append(o.Models, s)
 		return nil
 	})
@@ -180,6 +186,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, then the run's summary, instead of text")
 	fs.StringVar(&o.Save, "save", "", "save the run to `FILE` when it ends: .json (every event, to replay) or .md/.markdown (a report)")
 	ollamaFlag(fs, &o.OllamaURL)
+	endpointFlag(fs, &o.Endpoints)
 	if code, done := parseFlagsOnly(fs, args, stderr, " (quote the prompt and pass it with -p)"); done {
 		return code
 	}
@@ -236,6 +243,8 @@ const serveUsage = `Usage: tokenloom serve [--addr HOST:PORT]
 Runs Tokenloom's streaming server alone, on a loopback address only. Start runs
 with POST /api/runs and follow their streams with GET /events?stream=ID
 (Server-Sent Events); the server prints ready-to-paste curl commands. Ctrl+C stops it.
+A stream names an endpoint of --endpoint or endpoints.json with "endpoint":"NAME";
+GET /api/models lists each endpoint's models and whether it answers.
 
 Flags:
 `
@@ -245,6 +254,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var o cli.ServeOptions
 	fs.StringVar(&o.Addr, "addr", cli.DefaultServeAddr, "loopback `HOST:PORT` to listen on (port 0: any free port)")
 	ollamaFlag(fs, &o.OllamaURL)
+	endpointFlag(fs, &o.Endpoints)
 	if code, done := parseFlagsOnly(fs, args, stderr, ""); done {
 		return code
 	}
@@ -378,6 +388,25 @@ func parseFlagsOnly(fs *flag.FlagSet, args []string, stderr io.Writer, hint stri
 // ollamaFlag adds --ollama to a command that starts its own server.
 func ollamaFlag(fs *flag.FlagSet, url *string) {
 	fs.StringVar(url, "ollama", "", "Ollama's `URL` (default: OLLAMA_HOST, else http://127.0.0.1:11434)")
+}
+
+// endpointFlag adds --endpoint, repeatable, to a command that starts its
+// own server.
+func endpointFlag(fs *flag.FlagSet, eps *[]endpoints.Endpoint) {
+	fs.Func("endpoint", "a model server besides the local Ollama, `"+endpoints.FlagSyntax+"`, KIND ollama or openai "+
+		"(e.g. gpu=openai:http://10.0.0.5:8000/v1,key=env:VLLM_KEY); repeat for several; over the endpoints of "+endpointsFile(), func(s string) error {
+		e, err := endpoints.Parse(s)
+		*eps = append(*eps, e)
+		return err
+	})
+}
+
+// endpointsFile names the endpoints file for a help text.
+func endpointsFile() string {
+	if p, err := endpoints.File(); err == nil {
+		return p
+	}
+	return endpoints.FileName + " in the user's config folder"
 }
 
 // colorWanted reports whether w is a terminal that wants colour.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/embedded"
+	"github.com/tokenloom/tokenloom/internal/endpoints"
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -34,8 +35,8 @@ const (
 
 // RunOptions are the settings of `tokenloom run`.
 type RunOptions struct {
-	// Models to stream from, one stream each. Default: demo/hello and
-	// demo/hamlet.
+	// Models to stream from, one stream each, as MODEL or MODEL@ENDPOINT
+	// (SplitModel). Default: demo/hello and demo/hamlet.
 	Models []string
 	// Prompt; when PromptSet is false it is read from Stdin, after a line
 	// on Stderr that says so when Stdin is a terminal.
@@ -68,6 +69,9 @@ type RunOptions struct {
 	TrueColor bool
 	// OllamaURL overrides OLLAMA_HOST.
 	OllamaURL string
+	// Endpoints are the --endpoint flags, over the endpoints file
+	// (endpoints.Load).
+	Endpoints []endpoints.Endpoint
 	Version   string
 
 	Stdin          io.Reader
@@ -105,7 +109,12 @@ func Run(ctx context.Context, o RunOptions) int {
 		o.Prompt = strings.TrimRight(string(b), "\r\n")
 	}
 
-	emb := startEmbedded(server.Config{OllamaURL: o.OllamaURL, Version: o.Version}, o.Stderr)
+	eps, epErr := endpoints.Load(o.Endpoints)
+	if epErr != nil {
+		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", epErr)
+		return ExitUsage
+	}
+	emb := startEmbedded(server.Config{OllamaURL: o.OllamaURL, Endpoints: eps, Version: o.Version}, o.Stderr)
 	if emb == nil {
 		return ExitUsage
 	}
@@ -121,7 +130,8 @@ func Run(ctx context.Context, o RunOptions) int {
 		opts = &client.Options{NumPredict: o.MaxTokens, Temperature: o.Temperature, Seed: o.Seed, Think: o.Think}
 	}
 	for _, m := range o.Models {
-		req.Streams = append(req.Streams, client.StreamSpec{Model: m, Options: opts})
+		model, endpoint := SplitModel(m)
+		req.Streams = append(req.Streams, client.StreamSpec{Model: model, Endpoint: endpoint, Options: opts})
 	}
 	created, code := play(ctx, cl, func(ctx context.Context) (*client.RunCreated, error) {
 		return cl.StartRun(ctx, req)
@@ -246,7 +256,7 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 
 	names := make([]string, len(created.Streams))
 	for i, s := range created.Streams {
-		names[i] = s.Model
+		names[i] = streamName(s)
 	}
 	results := make([]streamResult, len(names))
 	for i := range results {
@@ -320,13 +330,14 @@ func printJSONEvent(w io.Writer, s client.StreamCreated, ev client.Event) {
 		data, _ = json.Marshal(map[string]any{"seq": ev.Seq, "message": ev.Message, "hint": ev.Hint, "local": true})
 	}
 	line, _ := json.Marshal(struct {
-		Stream string          `json:"stream"`
-		Index  int             `json:"index"`
-		Model  string          `json:"model"`
-		Event  string          `json:"event"`
-		ID     int64           `json:"id"`
-		Data   json.RawMessage `json:"data"`
-	}{s.ID, s.Index, s.Model, ev.Type, ev.Seq, data})
+		Stream   string          `json:"stream"`
+		Index    int             `json:"index"`
+		Model    string          `json:"model"`
+		Endpoint string          `json:"endpoint,omitempty"`
+		Event    string          `json:"event"`
+		ID       int64           `json:"id"`
+		Data     json.RawMessage `json:"data"`
+	}{s.ID, s.Index, s.Model, s.Endpoint, ev.Type, ev.Seq, data})
 	fmt.Fprintf(w, "%s\n", bytes.TrimSpace(line))
 }
 

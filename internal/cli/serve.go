@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
+	"github.com/tokenloom/tokenloom/internal/endpoints"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -18,6 +20,9 @@ type ServeOptions struct {
 	Addr string
 	// OllamaURL overrides OLLAMA_HOST.
 	OllamaURL string
+	// Endpoints are the --endpoint flags, over the endpoints file
+	// (endpoints.Load).
+	Endpoints []endpoints.Endpoint
 	Version   string
 	// Ready, if set, is called with the server's URL once it listens.
 	Ready func(url string)
@@ -32,7 +37,12 @@ func Serve(ctx context.Context, o ServeOptions) int {
 		o.Addr = DefaultServeAddr
 	}
 	logger := slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg := server.Config{OllamaURL: o.OllamaURL, Version: o.Version, Logger: logger}
+	eps, err := endpoints.Load(o.Endpoints)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
+		return ExitUsage
+	}
+	cfg := server.Config{OllamaURL: o.OllamaURL, Endpoints: eps, Version: o.Version, Logger: logger}
 	server.LimitMemory(cfg, 0) // the process is the server
 
 	srv, err := server.New(cfg)
@@ -57,6 +67,13 @@ Or both at once:
 
 Models: curl -s %[1]s/api/models    Stop: Ctrl+C
 `, u, srv.Ollama().URL())
+	if len(eps) > 0 {
+		var b strings.Builder
+		for _, e := range eps {
+			fmt.Fprintf(&b, "  %s  %s %s\n", e.Name, e.Kind, e.URL)
+		}
+		fmt.Fprintf(o.Stdout, "\nEndpoints (a stream names one with \"endpoint\":\"NAME\"):\n%s", b.String())
+	}
 	if o.Ready != nil {
 		o.Ready(u)
 	}

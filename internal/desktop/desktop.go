@@ -16,6 +16,7 @@ import (
 	"github.com/tokenloom/tokenloom/assets"
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/embedded"
+	"github.com/tokenloom/tokenloom/internal/endpoints"
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/server"
 	"github.com/tokenloom/tokenloom/ui"
@@ -49,6 +50,9 @@ func NewApp(version string) fyne.App {
 type Options struct {
 	// OllamaURL overrides the saved setting and OLLAMA_HOST.
 	OllamaURL string
+	// Endpoints are the --endpoint flags, over the endpoints file
+	// (endpoints.Load).
+	Endpoints []endpoints.Endpoint
 	// AutoRun starts a run with the saved panes at launch.
 	AutoRun bool
 	Version string
@@ -61,6 +65,8 @@ type Options struct {
 // current is the running embedded server; Settings replaces it with one on
 // another Ollama URL.
 type current struct {
+	endpoints []endpoints.Endpoint // of every server it starts
+
 	mu  sync.Mutex
 	emb *embedded.Server
 }
@@ -68,7 +74,7 @@ type current struct {
 // start replaces the embedded server with one on ollamaURL.
 func (c *current) start(ollamaURL, version string) (*client.Client, error) {
 	// A saved run that export can read can also be replayed.
-	emb, err := embedded.Start(server.Config{OllamaURL: ollamaURL, Version: version, MaxReplayBytes: export.MaxReadBytes})
+	emb, err := embedded.Start(server.Config{OllamaURL: ollamaURL, Endpoints: c.endpoints, Version: version, MaxReplayBytes: export.MaxReadBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +132,12 @@ func Run(ctx context.Context, o Options) int {
 		from = ""
 		ollamaURL = a.Preferences().String(ui.PrefOllamaURL)
 	}
-	var e current
+	eps, err := endpoints.Load(o.Endpoints)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
+		return 2
+	}
+	e := current{endpoints: eps}
 	cl, err := e.start(ollamaURL, o.Version)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
