@@ -284,6 +284,9 @@ Measures Tokenloom against its performance targets and prints the figures:
             against the server's 256 MiB budget for event logs, then the eviction
             of the runs: peak RSS (at most 640 MB) and RSS 1 s after the eviction
             (at most 64 MB)
+  endpoints 32 streams at once (two runs of 16) over two OpenAI-compatible
+            endpoints on loopback that send tokens as fast as they can: tokens
+            per second through the OpenAI source, the server and the clients
 The UI, start-up and soak parts run in child processes (tokenloom bench --child
 ui, startup or soak); the UI and start-up parts need a display; without one, run
 it under
@@ -315,7 +318,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&c.MemProfile, "memprofile", "", "UI: write a heap profile of the window's process at the end of its run to `FILE`")
 	fs.IntVar(&c.SoakStreams, "soak-streams", c.SoakStreams, "soak: `N` streams at once (1 to 64)")
 	fs.IntVar(&c.SoakEvents, "soak-events", c.SoakEvents, "soak: events per stream (3 to 250000)")
-	fs.StringVar(&skip, "skip", "", "parts not to run, comma-separated: ui, startup, relay, overhead, soak")
+	fs.IntVar(&c.EndpointTokens, "endpoint-tokens", c.EndpointTokens, "endpoints: tokens per stream (1 to 200000)")
+	fs.StringVar(&skip, "skip", "", "parts not to run, comma-separated: ui, startup, relay, overhead, soak, endpoints")
 	fs.StringVar(&part, "child", "", "run one `PART` (ui, startup or soak) in this process and print its raw result (used by bench itself)")
 	if code, done := parseFlagsOnly(fs, args, stderr, ""); done {
 		return code

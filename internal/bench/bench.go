@@ -86,8 +86,11 @@ type Config struct {
 	OverheadTokens, OverheadRounds int
 	// Soak part: SoakStreams streams of SoakEvents events each, at once.
 	SoakStreams, SoakEvents int
+	// Endpoints part: EndpointStreams streams of EndpointTokens tokens each,
+	// at once, over two OpenAI-compatible endpoints.
+	EndpointTokens int
 	// Skip names parts not to run: "ui", "startup", "relay", "overhead",
-	// "soak".
+	// "soak", "endpoints".
 	Skip []string
 	// CPUProfile, if set, is where the UI part writes a CPU profile.
 	CPUProfile string `json:",omitempty"`
@@ -104,6 +107,7 @@ func DefaultConfig() Config {
 		RelayStreams: 8, RelayTokens: 50000, RelayRounds: 3,
 		Model: OverheadModel, OverheadTokens: 2000, OverheadRounds: 5,
 		SoakStreams: 64, SoakEvents: 250_000,
+		EndpointTokens: 5000,
 	}
 }
 
@@ -131,6 +135,10 @@ type Figures struct {
 	RelayOverheadP99Ms  *float64 `json:"relay_overhead_p99_ms"`
 	RelayOverheadMaxMs  *float64 `json:"relay_overhead_max_ms"`
 	RelayOverheadTokens int      `json:"relay_overhead_tokens"`
+
+	// EndpointsTokensPerS is the tokens per second of 32 streams over two
+	// OpenAI-compatible endpoints at once.
+	EndpointsTokensPerS *float64 `json:"endpoints_tokens_per_s"`
 
 	SoakPeakRSSMB  *float64 `json:"soak_peak_rss_mb"`
 	SoakAfterRSSMB *float64 `json:"soak_after_rss_mb"`
@@ -189,6 +197,12 @@ func Run(ctx context.Context, c Config, version string, asJSON bool, stdout, std
 		progress("relay overhead: %d rounds of %d tokens of %s", c.OverheadRounds+1, c.OverheadTokens, c.Model)
 		if err := measureOverhead(ctx, c, f); err != nil {
 			return nil, fmt.Errorf("relay overhead: %w", err)
+		}
+	}
+	if !c.skips("endpoints") {
+		progress("endpoints: %d streams × %d tokens over two OpenAI-compatible endpoints", EndpointStreams, c.EndpointTokens)
+		if err := measureEndpoints(ctx, c, f); err != nil {
+			return nil, fmt.Errorf("endpoints: %w", err)
 		}
 	}
 	if !c.skips("soak") {
@@ -416,6 +430,10 @@ func (f *Figures) print(w io.Writer) {
 		fmt.Fprintf(w, "Relay throughput, %d × %d demo/flood tokens, median of %d  %9.0f tokens/s (target ≥ %g)%s\n  rounds: %v\n",
 			c.RelayStreams, c.RelayTokens, len(f.RelayRoundsTokensPS), *f.RelayTokensPerS, TargetRelayTokensPerS, mark("relay_tokens_per_s"), f.RelayRoundsTokensPS)
 	}
+	if f.EndpointsTokensPerS != nil {
+		fmt.Fprintf(w, "Endpoints, %d streams × %d tokens over two OpenAI-compatible endpoints  %9.0f tokens/s\n",
+			EndpointStreams, c.EndpointTokens, *f.EndpointsTokensPerS)
+	}
 	if f.RelayOverheadP99Ms != nil {
 		fmt.Fprintf(w, "Relay overhead over reading Ollama directly, %d tokens of %s\n", f.RelayOverheadTokens, c.Model)
 		fmt.Fprintf(w, "  p50 / p99 / max  %.3f / %.3f / %.3f ms (target p99 ≤ %g)%s\n",
@@ -479,7 +497,7 @@ func round(v float64, digits int) float64 {
 func ptr[T any](v T) *T { return &v }
 
 // parts are the names Skip takes.
-var parts = []string{"ui", "startup", "relay", "overhead", "soak"}
+var parts = []string{"ui", "startup", "relay", "overhead", "soak", "endpoints"}
 
 // Validate says what is wrong with c.
 func (c Config) Validate() error {
@@ -498,6 +516,7 @@ func (c Config) Validate() error {
 	in("overhead-rounds", c.OverheadRounds, 1, 100)
 	in("soak-streams", c.SoakStreams, 1, 64)
 	in("soak-events", c.SoakEvents, 3, 250_000)
+	in("endpoint-tokens", c.EndpointTokens, 1, 200000)
 	if !(c.Rate > 0) || c.Rate > 100000 {
 		errs = append(errs, fmt.Errorf("rate %g out of range: more than 0, at most 100000 tokens/s", c.Rate))
 	}

@@ -195,3 +195,18 @@ func TestMeasureOverhead(t *testing.T) {
 		})
 	}
 }
+
+// TestEndpointsPart runs the endpoints part small: 32 streams over two
+// endpoints, every token of each received.
+func TestEndpointsPart(t *testing.T) {
+	c := DefaultConfig()
+	c.EndpointTokens = 300
+	var f Figures
+	if err := measureEndpoints(t.Context(), c, &f); err != nil {
+		t.Fatal(err)
+	}
+	if f.EndpointsTokensPerS == nil || *f.EndpointsTokensPerS <= 0 {
+		t.Fatalf("endpoints figure %v", f.EndpointsTokensPerS)
+	}
+	t.Logf("%d streams × %d tokens over two endpoints: %.0f tokens/s", EndpointStreams, c.EndpointTokens, *f.EndpointsTokensPerS)
+}
