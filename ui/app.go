@@ -65,18 +65,19 @@ type App struct {
 	cl *client.Client
 
 	// The controls (controls.go).
-	prompt    *promptEntry
-	system    *textEntry
-	mode      *widget.RadioGroup
-	runBtn    *widget.Button
-	stopBtn   *widget.Button
-	addBtn    *widget.Button
-	exportBtn *widget.Button
-	runStatus *widget.Label
-	notice    *widget.Label // the app's own messages (say)
-	banner    *fyne.Container
-	bannerMsg *widget.Label
-	tabs      *container.AppTabs
+	prompt     *promptEntry
+	system     *textEntry
+	mode       *widget.RadioGroup
+	runBtn     *widget.Button
+	stopBtn    *widget.Button
+	compareBtn *widget.Button
+	addBtn     *widget.Button
+	exportBtn  *widget.Button
+	runStatus  *widget.Label
+	notice     *widget.Label // the app's own messages (say)
+	banner     *fyne.Container
+	bannerMsg  *widget.Label
+	tabs       *container.AppTabs
 
 	// The panes (panes.go) and the models they offer (models.go).
 	panesBox    *fyne.Container
@@ -101,6 +102,8 @@ type App struct {
 	// replayName is the name of the file last opened.
 	replaying  *replayed
 	replayName string
+	// comparing is the comparison going on (compare.go), nil otherwise.
+	comparing *comparison
 
 	ctx    context.Context // ends with the window
 	cancel context.CancelFunc

@@ -34,6 +34,8 @@ func (a *App) build() {
 		container.NewTabItemWithIcon("Stats", theme.GridIcon(), a.views.stats.root),
 		container.NewTabItemWithIcon("Wire", theme.ComputerIcon(), a.views.wire.root),
 	)
+	a.views.compareTab = container.NewTabItemWithIcon("Compare", theme.MediaFastForwardIcon(), a.views.compare.root)
+	a.tabs.Append(a.views.compareTab)
 	split := container.NewVSplit(withMinCache(&a.frameGen, a.tabs), withMinCache(&a.frameGen, a.views.timelineBox()))
 	split.Offset = 0.68
 	// The window's floor: below it the panes and the timeline have no
@@ -47,8 +49,8 @@ func (a *App) build() {
 	a.win.SetContent(container.NewStack(layers...))
 
 	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { a.run() })
-	// Alt+1 … Alt+4 show the tabs: the tab bar takes no keyboard focus.
-	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4} {
+	// Alt+1 … Alt+5 show the tabs: the tab bar takes no keyboard focus.
+	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5} {
 		a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { a.tabs.SelectIndex(i) })
 	}
 	a.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
@@ -85,6 +87,7 @@ func (a *App) buildControls() fyne.CanvasObject {
 	a.runBtn.Importance = widget.HighImportance
 	a.stopBtn = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), a.stop)
 	a.stopBtn.Disable()
+	a.compareBtn = widget.NewButtonWithIcon("Compare", theme.MediaFastForwardIcon(), a.compare)
 	a.addBtn = widget.NewButtonWithIcon("Stream", theme.ContentAddIcon(), func() { a.addPane(PaneConfig{Model: a.defaultModel()}) })
 	refreshBtn := widget.NewButtonWithIcon("Models", theme.ViewRefreshIcon(), func() { a.refresh(false) })
 	settingsBtn := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), a.showSettings)
@@ -102,7 +105,7 @@ func (a *App) buildControls() fyne.CanvasObject {
 	a.exportBtn = widget.NewButtonWithIcon("Export", theme.DocumentSaveIcon(), a.showExport)
 	a.exportBtn.Disable()
 	openBtn := widget.NewButtonWithIcon("Open", theme.FolderOpenIcon(), a.showOpen)
-	controls := newFlow(a.mode, a.runBtn, a.stopBtn, a.addBtn, refreshBtn, openBtn, a.exportBtn, settingsBtn)
+	controls := newFlow(a.mode, a.runBtn, a.stopBtn, a.compareBtn, a.addBtn, refreshBtn, openBtn, a.exportBtn, settingsBtn)
 	a.notice = widget.NewLabel("")
 	a.notice.SizeName = theme.SizeNameCaptionText
 	a.notice.Wrapping = fyne.TextWrapWord

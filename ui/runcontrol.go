@@ -12,14 +12,25 @@ import (
 
 // run starts a run of every pane's stream.
 func (a *App) run() {
-	if a.running {
+	req, ok := a.request()
+	if !ok {
 		return
+	}
+	a.comparing = nil
+	a.startRun(req, "starting…")
+}
+
+// request is the run the panes ask for, in the selected mode; false, with
+// the reason in the status line, when it cannot start.
+func (a *App) request() (client.RunRequest, bool) {
+	if a.running {
+		return client.RunRequest{}, false
 	}
 	prompt := a.prompt.Text
 	if strings.TrimSpace(prompt) == "" {
 		a.runStatus.SetText("Write a prompt first.")
 		a.win.Canvas().Focus(a.prompt)
-		return
+		return client.RunRequest{}, false
 	}
 	req := client.RunRequest{Prompt: prompt, System: a.system.Text, Mode: a.selectedMode()}
 	for _, p := range a.panes {
@@ -29,13 +40,18 @@ func (a *App) run() {
 		}
 		if err != nil {
 			a.runStatus.SetText(fmt.Sprintf("Pane %s: %v.", paneNumber(p.slot), err))
-			return
+			return client.RunRequest{}, false
 		}
 		req.Streams = append(req.Streams, cfg.spec())
 	}
 	a.save()
+	return req, true
+}
+
+// startRun has the server start req, showing status until it answers.
+func (a *App) startRun(req client.RunRequest, status string) {
 	a.replaying = nil
-	a.launch("starting…", "Could not start: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
+	a.launch(status, "Could not start: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
 		return cl.StartRun(ctx, req)
 	})
 }
@@ -65,9 +81,11 @@ func (a *App) setRunning(running bool) {
 	a.running = running
 	if running {
 		a.runBtn.Disable()
+		a.compareBtn.Disable()
 		a.stopBtn.Enable()
 	} else {
 		a.runBtn.Enable()
+		a.compareBtn.Enable()
 		a.stopBtn.Disable()
 	}
 	a.layoutPanes()
@@ -77,7 +95,7 @@ func (a *App) setRunning(running bool) {
 // run views.
 func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes []*Pane) {
 	a.runID, a.runMode = created.ID, created.Mode
-	if a.replaying == nil {
+	if a.replaying == nil && a.comparing == nil {
 		a.runStatus.SetText(created.Mode + " run…")
 	}
 	a.exportBtn.Disable()
@@ -158,6 +176,9 @@ func (a *App) runEnded(panes []*Pane) {
 	}
 	a.runStatus.SetText(line)
 	a.dropClosedStreams() // panes closed during the run
+	if a.comparing != nil {
+		a.compareNext(panes)
+	}
 	if a.opts.Probe != nil {
 		a.opts.Probe.runEnded()
 	}
@@ -169,6 +190,7 @@ func (a *App) stop() {
 		return
 	}
 	id := a.runID
+	a.comparing = nil // stopped: no async run after the sync one
 	a.stopBtn.Disable()
 	a.background(func(ctx context.Context, cl *client.Client) func() {
 		err := cl.CancelRun(ctx, id)

@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
@@ -22,6 +23,8 @@ type runViews struct {
 	legend      *timelineLegend
 	stats       *statsTable
 	wire        *wireView
+	compare     *compareView
+	compareTab  *container.TabItem
 
 	// slots are the colour slots of the current run's streams, in pane
 	// order.
@@ -49,12 +52,14 @@ func newRunViews(a *App) *runViews {
 	rv.heading.TextStyle = fyne.TextStyle{Bold: true}
 	rv.heading.Truncation = fyne.TextTruncateEllipsis
 	rv.wire = newWireView(a)
+	rv.compare = newCompareView(a)
 	return rv
 }
 
 // timelineBox is the timeline with its heading and legend.
 func (rv *runViews) timelineBox() fyne.CanvasObject {
-	return container.NewBorder(container.NewBorder(nil, nil, nil, rv.legend, rv.heading), nil, nil, nil, rv.timeline)
+	save := rv.app.newTipButton(theme.DocumentSaveIcon(), "Save the timeline as a picture (SVG or PNG)", rv.app.saveTimelinePicture)
+	return container.NewBorder(container.NewBorder(nil, nil, nil, container.NewHBox(rv.legend, save), rv.heading), nil, nil, nil, rv.timeline)
 }
 
 // reset prepares the views for a run of the given streams.

@@ -44,6 +44,15 @@ type RunOptions struct {
 	PromptSet bool
 	System    string
 	Sync      bool
+	// Compare runs the streams one after another, then all at once, and
+	// prints what async saved and the lesson read from the figures (Sync
+	// is then ignored).
+	Compare bool
+	// Timeline, if set, is a file to save the picture of the run's
+	// timeline to (both runs' with Compare), .svg or .png, at
+	// TimelineSize (width, height; zero: TimelineWidth×TimelineHeight).
+	Timeline     string
+	TimelineSize [2]int
 	// MaxTokens, Temperature and Seed set every stream's options; nil
 	// keeps the model's defaults.
 	MaxTokens   *int
@@ -93,6 +102,12 @@ func Run(ctx context.Context, o RunOptions) int {
 			return ExitUsage
 		}
 	}
+	if o.Timeline != "" {
+		if err := checkTimelinePath(o.Timeline); err != nil {
+			fmt.Fprintf(o.Stderr, "tokenloom: --timeline: %v\n", err)
+			return ExitUsage
+		}
+	}
 	if len(o.Models) == 0 {
 		o.Models = DefaultModels
 	}
@@ -133,10 +148,36 @@ func Run(ctx context.Context, o RunOptions) int {
 		model, endpoint := SplitModel(m)
 		req.Streams = append(req.Streams, client.StreamSpec{Model: model, Endpoint: endpoint, Options: opts})
 	}
-	created, code := play(ctx, cl, func(ctx context.Context) (*client.RunCreated, error) {
-		return cl.StartRun(ctx, req)
-	}, func(mode string) string { return mode + " run" }, output{JSON: o.JSON, Color: o.Color, TrueColor: o.TrueColor,
-		HideThinking: o.HideThinking, Stdout: o.Stdout, Stderr: o.Stderr})
+	out := output{JSON: o.JSON, Color: o.Color, TrueColor: o.TrueColor, HideThinking: o.HideThinking, Stdout: o.Stdout, Stderr: o.Stderr}
+	var created *client.RunCreated
+	var code int
+	var ids []string // the runs shown, for --timeline
+	if o.Compare {
+		var runs [2]*client.RunCreated
+		runs, code = compareRuns(ctx, cl, req, out)
+		if runs[0] != nil && runs[1] != nil {
+			ids = []string{runs[0].ID, runs[1].ID}
+		}
+		created = runs[1] // --save saves the async run
+	} else {
+		created, code = play(ctx, cl, func(ctx context.Context) (*client.RunCreated, error) {
+			return cl.StartRun(ctx, req)
+		}, func(mode string) string { return mode + " run" }, out)
+		if created != nil {
+			ids = []string{created.ID}
+		}
+	}
+	if o.Timeline != "" && len(ids) > 0 && code != ExitInterrupted {
+		w, h := o.TimelineSize[0], o.TimelineSize[1]
+		if w == 0 || h == 0 {
+			w, h = TimelineWidth, TimelineHeight
+		}
+		if err := saveTimeline(cl, ids, o.Timeline, w, h); err != nil {
+			fmt.Fprintf(o.Stderr, "tokenloom: could not save the timeline: %v\n", err)
+			return ExitUsage
+		}
+		fmt.Fprintf(o.Stderr, "saved the timeline to %s\n", o.Timeline)
+	}
 	if created == nil || o.Save == "" {
 		return code
 	}

@@ -86,6 +86,11 @@ type Diagram struct {
 	Spans []Span
 	// Dark draws on a dark background; the default is a light one.
 	Dark bool
+	// TextSize, if set, is the size of the body text in pixels, as on a
+	// screen whose text has one size at every window size; unset, text
+	// grows with the picture, as on a slide. Either way it shrinks where
+	// the lanes would get too little of the height.
+	TextSize float64
 }
 
 // The sizes a picture may be drawn at, in pixels. Between about 320×200
@@ -202,7 +207,7 @@ func OfComparison(sync, async *wire.Transcript, slots []int) Diagram {
 			GroupOfSlots(async, "async: "+c.Async.Wall(), slots),
 		},
 	}
-	if c.SavedMs() > 0 {
+	if c.AsyncSaved() {
 		d.Spans = []Span{{FromMs: c.Async.WallMs, ToMs: c.Sync.WallMs, Label: c.Saved()}}
 	}
 	return d

@@ -141,6 +141,9 @@ func (d Diagram) plan(f *fonts, width, height int) *layout {
 	w, h := float64(width), float64(height)
 	n := d.lanes()
 	base := min(max(min(w/baseWidthDiv, h/baseHeightDiv), minBase), maxBase)
+	if d.TextSize > 0 {
+		base = d.TextSize
+	}
 	var l *layout
 	for {
 		l = d.planAt(f, w, h, base)

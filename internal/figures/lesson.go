@@ -34,6 +34,12 @@ func (c Comparison) SavedMs() float64 { return c.Sync.WallMs - c.Async.WallMs }
 // difference: less is the noise of two runs of the same streams.
 const sameShare = 0.05
 
+// AsyncSaved reports whether async saved time worth saying: more than
+// the noise between two runs of the same streams.
+func (c Comparison) AsyncSaved() bool {
+	return c.Sync.WallMs > 0 && c.SavedMs() >= sameShare*c.Sync.WallMs
+}
+
 // Saved says what async saved: "async saved 2.00 s (40%)", "async saved
 // nothing", or "async took 0.20 s longer".
 func (c Comparison) Saved() string {
@@ -142,7 +148,11 @@ func (c Comparison) asyncLesson() string {
 	}
 	const server = " (Ollama answers one request per model at a time unless OLLAMA_NUM_PARALLEL says more; it is 1 by default since 0.10)"
 	if a.Queued > 0 && a.Generated >= 2 && !a.Overlapped {
-		return sent + ", but the model server answered them one at a time: the others waited in its queue (hatched on the timeline) while one was generated" + server +
+		others := "the others waited"
+		if len(idx) == 2 {
+			others = "the other waited"
+		}
+		return sent + ", but the model server answered them one at a time: " + others + " in its queue (hatched on the timeline) while one was generated" + server +
 			fmt.Sprintf(". A server that does not interleave gives async nothing back: %s against %s one after another.", a.Wall(), c.Sync.Wall())
 	}
 	if !a.Overlapped {
