@@ -58,6 +58,7 @@ the file endpoints.json in the config folder; -m MODEL@NAME streams from one.
 Examples:
   tokenloom run -p hi                                 demo/hello and demo/hamlet at once: about 3 s
   tokenloom run -m demo/hello -m demo/hamlet --sync -p hi   one after the other: about 5 s
+  tokenloom run --compare -p hi --timeline lesson.svg   both, and what async saved: about 2 s
   tokenloom run -m llama3.2 -m qwen2.5:0.5b -p "Why is the sky blue?"
   tokenloom run -p hi --save run.json                 save the run (or --save run.md: a report)
   tokenloom replay run.json --speed 2                 play it back at twice the speed
@@ -140,9 +141,17 @@ run's summary as the last: {"event":"summary","mode":...,"wall_ms":...,"stream_m
 "speedup":...,"streams":[{"model":...,"end":...,"tokens":...,"ttft_ms":...,
 "tokens_per_s":...,"duration_ms":...},...]}, with a "note", and a stream's "error"
 and "hint", when there is something to say.
---save FILE writes the run once it has ended: FILE.json holds every event with its
-time (open it in the app, or tokenloom replay FILE.json), FILE.md or FILE.markdown is
-a readable report (figures per stream, the options and the texts).
+--compare runs the streams one after another, then all at once, prints both, then
+both wall times, what async saved and a few sentences read from the figures: what
+waited, what overlapped, and whether the model server answered the streams one at a
+time; with --json its last line is {"event":"comparison","sync_wall_ms":...,
+"async_wall_ms":...,"saved_ms":...,"saved":...,"lesson":...}.
+--save FILE writes the run once it has ended (with --compare, the async run):
+FILE.json holds every event with its time (open it in the app, or tokenloom replay
+FILE.json), FILE.md or FILE.markdown is a readable report (figures per stream, the
+options and the texts). --timeline FILE.svg (or .png) saves a picture of the run's
+timeline (with --compare, both runs on one clock), 1600×900 unless --timeline-size
+says otherwise.
 The exit status is 1 when a stream ends in an error (the error is printed on
 standard error), 2 when the run could not start or could not be saved.
 
@@ -162,6 +171,18 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	})
 	fs.StringVar(&o.System, "system", "", "a system `PROMPT` for every stream")
 	fs.BoolVar(&o.Sync, "sync", false, "run the streams one after another instead of all at once")
+	fs.BoolVar(&o.Compare, "compare", false, "run the streams one after another, then all at once, and say what async saved")
+	fs.StringVar(&o.Timeline, "timeline", "", "save a picture of the run's timeline to `FILE` (.svg or .png)")
+	fs.Func("timeline-size", "the picture's size in pixels, `WxH` (default 1600x900)", func(s string) error {
+		w, h, ok := strings.Cut(strings.ToLower(s), "x")
+		wi, werr := strconv.Atoi(w)
+		hi, herr := strconv.Atoi(h)
+		if !ok || werr != nil || herr != nil || wi < 320 || hi < 200 || wi > 4000 || hi > 3000 {
+			return fmt.Errorf("want WIDTHxHEIGHT in pixels, 320x200 to 4000x3000, such as 1600x900")
+		}
+		o.TimelineSize = [2]int{wi, hi}
+		return nil
+	})
 	fs.Func("max-tokens", "stop each stream after `N` tokens (Ollama's num_predict; -1: no limit)", func(s string) error {
 		n, err := strconv.Atoi(s)
 		o.MaxTokens = &n
