@@ -12,11 +12,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/endpoints"
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/testenv"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -126,6 +128,15 @@ func (f *fakeOpenAI) chat(w http.ResponseWriter, r *http.Request) {
 		sse(chunk(`{"content":"Hello"}`, ""), `{"choices":[{"index":0,"delta":{"content":"x"}}]`)
 	case "failing":
 		sse(chunk(`{"content":"Hello"}`, ""), `{"error":{"message":"the engine is overloaded","type":"server_error"}}`)
+	case "long":
+		var lines []string
+		for range 2100 {
+			lines = append(lines, chunk(`{"content":"x"}`, ""))
+		}
+		sse(append(lines, chunk(`{}`, "length"), "[DONE]")...)
+	case "stall":
+		sse(chunk(`{"content":"Hello"}`, ""))
+		<-r.Context().Done()
 	case "hang":
 		sse(chunk(`{"content":"Hello"}`, ""))
 		<-r.Context().Done()
@@ -231,7 +242,9 @@ func TestOpenAIStream(t *testing.T) {
 
 func TestOpenAIFaults(t *testing.T) {
 	fake := newFakeOpenAI(t, "")
-	_, cl := start(t, server.Config{Endpoints: []endpoints.Endpoint{fake.endpoint("vllm", "")}})
+	// The stall limit is the one under test, not a guess at the machine's
+	// speed: the fake sends nothing more, ever.
+	_, cl := start(t, server.Config{OllamaStallTimeout: 200 * time.Millisecond, Endpoints: []endpoints.Endpoint{fake.endpoint("vllm", "")}})
 	for _, tc := range []struct {
 		model, text, message, hint string
 	}{
@@ -243,6 +256,7 @@ func TestOpenAIFaults(t *testing.T) {
 		{"nodone", "Hello", `closed the stream before its end (no data: [DONE])`, "stopped or crashed"},
 		{"malformed", "Hello", `sent a chunk Tokenloom cannot read: {"choices":[{"index":0,"delta":{"content":"x"}}]`, "/v1"},
 		{"failing", "Hello", `failed in the middle of the reply: the engine is overloaded`, "server's log"},
+		{"stall", "Hello", `sent nothing for 200ms in the middle of the reply`, "stuck"},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
 			_, evs := runOne(t, cl, "vllm", tc.model)
@@ -257,6 +271,50 @@ func TestOpenAIFaults(t *testing.T) {
 				t.Errorf("text %q, want %q", got, tc.text)
 			}
 		})
+	}
+}
+
+// TestOpenAIWrongPlace: a URL that is not an OpenAI API, and one where
+// nothing listens.
+func TestOpenAIWrongPlace(t *testing.T) {
+	fake := newFakeOpenAI(t, "")
+	notAPI, _ := endpoints.Parse("web=openai:" + fake.URL + "/api")
+	down, _ := endpoints.Parse("down=openai:" + closedURL(t) + "/v1")
+	_, cl := start(t, server.Config{Endpoints: []endpoints.Endpoint{notAPI, down}})
+	for _, tc := range []struct{ endpoint, message, hint string }{
+		{"web", `answered 404 Not Found: no OpenAI API there`, "/v1"},
+		{"down", `is not reachable`, "URL is right"},
+	} {
+		_, evs := runOne(t, cl, tc.endpoint, "tiny")
+		if end := evs[len(evs)-1]; end.Type != client.EventError || !strings.Contains(end.Message, tc.message) || !strings.Contains(end.Hint, tc.hint) {
+			t.Errorf("%s: ended with %s %q (hint %q); want %q, hint with %q", tc.endpoint, end.Type, end.Message, end.Hint, tc.message, tc.hint)
+		}
+	}
+}
+
+// TestOpenAIUpstreamBounded: a stream keeps its newest
+// wire.MaxUpstreamLines upstream lines, and says how many it dropped.
+func TestOpenAIUpstreamBounded(t *testing.T) {
+	fake := newFakeOpenAI(t, "")
+	_, cl := start(t, server.Config{Endpoints: []endpoints.Endpoint{fake.endpoint("vllm", "")}})
+	run, evs := runOne(t, cl, "vllm", "long")
+	if n := len(tokensOf(evs)); n != 2100 {
+		t.Fatalf("%d tokens, want 2100", n)
+	}
+	up, err := cl.Upstream(t.Context(), run.Streams[0].ID, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sent = 2102 // 2100 tokens, the finish, [DONE]
+	if len(up.Lines) != wire.MaxUpstreamLines || up.Next != sent || up.Dropped != sent-wire.MaxUpstreamLines ||
+		up.Lines[0].N != sent-wire.MaxUpstreamLines || up.Lines[len(up.Lines)-1].Data != "[DONE]" {
+		t.Errorf("upstream: %d lines from %d, next %d, dropped %d; want the newest %d of %d",
+			len(up.Lines), up.Lines[0].N, up.Next, up.Dropped, wire.MaxUpstreamLines, sent)
+	}
+	for i, l := range up.Lines {
+		if l.N != up.Lines[0].N+int64(i) {
+			t.Fatalf("line %d has n %d: not in order", i, l.N)
+		}
 	}
 }
 
