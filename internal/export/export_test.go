@@ -177,6 +177,20 @@ func TestMarkdownReasoning(t *testing.T) {
 	}
 }
 
+// TestMarkdownEndpoint: a stream served by an endpoint is named
+// model@endpoint, in its heading and in the table.
+func TestMarkdownEndpoint(t *testing.T) {
+	run := fixture()
+	run.Streams[0].Endpoint = "gpu"
+	var buf bytes.Buffer
+	if err := export.WriteMarkdown(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	if want := run.Streams[0].Model + "@gpu"; strings.Count(buf.String(), want) < 2 {
+		t.Errorf("Markdown names %q fewer than twice:\n%s", want, buf.String())
+	}
+}
+
 // TestMarkdownOptions: under each stream's heading the report names the
 // options the stream ran with, or says it took the model's defaults.
 func TestMarkdownOptions(t *testing.T) {

@@ -125,12 +125,17 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 	return err
 }
 
-// streamName is the model, with the label when there is one.
+// streamName is the model, with its endpoint (model@endpoint) and its
+// label when it has them.
 func streamName(st wire.StreamTranscript) string {
-	if st.Label != "" && st.Label != st.Model {
-		return st.Model + " (" + st.Label + ")"
+	name := st.Model
+	if st.Endpoint != "" {
+		name += "@" + st.Endpoint
 	}
-	return st.Model
+	if st.Label != "" && st.Label != st.Model {
+		return name + " (" + st.Label + ")"
+	}
+	return name
 }
 
 // optionsOf names the options a stream ran with, in the words of the app's
