@@ -33,7 +33,7 @@ func newEndpoints(cfg Config) (map[string]*endpoint, []*endpoint, error) {
 		e := &endpoint{cfg: ec}
 		switch ec.Kind {
 		case endpoints.KindOllama:
-			ol, err := NewOllama(ec.URL, limits)
+			ol, err := NewOllama(ec.URL, limits, asEndpoint(ec.Name))
 			if err != nil {
 				return nil, nil, fmt.Errorf("endpoint %q: %w", ec.Name, err)
 			}

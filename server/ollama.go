@@ -37,6 +37,9 @@ type Ollama struct {
 	serving serving
 	// caps caches the capabilities of models by digest (a []string).
 	caps sync.Map
+	// endpoint is the name of the configured endpoint this Ollama is; ""
+	// for the local Ollama.
+	endpoint string
 }
 
 var _ Source = (*Ollama)(nil)
@@ -60,6 +63,11 @@ func WithSilenceLimits(start, stall time.Duration) OllamaOption {
 			o.stallTimeout = stall
 		}
 	}
+}
+
+// asEndpoint names the Ollama as a configured endpoint, for its messages.
+func asEndpoint(name string) OllamaOption {
+	return func(o *Ollama) { o.endpoint = name }
 }
 
 // NewOllama returns the source for the Ollama server at rawURL; an empty
@@ -343,6 +351,13 @@ func (o *Ollama) silenceError(s *silentError) *SourceError {
 
 // unreachable is the error of an Ollama that does not answer.
 func (o *Ollama) unreachable(cause error) *SourceError {
+	if o.endpoint != "" {
+		return &SourceError{
+			Message: fmt.Sprintf("Ollama endpoint %q is not reachable at %s", o.endpoint, o.URL()),
+			Hint:    "check that Ollama runs there (to take requests from other machines it needs OLLAMA_HOST=0.0.0.0), and the endpoint's URL",
+			Err:     cause,
+		}
+	}
 	return &SourceError{
 		Message: "Ollama is not reachable at " + o.URL(),
 		Hint:    "start it with `ollama serve`, or point OLLAMA_HOST at a running Ollama",

@@ -141,7 +141,7 @@ func (o *OpenAI) Models(ctx context.Context) ([]wire.Model, error) {
 	if o.keyErr != nil {
 		return nil, o.noKey()
 	}
-	tap := &upstreamTap{}
+	tap := &upstreamTap{redact: o.redactBytes}
 	page, err := o.models.List(context.WithValue(ctx, tapKey{}, tap))
 	if err != nil {
 		return nil, o.classify(err, tap, "")
@@ -316,7 +316,7 @@ func (o *OpenAI) classify(err error, tap *upstreamTap, model string) error {
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &syntax) || errors.As(err, &typeErr) {
-		return o.sourceError(fmt.Sprintf("%s sent a chunk Tokenloom cannot read: %s", o.where(), truncate(string(tap.lastBad), 200)),
+		return o.sourceError(fmt.Sprintf("%s sent a chunk Tokenloom cannot read: %s", o.where(), truncate(string(tap.lastData), 200)),
 			"check that the URL points at an OpenAI-compatible API (…/v1)", err)
 	}
 	var opErr *net.OpError
@@ -343,9 +343,9 @@ func (o *OpenAI) classify(err error, tap *upstreamTap, model string) error {
 // brokeOff is the error of a reply that ended in the middle of an event:
 // its last line, whole or not.
 func (o *OpenAI) brokeOff(tap *upstreamTap, cause error) *SourceError {
-	last := tap.lastBad
+	last := tap.lastData
 	if len(tap.line) > 0 {
-		last = tap.redact(bytes.Clone(tap.line))
+		last = o.redactBytes(bytes.Clone(tap.line))
 	}
 	return o.sourceError(fmt.Sprintf("the reply of %s broke off in the middle of an event: %s", o.where(), truncate(string(last), 200)),
 		"the server may have stopped or crashed; check its log", cause)

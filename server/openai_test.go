@@ -372,7 +372,7 @@ func TestEndpointsInModelsAndHealth(t *testing.T) {
 	check := func(what string, got []client.EndpointStatus) {
 		t.Helper()
 		if len(got) != 2 || got[0].Name != "vllm" || !got[0].Reachable || got[0].Kind != "openai" || got[0].URL != fake.URL+"/v1" ||
-			got[1].Name != "gpu" || got[1].Reachable || !strings.Contains(got[1].Error, "not reachable at "+down) || got[1].Hint == "" {
+			got[1].Name != "gpu" || got[1].Reachable || !strings.Contains(got[1].Error, `Ollama endpoint "gpu" is not reachable at `+down) || !strings.Contains(got[1].Hint, "endpoint's URL") {
 			t.Errorf("%s endpoints: %+v", what, got)
 		}
 	}

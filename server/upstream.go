@@ -150,7 +150,7 @@ type upstreamTap struct {
 	line    []byte // the line being read, not yet ended
 	pending bool   // a data line since the last blank line: an event not yet dispatched
 	done    bool   // data: [DONE] came
-	lastBad []byte // the last data line, for the message of one that cannot be read
+	lastData []byte // the last data line, for the message of one that cannot be read
 	eof     bool   // the reply's body ended cleanly
 }
 
@@ -202,7 +202,7 @@ func (t *upstreamTap) endLine(line []byte) {
 	if t.redact != nil {
 		data = t.redact(data)
 	}
-	t.lastBad = append(t.lastBad[:0], data[:min(len(data), 300)]...)
+	t.lastData = append(t.lastData[:0], data[:min(len(data), 300)]...)
 	if t.record != nil {
 		t.record(data)
 	}
