@@ -145,13 +145,13 @@ type upstreamTap struct {
 	record func([]byte)
 	redact func([]byte) []byte
 
-	status  int
-	errBody []byte // the first maxErrBody bytes of an error's body
-	line    []byte // the line being read, not yet ended
-	pending bool   // a data line since the last blank line: an event not yet dispatched
-	done    bool   // data: [DONE] came
+	status   int
+	errBody  []byte // the first maxErrBody bytes of an error's body
+	line     []byte // the line being read, not yet ended
+	pending  bool   // a data line since the last blank line: an event not yet dispatched
+	done     bool   // data: [DONE] came
 	lastData []byte // the last data line, for the message of one that cannot be read
-	eof     bool   // the reply's body ended cleanly
+	eof      bool   // the reply's body ended cleanly
 }
 
 const maxErrBody = 4 << 10
