@@ -130,8 +130,8 @@ the streams' durations: async runs take about the longest stream, sync runs the 
 
 Without -p the prompt is read from standard input, up to Ctrl+D. Without -m the demo
 sources demo/hello and demo/hamlet are used. -m MODEL@NAME streams from the endpoint
-NAME (--endpoint, or endpoints.json in the config folder). With --sync each stream starts on a line
-of its own. The reasoning of thinking models (--think on; Ollama 0.12 and later think
+NAME (--endpoint, or endpoints.json in the config folder). With --sync each stream
+starts on a line of its own. The reasoning of thinking models (--think on; Ollama 0.12 and later think
 by default) is printed faint before their answers on a terminal, and left out when the
 output is not a terminal or with --hide-thinking; --json always has it, as thinking
 events. Colours are off when the output is not a terminal or NO_COLOR is set; each
@@ -418,8 +418,8 @@ func ollamaFlag(fs *flag.FlagSet, url *string) {
 // endpointFlag adds --endpoint, repeatable, to a command that starts its
 // own server.
 func endpointFlag(fs *flag.FlagSet, eps *[]endpoints.Endpoint) {
-	fs.Func("endpoint", "a model server besides the local Ollama, `"+endpoints.FlagSyntax+"`, KIND ollama or openai "+
-		"(e.g. gpu=openai:http://10.0.0.5:8000/v1,key=env:VLLM_KEY); repeat for several; over the endpoints of "+endpointsFile(), func(s string) error {
+	fs.Func("endpoint", "a model server besides the local Ollama, `"+endpoints.FlagSyntax+"`: KIND is ollama or openai "+
+		"(e.g. gpu=openai:http://10.0.0.5:8000/v1,key=env:VLLM_KEY); repeat for several; they add to or replace those of "+endpointsFile(), func(s string) error {
 		e, err := endpoints.Parse(s)
 		*eps = append(*eps, e)
 		return err
