@@ -249,3 +249,44 @@ func Names(es []Endpoint) []string {
 	}
 	return names
 }
+
+// WriteFile writes es to the endpoints file at path, creating its folder;
+// each endpoint is checked first, and two of one name are refused. The file
+// is replaced whole (written beside it, then renamed), so a reader never
+// sees half of it.
+func WriteFile(path string, es []Endpoint) error {
+	es = slices.Clone(es) // check puts URLs in their checked form
+	seen := map[string]bool{}
+	for i := range es {
+		if err := es[i].check(); err != nil {
+			return err
+		}
+		if seen[es[i].Name] {
+			return fmt.Errorf("two endpoints named %q", es[i].Name)
+		}
+		seen[es[i].Name] = true
+	}
+	b, err := json.MarshalIndent(fileShape{Endpoints: es}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write endpoints: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), FileName+".*")
+	if err != nil {
+		return fmt.Errorf("write endpoints: %w", err)
+	}
+	_, err = tmp.Write(append(b, '\n'))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("write endpoints: %w", err)
+	}
+	return nil
+}

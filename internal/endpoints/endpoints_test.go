@@ -150,3 +150,43 @@ func TestLoadMergesFlagsOverTheFile(t *testing.T) {
 		t.Errorf("Load with a flag twice = %v, want an error", err)
 	}
 }
+
+// TestWriteFile: endpoints written are read back as written (URLs in their
+// checked form), over an earlier file; a bad endpoint or two of one name
+// leave the file as it was.
+func TestWriteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokenloom", FileName)
+	first := []Endpoint{{Name: "gpu", Kind: KindOllama, URL: "http://10.0.0.5:11434/"}}
+	if err := WriteFile(path, first); err != nil {
+		t.Fatal(err)
+	}
+	es := []Endpoint{
+		{Name: "gpu", Kind: KindOllama, URL: "http://10.0.0.5:11434"},
+		{Name: "vllm", Kind: KindOpenAI, URL: "http://10.0.0.6:8000", APIKeyEnv: "VLLM_KEY"},
+	}
+	if err := WriteFile(path, es); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Endpoint{es[0], {Name: "vllm", Kind: KindOpenAI, URL: "http://10.0.0.6:8000/v1", APIKeyEnv: "VLLM_KEY"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read back %+v, want %+v", got, want)
+	}
+	for _, bad := range [][]Endpoint{
+		{{Name: "a b", Kind: KindOllama, URL: "http://x:1"}},
+		{{Name: "gpu", Kind: KindOllama, URL: "http://x:1"}, {Name: "gpu", Kind: KindOpenAI, URL: "http://y:2"}},
+	} {
+		if err := WriteFile(path, bad); err == nil {
+			t.Errorf("wrote %+v", bad)
+		}
+	}
+	if again, err := ReadFile(path); err != nil || !reflect.DeepEqual(again, want) {
+		t.Errorf("after refused writes the file holds %+v, %v", again, err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("%d files beside the endpoints file", len(entries)-1)
+	}
+}
