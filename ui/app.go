@@ -24,6 +24,9 @@ type Options struct {
 	// Do runs f on the Fyne thread. Default fyne.Do; tests run the queue
 	// on their own goroutine.
 	Do func(f func())
+	// EndpointFlags name the endpoints that --endpoint set: Settings
+	// leaves them alone.
+	EndpointFlags []string
 	// OllamaURLFrom is URLFromFlag when the command line set the Ollama
 	// URL (it then comes before the one saved in Settings).
 	OllamaURLFrom string
@@ -88,9 +91,12 @@ type App struct {
 	// tips draws the tooltips above the content.
 	tips   *tipLayer
 	models []string
-	// modelInfo are the models by name, with what they can do; empty
-	// until the list has come.
+	// modelInfo are the models by their pickers' names (modelOption),
+	// with what they can do; empty until the list has come.
 	modelInfo map[string]client.Model
+	// endpoints are the configured endpoints and whether they answer, as
+	// the model list came.
+	endpoints []client.EndpointStatus
 	// views are the run's views beside the panes (views.go).
 	views *runViews
 

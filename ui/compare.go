@@ -194,8 +194,9 @@ func (a *App) showRun(t *client.Transcript, panes []*Pane) error {
 	slots := make([]int, len(t.Streams))
 	ids := make([]string, len(t.Streams))
 	for i, st := range t.Streams {
-		labels[i], slots[i], ids[i] = streamLabel(panes[i].slot, st.Model), panes[i].slot, st.ID
-		panes[i].begin(st.ID, st.Model)
+		model := modelOption(st.Model, st.Endpoint)
+		labels[i], slots[i], ids[i] = streamLabel(panes[i].slot, model), panes[i].slot, st.ID
+		panes[i].begin(st.ID, model)
 	}
 	a.runID, a.runMode, a.runPanes = t.ID, t.Mode, panes
 	a.views.reset(labels, slots, ids)

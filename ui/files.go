@@ -131,7 +131,7 @@ func (a *App) showOpen() {
 // savedConfig is the pane set-up of a saved stream: its model and the
 // options it ran with (its think option among them).
 func savedConfig(st client.StreamTranscript) PaneConfig {
-	cfg := PaneConfig{Model: st.Model}
+	cfg := PaneConfig{Model: st.Model, Endpoint: st.Endpoint}
 	if o := st.Options; o != nil {
 		cfg.Temperature, cfg.Seed, cfg.MaxTokens, cfg.Rate, cfg.Think = o.Temperature, o.Seed, o.NumPredict, o.Rate, o.Think
 	}

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
@@ -24,20 +26,31 @@ func (a *App) refresh(first bool) {
 			}
 			a.models = a.models[:0]
 			a.modelInfo = make(map[string]client.Model, len(models.Models))
+			a.endpoints = models.Endpoints
 			var ollama []string
 			for _, m := range models.Models {
-				a.models = append(a.models, m.Name)
-				a.modelInfo[m.Name] = m
-				if m.Source == client.SourceOllama {
-					ollama = append(ollama, m.Name)
+				name := modelOption(m.Name, m.Endpoint)
+				a.models = append(a.models, name)
+				a.modelInfo[name] = m
+				if m.Source == client.SourceOllama && m.Endpoint == "" {
+					ollama = append(ollama, name)
 				}
 			}
+			var msgs []string
 			if models.OllamaError != "" {
 				msg := models.OllamaError + "."
 				if hint := a.ollamaHint(models.OllamaHint); hint != "" {
 					msg += " To use Ollama models, " + hint + "."
 				}
-				a.showBanner(msg + " The demo sources work without it.")
+				msgs = append(msgs, msg+" The demo sources work without it.")
+			}
+			for _, e := range models.Endpoints {
+				if !e.Reachable {
+					msgs = append(msgs, endpointTrouble(e))
+				}
+			}
+			if len(msgs) > 0 {
+				a.showBanner(strings.Join(msgs, "\n"))
 			} else {
 				a.banner.Hide()
 			}
@@ -61,6 +74,40 @@ func (a *App) refresh(first bool) {
 			}
 		}
 	})
+}
+
+// modelOption is how a pane's picker names a model of an endpoint:
+// "llama3.1:8b@gpu", as tokenloom run -m does; a model of the local Ollama
+// or a demo source by its name alone.
+func modelOption(name, endpoint string) string {
+	if endpoint == "" {
+		return name
+	}
+	return name + "@" + endpoint
+}
+
+// modelRef is the model and endpoint a picker's option names: those the
+// server listed under it, else the option cut at its last "@" (a saved
+// model whose endpoint does not answer now, or is no longer configured:
+// the server then says which endpoints there are). Ollama's model names
+// have no "@".
+func (a *App) modelRef(option string) (model, endpoint string) {
+	if m, ok := a.modelInfo[option]; ok {
+		return m.Name, m.Endpoint
+	}
+	if i := strings.LastIndex(option, "@"); i > 0 && i < len(option)-1 {
+		return option[:i], option[i+1:]
+	}
+	return option, ""
+}
+
+// endpointTrouble says that an endpoint does not answer, and what to do.
+func endpointTrouble(e client.EndpointStatus) string {
+	msg := fmt.Sprintf("Endpoint %s (%s, %s) does not answer: %s.", e.Name, e.Kind, e.URL, e.Error)
+	if e.Hint != "" {
+		msg += " " + strings.ToUpper(e.Hint[:1]) + e.Hint[1:] + "."
+	}
+	return msg
 }
 
 // modelNames are the models the server offers, for a pane's picker.

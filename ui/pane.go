@@ -74,9 +74,10 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 		}
 	}
 	p.newThinkOption(cfg.Think, changed)
-	p.model = widget.NewSelect(withModel(a.modelNames(), cfg.Model), nil)
+	option := modelOption(cfg.Model, cfg.Endpoint)
+	p.model = widget.NewSelect(withModel(a.modelNames(), option), nil)
 	p.model.PlaceHolder = "(choose a model)"
-	p.model.SetSelected(cfg.Model) // before OnChanged: the saved model is no change
+	p.model.SetSelected(option) // before OnChanged: the saved model is no change
 	p.updateThinkOption()
 	p.model.OnChanged = func(string) {
 		p.updateThinkOption()

@@ -15,7 +15,10 @@ import (
 
 // PaneConfig is what a pane asks for; it is saved in the preferences.
 type PaneConfig struct {
-	Model       string   `json:"model"`
+	Model string `json:"model"`
+	// Endpoint names the configured endpoint that serves Model; empty:
+	// the local Ollama or a demo source.
+	Endpoint    string   `json:"endpoint,omitempty"`
 	Temperature *float64 `json:"temperature,omitempty"`
 	Seed        *int64   `json:"seed,omitempty"`
 	MaxTokens   *int     `json:"max_tokens,omitempty"`
@@ -67,7 +70,8 @@ func fmtInt(v *int) string {
 
 // config reads the pane's settings; err names a field that is not a number.
 func (p *Pane) config() (PaneConfig, error) {
-	cfg := PaneConfig{Model: p.model.Selected, Think: p.thinkChoice()}
+	cfg := PaneConfig{Think: p.thinkChoice()}
+	cfg.Model, cfg.Endpoint = p.app.modelRef(p.model.Selected)
 	if s := strings.TrimSpace(p.temp.Text); s != "" {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
@@ -101,7 +105,7 @@ func (p *Pane) config() (PaneConfig, error) {
 
 // spec is the stream the pane asks for.
 func (cfg PaneConfig) spec() client.StreamSpec {
-	s := client.StreamSpec{Model: cfg.Model}
+	s := client.StreamSpec{Model: cfg.Model, Endpoint: cfg.Endpoint}
 	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil || cfg.Rate != nil || cfg.Think != nil {
 		s.Options = &client.Options{Temperature: cfg.Temperature, Seed: cfg.Seed, NumPredict: cfg.MaxTokens, Rate: cfg.Rate, Think: cfg.Think}
 	}

@@ -103,8 +103,9 @@ func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes 
 	slots := make([]int, len(created.Streams))
 	ids := make([]string, len(created.Streams))
 	for i, st := range created.Streams {
-		labels[i], slots[i], ids[i] = streamLabel(panes[i].slot, st.Model), panes[i].slot, st.ID
-		panes[i].begin(st.ID, st.Model)
+		model := modelOption(st.Model, st.Endpoint)
+		labels[i], slots[i], ids[i] = streamLabel(panes[i].slot, model), panes[i].slot, st.ID
+		panes[i].begin(st.ID, model)
 	}
 	a.views.reset(labels, slots, ids)
 	a.runPanes = panes

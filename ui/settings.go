@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -72,30 +73,37 @@ func (a *App) showSettings() {
 	note := widget.NewLabel(a.settingsNote())
 	note.Wrapping = fyne.TextWrapWord
 	note.SizeName = theme.SizeNameCaptionText
-	items := []*widget.FormItem{
+	form := widget.NewForm(
 		widget.NewFormItem("Ollama URL", url),
 		widget.NewFormItem("", note),
-	}
-	d := dialog.NewForm("Settings", "Save", "Cancel", items, func(ok bool) {
-		if ok {
-			a.saveOllamaURL(strings.TrimSpace(url.Text))
+	)
+	eps := a.newEndpointEditor()
+	d := dialog.NewCustomConfirm("Settings", "Save", "Cancel", container.NewVBox(form, eps.root), func(ok bool) {
+		if !ok {
+			return
 		}
+		if err := eps.save(); err != nil {
+			dialog.ShowError(err, a.win)
+			return
+		}
+		a.saveOllamaURL(strings.TrimSpace(url.Text))
 	}, a.win)
-	d.Resize(fyne.NewSize(min(640, a.win.Canvas().Size().Width-40), d.MinSize().Height+note.MinSize().Height))
+	d.Resize(fyne.NewSize(min(720, a.win.Canvas().Size().Width-40), min(d.MinSize().Height+note.MinSize().Height+eps.root.MinSize().Height/2, a.win.Canvas().Size().Height-40)))
 	d.Show()
 	a.win.Canvas().Focus(url)
 }
 
-// saveOllamaURL saves target and moves the embedded server to it when it
-// can, then says whether Ollama answers there.
+// saveOllamaURL saves target and moves the embedded server to it (and to
+// the endpoints file's endpoints) when it can, then says whether Ollama
+// and the endpoints answer.
 func (a *App) saveOllamaURL(target string) {
 	a.fyneApp.Preferences().SetString(PrefOllamaURL, target)
 	switch {
 	case a.opts.OllamaURLFrom == URLFromFlag:
-		a.say("Saved. This window keeps the --ollama URL; the saved URL applies when Tokenloom starts without it.")
+		a.say("Saved. This window keeps the --ollama URL; the saved URL and endpoints apply when Tokenloom starts without it.")
 		return
 	case a.opts.Reconnect == nil || a.running:
-		a.say("Saved. The Ollama URL applies from the next start.")
+		a.say("Saved. The Ollama URL and endpoints apply from the next start.")
 		return
 	}
 	a.background(func(ctx context.Context, _ *client.Client) func() {
@@ -121,9 +129,9 @@ func connectedWords(h *client.Health, err error) string {
 	case err != nil:
 		return "The Tokenloom server does not answer: " + err.Error()
 	case h.Ollama.Reachable && h.Ollama.Version != "":
-		return fmt.Sprintf("Connected to Ollama %s at %s.", h.Ollama.Version, h.Ollama.URL)
+		return fmt.Sprintf("Connected to Ollama %s at %s.", h.Ollama.Version, h.Ollama.URL) + endpointsWords(h)
 	case h.Ollama.Reachable:
-		return "Connected to Ollama at " + h.Ollama.URL + "."
+		return "Connected to Ollama at " + h.Ollama.URL + "." + endpointsWords(h)
 	}
-	return "Ollama does not answer at " + h.Ollama.URL + "; the demo sources work without it."
+	return "Ollama does not answer at " + h.Ollama.URL + "; the demo sources work without it." + endpointsWords(h)
 }

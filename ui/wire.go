@@ -30,6 +30,14 @@ type wireView struct {
 	stream int
 	gen    int // counts follow calls, so a late batch of an old stream is dropped
 	curl   *widget.Button
+	// up shows the first hop of a stream of an OpenAI-compatible
+	// endpoint: the SSE data lines the endpoint sent, above the frames
+	// Tokenloom relays for them (upstream.go).
+	up       *TokenView
+	upBox    *fyne.Container
+	upNote   *widget.Label
+	split    *container.Split
+	upCancel context.CancelFunc
 }
 
 // The curl button's words, and what it says for a moment once it copied.
@@ -59,7 +67,11 @@ func newWireView(a *App) *wireView {
 	note.SizeName = theme.SizeNameCaptionText
 	note.Wrapping = fyne.TextWrapWord
 	top := container.NewBorder(nil, note, widget.NewLabel("Stream"), curl, w.pick)
-	w.root = container.NewBorder(top, nil, nil, nil, w.view)
+	w.newUpstream()
+	w.split = container.NewVSplit(w.upBox, w.view)
+	w.split.Offset = 0.5
+	w.showUpstream(false)
+	w.root = container.NewBorder(top, nil, nil, nil, w.split)
 	return w
 }
 
@@ -94,6 +106,7 @@ func (w *wireView) follow(i int) {
 	gen := w.gen
 	w.frames = w.frames[:0]
 	w.view.Clear()
+	w.followUpstream(i, gen)
 	ctx, cancel := context.WithCancel(w.app.ctx)
 	w.cancel = cancel
 	id, slot, cl := w.ids[i], w.slots[i], w.app.client()

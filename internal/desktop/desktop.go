@@ -65,16 +65,18 @@ type Options struct {
 // current is the running embedded server; Settings replaces it with one on
 // another Ollama URL.
 type current struct {
+	mu        sync.Mutex           // guards endpoints and emb
 	endpoints []endpoints.Endpoint // of every server it starts
-
-	mu  sync.Mutex
-	emb *embedded.Server
+	emb       *embedded.Server
 }
 
 // start replaces the embedded server with one on ollamaURL.
 func (c *current) start(ollamaURL, version string) (*client.Client, error) {
 	// A saved run that export can read can also be replayed.
-	emb, err := embedded.Start(server.Config{OllamaURL: ollamaURL, Endpoints: c.endpoints, Version: version, MaxReplayBytes: export.MaxReadBytes})
+	c.mu.Lock()
+	eps := c.endpoints
+	c.mu.Unlock()
+	emb, err := embedded.Start(server.Config{OllamaURL: ollamaURL, Endpoints: eps, Version: version, MaxReplayBytes: export.MaxReadBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -151,8 +153,17 @@ func Run(ctx context.Context, o Options) int {
 		OllamaURLFrom: from,
 		Probe:         o.Probe,
 		Reconnect: func(_ context.Context, url string) (*client.Client, error) {
+			// The endpoints file may have changed (Settings writes it).
+			eps, err := endpoints.Load(o.Endpoints)
+			if err != nil {
+				return nil, err
+			}
+			e.mu.Lock()
+			e.endpoints = eps
+			e.mu.Unlock()
 			return e.start(url, o.Version)
 		},
+		EndpointFlags: endpoints.Names(o.Endpoints),
 	})
 	stop := context.AfterFunc(ctx, func() {
 		// The streams end first: the requests to Ollama close now, not

@@ -130,6 +130,9 @@ func GroupOfSlots(t *wire.Transcript, title string, slots []int) Group {
 			slot = slots[i]
 		}
 		name := st.Model
+		if st.Endpoint != "" {
+			name += "@" + st.Endpoint // as tokenloom run -m names it
+		}
 		if st.Label != "" {
 			name = st.Label
 		}

@@ -250,12 +250,12 @@ func Names(es []Endpoint) []string {
 	return names
 }
 
-// WriteFile writes es to the endpoints file at path, creating its folder;
-// each endpoint is checked first, and two of one name are refused. The file
-// is replaced whole (written beside it, then renamed), so a reader never
-// sees half of it.
-func WriteFile(path string, es []Endpoint) error {
-	es = slices.Clone(es) // check puts URLs in their checked form
+// Validate checks each endpoint as the file's are checked, and that no two
+// have one name.
+func Validate(es []Endpoint) error { return validate(slices.Clone(es)) }
+
+// validate checks es, putting their URLs in their checked form.
+func validate(es []Endpoint) error {
 	seen := map[string]bool{}
 	for i := range es {
 		if err := es[i].check(); err != nil {
@@ -265,6 +265,18 @@ func WriteFile(path string, es []Endpoint) error {
 			return fmt.Errorf("two endpoints named %q", es[i].Name)
 		}
 		seen[es[i].Name] = true
+	}
+	return nil
+}
+
+// WriteFile writes es to the endpoints file at path, creating its folder;
+// each endpoint is checked first, and two of one name are refused. The file
+// is replaced whole (written beside it, then renamed), so a reader never
+// sees half of it.
+func WriteFile(path string, es []Endpoint) error {
+	es = slices.Clone(es) // check puts URLs in their checked form
+	if err := validate(es); err != nil {
+		return err
 	}
 	b, err := json.MarshalIndent(fileShape{Endpoints: es}, "", "  ")
 	if err != nil {

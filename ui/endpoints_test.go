@@ -1,0 +1,141 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/embedded"
+	"github.com/tokenloom/tokenloom/internal/endpoints"
+	"github.com/tokenloom/tokenloom/internal/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/server"
+)
+
+// TestEndpointsInTheApp: Settings adds a real Ollama twice, as an Ollama
+// endpoint and through its OpenAI-compatible /v1, to the endpoints file;
+// saving starts the server again with them, the pickers offer the model on
+// each as model@endpoint, a run gets the exact text from both, the lanes and
+// the transcript name the endpoints, and the wire shows the /v1 stream's
+// two hops.
+func TestEndpointsInTheApp(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	o := ollamatest.Start(t)
+	closed := closedURL(t)
+	var mu sync.Mutex
+	var started []*embedded.Server
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range started {
+			s.Close()
+		}
+	})
+	reconnect := func(_ context.Context, _ string) (*client.Client, error) {
+		eps, err := endpoints.Load(nil)
+		if err != nil {
+			return nil, err
+		}
+		emb, err := embedded.Start(server.Config{OllamaURL: closed, Endpoints: eps})
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		started = append(started, emb)
+		mu.Unlock()
+		return emb.Client, nil
+	}
+	h := newHarnessWith(t, test.NewTempApp(t), closed, Options{Reconnect: reconnect})
+
+	e := h.app.newEndpointEditor()
+	for _, ep := range []endpoints.Endpoint{{Name: "gpu", Kind: endpoints.KindOllama, URL: o.URL()}, {Name: "v1", Kind: endpoints.KindOpenAI, URL: o.URL()}} {
+		e.name.SetText(ep.Name)
+		e.kind.SetSelected(ep.Kind)
+		e.url.SetText(ep.URL)
+		e.add()
+	}
+	e.name.SetText("gpu") // a second of one name is refused
+	e.url.SetText("http://127.0.0.1:1")
+	e.add()
+	if !e.problem.Visible() || !strings.Contains(e.problem.Text, `two endpoints named "gpu"`) || len(e.list) != 2 {
+		t.Fatalf("second gpu: %q, %d endpoints", e.problem.Text, len(e.list))
+	}
+	if err := e.save(); err != nil {
+		t.Fatal(err)
+	}
+	h.app.saveOllamaURL("")
+	gpu, v1 := o.Model()+":latest@gpu", ""
+	h.q.waitFor(t, "the models of both endpoints", func() bool {
+		for name, m := range h.app.modelInfo {
+			if m.Endpoint == "v1" && strings.HasPrefix(m.Name, o.Model()) {
+				v1 = name
+			}
+		}
+		return h.app.modelInfo[gpu].Name != "" && v1 != ""
+	})
+	h.q.waitFor(t, "the word on the endpoints", func() bool { return h.app.notice.Visible() })
+	if got := h.app.notice.Text; !strings.Contains(got, "Endpoints: gpu answers; v1 answers.") {
+		t.Errorf("notice %q", got)
+	}
+	if got := h.app.endpointState("v1"); got != "answers, 1 model" {
+		t.Errorf("v1: %q", got)
+	}
+
+	h.setPanes(gpu, v1)
+	for _, p := range h.app.panes {
+		p.temp.SetText("0") // Ollama's /v1 samples at 1 unless told
+	}
+	h.app.prompt.SetText("The")
+	h.runAndWait()
+	for i, p := range h.app.panes {
+		if got := p.view.Text(); got != testmodel.FoxSentence {
+			t.Errorf("pane %d: %q", i+1, got)
+		}
+	}
+	if got := strings.Join(laneLabels(h.app.views.timeline), "|"); got != "1 "+gpu+"|2 "+v1 {
+		t.Errorf("lanes %q", got)
+	}
+	tr, err := h.app.client().Run(t.Context(), h.app.runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Streams[0].Endpoint != "gpu" || tr.Streams[1].Endpoint != "v1" {
+		t.Errorf("transcript endpoints %q, %q", tr.Streams[0].Endpoint, tr.Streams[1].Endpoint)
+	}
+
+	// The wire: the Ollama endpoint has one hop, the /v1 one two.
+	w := h.app.views.wire
+	if w.upBox.Visible() {
+		t.Error("the Ollama endpoint's stream shows a first hop")
+	}
+	w.pick.SetSelectedIndex(1)
+	h.q.waitFor(t, "the first hop of the /v1 stream", func() bool { return strings.Contains(w.up.Text(), "data: [DONE]") })
+	if !w.upBox.Visible() || !strings.Contains(w.upNote.Text, "v1 (openai)") || !strings.Contains(w.up.Text(), `"delta":{`) {
+		t.Errorf("first hop %v: %q", w.upBox.Visible(), w.upNote.Text)
+	}
+	h.q.waitFor(t, "the relayed frames", func() bool { return strings.Contains(w.Text(), "event: done") })
+}
+
+// TestModelRef: a picker's option names a model and its endpoint, listed
+// or not.
+func TestModelRef(t *testing.T) {
+	a := &App{modelInfo: map[string]client.Model{"m@x@gpu": {Name: "m@x", Endpoint: "gpu"}, "demo/hello": {Name: "demo/hello"}}}
+	for _, tt := range []struct{ option, model, endpoint string }{
+		{"m@x@gpu", "m@x", "gpu"},        // as listed
+		{"demo/hello", "demo/hello", ""}, // a local source
+		{"llama3@lab", "llama3", "lab"},  // saved, its endpoint away
+		{"qwen3:8b", "qwen3:8b", ""},     // saved, Ollama away
+		{"odd@", "odd@", ""},             // no endpoint after the @
+	} {
+		if m, e := a.modelRef(tt.option); m != tt.model || e != tt.endpoint {
+			t.Errorf("%q: %q, %q", tt.option, m, e)
+		}
+		if tt.endpoint != "" && modelOption(tt.model, tt.endpoint) != tt.option {
+			t.Errorf("%q: option %q", tt.option, modelOption(tt.model, tt.endpoint))
+		}
+	}
+}
