@@ -211,7 +211,7 @@ func TestHistoryRecorder(t *testing.T) {
 			t.Fatalf("a run being recorded: %+v, %v", sum, err)
 		}
 	}, func(ev client.IndexedEvent) {
-		rec.Record(ev.Index, wire.LoggedEvent{Event: ev.Type, ID: ev.Seq, Data: ev.Raw})
+		rec.Record(ev.Index, ev.Type, ev.Seq, ev.Raw)
 	})
 	if err := rec.Finish(t.Context()); err != nil {
 		t.Fatal(err)
@@ -289,23 +289,23 @@ func TestHistoryRecorderBatches(t *testing.T) {
 	}
 	evs := streamEvents(3*FlushEvents, true)
 	for _, e := range evs[:10] {
-		rec.Record(0, e)
+		record(rec, 0, e)
 	}
 	testenv.Eventually(t, "the first 10 events in the file", func() bool { return countEvents(t, path, "r_batches") == 10 })
 	for _, e := range evs[10 : len(evs)-1] {
-		rec.Record(0, e)
+		record(rec, 0, e)
 	}
 	testenv.Eventually(t, "every event but the last in the file", func() bool { return countEvents(t, path, "r_batches") == len(evs)-1 })
 	sum, _ := s.Lookup(t.Context(), "r_batches")
 	if sum.State != StateRunning {
 		t.Errorf("state %s while recording", sum.State)
 	}
-	rec.Record(0, evs[len(evs)-1])
-	rec.Record(5, evs[0]) // no such stream: dropped
+	record(rec, 0, evs[len(evs)-1])
+	record(rec, 5, evs[0]) // no such stream: dropped
 	if err := rec.Finish(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	rec.Record(0, evs[0]) // after Finish: dropped
+	record(rec, 0, evs[0]) // after Finish: dropped
 	if n := countEvents(t, path, "r_batches"); n != len(evs) {
 		t.Errorf("%d events, want %d", n, len(evs))
 	}
@@ -333,7 +333,7 @@ func TestHistoryIncompleteAtNextOpen(t *testing.T) {
 	}
 	evs := streamEvents(40, true)
 	for _, e := range evs[:20] {
-		rec.Record(0, e)
+		record(rec, 0, e)
 	}
 	testenv.Eventually(t, "20 events in the file", func() bool { return countEvents(t, path, "r_cut") == 20 })
 
@@ -531,9 +531,9 @@ func TestHistoryTwoStoresWriting(t *testing.T) {
 				}
 				other := streamEvents(6, true) // 7 events, amid the first stream's 601
 				for i, e := range streamEvents(600, true) {
-					rec.Record(0, e)
+					record(rec, 0, e)
 					if i%100 == 0 {
-						rec.Record(1, other[i/100])
+						record(rec, 1, other[i/100])
 					}
 				}
 				if err := rec.Finish(context.Background()); err != nil {
@@ -739,3 +739,5 @@ func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
 }
+
+func record(rec *Recorder, stream int, e wire.LoggedEvent) { rec.Record(stream, e.Event, e.ID, e.Data) }

@@ -132,13 +132,15 @@ func (s *Store) StartRun(ctx context.Context, m RunMeta) (*Recorder, error) {
 // ID is the recorded run's id.
 func (r *Recorder) ID() string { return r.id }
 
-// Record queues ev, an event of the run's stream number stream, to be
-// written with the next batch. It never blocks on the database; data is
-// copied. Events of a stream must come in order, each once; one whose
-// stream is out of range, or that comes after Finish, is dropped. The
-// first failure to write is returned by Finish.
-func (r *Recorder) Record(stream int, ev wire.LoggedEvent) {
-	ev.Data = append(json.RawMessage(nil), ev.Data...)
+// Record queues an event of the run's stream number stream, as the SSE
+// stream sent it: its type (wire.EventToken, ...), its id (the stream's
+// sequence number) and its data line (JSON, with its t_ms), to be written
+// with the next batch. It never blocks on the database; data is copied.
+// Events of a stream come in order, each once (a repeated id is ignored);
+// one whose stream is out of range, or that comes after Finish, is
+// dropped. The first failure to write is returned by Finish.
+func (r *Recorder) Record(stream int, kind string, seq int64, data []byte) {
+	ev := wire.LoggedEvent{Event: kind, ID: seq, Data: append(json.RawMessage(nil), data...)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.finished || r.err != nil || stream < 0 || stream >= len(r.streams) {
