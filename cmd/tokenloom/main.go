@@ -5,6 +5,7 @@
 //	tokenloom             the desktop app
 //	tokenloom run ...     the streams in this terminal
 //	tokenloom replay ...  a saved run played back in this terminal
+//	tokenloom history ... the runs kept in the history: list, show, export, rm
 //	tokenloom serve ...   the SSE server alone
 //	tokenloom bench ...   the performance figures
 package main
@@ -44,6 +45,7 @@ Usage:
   tokenloom [flags]         open the desktop app (--run: start the run at once; --ollama URL)
   tokenloom run [flags]     stream a prompt through several models in this terminal
   tokenloom replay FILE     play a run saved with run --save FILE.json back, with its timing
+  tokenloom history ...     the runs run has recorded: list, search, show, export, rm, import
   tokenloom serve [flags]   run the streaming server alone, for curl, browsers and other clients
   tokenloom bench [--json]  measure the UI, start-up and relay against their performance targets
   tokenloom help [command]  show help for a command
@@ -81,12 +83,14 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runCmd(ctx, args[1:], stdin, stdout, stderr)
 	case "replay":
 		return replayCmd(ctx, args[1:], stdout, stderr)
+	case "history":
+		return historyCmd(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return serveCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && slices.Contains([]string{"run", "replay", "serve", "bench"}, args[1]) {
+		if len(args) > 1 && slices.Contains([]string{"run", "replay", "history", "serve", "bench"}, args[1]) {
 			return realMain([]string{args[1], "--help"}, stdin, stdout, stderr)
 		}
 		fmt.Fprint(stdout, mainUsage)
@@ -152,6 +156,10 @@ FILE.json), FILE.md or FILE.markdown is a readable report (figures per stream, t
 options and the texts). --timeline FILE.svg (or .png) saves a picture of the run's
 timeline (with --compare, both runs on one clock), 1600×900 unless --timeline-size
 says otherwise.
+Each run is recorded in the history as it streams (tokenloom history list shows
+the runs): in TOKENLOOM_HISTORY when it names a file, else history.db in the
+tokenloom folder of the user's data folder; --no-history, or TOKENLOOM_HISTORY=off,
+records nothing.
 The exit status is 1 when a stream ends in an error (the error is printed on
 standard error), 2 when the run could not start or could not be saved.
 
@@ -206,10 +214,15 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.BoolVar(&o.HideThinking, "hide-thinking", false, "leave thinking models' reasoning out of the text (it is printed faint on a terminal)")
 	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, then the run's summary, instead of text")
 	fs.StringVar(&o.Save, "save", "", "save the run to `FILE` when it ends: .json (every event, to replay) or .md/.markdown (a report)")
+	record := fs.Bool("history", true, "record the run in the history as it streams (see tokenloom history)")
+	noHistory := fs.Bool("no-history", false, "do not record the run in the history (as --history=false)")
 	ollamaFlag(fs, &o.OllamaURL)
 	endpointFlag(fs, &o.Endpoints)
 	if code, done := parseFlagsOnly(fs, args, stderr, " (quote the prompt and pass it with -p)"); done {
 		return code
+	}
+	if *record && !*noHistory {
+		o.History = cli.HistoryFile(stderr)
 	}
 	o.Version = buildVersion()
 	o.Stdin, o.Stdout, o.Stderr = stdin, stdout, stderr
@@ -257,6 +270,97 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	o.Color = colorWanted(stdout)
 	o.TrueColor = palette.TrueColor(os.Getenv("COLORTERM"))
 	return cli.Replay(ctx, o)
+}
+
+const historyUsage = `Usage: tokenloom history COMMAND [flags]
+
+Every run of tokenloom run is kept in the history, a database written as the run
+streams: a run cut off (the process killed, the machine down) keeps its events up
+to the last tenth of a second or so, and is marked incomplete the next time the
+history is opened. The oldest runs are deleted beyond 512 MiB.
+
+Commands:
+  list [--search TEXT] [--limit N] [--json]
+                       the runs, newest first: id, start, mode, wall time, state
+                       (finished, incomplete, or running in another process),
+                       models and prompt; --search keeps the runs whose prompt or
+                       answers hold every word of TEXT (the last word may be the
+                       start of one; case and accents do not matter), the best
+                       matches first, each with the words in their context
+  show ID [--json]     the run as a report: the figures per stream and the texts
+                       (--json: its transcript, every event with its time)
+  export ID FILE       save the run to FILE.json (to open in the app or replay) or
+                       FILE.md / FILE.markdown (a report)
+  rm ID...             delete runs
+  import FILE.json...  add runs saved with run --save FILE.json or the app's export
+
+The history is the file TOKENLOOM_HISTORY names, else history.db in the tokenloom
+folder of the user's data folder ($XDG_DATA_HOME or ~/.local/share on Linux,
+~/Library/Application Support on macOS, %AppData% on Windows). The exit status is
+1 when a run is not there or could not be read or written, 2 when the history
+cannot be opened or the command is wrong.
+`
+
+func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" {
+		w := stdout
+		if len(args) == 0 {
+			w = stderr
+		}
+		fmt.Fprint(w, historyUsage)
+		if len(args) == 0 {
+			return cli.ExitUsage
+		}
+		return 0
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlagSet("history "+sub, historyUsage, stderr)
+	o := cli.HistoryOptions{Stdout: stdout, Stderr: stderr}
+	var search string
+	var limit int
+	want := map[string][2]int{"list": {0, 0}, "show": {1, 1}, "export": {2, 2}, "rm": {1, -1}, "import": {1, -1}} // args, at least and at most
+	n, ok := want[sub]
+	if !ok {
+		fmt.Fprintf(stderr, "tokenloom history: unknown command %q: want list, show, export, rm or import\n", sub)
+		return cli.ExitUsage
+	}
+	switch sub {
+	case "list":
+		fs.StringVar(&search, "search", "", "keep the runs whose prompt or answers hold every word of `TEXT`, best matches first")
+		fs.IntVar(&limit, "limit", 100, "show at most `N` runs")
+		fs.BoolVar(&o.JSON, "json", false, "print the runs as a JSON array")
+	case "show":
+		fs.BoolVar(&o.JSON, "json", false, "print the run's transcript as JSON instead of a report")
+	}
+	// Flags may come after the arguments: tokenloom history show r_1 --json.
+	var rest []string
+	for {
+		if code, done := parseFlags(fs, args); done {
+			return code
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(rest) < n[0] || (n[1] >= 0 && len(rest) > n[1]) {
+		fmt.Fprintf(stderr, "tokenloom history %s: wrong number of arguments (%d)\n\n%s", sub, len(rest), historyUsage)
+		return cli.ExitUsage
+	}
+	o.Path = cli.HistoryFile(stderr)
+	switch sub {
+	case "list":
+		return cli.HistoryList(ctx, o, search, limit)
+	case "show":
+		return cli.HistoryShow(ctx, o, rest[0])
+	case "export":
+		return cli.HistoryExport(ctx, o, rest[0], rest[1])
+	case "rm":
+		return cli.HistoryRemove(ctx, o, rest)
+	default:
+		return cli.HistoryImport(ctx, o, rest)
+	}
 }
 
 const serveUsage = `Usage: tokenloom serve [--addr HOST:PORT]

@@ -71,6 +71,11 @@ type RunOptions struct {
 	// JSON prints the events as NDJSON instead of text, then the run's
 	// summary (see runSummary).
 	JSON bool
+	// History, if set, is the history database (internal/history) to
+	// record the run into as it streams (with Compare, both runs). Empty:
+	// the run is not recorded. If the history cannot be opened, the run
+	// goes on unrecorded, saying why on Stderr.
+	History string
 	// Color paints each stream in its slot's colour; TrueColor uses 24-bit
 	// escapes. Without colour, the lines of several streams begin with
 	// their stream's label.
@@ -149,6 +154,9 @@ func Run(ctx context.Context, o RunOptions) int {
 		req.Streams = append(req.Streams, client.StreamSpec{Model: model, Endpoint: endpoint, Options: opts})
 	}
 	out := output{JSON: o.JSON, Color: o.Color, TrueColor: o.TrueColor, HideThinking: o.HideThinking, Stdout: o.Stdout, Stderr: o.Stderr}
+	var closeHistory func()
+	out.history, closeHistory = openHistory(o.History, req, o.Stderr)
+	defer closeHistory()
 	var created *client.RunCreated
 	var code int
 	var ids []string // the runs shown, for --timeline
@@ -235,6 +243,8 @@ type output struct {
 	// HideThinking leaves the reasoning out of the text; without colour it
 	// is left out anyway, since nothing would tell it from the answer.
 	HideThinking bool
+	// history, when set, records each run as it streams.
+	history *runHistory
 
 	Stdout, Stderr io.Writer
 }
@@ -280,6 +290,8 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 		printAPIError(o.Stderr, err)
 		return created, ExitUsage
 	}
+	rec := o.history.start(created)
+	defer rec.finish()
 
 	watchDone := make(chan struct{})
 	stopWatch := context.AfterFunc(ctx, func() {
@@ -317,6 +329,7 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 	order := newTurns(len(names), show)
 	failed := false
 	for ev := range events {
+		rec.add(ev) // queued: the history's own goroutine writes it
 		i := ev.Index
 		switch {
 		case o.JSON:
