@@ -2,6 +2,9 @@ package ui
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -51,11 +54,14 @@ func TestEndpointsInTheApp(t *testing.T) {
 	}
 	h := newHarnessWith(t, test.NewTempApp(t), closed, Options{Reconnect: reconnect})
 
+	const key = "sk-tokenloom-test-0123456789" // sent to /v1, which takes any
+	t.Setenv("TOKENLOOM_TEST_KEY", key)
 	e := h.app.newEndpointEditor()
-	for _, ep := range []endpoints.Endpoint{{Name: "gpu", Kind: endpoints.KindOllama, URL: o.URL()}, {Name: "v1", Kind: endpoints.KindOpenAI, URL: o.URL()}} {
+	for _, ep := range []endpoints.Endpoint{{Name: "gpu", Kind: endpoints.KindOllama, URL: o.URL()}, {Name: "v1", Kind: endpoints.KindOpenAI, URL: o.URL(), APIKeyEnv: "TOKENLOOM_TEST_KEY"}} {
 		e.name.SetText(ep.Name)
 		e.kind.SetSelected(ep.Kind)
 		e.url.SetText(ep.URL)
+		e.keyEnv.SetText(ep.APIKeyEnv)
 		e.add()
 	}
 	e.name.SetText("gpu") // a second of one name is refused
@@ -105,6 +111,33 @@ func TestEndpointsInTheApp(t *testing.T) {
 	}
 	if tr.Streams[0].Endpoint != "gpu" || tr.Streams[1].Endpoint != "v1" {
 		t.Errorf("transcript endpoints %q, %q", tr.Streams[0].Endpoint, tr.Streams[1].Endpoint)
+	}
+
+	// The key is named, never kept: not in the endpoints file, the
+	// preferences, the saved run or what the app says.
+	file, err := os.ReadFile(e.path)
+	if err != nil || !strings.Contains(string(file), `"api_key_env": "TOKENLOOM_TEST_KEY"`) {
+		t.Errorf("endpoints file %s, %v", file, err)
+	}
+	h.app.Save()
+	saved := filepath.Join(t.TempDir(), "run.json")
+	done := false
+	h.app.exportTo(saved, func(err error) {
+		if err != nil {
+			t.Error(err)
+		}
+		done = true
+	})
+	h.q.waitFor(t, "the export", func() bool { return done })
+	run, _ := os.ReadFile(saved)
+	prefs := fmt.Sprint(h.app.fyneApp.Preferences().String("panes"), h.app.fyneApp.Preferences().String(PrefOllamaURL))
+	for what, text := range map[string]string{"endpoints file": string(file), "preferences": prefs, "saved run": string(run), "notice": h.app.notice.Text, "banner": h.app.bannerMsg.Text} {
+		if strings.Contains(text, key) {
+			t.Errorf("the key is in the %s", what)
+		}
+	}
+	if !strings.Contains(prefs, `"endpoint":"v1"`) || !strings.Contains(string(run), `"endpoint": "v1"`) && !strings.Contains(string(run), `"endpoint":"v1"`) {
+		t.Errorf("the endpoint is not kept: preferences %s", prefs)
 	}
 
 	// The wire: the Ollama endpoint has one hop, the /v1 one two.
