@@ -90,9 +90,11 @@ func TestHistory10kRunsUnder100ms(t *testing.T) {
 	}
 	path := tempDB(t)
 	fill := populate(t, path, runs)
+	start := time.Now()
 	s := openStore(t, path)
+	opened := time.Since(start)
 	size, _ := s.Size(t.Context())
-	t.Logf("%d runs imported in %v; %.1f MiB", runs, fill.Round(time.Millisecond), float64(size)/(1<<20))
+	t.Logf("%d runs imported in %v; %.1f MiB; opened in %v", runs, fill.Round(time.Millisecond), float64(size)/(1<<20), opened.Round(10*time.Microsecond))
 	for _, q := range queries(runs) {
 		var times []time.Duration
 		var n int
