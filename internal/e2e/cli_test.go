@@ -33,7 +33,8 @@ const exitBound = 3 * time.Second
 // OLLAMA_HOST set to ollamaHost and no other OLLAMA_ variable, then the
 // "KEY=VALUE" overrides. It asks for colours the way a colour terminal
 // would, so that only the output not being a terminal can turn them off,
-// and sets an English locale (see TestCLILocale for the C locale).
+// and sets an English locale (see TestCLILocale for the C locale). The
+// runs it makes are not recorded in the user's history.
 func cliEnv(ollamaHost string, overrides ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -45,7 +46,7 @@ func cliEnv(ollamaHost string, overrides ...string) []string {
 		}
 		env = append(env, kv)
 	}
-	env = append(env, "OLLAMA_HOST="+ollamaHost, "TERM=xterm-256color", "COLORTERM=truecolor", "LANG=en_US.UTF-8")
+	env = append(env, "OLLAMA_HOST="+ollamaHost, "TERM=xterm-256color", "COLORTERM=truecolor", "LANG=en_US.UTF-8", "TOKENLOOM_HISTORY=off")
 	return append(env, overrides...) // the last value of a key wins
 }
 
