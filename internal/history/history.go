@@ -138,11 +138,15 @@ func (e *NewerSchemaError) Error() string {
 // renamed to path.corrupt-TIME (with its -wal and -shm files) and a new
 // history is started; Notices says so. Runs whose recording stopped
 // without finishing, because their process died, are marked incomplete.
+// Only a damaged header or schema is found here: a page damaged deeper
+// shows as an error of the query that reads it.
 func Open(path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open history: no path")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// The history holds prompts and answers: a new folder is the user's
+	// alone.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open history: %w", err)
 	}
 	s := &Store{path: path, maxBytes: DefaultMaxBytes, recorders: map[*Recorder]struct{}{}}
