@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/history"
 )
 
 // Options wire the app to the embedded server.
@@ -35,6 +36,9 @@ type Options struct {
 	// Scenario, if set, replaces the saved settings: the window opens with
 	// its panes, prompt and size, and saves nothing.
 	Scenario *Scenario
+	// History, if set, keeps every run the window makes, and the History
+	// tab lists them.
+	History *history.Store
 	// Probe, if set, measures when tokens reach the screen.
 	Probe *Probe
 }
@@ -110,6 +114,8 @@ type App struct {
 	replayName string
 	// comparing is the comparison going on (compare.go), nil otherwise.
 	comparing *comparison
+	// lastRequest is the request of the run started last; nil for a replay.
+	lastRequest *client.RunRequest
 
 	ctx    context.Context // ends with the window
 	cancel context.CancelFunc

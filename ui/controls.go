@@ -36,6 +36,12 @@ func (a *App) build() {
 	)
 	a.views.compareTab = container.NewTabItemWithIcon("Compare", theme.MediaFastForwardIcon(), a.views.compare.root)
 	a.tabs.Append(a.views.compareTab)
+	a.tabs.Append(container.NewTabItemWithIcon("History", theme.HistoryIcon(), a.views.history.root))
+	a.tabs.OnSelected = func(t *container.TabItem) {
+		if t.Text == "History" {
+			a.views.history.refresh()
+		}
+	}
 	split := container.NewVSplit(withMinCache(&a.frameGen, a.tabs), withMinCache(&a.frameGen, a.views.timelineBox()))
 	split.Offset = 0.68
 	// The window's floor: below it the panes and the timeline have no
@@ -49,8 +55,8 @@ func (a *App) build() {
 	a.win.SetContent(container.NewStack(layers...))
 
 	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { a.run() })
-	// Alt+1 … Alt+5 show the tabs: the tab bar takes no keyboard focus.
-	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5} {
+	// Alt+1 … Alt+6 show the tabs: the tab bar takes no keyboard focus.
+	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6} {
 		a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { a.tabs.SelectIndex(i) })
 	}
 	a.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {

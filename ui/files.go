@@ -155,15 +155,7 @@ func (a *App) replay(t *client.Transcript, speed float64) {
 		a.runStatus.SetText(fmt.Sprintf("A saved run must have 1 to %d streams.", MaxPanes))
 		return
 	}
-	a.panes = a.panes[:0]
-	for i, st := range t.Streams {
-		a.panes = append(a.panes, newPane(a, i, savedConfig(st)))
-	}
-	a.layoutPanes()
-	a.selectMode(t.Mode)
-	a.prompt.SetText(t.Prompt)
-	a.system.SetText(t.System)
-	a.save() // Run now runs what was recorded
+	a.setPanesFor(t)
 	name := a.replayName
 	if name == "" {
 		name = "a saved run"
@@ -172,6 +164,20 @@ func (a *App) replay(t *client.Transcript, speed float64) {
 	a.launch(fmt.Sprintf("replaying %s at %g× (figures as recorded)…", name, speed), "Could not replay: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
 		return cl.StartReplay(ctx, t, speed)
 	})
+}
+
+// setPanesFor sets the panes, the prompts and the mode to those of a saved
+// run t, so that Run runs it again.
+func (a *App) setPanesFor(t *client.Transcript) {
+	a.panes = a.panes[:0]
+	for i, st := range t.Streams {
+		a.panes = append(a.panes, newPane(a, i, savedConfig(st)))
+	}
+	a.layoutPanes()
+	a.selectMode(t.Mode)
+	a.prompt.SetText(t.Prompt)
+	a.system.SetText(t.System)
+	a.save()
 }
 
 // replayed is a saved run being played back.

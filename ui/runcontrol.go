@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/history"
 )
 
 // run starts a run of every pane's stream.
@@ -51,6 +52,7 @@ func (a *App) request() (client.RunRequest, bool) {
 // startRun has the server start req, showing status until it answers.
 func (a *App) startRun(req client.RunRequest, status string) {
 	a.replaying = nil
+	a.lastRequest = &req
 	a.launch(status, "Could not start: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
 		return cl.StartRun(ctx, req)
 	})
@@ -112,13 +114,21 @@ func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes 
 	if a.opts.Probe != nil {
 		a.opts.Probe.runStarted()
 	}
-	a.subscribeRun(a.ctx, cl, panes, ids, a.replaying)
+	var record func() *history.Recorder // a replay is not recorded again
+	if req := a.lastRequest; req != nil && a.replaying == nil {
+		record = func() *history.Recorder { return a.recordRun(created, *req) }
+	}
+	a.subscribeRun(a.ctx, cl, panes, ids, a.replaying, record)
 }
 
 // subscribeRun follows the run's streams and hands their events, in
 // arrival order, to the panes and the views at most once per frame.
-func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane, ids []string, replay *replayed) {
+func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane, ids []string, replay *replayed, record func() *history.Recorder) {
 	a.wg.Go(func() {
+		var rec *history.Recorder
+		if record != nil {
+			rec = record()
+		}
 		events, err := cl.SubscribeAll(ctx, ids)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -134,6 +144,16 @@ func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane
 		pump(ctx, events, a.clock, a.pace, a.do, func(batch []client.IndexedEvent, final bool) {
 			if replay != nil {
 				replay.asRecorded(batch)
+			}
+			if rec != nil {
+				for _, ev := range batch {
+					if !ev.Local { // the client's own word, not the run's
+						rec.Record(ev.Index, ev.Type, ev.Seq, ev.Raw)
+					}
+				}
+				if final {
+					a.finishRecording(rec)
+				}
 			}
 			per := make([][]client.Event, len(panes))
 			for _, ev := range batch {

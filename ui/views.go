@@ -25,6 +25,7 @@ type runViews struct {
 	wire        *wireView
 	compare     *compareView
 	compareTab  *container.TabItem
+	history     *historyView
 
 	// slots are the colour slots of the current run's streams, in pane
 	// order.
@@ -53,6 +54,7 @@ func newRunViews(a *App) *runViews {
 	rv.heading.Truncation = fyne.TextTruncateEllipsis
 	rv.wire = newWireView(a)
 	rv.compare = newCompareView(a)
+	rv.history = newHistoryView(a)
 	return rv
 }
 

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/desktop"
+	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/ui"
 )
 
@@ -150,6 +152,14 @@ func child(ctx context.Context, part string, c Config, line func(at time.Time, t
 		return err
 	}
 	cmd := exec.CommandContext(ctx, exe, childArgs(part, c)...)
+	// The window keeps its runs, as it does for users, in a history of its
+	// own: the bench's floods stay out of the user's.
+	dir, err := os.MkdirTemp("", "tokenloom-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cmd.Env = append(os.Environ(), history.EnvVar+"="+filepath.Join(dir, "history.db"))
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	var errBuf bytes.Buffer

@@ -73,16 +73,7 @@ func (h *runHistory) start(created *client.RunCreated) *recording {
 	if h == nil {
 		return nil
 	}
-	m := history.RunMeta{ID: created.ID, Mode: created.Mode, Prompt: h.req.Prompt, System: h.req.System,
-		StartedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	for i, st := range created.Streams {
-		sm := history.StreamMeta{ID: st.ID, Model: st.Model, Endpoint: st.Endpoint, Label: st.Label}
-		if i < len(h.req.Streams) {
-			sm.Options = h.req.Streams[i].Options
-		}
-		m.Streams = append(m.Streams, sm)
-	}
-	rec, err := h.store.StartRun(context.Background(), m)
+	rec, err := h.store.StartRun(context.Background(), history.MetaOf(created, h.req, time.Now()))
 	if err != nil {
 		fmt.Fprintf(h.stderr, "tokenloom: history: %v\n", err)
 		return nil

@@ -4,6 +4,7 @@ package desktop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/embedded"
 	"github.com/tokenloom/tokenloom/internal/endpoints"
 	"github.com/tokenloom/tokenloom/internal/export"
+	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/server"
 	"github.com/tokenloom/tokenloom/ui"
 )
@@ -108,6 +110,27 @@ func (c *current) close() {
 	}
 }
 
+// openHistory opens the history database (history.Path), or says on
+// stderr why the window keeps no history; nil then.
+func openHistory(stderr io.Writer) *history.Store {
+	path, err := history.Path()
+	if errors.Is(err, history.ErrOff) {
+		return nil
+	}
+	var store *history.Store
+	if err == nil {
+		store, err = history.Open(path)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenloom: history: %v; runs are kept only by Export (%s=off turns the history off)\n", err, history.EnvVar)
+		return nil
+	}
+	for _, n := range store.Notices() {
+		fmt.Fprintf(stderr, "tokenloom: history: %s\n", n)
+	}
+	return store
+}
+
 // desktopGCPercent is the desktop app's GOGC unless the environment sets
 // one.
 const desktopGCPercent = 50
@@ -146,7 +169,12 @@ func Run(ctx context.Context, o Options) int {
 		return 2
 	}
 	defer e.close()
+	store := openHistory(o.Stderr)
+	if store != nil {
+		defer store.Close()
+	}
 	w := ui.New(a, ui.Options{
+		History:       store,
 		Client:        cl,
 		AutoRun:       o.AutoRun,
 		Scenario:      o.Scenario,

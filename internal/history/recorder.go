@@ -416,3 +416,19 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
+
+// MetaOf is the RunMeta of a run the server created for req, started at
+// startedAt: the streams as the server named them, each with the options
+// req asked for.
+func MetaOf(created *wire.RunCreated, req wire.RunRequest, startedAt time.Time) RunMeta {
+	m := RunMeta{ID: created.ID, Mode: created.Mode, Prompt: req.Prompt, System: req.System,
+		StartedAt: startedAt.UTC().Truncate(time.Millisecond)}
+	for i, st := range created.Streams {
+		sm := StreamMeta{ID: st.ID, Model: st.Model, Endpoint: st.Endpoint, Label: st.Label}
+		if i < len(req.Streams) {
+			sm.Options = req.Streams[i].Options
+		}
+		m.Streams = append(m.Streams, sm)
+	}
+	return m
+}
