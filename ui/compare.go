@@ -200,13 +200,7 @@ func (a *App) showRun(t *client.Transcript, panes []*Pane) error {
 	}
 	a.runID, a.runMode, a.runPanes = t.ID, t.Mode, panes
 	a.views.reset(labels, slots, ids)
-	per := make([][]client.Event, len(panes))
-	for _, ev := range evs {
-		per[ev.Index] = append(per[ev.Index], ev.Event)
-	}
-	for i, p := range panes {
-		p.apply(per[i], true)
-	}
+	applyToPanes(panes, evs, true)
 	a.views.apply(evs)
 	a.views.timeline.Refresh()
 	return nil

@@ -155,13 +155,7 @@ func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane
 					a.finishRecording(rec)
 				}
 			}
-			per := make([][]client.Event, len(panes))
-			for _, ev := range batch {
-				per[ev.Index] = append(per[ev.Index], ev.Event)
-			}
-			for i, p := range panes {
-				p.apply(per[i], final)
-			}
+			applyToPanes(panes, batch, final)
 			a.views.apply(batch)
 			if a.opts.Probe != nil {
 				a.opts.Probe.applied(batch)
@@ -171,6 +165,17 @@ func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane
 			}
 		})
 	})
+}
+
+// applyToPanes hands each pane its stream's events of batch.
+func applyToPanes(panes []*Pane, batch []client.IndexedEvent, final bool) {
+	per := make([][]client.Event, len(panes))
+	for _, ev := range batch {
+		per[ev.Index] = append(per[ev.Index], ev.Event)
+	}
+	for i, p := range panes {
+		p.apply(per[i], final)
+	}
 }
 
 // runEnded closes a run once all its streams have ended. The status line
