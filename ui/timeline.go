@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -210,17 +211,31 @@ func laneLabelHeight(size float32) float32 {
 var laneLabelStyle = fyne.TextStyle{Bold: true}
 
 // fitLabel is s as it fits in width at text size size: whole, or cut after
-// a whole character and ended with an ellipsis.
+// a whole character with an ellipsis. A model's endpoint ("…@gpu") is kept
+// whole after the ellipsis while the pane's number and a little of the
+// model fit before it: it tells lanes of one model apart.
 func fitLabel(s string, size, width float32) string {
 	if fyne.MeasureText(s, size, laneLabelStyle).Width <= width {
 		return s
 	}
+	tail := ""
+	if i := strings.LastIndex(s, "@"); i > 0 {
+		tail = s[i:]
+	}
+	if cut := cutLabel(s[:len(s)-len(tail)], tail, size, width); tail != "" && len([]rune(cut)) >= len([]rune(tail))+5 {
+		return cut
+	}
+	return cutLabel(s, "", size, width)
+}
+
+// cutLabel is the longest prefix of s that fits in width with "…" and tail
+// after it.
+func cutLabel(s, tail string, size, width float32) string {
 	runes := []rune(s)
-	// The longest prefix that fits with the ellipsis.
 	n := sort.Search(len(runes)+1, func(n int) bool {
-		return fyne.MeasureText(string(runes[:n])+"…", size, laneLabelStyle).Width > width
+		return fyne.MeasureText(string(runes[:n])+"…"+tail, size, laneLabelStyle).Width > width
 	}) - 1
-	return string(runes[:max(n, 0)]) + "…"
+	return string(runes[:max(n, 0)]) + "…" + tail
 }
 
 // tokenAt finds the tick nearest to pos within the hit radius, of the

@@ -406,3 +406,30 @@ func TestTimelineRemoveLane(t *testing.T) {
 		t.Errorf("%d lanes after removing none", len(tl.lanes))
 	}
 }
+
+// TestTimelineLabelKeepsEndpoint: a lane of a model on an endpoint too
+// long for the column keeps its endpoint after the ellipsis, which tells
+// it from the same model elsewhere; a long endpoint is cut at the end.
+func TestTimelineLabelKeepsEndpoint(t *testing.T) {
+	tl := newTestTimeline(t, 3, 830, 200)
+	labels := []string{"1 tokenloom-tiny:latest@gpu", "2 tokenloom-tiny:latest@v1", "3 m@an-endpoint-name-far-too-long-for-any-column"}
+	tl.Reset(labels, []int{0, 1, 2})
+	drawn := drawnLaneNames(tl)
+	if len(drawn) != 3 {
+		t.Fatalf("%d names drawn", len(drawn))
+	}
+	for k, want := range []string{"…@gpu", "…@v1"} {
+		if got := drawn[k].Text; !strings.HasSuffix(got, want) || !strings.HasPrefix(labels[k], strings.TrimSuffix(got, want)) || got == labels[k] {
+			t.Errorf("%q drawn as %q: want its start and %q", labels[k], got, want)
+		}
+	}
+	if got := drawn[2].Text; !strings.HasSuffix(got, "…") || !strings.HasPrefix(labels[2], strings.TrimSuffix(got, "…")) {
+		t.Errorf("%q drawn as %q", labels[2], got)
+	}
+	room := timelineLabelWidth - 2*theme.Padding()
+	for _, tx := range drawn {
+		if w := tx.MinSize().Width; w > room {
+			t.Errorf("%q is %v wide, the column %v", tx.Text, w, room)
+		}
+	}
+}
