@@ -145,6 +145,9 @@ func New(a fyne.App, o Options) *App {
 	})
 	app.win.Resize(app.windowSize())
 	app.refresh(true)
+	if mib := app.historyCap(); mib > 0 && o.History != nil {
+		app.applyHistoryCap(mib) // the cap chosen in an earlier session
+	}
 	return app
 }
 

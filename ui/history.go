@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -223,6 +224,67 @@ func (v *historyView) deleteRun(store *history.Store, id string) {
 		}
 	})
 }
+
+// historyCap is the history's size cap in MiB the user chose, 0 for the
+// history's default.
+func (a *App) historyCap() int { return a.fyneApp.Preferences().Int(prefHistoryMiB) }
+
+// applyHistoryCap gives the history the cap the user chose, off the Fyne
+// thread (a smaller cap deletes the oldest runs at once), then says what
+// the history holds.
+func (a *App) applyHistoryCap(mib int) {
+	store := a.opts.History
+	if store == nil {
+		return
+	}
+	n := history.DefaultMaxBytes
+	if mib > 0 {
+		n = int64(mib) << 20
+	}
+	a.background(func(ctx context.Context, _ *client.Client) func() {
+		err := store.SetMaxBytes(ctx, n)
+		return func() {
+			if err != nil {
+				a.say("Could not set the history's size: " + err.Error())
+			}
+			a.views.history.refresh()
+		}
+	})
+}
+
+// historyEditor is the History part of Settings: the history's file, its
+// size and its cap.
+func (a *App) historyEditor() (fyne.CanvasObject, func() error) {
+	store := a.opts.History
+	if store == nil {
+		l := widget.NewLabel("History: off (TOKENLOOM_HISTORY=off, or its file could not be opened).")
+		l.Wrapping = fyne.TextWrapWord
+		return l, func() error { return nil }
+	}
+	capMiB := widget.NewEntry()
+	capMiB.SetText(strconv.FormatInt(store.MaxBytes()>>20, 10))
+	note := widget.NewLabel("Every run is kept in " + store.Path() + "; beyond this size the oldest runs are deleted.")
+	note.Wrapping = fyne.TextWrapWord
+	note.SizeName = theme.SizeNameCaptionText
+	form := widget.NewForm(widget.NewFormItem("History, MiB", capMiB), widget.NewFormItem("", note))
+	return form, func() error {
+		mib, err := strconv.Atoi(strings.TrimSpace(capMiB.Text))
+		if err != nil || mib < minHistoryMiB || mib > maxHistoryMiB {
+			return fmt.Errorf("the history's size is whole MiB from %d to %d, not %q", minHistoryMiB, maxHistoryMiB, capMiB.Text)
+		}
+		if int64(mib)<<20 != store.MaxBytes() {
+			a.fyneApp.Preferences().SetInt(prefHistoryMiB, mib)
+			a.applyHistoryCap(mib)
+		}
+		return nil
+	}
+}
+
+// The history's size cap the Settings take, in MiB.
+const (
+	minHistoryMiB = 16
+	maxHistoryMiB = 1 << 20 // a TiB
+)
 
 // finishRecording writes a recorded run's last events off the Fyne thread,
 // then lists the runs again.

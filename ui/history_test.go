@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/internal/history"
 )
@@ -64,4 +65,37 @@ func TestHistoryTab(t *testing.T) {
 	v.list.Select(0)
 	v.deleteRun(store, v.runs[v.picked].ID)
 	h.q.waitFor(t, "the run deleted", func() bool { return len(v.runs) == 0 })
+}
+
+// TestHistoryCap: Settings takes the history's size cap in MiB within its
+// range, gives it to the history and keeps it for the next start.
+func TestHistoryCap(t *testing.T) {
+	store, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	fa := test.NewTempApp(t)
+	h := newHarnessWith(t, fa, "", Options{History: store})
+	obj, save := h.app.historyEditor()
+	entry := obj.(*widget.Form).Items[0].Widget.(*widget.Entry)
+	if entry.Text != "512" {
+		t.Errorf("the cap shows %q", entry.Text)
+	}
+	entry.SetText("5")
+	if err := save(); err == nil || !strings.Contains(err.Error(), "from 16 to") {
+		t.Errorf("a 5 MiB cap: %v", err)
+	}
+	entry.SetText("64")
+	if err := save(); err != nil {
+		t.Fatal(err)
+	}
+	h.q.waitFor(t, "the new cap", func() bool { return store.MaxBytes() == 64<<20 })
+	if got := fa.Preferences().Int(prefHistoryMiB); got != 64 {
+		t.Errorf("kept %d MiB", got)
+	}
+	// The next window gives the history the kept cap.
+	store.SetMaxBytes(t.Context(), history.DefaultMaxBytes)
+	h2 := newHarnessWith(t, fa, "", Options{History: store})
+	h2.q.waitFor(t, "the kept cap", func() bool { return store.MaxBytes() == 64<<20 })
 }

@@ -18,6 +18,8 @@ const (
 	prefSystem       = "system"
 	prefWindowWidth  = "window_width"
 	prefWindowHeight = "window_height"
+	// prefHistoryMiB is the history's size cap in MiB; 0: its default.
+	prefHistoryMiB = "history_max_mib"
 )
 
 // DefaultPanes are the panes of a first start without Ollama models.

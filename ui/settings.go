@@ -78,8 +78,13 @@ func (a *App) showSettings() {
 		widget.NewFormItem("", note),
 	)
 	eps := a.newEndpointEditor()
-	d := dialog.NewCustomConfirm("Settings", "Save", "Cancel", container.NewVBox(form, eps.root), func(ok bool) {
+	hist, saveHistory := a.historyEditor()
+	d := dialog.NewCustomConfirm("Settings", "Save", "Cancel", container.NewVBox(form, eps.root, widget.NewSeparator(), hist), func(ok bool) {
 		if !ok {
+			return
+		}
+		if err := saveHistory(); err != nil {
+			dialog.ShowError(err, a.win)
 			return
 		}
 		if err := eps.save(); err != nil {
