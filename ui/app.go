@@ -119,7 +119,9 @@ type App struct {
 
 	ctx    context.Context // ends with the window
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // background goroutines
+	wg     sync.WaitGroup // background goroutines (spawn)
+	goMu   sync.Mutex     // guards closed against spawn
+	closed bool
 }
 
 // New builds the window of app a. Show it with Window().ShowAndRun().
@@ -129,9 +131,9 @@ func New(a fyne.App, o Options) *App {
 	app.clock = animationClock
 	if app.do == nil {
 		app.do = fyne.Do
-		app.wg.Go(func() { animationClock(app.ctx, func() { app.frameGen.Add(1) }) })
+		app.spawn(func() { animationClock(app.ctx, func() { app.frameGen.Add(1) }) })
 		app.pace = &pacer{}
-		app.wg.Go(func() { app.pace.run(app.ctx, ProcessCPU) })
+		app.spawn(func() { app.pace.run(app.ctx, ProcessCPU) })
 	} else {
 		app.clock = tickerClock(app.do)
 	}
@@ -162,7 +164,22 @@ func (a *App) Save() { a.save() }
 // It may be called from any goroutine.
 func (a *App) Close() {
 	a.cancel()
+	a.goMu.Lock()
+	a.closed = true // no goroutine starts after this
+	a.goMu.Unlock()
 	a.wg.Wait()
+}
+
+// spawn runs f on a goroutine of the window's, which Close waits for;
+// once Close has begun, f does not run (a WaitGroup takes no Add while it
+// is waited for with nothing left).
+func (a *App) spawn(f func()) {
+	a.goMu.Lock()
+	defer a.goMu.Unlock()
+	if a.closed {
+		return
+	}
+	a.wg.Go(f)
 }
 
 // client is the client of the embedded server in use; any goroutine.
@@ -184,7 +201,7 @@ func (a *App) variant() fyne.ThemeVariant { return a.fyneApp.Settings().ThemeVar
 // background runs work off the Fyne thread and its returned func on it.
 func (a *App) background(work func(ctx context.Context, cl *client.Client) func()) {
 	cl := a.client()
-	a.wg.Go(func() {
+	a.spawn(func() {
 		done := work(a.ctx, cl)
 		if done != nil && a.ctx.Err() == nil {
 			a.do(done)
@@ -195,7 +212,7 @@ func (a *App) background(work func(ctx context.Context, cl *client.Client) func(
 // after runs f on the Fyne thread once d has passed, unless the window
 // closes first.
 func (a *App) after(d time.Duration, f func()) {
-	a.wg.Go(func() {
+	a.spawn(func() {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {

@@ -99,6 +99,7 @@ func TestCompareOneSlot(t *testing.T) {
 		p.maxTok.SetText("2500") // long enough to queue well past the queued margin
 	}
 	h.app.prompt.SetText("one")
+	h.runAndWait() // loads the model: both runs of the comparison find it warm
 	v := h.compareAndWait()
 	c := comparisonOf(v)
 	t.Logf("%s\n%s", v.heading.Text, v.lesson.Text)

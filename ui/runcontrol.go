@@ -124,7 +124,7 @@ func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes 
 // subscribeRun follows the run's streams and hands their events, in
 // arrival order, to the panes and the views at most once per frame.
 func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane, ids []string, replay *replayed, record func() *history.Recorder) {
-	a.wg.Go(func() {
+	a.spawn(func() {
 		var rec *history.Recorder
 		if record != nil {
 			rec = record()

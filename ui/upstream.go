@@ -50,7 +50,7 @@ func (w *wireView) followUpstream(i, gen int) {
 	ctx, cancel := context.WithCancel(w.app.ctx)
 	w.upCancel = cancel
 	id, slot, cl := w.ids[i], w.slots[i], w.app.client()
-	w.app.wg.Go(func() {
+	w.app.spawn(func() {
 		defer cancel()
 		after := int64(-1)
 		tick := time.NewTicker(upstreamEvery)

@@ -110,7 +110,7 @@ func (w *wireView) follow(i int) {
 	ctx, cancel := context.WithCancel(w.app.ctx)
 	w.cancel = cancel
 	id, slot, cl := w.ids[i], w.slots[i], w.app.client()
-	w.app.wg.Go(func() {
+	w.app.spawn(func() {
 		defer cancel()
 		frames, err := cl.Frames(ctx, id)
 		if err != nil {

@@ -93,6 +93,14 @@ func RunTimeOf(stats []*wire.Stats, models ...string) RunTime {
 		if st.LastTokenMs > 0 {
 			last = st.LastTokenMs
 		}
+		// Tokens are stamped as they are read. When the reading falls
+		// behind the model (a fast model, a busy machine), the stamps of
+		// a stream go on after the model server has finished it and
+		// begun the next; the model server's own generation time says
+		// when it stopped.
+		if o := st.Ollama; o != nil && o.EvalDurationNs > 0 {
+			last = min(last, st.StartMs+first+float64(o.EvalDurationNs)/1e6)
+		}
 		spans = append(spans, span{st.StartMs + first, last})
 	}
 	r.Loads = slices.DeleteFunc(r.Loads, func(l Load) bool { return l.Ms < coldLoadShare*r.WallMs })

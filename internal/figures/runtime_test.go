@@ -104,6 +104,13 @@ func TestRunTimeLoadCaveat(t *testing.T) {
 	}
 }
 
+// ollamaGen is a stream whose tokens were stamped from first to last, and
+// which Ollama says it generated in evalMs.
+func ollamaGen(first, last, evalMs float64) *wire.Stats {
+	return &wire.Stats{Tokens: 10, TTFTMs: first, LastTokenMs: last, EndMs: last + 5, DurationMs: last + 5,
+		Ollama: &wire.OllamaStats{EvalCount: 10, EvalDurationNs: int64(evalMs * 1e6)}}
+}
+
 // TestOverlapped: streams overlap when they generate at the same time for a
 // while; the stamps of one stream's last tokens passing the next one's first
 // by a hair, as when a model server hands over from one to the next, are
@@ -122,6 +129,10 @@ func TestOverlapped(t *testing.T) {
 		{"one after the other", []*wire.Stats{gen(100, 1000), gen(1010, 1990)}, false},
 		{"a short one inside a long one", []*wire.Stats{gen(100, 5000), gen(600, 700)}, true},
 		{"third overlaps the first", []*wire.Stats{gen(100, 3000), gen(200, 300), gen(1000, 1100)}, true},
+		// Read behind the model: the first stream's stamps run to 1600 ms,
+		// though Ollama generated it in 300 ms, before the second began.
+		{"read behind a model server that served them in turn", []*wire.Stats{ollamaGen(100, 1600, 300), ollamaGen(500, 1700, 300)}, false},
+		{"read behind, and generated at once", []*wire.Stats{ollamaGen(100, 1600, 1000), ollamaGen(500, 1700, 1000)}, true},
 	} {
 		if got := figures.RunTimeOf(tt.stats).Overlapped; got != tt.want {
 			t.Errorf("%s: Overlapped = %v", tt.name, got)
