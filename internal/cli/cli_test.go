@@ -23,6 +23,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if db := os.Getenv("TOKENLOOM_TEST_CHILD_RUN"); db != "" {
+		os.Exit(historyChild(db))
+	}
 	testenv.VerifyTestMain(m)
 }
 
