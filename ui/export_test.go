@@ -53,7 +53,7 @@ func (t *Timeline) tickX(i, k int) float32 { return t.timeX(t.lanes[i].ticks[k])
 func (l *timelineLegend) Labels() []string {
 	out := make([]string, len(legendItems))
 	for i, it := range legendItems {
-		out[i] = it.label
+		out[i] = it.Label
 	}
 	return out
 }

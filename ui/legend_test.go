@@ -55,7 +55,7 @@ func TestLegendReadable(t *testing.T) {
 				at := func(x, y int) color.NRGBA { return color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA) }
 				for _, p := range []image.Point{{0, 0}, {w - 1, h / 2}, {w / 2, h - 1}, {0, h - 1}} {
 					if c := at(p.X, p.Y); c.A != 0xff || palette.Contrast(c, bg) < 3 {
-						t.Errorf("%s: frame at %v is %v, contrast %.2f with the background %v", it.label, p, c, palette.Contrast(c, bg), bg)
+						t.Errorf("%s: frame at %v is %v, contrast %.2f with the background %v", it.Label, p, c, palette.Contrast(c, bg), bg)
 					}
 				}
 				// The fill: the commonest colour inside, the tick and the
@@ -73,7 +73,7 @@ func TestLegendReadable(t *testing.T) {
 					}
 				}
 				if fill.A != 0xff || palette.Contrast(fill, bg) < 1.3 {
-					t.Errorf("%s: fill %v, contrast %.2f with the background %v: too faint", it.label, fill, palette.Contrast(fill, bg), bg)
+					t.Errorf("%s: fill %v, contrast %.2f with the background %v: too faint", it.Label, fill, palette.Contrast(fill, bg), bg)
 				}
 			}
 		})

@@ -267,9 +267,9 @@ func TestTimelineLegend(t *testing.T) {
 		img := legendSwatch(it, 36, 24, fg, bg).(*image.RGBA)
 		key := string(img.Pix)
 		if other, ok := seen[key]; ok {
-			t.Errorf("%s and %s have one swatch", it.label, other)
+			t.Errorf("%s and %s have one swatch", it.Label, other)
 		}
-		seen[key] = it.label
+		seen[key] = it.Label
 	}
 }
 

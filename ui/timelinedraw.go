@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/diagram"
 )
 
 // draw renders lanes, phases and ticks at pixel size w×h.
@@ -67,7 +68,7 @@ func (t *Timeline) draw(w, h int) image.Image {
 			ticks []float64
 			color color.NRGBA
 			scale float64
-		}{{l.thinks, SlotDimColor(l.slot, variant), thinkTickScale}, {l.ticks, SlotColor(l.slot, variant), 1}} {
+		}{{l.thinks, SlotDimColor(l.slot, variant), diagram.ThinkTickScale}, {l.ticks, SlotColor(l.slot, variant), 1}} {
 			clear(counts)
 			for _, tm := range kind.ticks {
 				px := int(tm / span * plotW)
@@ -86,10 +87,6 @@ func (t *Timeline) draw(w, h int) image.Image {
 	}
 	return img
 }
-
-// thinkTickScale is the height of a tick of the reasoning against one of
-// the answer.
-const thinkTickScale = 0.5
 
 // setRect paints a rectangle with c, replacing what was there.
 func setRect(img *image.RGBA, x0, y0, x1, y1 int, c color.NRGBA) {

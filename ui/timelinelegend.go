@@ -10,27 +10,13 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/diagram"
 	"github.com/tokenloom/tokenloom/internal/palette"
 )
 
-// legendItem is one entry of the timeline's legend: a phase's shading,
-// with a tick of the kind of token the phase brings, if any.
-type legendItem struct {
-	phase, label string
-	tick         float64 // height of the tick against the swatch's; 0: none
-	dim          bool    // the tick is the reasoning's
-}
-
-// legendItems name the phases in the order a stream goes through them.
-var legendItems = []legendItem{
-	{client.PhaseWaiting, "waiting", 0, false},
-	{client.PhaseQueued, "queued", 0, false},
-	{client.PhaseLoading, "loading", 0, false},
-	{client.PhasePrompt, "prompt", 0, false},
-	{client.PhaseThinking, "thinking", 0.6 * thinkTickScale, true},
-	{client.PhaseGenerating, "answer", 0.6, false},
-}
+// legendItems name the phases in the order a stream goes through them, as
+// pictures of the timeline do.
+var legendItems = diagram.LegendItems
 
 // Legend geometry, in device-independent pixels.
 const (
@@ -72,7 +58,7 @@ func (l *timelineLegend) CreateRenderer() fyne.WidgetRenderer {
 			fg, bg := l.colors()
 			return legendSwatch(it, w, h, fg, bg)
 		}))
-		t := canvas.NewText(it.label, nil)
+		t := canvas.NewText(it.Label, nil)
 		r.texts = append(r.texts, t)
 	}
 	r.Refresh()
@@ -91,13 +77,13 @@ func (l *timelineLegend) colors() (fg, bg color.NRGBA) {
 // foreground fg on background bg: a frame, and inside it the phase's
 // shading made legendBoost times as opaque, with the tick of the kind of
 // token the phase brings.
-func legendSwatch(it legendItem, w, h int, fg, bg color.NRGBA) image.Image {
+func legendSwatch(it diagram.LegendItem, w, h int, fg, bg color.NRGBA) image.Image {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	setRect(img, 0, 0, w, h, mixOpaque(bg, fg, legendBorder))
 	inner := image.Rect(1, 1, w-1, h-1)
 	setRect(img, inner.Min.X, inner.Min.Y, inner.Max.X, inner.Max.Y, bg)
 	shade := image.NewRGBA(img.Rect)
-	paintPhase(shade, inner, it.phase, fg)
+	paintPhase(shade, inner, it.Phase, fg)
 	for i := 0; i < len(shade.Pix); i += 4 {
 		p := shade.Pix[i : i+4 : i+4]
 		if p[3] == 0 {
@@ -109,12 +95,12 @@ func legendSwatch(it legendItem, w, h int, fg, bg color.NRGBA) image.Image {
 		}
 	}
 	draw.Draw(img, inner, shade, inner.Min, draw.Over)
-	if it.tick > 0 {
+	if it.Tick > 0 {
 		c := fg
-		if it.dim {
+		if it.Dim {
 			c = palette.Dim(fg, bg) // as SlotDimColor dims a slot's
 		}
-		half, tw := int(float64(h)*it.tick/2), max(1, w/9)
+		half, tw := int(float64(h)*it.Tick/2), max(1, w/9)
 		setRect(img, w/2-tw/2, h/2-half, w/2-tw/2+tw, h/2+half, c)
 	}
 	return img

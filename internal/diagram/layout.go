@@ -167,10 +167,10 @@ func (d Diagram) planAt(f *fonts, w, h, base float64) *layout {
 	rowH := max(smallLH, l.swatchH)
 	rowGap := 0.35 * base
 	type item struct{ x, row float64 }
-	items := make([]item, len(legendItems))
+	items := make([]item, len(LegendItems))
 	x, row := l.pad, 0.0
-	for i, it := range legendItems {
-		iw := l.swatchW + 0.35*small + f.width(it.label, small, false)
+	for i, it := range LegendItems {
+		iw := l.swatchW + 0.35*small + f.width(it.Label, small, false)
 		if x > l.pad && x+iw > w-l.pad {
 			x, row = l.pad, row+1
 		}

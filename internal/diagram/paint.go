@@ -135,7 +135,7 @@ func (p *painter) lane(ln Lane, top float64) {
 		scale  float64
 		class  string
 	}{
-		{ln.Thinks, palette.Dim(slot, p.col.bg), thinkTickScale, "ticks thinking"},
+		{ln.Thinks, palette.Dim(slot, p.col.bg), ThinkTickScale, "ticks thinking"},
 		{ln.Ticks, slot, 1, "ticks answer"},
 	} {
 		if len(kind.ticks) == 0 {
@@ -256,29 +256,29 @@ func (p *painter) spanBrackets() {
 func (p *painter) legend() {
 	l, c, col := p.l, p.c, p.col
 	c.begin("legend")
-	for i, it := range legendItems {
+	for i, it := range LegendItems {
 		pl := l.legend[i]
 		x0, y0 := math.Round(pl.x), pl.y
 		x1, y1 := x0+l.swatchW, y0+l.swatchH
 		b := float64(l.scale)
 		c.rect(x0, y0, x1, y1, col.frame, "swatch-frame")
 		c.rect(x0+b, y0+b, x1-b, y1-b, col.bg, "swatch")
-		ground, mark, pat := phaseShade(it.phase, col.fg)
-		c.rect(x0+b, y0+b, x1-b, y1-b, boost(ground), "swatch phase "+it.phase)
+		ground, mark, pat := phaseShade(it.Phase, col.fg)
+		c.rect(x0+b, y0+b, x1-b, y1-b, boost(ground), "swatch phase "+it.Phase)
 		if pat != noPattern {
 			c.pattern(x0+b, y0+b, x1-b, y1-b, pat, l.scale, boost(mark))
 		}
-		if it.tick > 0 {
+		if it.Tick > 0 {
 			tc := col.fg
-			if it.dim {
+			if it.Dim {
 				tc = palette.Dim(col.fg, col.bg) // as the app dims a slot's
 			}
-			half := math.Round(l.swatchH * it.tick / 2)
+			half := math.Round(l.swatchH * it.Tick / 2)
 			tw := max(b, math.Round(l.swatchW/9))
 			mx, my := math.Round((x0+x1)/2-tw/2), math.Round((y0+y1)/2)
 			c.ticks([]tick{{x: mx, y0: my - half, y1: my + half}}, tw, tc, "swatch-tick")
 		}
-		c.text(pl.textX, pl.baseline, it.label, textStyle{size: l.small, colour: col.fg, class: "legend"})
+		c.text(pl.textX, pl.baseline, it.Label, textStyle{size: l.small, colour: col.fg, class: "legend"})
 	}
 	c.end()
 }

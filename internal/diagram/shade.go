@@ -91,26 +91,26 @@ func phaseShade(phase string, c color.NRGBA) (ground, mark color.NRGBA, p patter
 	}
 }
 
-// thinkTickScale is the height of a tick of the reasoning against one of
-// the answer, as in the app.
-const thinkTickScale = 0.5
+// ThinkTickScale is the height of a tick of the reasoning against one of
+// the answer, in pictures and in the app's timeline.
+const ThinkTickScale = 0.5
 
-// legendItem is one entry of the legend: a phase's shading, with a tick
-// of the kind of token the phase brings, if any.
-type legendItem struct {
-	phase, label string
-	tick         float64 // height of the tick against the swatch's; 0: none
-	dim          bool    // the tick is the reasoning's
+// LegendItem is one entry of a timeline's legend: a phase's shading, with
+// a tick of the kind of token the phase brings, if any.
+type LegendItem struct {
+	Phase, Label string
+	Tick         float64 // height of the tick against the swatch's; 0: none
+	Dim          bool    // the tick is the reasoning's
 }
 
-// legendItems name the phases in the order a stream goes through them, as
-// the app's legend does.
-var legendItems = []legendItem{
+// LegendItems name the phases in the order a stream goes through them: the
+// legend of pictures and of the app's timeline.
+var LegendItems = []LegendItem{
 	{wire.PhaseWaiting, "waiting", 0, false},
 	{wire.PhaseQueued, "queued", 0, false},
 	{wire.PhaseLoading, "loading", 0, false},
 	{wire.PhasePrompt, "prompt", 0, false},
-	{wire.PhaseThinking, "thinking", 0.6 * thinkTickScale, true},
+	{wire.PhaseThinking, "thinking", 0.6 * ThinkTickScale, true},
 	{wire.PhaseGenerating, "answer", 0.6, false},
 }
 
