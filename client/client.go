@@ -26,6 +26,8 @@ type (
 	RunRequest = wire.RunRequest
 	// StreamSpec asks for one stream of a run.
 	StreamSpec = wire.StreamSpec
+	// Turn is one exchange of a stream's conversation.
+	Turn = wire.Turn
 	// Options tune one stream.
 	Options = wire.Options
 	// RunCreated names a new run and its streams.

@@ -82,11 +82,11 @@ func TestErrorAnswers(t *testing.T) {
 		post("no streams", valid(func(r *wire.RunRequest) { r.Streams = nil }), 400, "no streams"),
 		post("17 streams", withStreams(17), 400, "17 streams"),
 		post("5,000 streams", withStreams(5000), 400, "5000 streams"),
-		post("100,000 streams", withStreams(100000), 413, "request body over"),
+		post("500,000 streams", withStreams(500000), 413, "request body over"),
 		post("unknown mode", valid(func(r *wire.RunRequest) { r.Mode = "parallel" }), 400, "unknown mode"),
 		post("prompt too long", valid(func(r *wire.RunRequest) { r.Prompt = strings.Repeat("a", 300<<10) }), 400, "prompt over"),
 		post("system prompt too long", valid(func(r *wire.RunRequest) { r.System = strings.Repeat("a", 300<<10) }), 400, "system prompt over"),
-		post("body over 1 MiB", big(1<<20), 413, "request body over"),
+		post("body over 8 MiB", big(8<<20), 413, "request body over"),
 		post("10 MB body", big(10_000_000), 413, "request body over"),
 		{"10 MB body without a length", "POST", "/api/runs", big(10_000_000), map[string]string{"Transfer-Encoding": "chunked"}, 413, "request body over"},
 
@@ -100,6 +100,16 @@ func TestErrorAnswers(t *testing.T) {
 		post("escaped surrogates reversed", raw(`\udc00\ud800`, `[{"model":"demo/hello"}]`), 400, "surrogate"),
 		post("invalid byte in the system prompt", []byte("{\"prompt\":\"hi\",\"system\":\"\xff\",\"streams\":[{\"model\":\"demo/hello\"}]}"), 400, "UTF-8"),
 		post("invalid byte in a label", raw("hi", "[{\"model\":\"demo/hello\",\"label\":\"\xfe\"}]"), 400, "UTF-8"),
+		post("invalid byte in an earlier answer", raw("hi", "[{\"model\":\"demo/hello\",\"history\":[{\"prompt\":\"a\",\"answer\":\"\xfe\"}]}]"), 400, "UTF-8"),
+
+		// Conversations.
+		post("history turn without a prompt", valid(func(r *wire.RunRequest) {
+			r.Streams[0].History = []wire.Turn{{Prompt: "a", Answer: "b"}, {Prompt: " \n", Answer: "c"}}
+		}), 400, "stream 0: history turn 2 has an empty prompt"),
+		post("conversation over 1 MiB", valid(func(r *wire.RunRequest) {
+			r.Streams[0].History = slices.Repeat([]wire.Turn{{Prompt: "a", Answer: strings.Repeat("b", 200<<10)}}, 6)
+		}), 400, "conversation over 1048576 bytes"),
+		post("history of the wrong type", raw("hi", `[{"model":"demo/hello","history":"earlier"}]`), 400, "malformed JSON"),
 
 		// Options out of range, absurd or of the wrong type.
 		post("temperature 2.5", options(`{"temperature":2.5}`), 400, "temperature"),

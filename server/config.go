@@ -55,13 +55,17 @@ type Config struct {
 	// connSlack more, connections are closed as soon as they are accepted.
 	// Default 512.
 	MaxConns int
-	// MaxBodyBytes caps a request body. Default 1 MiB.
+	// MaxBodyBytes caps a request body. Default 8 MiB: a run of
+	// conversations carries each stream's.
 	MaxBodyBytes int64
 	// MaxReplayBytes caps the body of POST /api/replays, which carries a
 	// whole saved run. Default 64 MiB.
 	MaxReplayBytes int64
 	// MaxPromptBytes caps the prompt and the system prompt each. Default 256 KiB.
 	MaxPromptBytes int
+	// MaxConversationBytes caps a stream's history: its earlier prompts
+	// and answers together. Default 1 MiB.
+	MaxConversationBytes int
 	// MaxStreamsPerRun caps the streams of one run. Default 16.
 	MaxStreamsPerRun int
 	// MaxActiveStreams caps the streams not yet ended, over all runs.
@@ -113,12 +117,13 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.MaxConns, 512)
 	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1 << 20
+		c.MaxBodyBytes = 8 << 20
 	}
 	if c.MaxReplayBytes <= 0 {
 		c.MaxReplayBytes = 64 << 20
 	}
 	def(&c.MaxPromptBytes, 256<<10)
+	def(&c.MaxConversationBytes, 1<<20)
 	def(&c.MaxStreamsPerRun, 16)
 	def(&c.MaxActiveStreams, 64)
 	def(&c.MaxStreamEvents, 250_000)

@@ -103,7 +103,7 @@ func (s *Server) handleCreateReplay(w http.ResponseWriter, r *http.Request) {
 	t := req.Transcript
 	runReq := wire.RunRequest{Prompt: t.Prompt, System: t.System, Mode: t.Mode}
 	for _, st := range t.Streams {
-		runReq.Streams = append(runReq.Streams, wire.StreamSpec{Model: st.Model, Endpoint: st.Endpoint, Options: st.Options, Label: replayLabelPrefix + st.Model})
+		runReq.Streams = append(runReq.Streams, wire.StreamSpec{Model: st.Model, Endpoint: st.Endpoint, Options: st.Options, Label: replayLabelPrefix + st.Model, History: st.History})
 	}
 	rn := s.newRun(runReq)
 	rn.replayOf, rn.speed = t.ID, *req.Speed

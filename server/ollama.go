@@ -227,6 +227,9 @@ func (o *Ollama) Generate(ctx context.Context, req Request, emit Emitter) (Resul
 	if req.System != "" {
 		msgs = append(msgs, api.Message{Role: "system", Content: req.System})
 	}
+	for _, t := range req.History {
+		msgs = append(msgs, api.Message{Role: "user", Content: t.Prompt}, api.Message{Role: "assistant", Content: t.Answer})
+	}
 	msgs = append(msgs, api.Message{Role: "user", Content: req.Prompt})
 	stream := true
 	chat := &api.ChatRequest{Model: req.Model, Messages: msgs, Stream: &stream, Options: ollamaOptions(req.Options)}

@@ -247,6 +247,9 @@ func openAIParams(req Request) openai.ChatCompletionNewParams {
 	if req.System != "" {
 		msgs = append(msgs, openai.SystemMessage(req.System))
 	}
+	for _, t := range req.History {
+		msgs = append(msgs, openai.UserMessage(t.Prompt), openai.AssistantMessage(t.Answer))
+	}
 	msgs = append(msgs, openai.UserMessage(req.Prompt))
 	p := openai.ChatCompletionNewParams{
 		Model:         req.Model,

@@ -299,7 +299,7 @@ func (srv *Server) runStream(s *stream) {
 		s.finish(Result{}, nil)
 		return
 	}
-	req := Request{Model: s.spec.Model, Prompt: s.run.req.Prompt, System: s.run.req.System}
+	req := Request{Model: s.spec.Model, Prompt: s.run.req.Prompt, System: s.run.req.System, History: s.spec.History}
 	if s.spec.Options != nil {
 		req.Options = *s.spec.Options
 	}

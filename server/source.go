@@ -28,6 +28,8 @@ type Request struct {
 	Prompt  string
 	System  string
 	Options wire.Options
+	// History is the conversation before Prompt, oldest first.
+	History []wire.Turn
 }
 
 // Emitter receives a stream's events from its Source, on the stream's

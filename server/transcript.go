@@ -78,7 +78,7 @@ func (sn streamSnapshot) write(bw *bufio.Writer) error {
 	st := sn.st
 	head, tail, err := splitAt(wire.StreamTranscript{
 		ID: st.id, Model: st.spec.Model, Endpoint: st.spec.Endpoint, Label: st.spec.Label, Index: st.index, Options: st.spec.Options,
-		Events: []wire.LoggedEvent{}, Stats: sn.stats, Error: sn.errMsg,
+		History: st.spec.History, Events: []wire.LoggedEvent{}, Stats: sn.stats, Error: sn.errMsg,
 	}, `"text":"`)
 	if err != nil {
 		return err

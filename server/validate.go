@@ -82,8 +82,30 @@ func (s *Server) validate(req *wire.RunRequest) *refusal {
 		if msg, hint := validOptions(sp.Options); msg != "" {
 			return bad(fmt.Sprintf("stream %d: %s", i, msg), hint)
 		}
+		if msg, hint := s.validHistory(sp.History); msg != "" {
+			return bad(fmt.Sprintf("stream %d: %s", i, msg), hint)
+		}
 	}
 	return nil
+}
+
+// validHistory checks a stream's conversation: text in UTF-8, a prompt in
+// every turn, and at most MaxConversationBytes in all.
+func (s *Server) validHistory(turns []wire.Turn) (msg, hint string) {
+	size := 0
+	for i, t := range turns {
+		switch {
+		case !utf8.ValidString(t.Prompt) || !utf8.ValidString(t.Answer):
+			return fmt.Sprintf("history turn %d is not valid UTF-8", i+1), "send text encoded as UTF-8"
+		case blank(t.Prompt):
+			return fmt.Sprintf("history turn %d has an empty prompt", i+1), "every earlier turn needs the user's line"
+		}
+		size += len(t.Prompt) + len(t.Answer)
+	}
+	if size > s.cfg.MaxConversationBytes {
+		return fmt.Sprintf("conversation over %d bytes", s.cfg.MaxConversationBytes), "start a new conversation"
+	}
+	return "", ""
 }
 
 // invalidModel is the refusal of stream i's model name.
@@ -176,6 +198,9 @@ func (s *Server) validateReplay(req *wire.ReplayRequest) ([]*replayScript, *refu
 		case evs[len(evs)-1].TMs/speed > float64(MaxReplayDuration/time.Millisecond):
 			return nil, bad(fmt.Sprintf("stream %d (%s) would play for longer than %s at speed %v", i, st.Model, humanDuration(MaxReplayDuration), speed),
 				"replay it faster, or a shorter run")
+		}
+		if msg, hint := s.validHistory(st.History); msg != "" {
+			return nil, bad(fmt.Sprintf("stream %d (%s): %s", i, st.Model, msg), hint)
 		}
 		scripts = append(scripts, newReplayScript(&t.Streams[i], evs, speed, s.cfg.Clock))
 	}

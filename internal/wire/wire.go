@@ -250,6 +250,17 @@ type StreamSpec struct {
 	Options  *Options `json:"options,omitempty"`
 	// Label is a free name shown instead of the model name.
 	Label string `json:"label,omitempty"`
+	// History is the stream's conversation so far, oldest first: the run's
+	// prompt is its next line. Each stream has its own: its model answered
+	// it.
+	History []Turn `json:"history,omitempty"`
+}
+
+// Turn is one exchange of a conversation: the user's line and the answer
+// the model gave (without its reasoning).
+type Turn struct {
+	Prompt string `json:"prompt"`
+	Answer string `json:"answer"`
 }
 
 // RunRequest is the body of POST /api/runs.
@@ -328,13 +339,24 @@ type StreamTranscript struct {
 	Label    string   `json:"label,omitempty"`
 	Index    int      `json:"index"`
 	Options  *Options `json:"options,omitempty"`
-	Text     string   `json:"text"`
+	// History is the conversation the stream went on from, as its
+	// StreamSpec sent it: the run's prompt and Text are its next turn.
+	History []Turn `json:"history,omitempty"`
+	Text    string `json:"text"`
 	// Thinking is the stream's thinking events joined: its reasoning.
 	Thinking string        `json:"thinking,omitempty"`
 	Events   []LoggedEvent `json:"events"`
 	Stats    *Stats        `json:"stats,omitempty"`
 	// Error is the message of the stream's error event, if it ended in one.
 	Error string `json:"error,omitempty"`
+}
+
+// Conversation is stream i's conversation as it stands after run t: the
+// history the stream went on from, then t's prompt with the stream's
+// answer. It is what a follow-up to the stream sends as its History.
+func (t *Transcript) Conversation(i int) []Turn {
+	st := t.Streams[i]
+	return append(slices.Clone(st.History), Turn{Prompt: t.Prompt, Answer: st.Text})
 }
 
 // Error is the body of every 4xx/5xx answer.
