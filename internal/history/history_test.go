@@ -413,9 +413,22 @@ func TestHistoryMigrationFromV1(t *testing.T) {
 			t.Errorf("search %q after the migration: %+v, %v", q, runs, err)
 		}
 	}
-	// New runs go in beside it.
-	if err := s.Import(t.Context(), transcripttest.Run()); err != nil {
+	if got.Streams[0].History != nil {
+		t.Errorf("a run of schema 1 has a history: %q", got.Streams[0].History)
+	}
+	// New runs go in beside it, a follow-up with its conversation.
+	tr := transcripttest.Run()
+	turns := []wire.Turn{{Prompt: "Say hi.", Answer: "Hello world"}, {Prompt: "Again?", Answer: ""}}
+	tr.Streams[1].History = turns
+	if err := s.Import(t.Context(), tr); err != nil {
 		t.Fatal(err)
+	}
+	back, err := s.Get(t.Context(), tr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Streams[0].History != nil || !slices.Equal(back.Streams[1].History, turns) {
+		t.Errorf("histories back %q and %q; want none and %q", back.Streams[0].History, back.Streams[1].History, turns)
 	}
 }
 
@@ -435,7 +448,7 @@ func TestHistoryNewerSchemaRefused(t *testing.T) {
 	if !errors.As(err, &newer) || newer.Schema != 7 || newer.Supported != SchemaVersion {
 		t.Fatalf("Open of a newer schema: %v", err)
 	}
-	want := "made by a newer Tokenloom (schema 7); this one reads up to 2"
+	want := "made by a newer Tokenloom (schema 7); this one reads up to 3"
 	if !strings.Contains(err.Error(), want) {
 		t.Errorf("message %q lacks %q", err, want)
 	}

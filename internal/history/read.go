@@ -144,6 +144,9 @@ func insertRun(ctx context.Context, tx *sql.Tx, t *wire.Transcript, state, owner
 		models[i] = modelName(st.Model, st.Endpoint)
 		answers = append(answers, st.Text)
 		bytes += int64(len(st.Text) + len(st.Thinking))
+		for _, turn := range st.History {
+			bytes += int64(len(turn.Prompt) + len(turn.Answer))
+		}
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO runs (id, mode, prompt, system, started_ns, state, finished, wall_ms, replay_of, speed, models, owner)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -172,6 +175,12 @@ func insertRun(ctx context.Context, tx *sql.Tx, t *wire.Transcript, state, owner
 		if err != nil {
 			return 0, err
 		}
+		var turns any
+		if len(st.History) > 0 {
+			if turns, err = jsonOrNull(&st.History); err != nil {
+				return 0, err
+			}
+		}
 		var text, thinking any
 		if state != StateRunning {
 			text = st.Text
@@ -179,9 +188,9 @@ func insertRun(ctx context.Context, tx *sql.Tx, t *wire.Transcript, state, owner
 				thinking = st.Thinking
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO streams (rid, idx, id, model, endpoint, label, options, text, thinking, stats, error)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			rid, i, st.ID, st.Model, st.Endpoint, st.Label, options, text, thinking, stats, st.Error); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO streams (rid, idx, id, model, endpoint, label, options, history, text, thinking, stats, error)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			rid, i, st.ID, st.Model, st.Endpoint, st.Label, options, turns, text, thinking, stats, st.Error); err != nil {
 			return 0, err
 		}
 		for _, e := range st.Events {
@@ -253,15 +262,15 @@ func getRun(ctx context.Context, tx *sql.Tx, id string) (*wire.Transcript, error
 		return nil, err
 	}
 	t.StartedAt = time.Unix(0, startedNs).UTC()
-	rows, err := tx.QueryContext(ctx, `SELECT id, model, endpoint, label, options, text, thinking, stats, error FROM streams WHERE rid = ? ORDER BY idx`, rid)
+	rows, err := tx.QueryContext(ctx, `SELECT id, model, endpoint, label, options, history, text, thinking, stats, error FROM streams WHERE rid = ? ORDER BY idx`, rid)
 	if err != nil {
 		return nil, err
 	}
 	var derive []bool // the stream's texts are to be joined from its events
 	for rows.Next() {
 		st := wire.StreamTranscript{Index: len(t.Streams), Events: []wire.LoggedEvent{}}
-		var options, text, thinking, stats sql.NullString
-		if err := rows.Scan(&st.ID, &st.Model, &st.Endpoint, &st.Label, &options, &text, &thinking, &stats, &st.Error); err != nil {
+		var options, turns, text, thinking, stats sql.NullString
+		if err := rows.Scan(&st.ID, &st.Model, &st.Endpoint, &st.Label, &options, &turns, &text, &thinking, &stats, &st.Error); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -269,6 +278,12 @@ func getRun(ctx context.Context, tx *sql.Tx, id string) (*wire.Transcript, error
 			if err := json.Unmarshal([]byte(options.String), &st.Options); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("stream %d options: %w", st.Index, err)
+			}
+		}
+		if turns.Valid {
+			if err := json.Unmarshal([]byte(turns.String), &st.History); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("stream %d history: %w", st.Index, err)
 			}
 		}
 		if stats.Valid {

@@ -55,6 +55,8 @@ type StreamMeta struct {
 	Endpoint string
 	Label    string
 	Options  *wire.Options
+	// History is the conversation the stream went on from.
+	History []wire.Turn
 }
 
 // Recorder writes one live run into the history as its events arrive.
@@ -106,7 +108,7 @@ func (s *Store) StartRun(ctx context.Context, m RunMeta) (*Recorder, error) {
 		ReplayOf: m.ReplayOf, Speed: m.Speed}
 	for i, st := range m.Streams {
 		t.Streams = append(t.Streams, wire.StreamTranscript{ID: st.ID, Model: st.Model, Endpoint: st.Endpoint,
-			Label: st.Label, Index: i, Options: st.Options})
+			Label: st.Label, Index: i, Options: st.Options, History: st.History})
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -426,7 +428,7 @@ func MetaOf(created *wire.RunCreated, req wire.RunRequest, startedAt time.Time) 
 	for i, st := range created.Streams {
 		sm := StreamMeta{ID: st.ID, Model: st.Model, Endpoint: st.Endpoint, Label: st.Label}
 		if i < len(req.Streams) {
-			sm.Options = req.Streams[i].Options
+			sm.Options, sm.History = req.Streams[i].Options, req.Streams[i].History
 		}
 		m.Streams = append(m.Streams, sm)
 	}

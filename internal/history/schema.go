@@ -9,13 +9,14 @@ import (
 // SchemaVersion is the schema this Tokenloom writes and reads, kept in the
 // file's PRAGMA user_version. A file of an older schema is migrated when
 // opened; one of a newer schema is refused (NewerSchemaError).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[v] brings a database from schema v to v+1. A step is never
 // changed once released: files of every older version must still migrate.
 var migrations = []string{
 	0: schemaV1,
 	1: schemaV2,
+	2: schemaV3,
 }
 
 // schemaV1 is the first schema: runs, their streams and their events.
@@ -85,6 +86,12 @@ INSERT INTO runs_fts (rowid, prompt, answers)
 	SELECT rid, prompt || char(10) || system,
 		coalesce((SELECT group_concat(coalesce(text, ''), char(10) ORDER BY idx) FROM streams WHERE streams.rid = runs.rid), '')
 	FROM runs;
+`
+
+// schemaV3 keeps the conversation a stream went on from: its History of
+// turns as JSON, NULL for a stream that began a conversation.
+const schemaV3 = `
+ALTER TABLE streams ADD COLUMN history TEXT;
 `
 
 // migrate brings db to SchemaVersion, one step a transaction, each taking
