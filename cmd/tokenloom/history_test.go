@@ -14,9 +14,9 @@ func TestHistoryCommandLine(t *testing.T) {
 		code int
 		want []string
 	}{
-		{[]string{"--help"}, 0, []string{"tokenloom history ...", "list, search, show, export, rm, import"}},
+		{[]string{"--help"}, 0, []string{"tokenloom history ...", "list, search, show, diff, export, rm, import"}},
 		{[]string{"help", "history"}, 0, []string{"Usage: tokenloom history COMMAND", "list [--search TEXT] [--limit N] [--json]", "show ID [--json]",
-			"export ID FILE", "rm ID...", "import FILE.json...", "TOKENLOOM_HISTORY", "~/.local/share"}},
+			"diff A B [--json]", "export ID FILE", "rm ID...", "import FILE.json...", "TOKENLOOM_HISTORY", "~/.local/share"}},
 		{[]string{"history"}, 2, []string{"Usage: tokenloom history COMMAND"}},
 		{[]string{"history", "list", "--help"}, 0, []string{"-search TEXT", "-limit N", "-json"}},
 		{[]string{"help", "run"}, 0, []string{"-no-history", "-history", "TOKENLOOM_HISTORY=off"}},
@@ -27,6 +27,10 @@ func TestHistoryCommandLine(t *testing.T) {
 		{[]string{"history", "list"}, 0, []string{"holds no run yet"}},
 		{[]string{"history", "list", "--json"}, 0, []string{"[]"}},
 		{[]string{"history", "show", "r_nope", "--json"}, 1, []string{"no run r_nope in the history"}},
+		{[]string{"history", "diff", "--help"}, 0, []string{"-json", "diff A B"}},
+		{[]string{"history", "diff", "r_1"}, 2, []string{"wrong number of arguments (1)"}},
+		{[]string{"history", "diff", "r_1:0", "r_2"}, 2, []string{`"r_1:0": want RUNID:N`}},
+		{[]string{"history", "diff", "r_nope", "r_nope:2", "--json"}, 1, []string{"no run r_nope in the history"}},
 		{[]string{"history", "rm", "r_a", "r_b"}, 1, []string{"no run r_a", "no run r_b"}},
 	}
 	for _, tt := range tests {

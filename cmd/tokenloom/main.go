@@ -5,7 +5,7 @@
 //	tokenloom             the desktop app
 //	tokenloom run ...     the streams in this terminal
 //	tokenloom replay ...  a saved run played back in this terminal
-//	tokenloom history ... the runs kept in the history: list, show, export, rm
+//	tokenloom history ... the runs kept in the history: list, show, diff, export, rm
 //	tokenloom serve ...   the SSE server alone
 //	tokenloom bench ...   the performance figures
 package main
@@ -45,7 +45,7 @@ Usage:
   tokenloom [flags]         open the desktop app (--run: start the run at once; --ollama URL)
   tokenloom run [flags]     stream a prompt through several models in this terminal
   tokenloom replay FILE     play a run saved with run --save FILE.json back, with its timing
-  tokenloom history ...     the runs run has recorded: list, search, show, export, rm, import
+  tokenloom history ...     the runs run has recorded: list, search, show, diff, export, rm, import
   tokenloom serve [flags]   run the streaming server alone, for curl, browsers and other clients
   tokenloom bench [--json]  measure the UI, start-up and relay against their performance targets
   tokenloom help [command]  show help for a command
@@ -289,6 +289,12 @@ Commands:
                        matches first, each with the words in their context
   show ID [--json]     the run as a report: the figures per stream and the texts
                        (--json: its transcript, every event with its time)
+  diff A B [--json]    the answers of two streams word by word: A and B are
+                       ID:N, stream N of a run as show numbers them, or ID, its
+                       first stream (ID:1 ID:2 sets two panes of a run side by
+                       side, ID1 ID2 two runs); the words of A alone are red or
+                       [-marked-], those of B green or {+marked+}, then how many
+                       words are the same (--json: the parts and the counts)
   export ID FILE       save the run to FILE.json (to open in the app or replay) or
                        FILE.md / FILE.markdown (a report)
   rm ID...             delete runs
@@ -318,10 +324,10 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	o := cli.HistoryOptions{Stdout: stdout, Stderr: stderr}
 	var search string
 	var limit int
-	want := map[string][2]int{"list": {0, 0}, "show": {1, 1}, "export": {2, 2}, "rm": {1, -1}, "import": {1, -1}} // args, at least and at most
+	want := map[string][2]int{"list": {0, 0}, "show": {1, 1}, "diff": {2, 2}, "export": {2, 2}, "rm": {1, -1}, "import": {1, -1}} // args, at least and at most
 	n, ok := want[sub]
 	if !ok {
-		fmt.Fprintf(stderr, "tokenloom history: unknown command %q: want list, show, export, rm or import\n", sub)
+		fmt.Fprintf(stderr, "tokenloom history: unknown command %q: want list, show, diff, export, rm or import\n", sub)
 		return cli.ExitUsage
 	}
 	switch sub {
@@ -331,6 +337,8 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fs.BoolVar(&o.JSON, "json", false, "print the runs as a JSON array")
 	case "show":
 		fs.BoolVar(&o.JSON, "json", false, "print the run's transcript as JSON instead of a report")
+	case "diff":
+		fs.BoolVar(&o.JSON, "json", false, "print the streams, the parts of the diff and the counts of words as one JSON object")
 	}
 	// Flags may come after the arguments: tokenloom history show r_1 --json.
 	var rest []string
@@ -354,6 +362,9 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return cli.HistoryList(ctx, o, search, limit)
 	case "show":
 		return cli.HistoryShow(ctx, o, rest[0])
+	case "diff":
+		o.Color = colorWanted(stdout)
+		return cli.HistoryDiff(ctx, o, rest[0], rest[1])
 	case "export":
 		return cli.HistoryExport(ctx, o, rest[0], rest[1])
 	case "rm":

@@ -20,6 +20,8 @@ import (
 	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/transcripttest"
+	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/worddiff"
 )
 
 func openHistoryStore(t *testing.T, path string) *history.Store {
@@ -335,4 +337,178 @@ func TestHistoryCommands(t *testing.T) {
 	if want := transcripttest.Run(); !reflect.DeepEqual(got, want) {
 		t.Errorf("exported and imported again, the run differs:\n got %+v\nwant %+v", got, want)
 	}
+}
+
+// TestHistoryDiff: diff of two streams of one run, of two runs, in colour,
+// as JSON, and the runs and streams it cannot find.
+func TestHistoryDiff(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "history.db")
+	run := transcripttest.Run()
+	// The same run again, but for its first stream, which thought first
+	// and said more.
+	other := transcripttest.Run()
+	other.ID, other.StartedAt = "r_other", run.StartedAt.Add(time.Hour)
+	other.Streams[0] = transcripttest.Stream(0, "demo/hello", 0.3, nil,
+		transcripttest.Phase(0.4, wire.PhaseGenerating),
+		transcripttest.Event{Type: wire.EventThinking, Data: wire.EventData{Text: "Say hello to whom?", TMs: 500}},
+		transcripttest.Token(1000.9, "Hello"), transcripttest.Token(1100, " brave"), transcripttest.Token(1200, " new"),
+		transcripttest.Token(2001.2, " world"), transcripttest.Done(2001.5, wire.ReasonStop))
+	other.Streams[0].Thinking = "Say hello to whom?"
+	other.Streams[3] = transcripttest.Stream(3, "demo/flood", 0.3, nil, transcripttest.Phase(0.4, wire.PhaseGenerating),
+		transcripttest.Token(2, "lorem"), transcripttest.Token(4, "  ipsum"), transcripttest.Done(5, wire.ReasonCancelled))
+	cut := transcripttest.Run()
+	cut.ID, cut.Finished, cut.WallMs = "r_cut", false, 0
+	cut.Streams = cut.Streams[:1]
+	cut.Streams[0].Events = cut.Streams[0].Events[:2]
+	cut.Streams[0].Text, cut.Streams[0].Stats = "Hello", nil
+	s := openHistoryStore(t, db)
+	for _, tr := range []*client.Transcript{run, other, cut} {
+		if err := s.Import(t.Context(), tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+
+	id := run.ID
+	for _, tt := range []struct {
+		name        string
+		a, b        string
+		json, color bool
+		path        string // the history; db when ""
+		code        int
+		want        string // stdout, exactly
+		wantErr     []string
+	}{
+		{name: "two streams of a run", a: id + ":1", b: id + ":4",
+			want: "[-1 demo/hello, stream 1 of run " + id + "-]\n{+2 demo/flood, stream 4 of run " + id + "+}\n\n" +
+				"[-Hello world-]{+lorem ipsum+}\n\n0 words the same · 2 only in 1 · 2 only in 2\n"},
+		{name: "a label, a line break", a: id + ":4", b: id + ":2",
+			want: "[-1 demo/flood, stream 4 of run " + id + "-]\n{+2 llama3.2:1b (cold | start), stream 2 of run " + id + "+}\n\n" +
+				"[-lorem ipsum-]{+Rayleigh scattering: `blue` light ```scatters```\n\n# more | <b>.+}\n\n0 words the same · 2 only in 1 · 9 only in 2\n"},
+		{name: "two runs, the first stream by default, no thinking", a: id, b: "r_other",
+			want: "[-1 demo/hello, stream 1 of run " + id + "-]\n{+2 demo/hello, stream 1 of run r_other+}\n\n" +
+				"Hello {+brave new +}world\n\n2 words the same · 0 only in 1 · 2 only in 2\n"},
+		{name: "the same stream", a: id + ":2", b: id + ":2",
+			want: "[-1 llama3.2:1b (cold | start), stream 2 of run " + id + "-]\n{+2 llama3.2:1b (cold | start), stream 2 of run " + id + "+}\n\n" +
+				"Rayleigh scattering: `blue` light ```scatters```\n\n# more | <b>.\n\n9 words the same · 0 only in 1 · 0 only in 2\n"},
+		{name: "colour", a: id, b: "r_other:1", color: true,
+			want: "\x1b[31m1 demo/hello, stream 1 of run " + id + "\x1b[0m\n\x1b[32m2 demo/hello, stream 1 of run r_other\x1b[0m\n\n" +
+				"Hello \x1b[32mbrave new \x1b[0mworld\n\n2 words the same · 0 only in 1 · 2 only in 2\n"},
+		{name: "colour, lines and whitespace", a: id + ":2", b: "r_other:1", color: true,
+			want: "\x1b[31m1 llama3.2:1b (cold | start), stream 2 of run " + id + "\x1b[0m\n\x1b[32m2 demo/hello, stream 1 of run r_other\x1b[0m\n\n" +
+				"\x1b[31mRayleigh scattering: `blue` light ```scatters```\x1b[0m\n\n\x1b[31m# more | <b>.\x1b[0m\x1b[32mHello brave new world\x1b[0m\n\n" +
+				"0 words the same · 9 only in 1 · 4 only in 2\n"},
+		{name: "whitespace", a: id + ":4", b: "r_other:4",
+			want: "[-1 demo/flood, stream 4 of run " + id + "-]\n{+2 demo/flood, stream 4 of run r_other+}\n\n" +
+				"lorem {+ +}ipsum\n\n2 words the same · 0 only in 1 · 0 only in 2\n"},
+		{name: "colour, whitespace", a: id + ":4", b: "r_other:4", color: true,
+			want: "\x1b[31m1 demo/flood, stream 4 of run " + id + "\x1b[0m\n\x1b[32m2 demo/flood, stream 4 of run r_other\x1b[0m\n\n" +
+				"lorem \x1b[42m \x1b[0mipsum\n\n2 words the same · 0 only in 1 · 0 only in 2\n"},
+		{name: "no answer", a: id + ":3", b: id + ":1",
+			want: "[-1 demo/nope, stream 3 of run " + id + "-]\n{+2 demo/hello, stream 1 of run " + id + "+}\n\n" +
+				"{+Hello world+}\n\n0 words the same · 0 only in 1 · 2 only in 2\n",
+			wantErr: []string{`stream 3 of run ` + id + ` has no answer: it ended in an error: model "demo/nope" not found`}},
+		{name: "incomplete", a: "r_cut", b: id,
+			want:    "[-1 demo/hello, stream 1 of run r_cut-]\n{+2 demo/hello, stream 1 of run " + id + "+}\n\nHello{+ world+}\n\n1 word the same · 0 only in 1 · 1 only in 2\n",
+			wantErr: []string{"run r_cut is incomplete"}},
+		{name: "unknown run", a: id, b: "r_nope:2", code: ExitStreamError, wantErr: []string{"no run r_nope in the history"}},
+		{name: "unknown stream", a: id + ":5", b: id, code: ExitStreamError, wantErr: []string{"run " + id + " has no stream 5: its streams are 1 to 4"}},
+		{name: "stream 0", a: id + ":0", b: id, code: ExitUsage, wantErr: []string{`"` + id + `:0": want RUNID:N`}},
+		{name: "not a number", a: id, b: id + ":two", code: ExitUsage, wantErr: []string{"want RUNID:N"}},
+		{name: "no run id", a: ":1", b: id, code: ExitUsage, wantErr: []string{"want RUNID:N"}},
+		{name: "off", a: id, b: id, path: "-", code: ExitUsage, wantErr: []string{"the history is off"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			o := HistoryOptions{Path: db, JSON: tt.json, Color: tt.color, Stdout: &out, Stderr: &errOut}
+			if tt.path == "-" {
+				o.Path = ""
+			}
+			if code := HistoryDiff(t.Context(), o, tt.a, tt.b); code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, errOut.String())
+			}
+			if out.String() != tt.want {
+				t.Errorf("stdout\n%q\nwant\n%q", out.String(), tt.want)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(errOut.String(), w) {
+					t.Errorf("stderr lacks %q: %q", w, errOut.String())
+				}
+			}
+			if tt.wantErr == nil && errOut.Len() > 0 {
+				t.Errorf("stderr %q", errOut.String())
+			}
+		})
+	}
+
+	t.Run("json", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if code := HistoryDiff(t.Context(), HistoryOptions{Path: db, JSON: true, Stdout: &out, Stderr: &errOut}, id, "r_other:1"); code != ExitOK {
+			t.Fatalf("exit %d, stderr %q", code, errOut.String())
+		}
+		var got map[string]any
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			t.Fatalf("%v:\n%s", err, out.String())
+		}
+		want := map[string]any{
+			"a":          map[string]any{"run": id, "stream": 1.0, "model": "demo/hello"},
+			"b":          map[string]any{"run": "r_other", "stream": 1.0, "model": "demo/hello"},
+			"counts":     map[string]any{"same": 2.0, "only_a": 0.0, "only_b": 2.0},
+			"similarity": 2.0 / 3,
+			"parts": []any{
+				map[string]any{"op": "same", "text": "Hello "},
+				map[string]any{"op": "only_b", "text": "brave new "},
+				map[string]any{"op": "same", "text": "world"},
+			},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("JSON\n%s\nwant %v", out.String(), want)
+		}
+	})
+	t.Run("json of empty answers", func(t *testing.T) {
+		var out bytes.Buffer
+		HistoryDiff(t.Context(), HistoryOptions{Path: db, JSON: true, Stdout: &out, Stderr: new(bytes.Buffer)}, id+":3", id+":3")
+		if !strings.Contains(out.String(), `"parts": []`) {
+			t.Errorf("JSON %s", out.String())
+		}
+	})
+}
+
+// TestHistoryDiffOfRecordedRun: diff reads the answers of a run that run
+// recorded, as the history keeps them.
+func TestHistoryDiffOfRecordedRun(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "history.db")
+	code, _, errOut := runCLI(t, t.Context(), RunOptions{Models: []string{"demo/echo", "demo/flood"}, Prompt: "lorem ipsum dolor", PromptSet: true,
+		MaxTokens: ptr(6), History: db})
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	s := openHistoryStore(t, db)
+	runs, err := s.List(t.Context(), history.Query{})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs %+v, %v", runs, err)
+	}
+	tr, err := s.Get(t.Context(), runs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo, flood := tr.Streams[0].Text, tr.Streams[1].Text
+	if echo == "" || flood == "" {
+		t.Fatalf("texts %q and %q", echo, flood)
+	}
+	var out, stderr bytes.Buffer
+	if code := HistoryDiff(t.Context(), HistoryOptions{Path: db, Stdout: &out, Stderr: &stderr}, runs[0].ID+":1", runs[0].ID+":2"); code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	parts := worddiff.Words(echo, flood)
+	c := worddiff.Count(parts)
+	want := fmt.Sprintf("[-1 demo/echo, stream 1 of run %[1]s-]\n{+2 demo/flood, stream 2 of run %[1]s+}\n\n%s\n\n%s the same · %d only in 1 · %d only in 2\n",
+		runs[0].ID, strings.TrimSuffix(worddiff.Text(parts), "\n"), words(c.Same), c.OnlyA, c.OnlyB)
+	if out.String() != want {
+		t.Errorf("stdout\n%s\nwant\n%s", out.String(), want)
+	}
+	if c.Same == 0 {
+		t.Errorf("the echo of %q and the flood have no word in common: %q", "lorem ipsum dolor", parts)
+	}
+	t.Logf("%q", out.String())
 }
