@@ -78,13 +78,17 @@ type App struct {
 	runBtn     *widget.Button
 	stopBtn    *widget.Button
 	compareBtn *widget.Button
-	addBtn     *widget.Button
-	exportBtn  *widget.Button
-	runStatus  *widget.Label
-	notice     *widget.Label // the app's own messages (say)
-	banner     *fyne.Container
-	bannerMsg  *widget.Label
-	tabs       *container.AppTabs
+	newBtn     *widget.Button // New conversation
+	// turnRun is the last run that left the panes a turn, and turnPrompt
+	// its prompt: Run with it again runs that turn again.
+	turnRun, turnPrompt string
+	addBtn              *widget.Button
+	exportBtn           *widget.Button
+	runStatus           *widget.Label
+	notice              *widget.Label // the app's own messages (say)
+	banner              *fyne.Container
+	bannerMsg           *widget.Label
+	tabs                *container.AppTabs
 
 	// The panes (panes.go) and the models they offer (models.go).
 	panesBox    *fyne.Container

@@ -35,14 +35,28 @@ const (
 
 // compare runs the panes' streams in sync mode, then in async mode, and
 // shows both on one clock in the Compare tab.
+// A comparison starts a new conversation: its two runs answer the prompt
+// afresh, and neither becomes a turn.
 func (a *App) compare() {
+	if a.running {
+		return
+	}
+	status := "Comparing: the streams one after another first (sync, 1 of 2)…"
+	if a.inConversation() {
+		status = "Comparing, in a new conversation: the streams one after another first (sync, 1 of 2)…"
+	}
+	for _, p := range a.panes {
+		p.turns = nil
+	}
 	req, ok := a.request()
 	if !ok {
+		a.conversationControls()
 		return
 	}
 	req.Mode = client.ModeSync
 	a.comparing = &comparison{req: req}
-	a.startRun(req, "Comparing: the streams one after another first (sync, 1 of 2)…")
+	a.startRun(req, status)
+	a.conversationControls()
 }
 
 // compareNext goes on with a comparison once one of its runs has ended.
@@ -196,7 +210,7 @@ func (a *App) showRun(t *client.Transcript, panes []*Pane) error {
 	for i, st := range t.Streams {
 		model := modelOption(st.Model, st.Endpoint)
 		labels[i], slots[i], ids[i] = streamLabel(panes[i].slot, model), panes[i].slot, st.ID
-		panes[i].begin(st.ID, model)
+		panes[i].begin(st.ID, model, t.Prompt)
 	}
 	a.runID, a.runMode, a.runPanes = t.ID, t.Mode, panes
 	a.views.reset(labels, slots, ids)

@@ -55,6 +55,7 @@ func (a *App) build() {
 	a.win.SetContent(container.NewStack(layers...))
 
 	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { a.run() })
+	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { a.newConversation() })
 	// Alt+1 … Alt+6 show the tabs: the tab bar takes no keyboard focus.
 	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6} {
 		a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { a.tabs.SelectIndex(i) })
@@ -70,8 +71,13 @@ func (a *App) build() {
 // the system prompt, the buttons and the run's status line.
 func (a *App) buildControls() fyne.CanvasObject {
 	a.prompt = newPromptEntry(a.run, a.stop)
-	a.prompt.SetPlaceHolder("Prompt: what should every model answer? (Ctrl+Enter runs, Esc stops)")
+	a.prompt.SetPlaceHolder(promptHint)
 	a.prompt.SetText(a.savedPrompt())
+	a.prompt.OnChanged = func(string) {
+		if a.runBtn != nil {
+			a.conversationControls() // Follow up, or Run again
+		}
+	}
 	a.prompt.SetMinRowsVisible(3)
 	a.system = newTextEntry()
 	a.system.SetPlaceHolder("System prompt for every stream (optional)")
@@ -94,6 +100,8 @@ func (a *App) buildControls() fyne.CanvasObject {
 	a.stopBtn = widget.NewButtonWithIcon("Stop", theme.MediaStopIcon(), a.stop)
 	a.stopBtn.Disable()
 	a.compareBtn = widget.NewButtonWithIcon("Compare", theme.MediaFastForwardIcon(), a.compare)
+	a.newBtn = widget.NewButtonWithIcon("New conversation", theme.ContentClearIcon(), a.newConversation)
+	a.newBtn.Disable()
 	a.addBtn = widget.NewButtonWithIcon("Stream", theme.ContentAddIcon(), func() { a.addPane(PaneConfig{Model: a.defaultModel()}) })
 	refreshBtn := widget.NewButtonWithIcon("Models", theme.ViewRefreshIcon(), func() { a.refresh(false) })
 	settingsBtn := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), a.showSettings)
@@ -111,7 +119,7 @@ func (a *App) buildControls() fyne.CanvasObject {
 	a.exportBtn = widget.NewButtonWithIcon("Export", theme.DocumentSaveIcon(), a.showExport)
 	a.exportBtn.Disable()
 	openBtn := widget.NewButtonWithIcon("Open", theme.FolderOpenIcon(), a.showOpen)
-	controls := newFlow(a.mode, a.runBtn, a.stopBtn, a.compareBtn, a.addBtn, refreshBtn, openBtn, a.exportBtn, settingsBtn)
+	controls := newFlow(a.mode, a.runBtn, a.stopBtn, a.newBtn, a.compareBtn, a.addBtn, refreshBtn, openBtn, a.exportBtn, settingsBtn)
 	a.notice = widget.NewLabel("")
 	a.notice.SizeName = theme.SizeNameCaptionText
 	a.notice.Wrapping = fyne.TextWrapWord

@@ -171,7 +171,9 @@ func (a *App) replay(t *client.Transcript, speed float64) {
 func (a *App) setPanesFor(t *client.Transcript) {
 	a.panes = a.panes[:0]
 	for i, st := range t.Streams {
-		a.panes = append(a.panes, newPane(a, i, savedConfig(st)))
+		p := newPane(a, i, savedConfig(st))
+		p.setHistory(st.History) // the conversation the run went on from
+		a.panes = append(a.panes, p)
 	}
 	a.layoutPanes()
 	a.selectMode(t.Mode)

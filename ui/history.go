@@ -163,6 +163,7 @@ func (v *historyView) open(t *client.Transcript) {
 		a.say("Could not open the run: " + err.Error())
 		return
 	}
+	a.endTurns(a.panes) // a follow-up goes on from it
 	a.runStatus.SetText(fmt.Sprintf("Run of %s from the history, as it ended.", t.StartedAt.Local().Format("2006-01-02 15:04")))
 	a.tabs.SelectIndex(0)
 }

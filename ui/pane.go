@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -61,6 +62,14 @@ type Pane struct {
 	reason   string
 	asked    int       // the most tokens the stream was asked for; 0: no limit
 	statusAt time.Time // last update of the status line
+
+	// The conversation (conversation.go): the turns before the stream,
+	// the stream's prompt (until it is a turn) and its answer so far, and
+	// which turn it is (1 for the first; 0 before any stream).
+	turns  []paneTurn
+	prompt string
+	answer strings.Builder
+	turn   int
 }
 
 func newPane(a *App, slot int, cfg PaneConfig) *Pane {
@@ -81,7 +90,8 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	p.updateThinkOption()
 	p.model.OnChanged = func(string) {
 		p.updateThinkOption()
-		p.clearResult() // the text was another model's
+		p.clearResult() // the text and the conversation were another model's
+		a.conversationControls()
 		changed()
 	}
 
@@ -105,8 +115,8 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	})
 	p.stopBtn = a.newTipButton(theme.MediaStopIcon(), "Stop this stream only", p.stop)
 	p.stopBtn.Disable()
-	p.copyBtn = a.newTipButton(theme.ContentCopyIcon(), "Copy this stream's text", func() {
-		a.fyneApp.Clipboard().SetContent(p.view.Text())
+	p.copyBtn = a.newTipButton(theme.ContentCopyIcon(), "Copy this stream's answer", func() {
+		a.fyneApp.Clipboard().SetContent(p.answer.String())
 		p.copyBtn.flash(theme.ConfirmIcon())
 	})
 	p.closeBtn = a.newTipButton(theme.CancelIcon(), "Close this pane", func() { a.removePane(p) })
@@ -137,9 +147,12 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 }
 
 // begin resets the pane for a new stream of model, as the server started
-// it (the picker may have changed since Run).
-func (p *Pane) begin(streamID, model string) {
+// it (the picker may have changed since Run), answering prompt: after the
+// pane's earlier turns, if it has any.
+func (p *Pane) begin(streamID, model, prompt string) {
 	p.state = paneRunning
+	p.prompt, p.turn = prompt, len(p.turns)+1
+	p.answer.Reset()
 	p.streamID, p.runModel = streamID, model
 	p.began = time.Now()
 	p.phase = "starting"
@@ -152,6 +165,7 @@ func (p *Pane) begin(streamID, model string) {
 		p.asked = *cfg.MaxTokens
 	}
 	p.view.Clear()
+	p.showConversation(prompt)
 	p.thought.reset()
 	p.errLabel.Hide()
 	p.stopBtn.Enable()
@@ -207,6 +221,7 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 			}
 			p.tokens++
 			p.lastMs = ev.TMs
+			p.answer.WriteString(ev.Text)
 			spans = append(spans, Span{Text: ev.Text, Slot: p.slot})
 		case client.EventDone:
 			p.state = paneDone
@@ -243,14 +258,16 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 	}
 }
 
-// clearResult takes an ended stream's text, figures and error away: the
-// pane is ready for its next run.
+// clearResult takes an ended stream's text, figures and error away, and
+// the pane's conversation: the pane is ready to start over.
 func (p *Pane) clearResult() {
 	if p.state == paneRunning {
 		return
 	}
 	p.state = paneIdle
 	p.streamID, p.stats, p.reason, p.tokens = "", nil, "", 0
+	p.turns, p.prompt, p.turn = nil, "", 0
+	p.answer.Reset()
 	p.view.Clear()
 	p.thought.reset()
 	p.errLabel.Hide()

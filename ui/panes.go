@@ -86,6 +86,7 @@ func (a *App) removePane(p *Pane) {
 	a.panes = slices.DeleteFunc(a.panes, func(q *Pane) bool { return q == p })
 	a.layoutPanes()
 	a.dropClosedStreams()
+	a.conversationControls()
 	a.save()
 }
 

@@ -27,14 +27,18 @@ func (p *Pane) statusText() string {
 
 // statusLines says where the stream is, and its live figures.
 func (p *Pane) statusLines() (state, figs string) {
-	var head []string
-	switch p.state {
-	case paneIdle:
+	if p.state == paneIdle {
 		return strings.Join(append([]string{"ready"}, p.optionsSummary()...), " · "), ""
+	}
+	var head []string
+	if p.turn > 1 {
+		head = append(head, fmt.Sprintf("turn %d", p.turn))
+	}
+	switch p.state {
 	case paneRunning:
 		elapsed := fmt.Sprintf("%.1f s", time.Since(p.began).Seconds())
 		if p.phase == client.PhaseQueued {
-			return p.queuedText(elapsed), p.liveFigures()
+			return p.queuedText(head, elapsed), p.liveFigures()
 		}
 		head = append(head, phaseWords(p.phase), elapsed)
 	case paneDone:
@@ -142,22 +146,22 @@ func phaseWords(phase string) string {
 }
 
 // queuedText is the status line of a queued stream: the longest of its
-// wordings that fits the line, elapsed last.
-func (p *Pane) queuedText(elapsed string) string {
+// wordings that fits the line after head, elapsed last.
+func (p *Pane) queuedText(head []string, elapsed string) string {
 	words := []string{
 		"queued in Ollama: " + p.runModel + " is serving another stream",
 		"queued in Ollama: serving another stream first",
 		"queued in Ollama",
 	}
+	line := func(w string) string { return strings.Join(append(slices.Clone(head), w, elapsed), " · ") }
 	width := p.status.Size().Width - 2*theme.InnerPadding()
 	size := theme.Size(theme.SizeNameCaptionText)
 	for _, w := range words {
-		text := w + " · " + elapsed
-		if width <= 0 || fyne.MeasureText(text, size, p.status.TextStyle).Width <= width {
+		if text := line(w); width <= 0 || fyne.MeasureText(text, size, p.status.TextStyle).Width <= width {
 			return text
 		}
 	}
-	return words[len(words)-1] + " · " + elapsed
+	return line(words[len(words)-1])
 }
 
 func plural(n int, word string) string {

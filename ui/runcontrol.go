@@ -34,6 +34,7 @@ func (a *App) request() (client.RunRequest, bool) {
 		return client.RunRequest{}, false
 	}
 	req := client.RunRequest{Prompt: prompt, System: a.system.Text, Mode: a.selectedMode()}
+	again := a.again()
 	for _, p := range a.panes {
 		cfg, err := p.config()
 		if err == nil && cfg.Model == "" {
@@ -43,7 +44,9 @@ func (a *App) request() (client.RunRequest, bool) {
 			a.runStatus.SetText(fmt.Sprintf("Pane %s: %v.", paneNumber(p.slot), err))
 			return client.RunRequest{}, false
 		}
-		req.Streams = append(req.Streams, cfg.spec())
+		spec := cfg.spec()
+		spec.History = p.followUpHistory(again) // the pane's own conversation
+		req.Streams = append(req.Streams, spec)
 	}
 	a.save()
 	return req, true
@@ -84,11 +87,13 @@ func (a *App) setRunning(running bool) {
 	if running {
 		a.runBtn.Disable()
 		a.compareBtn.Disable()
+		a.newBtn.Disable()
 		a.stopBtn.Enable()
 	} else {
 		a.runBtn.Enable()
 		a.compareBtn.Enable()
 		a.stopBtn.Disable()
+		a.conversationControls()
 	}
 	a.layoutPanes()
 }
@@ -101,13 +106,22 @@ func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes 
 		a.runStatus.SetText(created.Mode + " run…")
 	}
 	a.exportBtn.Disable()
+	var prompt string
+	if a.replaying != nil {
+		prompt = a.replaying.t.Prompt
+	} else if a.lastRequest != nil {
+		prompt = a.lastRequest.Prompt
+	}
 	labels := make([]string, len(created.Streams))
 	slots := make([]int, len(created.Streams))
 	ids := make([]string, len(created.Streams))
 	for i, st := range created.Streams {
 		model := modelOption(st.Model, st.Endpoint)
 		labels[i], slots[i], ids[i] = streamLabel(panes[i].slot, model), panes[i].slot, st.ID
-		panes[i].begin(st.ID, model)
+		if req := a.lastRequest; a.replaying == nil && req != nil && i < len(req.Streams) {
+			panes[i].keepTurns(len(req.Streams[i].History)) // a turn run again goes
+		}
+		panes[i].begin(st.ID, model, prompt)
 	}
 	a.views.reset(labels, slots, ids)
 	a.runPanes = panes
@@ -184,6 +198,9 @@ func applyToPanes(panes []*Pane, batch []client.IndexedEvent, final bool) {
 func (a *App) runEnded(panes []*Pane) {
 	if !a.running {
 		return
+	}
+	if a.comparing == nil {
+		a.endTurns(panes) // before the controls are set to match
 	}
 	a.setRunning(false)
 	a.exportBtn.Enable()

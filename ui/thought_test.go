@@ -25,7 +25,7 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
 	p := h.app.panes[0]
 	th := p.thought
-	p.begin("s_test", "demo/think")
+	p.begin("s_test", "demo/think", "Why?")
 	if th.line.Visible() || th.view.Visible() {
 		t.Fatal("a stream that has not thought shows a reasoning")
 	}
@@ -108,7 +108,7 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 		t.Errorf("status %q at the end", s)
 	}
 	// A new stream starts without a reasoning.
-	p.begin("s_next", "demo/think")
+	p.begin("s_next", "demo/think", "Why?")
 	if th.line.Visible() || th.view.Visible() || th.view.Text() != "" {
 		t.Error("the reasoning of the last stream stays")
 	}
@@ -121,7 +121,7 @@ func TestThoughtAfterAnswer(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
 	p := h.app.panes[0]
 	th := p.thought
-	p.begin("s_test", "demo/hello")
+	p.begin("s_test", "demo/hello", "Hi")
 	p.apply([]client.Event{ev(client.EventPhase, 0, 0.5, client.PhaseGenerating), ev(client.EventToken, 1, 100, "Hello")}, false)
 	answerH := p.view.Size().Height
 	if answerH <= 0 || th.line.Visible() {
@@ -288,7 +288,7 @@ func TestQueuedStatus(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
 	h.setPanes(client.DemoThink, client.DemoHello)
 	p := h.app.panes[0]
-	p.begin("s_test", "demo/think")
+	p.begin("s_test", "demo/think", "Why?")
 	p.apply([]client.Event{ev(client.EventPhase, 0, 0.3, client.PhasePrompt), ev(client.EventPhase, 1, 300, client.PhaseQueued)}, false)
 	if s := p.status.Text; !strings.HasPrefix(s, "queued in Ollama: demo/think is serving another stream · ") {
 		t.Errorf("status %q at %v wide", s, p.status.Size().Width)
@@ -328,7 +328,7 @@ func TestQueuedStatusNamesItsModel(t *testing.T) {
 func TestPhaseFromPhaseEvents(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
 	p := h.app.panes[0]
-	p.begin("s_test", "demo/think")
+	p.begin("s_test", "demo/think", "Why?")
 	p.apply([]client.Event{ev(client.EventPhase, 0, 0.3, client.PhasePrompt), ev(client.EventThinking, 1, 100, "Hmm")}, false)
 	if p.phase != client.PhasePrompt || !strings.HasPrefix(p.status.Text, "prompt · ") {
 		t.Errorf("phase %q, status %q: want the prompt phase", p.phase, p.status.Text)

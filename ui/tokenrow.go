@@ -5,6 +5,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/internal/palette"
@@ -86,6 +87,7 @@ type styleColors struct {
 	theme   fyne.Theme
 	variant fyne.ThemeVariant
 	colors  [2][]color.Color // [dim][slot], nil until asked
+	user    [2]color.Color   // [dim]
 }
 
 // forTheme is c for theme th and variant v, emptied when either is another
@@ -103,7 +105,17 @@ func (c *styleColors) forTheme(th fyne.Theme, v fyne.ThemeVariant) *styleColors 
 // of is the colour of style s: the theme's colour named by SlotColorName,
 // or by SlotDimColorName for a subdued style.
 func (c *styleColors) of(s style) color.Color {
-	slot, dim, name := int(s&^dimStyle)%len(palette.Slots), 0, SlotColorName
+	if s&userStyle != 0 {
+		dim, name := 0, theme.ColorNameForeground
+		if s&dimStyle != 0 {
+			dim, name = 1, theme.ColorNamePlaceHolder
+		}
+		if c.user[dim] == nil {
+			c.user[dim] = c.theme.Color(name, c.variant)
+		}
+		return c.user[dim]
+	}
+	slot, dim, name := int(s&slotBits)%len(palette.Slots), 0, SlotColorName
 	if s&dimStyle != 0 {
 		dim, name = 1, SlotDimColorName
 	}

@@ -18,6 +18,10 @@ type Span struct {
 	// Dim subdues the colour: the span is a stream's reasoning, not its
 	// answer.
 	Dim bool
+	// User draws the span in the text's colour, not the slot's: the
+	// user's line in a conversation. Dim, a note about a turn (its
+	// figures).
+	User bool
 }
 
 // TokenView shows a growing text of coloured spans. It is virtualised: the

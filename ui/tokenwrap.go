@@ -20,24 +20,34 @@ type row struct {
 	nl     style // the style of that newline
 }
 
-// style is how a span is drawn: its slot's colour, subdued with dimStyle.
-// It fits a byte: slots are fewer than MaxPanes.
+// style is how a span is drawn: its slot's colour, subdued with dimStyle,
+// or the text's colour with userStyle. It fits a byte: slots are fewer
+// than MaxPanes.
 type style uint8
 
-// dimStyle marks a subdued span (a stream's reasoning).
-const dimStyle style = 0x80
+const (
+	// dimStyle marks a subdued span (a stream's reasoning).
+	dimStyle style = 0x80
+	// userStyle marks the user's words (Span.User).
+	userStyle style = 0x40
+	// slotBits hold the slot.
+	slotBits = ^(dimStyle | userStyle)
+)
 
 func styleOf(sp Span) style {
-	s := style(sp.Slot) &^ dimStyle
+	s := style(sp.Slot) & slotBits
 	if sp.Dim {
 		s |= dimStyle
+	}
+	if sp.User {
+		s |= userStyle
 	}
 	return s
 }
 
 // span is the Span of text in style s.
 func (s style) span(text string) Span {
-	return Span{Text: text, Slot: int(s &^ dimStyle), Dim: s&dimStyle != 0}
+	return Span{Text: text, Slot: int(s & slotBits), Dim: s&dimStyle != 0, User: s&userStyle != 0}
 }
 
 // slotStart starts the span of one style at byte at of a row's text.

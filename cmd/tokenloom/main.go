@@ -160,6 +160,11 @@ Each run is recorded in the history as it streams (tokenloom history list shows
 the runs): in TOKENLOOM_HISTORY when it names a file, else history.db in the
 tokenloom folder of the user's data folder; --no-history, or TOKENLOOM_HISTORY=off,
 records nothing.
+--continue ID (or --continue last) sends the prompt as a follow-up to a run of the
+history: each stream goes on from its own conversation (the run's earlier turns and
+its own answer, never another stream's), with the run's models, endpoints, options
+and system prompt; -m is refused, --max-tokens and the like replace the options.
+tokenloom history show ID shows the conversation so far.
 The exit status is 1 when a stream ends in an error (the error is printed on
 standard error), 2 when the run could not start or could not be saved.
 
@@ -178,6 +183,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return nil
 	})
 	fs.StringVar(&o.System, "system", "", "a system `PROMPT` for every stream")
+	fs.StringVar(&o.Continue, "continue", "", "send the prompt as a follow-up to run `ID` of the history (or last: the newest), each stream with its own conversation, models and options")
 	fs.BoolVar(&o.Sync, "sync", false, "run the streams one after another instead of all at once")
 	fs.BoolVar(&o.Compare, "compare", false, "run the streams one after another, then all at once, and say what async saved")
 	fs.StringVar(&o.Timeline, "timeline", "", "save a picture of the run's timeline to `FILE` (.svg or .png)")
@@ -223,6 +229,12 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	if *record && !*noHistory {
 		o.History = cli.HistoryFile(stderr)
+	}
+	if o.Continue != "" {
+		o.ContinueFrom = o.History
+		if o.ContinueFrom == "" {
+			o.ContinueFrom = cli.HistoryFile(stderr)
+		}
 	}
 	o.Version = buildVersion()
 	o.Stdin, o.Stdout, o.Stderr = stdin, stdout, stderr

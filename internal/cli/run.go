@@ -71,6 +71,13 @@ type RunOptions struct {
 	// JSON prints the events as NDJSON instead of text, then the run's
 	// summary (see runSummary).
 	JSON bool
+	// Continue, if set, is a run of the history (its id, or LastRun) to
+	// go on from: the prompt is a follow-up to each of its streams, which
+	// sends its own conversation, with the run's models, endpoints and
+	// options (MaxTokens and the like, when set, instead) and its system
+	// prompt unless System is set. Models must be empty. The run is read
+	// from the history file ContinueFrom ("" when the history is off).
+	Continue, ContinueFrom string
 	// History, if set, is the history database (internal/history) to
 	// record the run into as it streams (with Compare, both runs). Empty:
 	// the run is not recorded. If the history cannot be opened, the run
@@ -113,8 +120,19 @@ func Run(ctx context.Context, o RunOptions) int {
 			return ExitUsage
 		}
 	}
+	if o.Continue != "" && len(o.Models) > 0 {
+		fmt.Fprintln(o.Stderr, "tokenloom: --continue goes on with the saved run's models: leave out -m")
+		return ExitUsage
+	}
 	if len(o.Models) == 0 {
 		o.Models = DefaultModels
+	}
+	var saved *client.Transcript
+	if o.Continue != "" {
+		var ok bool
+		if saved, ok = savedConversation(ctx, o.ContinueFrom, o.Continue, o.Stderr); !ok {
+			return ExitUsage
+		}
 	}
 	if !o.PromptSet {
 		if isTerminal(o.Stdin) {
@@ -149,9 +167,15 @@ func Run(ctx context.Context, o RunOptions) int {
 	if o.MaxTokens != nil || o.Temperature != nil || o.Seed != nil || o.Think != nil {
 		opts = &client.Options{NumPredict: o.MaxTokens, Temperature: o.Temperature, Seed: o.Seed, Think: o.Think}
 	}
-	for _, m := range o.Models {
-		model, endpoint := SplitModel(m)
-		req.Streams = append(req.Streams, client.StreamSpec{Model: model, Endpoint: endpoint, Options: opts})
+	if saved != nil {
+		mode := req.Mode
+		req = followUp(saved, o.Prompt, o.System, opts)
+		req.Mode = mode
+	} else {
+		for _, m := range o.Models {
+			model, endpoint := SplitModel(m)
+			req.Streams = append(req.Streams, client.StreamSpec{Model: model, Endpoint: endpoint, Options: opts})
+		}
 	}
 	out := output{JSON: o.JSON, Color: o.Color, TrueColor: o.TrueColor, HideThinking: o.HideThinking, Stdout: o.Stdout, Stderr: o.Stderr}
 	var closeHistory func()

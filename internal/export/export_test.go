@@ -177,6 +177,25 @@ func TestMarkdownReasoning(t *testing.T) {
 	}
 }
 
+// TestMarkdownConversation: a follow-up's report shows, under its stream,
+// the turns the stream went on from before its answer.
+func TestMarkdownConversation(t *testing.T) {
+	run := fixture()
+	run.Streams[0].History = []wire.Turn{{Prompt: "Say hi.", Answer: "Hi!"}, {Prompt: "Louder?", Answer: ""}}
+	var buf bytes.Buffer
+	if err := export.WriteMarkdown(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	want := "<details><summary>Earlier in this conversation: 2 turns</summary>\n\n**Turn 1, prompt**\n\n```text\nSay hi.\n```\n\n**Turn 1, answer**\n\n```text\nHi!\n```\n\n" +
+		"**Turn 2, prompt**\n\n```text\nLouder?\n```\n\n**Turn 2, answer**\n\n*(no text)*\n\n</details>\n\n**Turn 3, answer**\n\n```text\n" + run.Streams[0].Text
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("Markdown without %q:\n%s", want, buf.String())
+	}
+	if n := strings.Count(buf.String(), "Earlier in this conversation"); n != 1 {
+		t.Errorf("%d streams show a conversation, want 1", n)
+	}
+}
+
 // TestMarkdownEndpoint: a stream served by an endpoint is named
 // model@endpoint, in its heading and in the table.
 func TestMarkdownEndpoint(t *testing.T) {

@@ -104,6 +104,23 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 			}
 		}
 		b.WriteByte('\n')
+		if len(st.History) > 0 {
+			// The conversation the stream went on from, folded: the
+			// answer below is to the run's prompt, its latest turn.
+			fmt.Fprintf(&b, "<details><summary>Earlier in this conversation: %s</summary>\n\n", plural(len(st.History), "turn"))
+			for k, turn := range st.History {
+				fmt.Fprintf(&b, "**Turn %d, prompt**\n\n", k+1)
+				writeFenced(&b, turn.Prompt)
+				fmt.Fprintf(&b, "\n**Turn %d, answer**\n\n", k+1)
+				if turn.Answer == "" {
+					b.WriteString("*(no text)*\n")
+				} else {
+					writeFenced(&b, turn.Answer)
+				}
+				b.WriteByte('\n')
+			}
+			fmt.Fprintf(&b, "</details>\n\n**Turn %d, answer**\n\n", len(st.History)+1)
+		}
 		if st.Thinking != "" {
 			// The reasoning folded, as the app shows it once the answer
 			// has begun.
@@ -123,6 +140,13 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // streamName is the model, with its endpoint (model@endpoint) and its

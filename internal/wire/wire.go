@@ -353,10 +353,28 @@ type StreamTranscript struct {
 
 // Conversation is stream i's conversation as it stands after run t: the
 // history the stream went on from, then t's prompt with the stream's
-// answer. It is what a follow-up to the stream sends as its History.
+// answer. It is what a follow-up to the stream sends as its History. A
+// stream that ended with no answer, and not by the model's own stop (it
+// failed, or was stopped before its first token), adds no turn.
 func (t *Transcript) Conversation(i int) []Turn {
 	st := t.Streams[i]
-	return append(slices.Clone(st.History), Turn{Prompt: t.Prompt, Answer: st.Text})
+	h := slices.Clone(st.History)
+	if st.Text == "" && !st.stoppedByModel() {
+		return h
+	}
+	return append(h, Turn{Prompt: t.Prompt, Answer: st.Text})
+}
+
+// stoppedByModel reports whether the stream's last event is done with
+// reason stop.
+func (st *StreamTranscript) stoppedByModel() bool {
+	if len(st.Events) == 0 || st.Events[len(st.Events)-1].Event != EventDone {
+		return false
+	}
+	var d struct {
+		Reason string `json:"reason"`
+	}
+	return json.Unmarshal(st.Events[len(st.Events)-1].Data, &d) == nil && d.Reason == ReasonStop
 }
 
 // Error is the body of every 4xx/5xx answer.
