@@ -37,9 +37,13 @@ func (a *App) build() {
 	a.views.compareTab = container.NewTabItemWithIcon("Compare", theme.MediaFastForwardIcon(), a.views.compare.root)
 	a.tabs.Append(a.views.compareTab)
 	a.tabs.Append(container.NewTabItemWithIcon("History", theme.HistoryIcon(), a.views.history.root))
+	a.tabs.Append(container.NewTabItemWithIcon("Diff", theme.ContentCopyIcon(), a.views.diff.root))
 	a.tabs.OnSelected = func(t *container.TabItem) {
-		if t.Text == "History" {
+		switch t.Text {
+		case "History":
 			a.views.history.refresh()
+		case "Diff":
+			a.views.diff.refresh()
 		}
 	}
 	split := container.NewVSplit(withMinCache(&a.frameGen, a.tabs), withMinCache(&a.frameGen, a.views.timelineBox()))
@@ -56,8 +60,8 @@ func (a *App) build() {
 
 	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { a.run() })
 	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { a.newConversation() })
-	// Alt+1 … Alt+6 show the tabs: the tab bar takes no keyboard focus.
-	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6} {
+	// Alt+1 … Alt+7 show the tabs: the tab bar takes no keyboard focus.
+	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6, fyne.Key7} {
 		a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { a.tabs.SelectIndex(i) })
 	}
 	a.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {

@@ -127,6 +127,9 @@ func (a *App) endTurns(panes []*Pane) {
 		}
 	}
 	a.conversationControls()
+	if sel := a.tabs.Selected(); sel != nil && sel.Text == "Diff" {
+		a.views.diff.refresh() // the new answers to pick
+	}
 	if a.inConversation() {
 		// The next line replaces the last, as in a chat.
 		if f := a.win.Canvas().Focused(); f == nil || f == a.prompt {

@@ -26,6 +26,7 @@ type runViews struct {
 	compare     *compareView
 	compareTab  *container.TabItem
 	history     *historyView
+	diff        *diffView
 
 	// slots are the colour slots of the current run's streams, in pane
 	// order.
@@ -55,6 +56,7 @@ func newRunViews(a *App) *runViews {
 	rv.wire = newWireView(a)
 	rv.compare = newCompareView(a)
 	rv.history = newHistoryView(a)
+	rv.diff = newDiffView(a)
 	return rv
 }
 
