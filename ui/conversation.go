@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"fyne.io/fyne/v2"
 
@@ -73,13 +74,28 @@ func (p *Pane) endTurn() {
 	if p.streamID == "" || p.prompt == "" || p.answer.Len() == 0 && (p.state != paneDone || p.reason != client.ReasonStop) {
 		return
 	}
-	figs := p.statusText()
-	if p.turn == 1 {
-		figs = "turn 1 · " + figs
-	}
-	p.turns = append(p.turns, paneTurn{prompt: p.prompt, answer: p.answer.String(), run: p.app.runID, figures: figs})
+	p.turns = append(p.turns, paneTurn{prompt: p.prompt, answer: p.answer.String(), run: p.app.runID, figures: p.turnNote()})
 	p.prompt = "" // ended: a second endTurn adds nothing
 	p.updateStatus()
+}
+
+// turnNote is the line under an ended turn: its number, how it ended
+// unless the model finished, its duration and its figures.
+func (p *Pane) turnNote() string {
+	note := []string{fmt.Sprintf("turn %d", p.turn)}
+	switch {
+	case p.state == paneFailed:
+		note = append(note, "error")
+	case p.reason != client.ReasonStop:
+		note = append(note, p.endingWords())
+	}
+	if p.stats != nil {
+		note = append(note, fmt.Sprintf("%.2f s", p.stats.DurationMs/1000))
+	}
+	if _, figs := p.statusLines(); figs != "" {
+		note = append(note, figs)
+	}
+	return strings.Join(note, " · ")
 }
 
 // showConversation writes the earlier turns and the user's line of the

@@ -79,7 +79,7 @@ func TestFollowUps(t *testing.T) {
 	}
 	p := h.app.panes[0]
 	view := p.view.Text()
-	if !strings.HasPrefix(view, "› alpha beta gamma\nalpha beta gamma\nturn 1 · finished") || !strings.HasSuffix(view, "\n\n› delta epsilon\ndelta epsilon") {
+	if !strings.HasPrefix(view, "› alpha beta gamma\nalpha beta gamma\nturn 1 · 0.") || !strings.HasSuffix(view, "\n\n› delta epsilon\ndelta epsilon") {
 		t.Errorf("pane 1 shows %q; want both turns, each with its line and the first with its figures", view)
 	}
 	if !strings.HasPrefix(p.status.Text, "turn 2 · finished") {
