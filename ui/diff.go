@@ -22,6 +22,10 @@ import (
 // and async runs, or of runs kept in the history. Words in both are in the
 // text's colour; those only in one answer are in that side's colour.
 
+// replacedBy stands between words only in the first answer and the words
+// of the second in their place, which would otherwise run together.
+const replacedBy = "→"
+
 // diffRuns is how many of the history's newest runs the pickers offer.
 const diffRuns = 20
 
@@ -60,7 +64,7 @@ func newDiffView(a *App) *diffView {
 	v.swatchA, v.swatchB = diffSwatch(), diffSwatch()
 	v.legendA, v.legendB = widget.NewLabel(""), widget.NewLabel("")
 	v.legendA.Truncation, v.legendB.Truncation = fyne.TextTruncateEllipsis, fyne.TextTruncateEllipsis
-	swap := a.newTipButton(theme.ViewRefreshIcon(), "Swap the two answers", func() {
+	swap := widget.NewButton("Swap", func() {
 		sa, sb := v.a.Selected, v.b.Selected
 		v.a.Selected, v.b.Selected = sb, sa
 		v.a.Refresh()
@@ -227,15 +231,18 @@ func (v *diffView) show(a, b diffSource, parts []worddiff.Part) {
 	v.swatchB.Refresh()
 	v.legendA.SetText("only in 1: " + a.label)
 	v.legendB.SetText("only in 2: " + b.label)
-	spans := make([]Span, len(parts))
+	spans := make([]Span, 0, len(parts)+len(parts)/2)
 	for i, p := range parts {
 		switch p.Op {
 		case worddiff.Same:
-			spans[i] = Span{Text: p.Text, User: true}
+			spans = append(spans, Span{Text: p.Text, User: true})
 		case worddiff.OnlyA:
-			spans[i] = Span{Text: p.Text, Slot: slotA}
+			spans = append(spans, Span{Text: p.Text, Slot: slotA})
+			if i+1 < len(parts) && parts[i+1].Op == worddiff.OnlyB {
+				spans = append(spans, Span{Text: replacedBy, User: true, Dim: true})
+			}
 		default:
-			spans[i] = Span{Text: p.Text, Slot: slotB}
+			spans = append(spans, Span{Text: p.Text, Slot: slotB})
 		}
 	}
 	v.view.Clear()

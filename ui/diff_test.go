@@ -54,8 +54,9 @@ func TestDiffTab(t *testing.T) {
 	v.b.SetSelected("1 demo/echo · turn 1")
 	h.q.waitFor(t, "the diff of two turns", func() bool { return strings.HasPrefix(v.summary.Text, "2 words the same · 1 only in 1 · 2 only in 2") })
 	spans = v.view.Spans()
-	if last := spans[len(spans)-1]; last.Slot != 1 || strings.TrimSpace(last.Text) != "gamma delta" {
-		t.Errorf("spans %+v: want the other side's words in the next colour when both sides share one", spans)
+	if n := len(spans); n != 4 || spans[1].Slot != 0 || strings.TrimSpace(spans[1].Text) != "epsilon" || spans[2].Text != replacedBy || !spans[2].Dim ||
+		spans[3].Slot != 1 || strings.TrimSpace(spans[3].Text) != "gamma delta" {
+		t.Errorf("spans %+v: want the first side's words, an arrow, then the other side's in the next colour when both sides share one", spans)
 	}
 	var kept string
 	for _, o := range v.b.Options {
