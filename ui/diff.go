@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -71,7 +72,7 @@ func newDiffView(a *App) *diffView {
 		v.b.Refresh()
 		v.update()
 	})
-	pickers := container.NewBorder(nil, nil, nil, swap, container.NewGridWithColumns(2,
+	pickers := container.NewBorder(nil, nil, nil, container.NewVBox(layout.NewSpacer(), swap), container.NewGridWithColumns(2,
 		labeled("Answer 1", v.a), labeled("Answer 2", v.b)))
 	legend := container.NewGridWithColumns(2,
 		container.NewBorder(nil, nil, container.NewCenter(v.swatchA), nil, v.legendA),
