@@ -85,6 +85,9 @@ func runLine(r history.RunSummary) string {
 	if r.ReplayOf != "" {
 		parts = append(parts, "replay")
 	}
+	if r.Turn > 1 {
+		parts = append(parts, fmt.Sprintf("turn %d", r.Turn))
+	}
 	parts = append(parts, strings.Join(r.Models, ", "), strings.Join(strings.Fields(r.Prompt), " "))
 	line := strings.Join(parts, " · ")
 	if r.Snippet != "" {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -58,6 +59,12 @@ func TestRunContinue(t *testing.T) {
 	third := newest()
 	if got, want := third.Streams[1].History, second.Conversation(1); len(got) != 2 || !slices.Equal(got, want) {
 		t.Errorf("third turn's history %q, want %q", got, want)
+	}
+
+	var list, stderr bytes.Buffer
+	if code := HistoryList(t.Context(), HistoryOptions{Path: db, Stdout: &list, Stderr: &stderr}, "", 0); code != ExitOK ||
+		!strings.Contains(list.String(), "(turn 3) delta") || !strings.Contains(list.String(), "(turn 2) gamma") || strings.Contains(list.String(), "(turn 1)") {
+		t.Errorf("history list: exit %d\n%s%s", code, list.String(), stderr.String())
 	}
 
 	for _, c := range []struct {

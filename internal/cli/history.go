@@ -146,6 +146,7 @@ type historyRun struct {
 	State     string    `json:"state"`
 	ReplayOf  string    `json:"replay_of,omitempty"`
 	Bytes     int64     `json:"bytes"`
+	Turn      int       `json:"turn"`
 	Snippet   string    `json:"snippet,omitempty"`
 }
 
@@ -173,7 +174,7 @@ func HistoryList(ctx context.Context, o HistoryOptions, search string, limit int
 	if o.JSON {
 		out := make([]historyRun, len(runs))
 		for i, r := range runs {
-			out[i] = historyRun{r.ID, r.StartedAt, r.Mode, r.Prompt, r.Models, r.WallMs, r.State, r.ReplayOf, r.Bytes, r.Snippet}
+			out[i] = historyRun{r.ID, r.StartedAt, r.Mode, r.Prompt, r.Models, r.WallMs, r.State, r.ReplayOf, r.Bytes, r.Turn, r.Snippet}
 		}
 		enc := json.NewEncoder(o.Stdout)
 		enc.SetEscapeHTML(false)
@@ -197,7 +198,7 @@ func HistoryList(ctx context.Context, o HistoryOptions, search string, limit int
 			wall = fmt.Sprintf("%.1f s", r.WallMs/1000)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.StartedAt.Local().Format("2006-01-02 15:04"), r.Mode, wall, r.State,
-			strings.Join(r.Models, ", "), clip(r.Prompt, 48))
+			strings.Join(r.Models, ", "), turnMark(r.Turn)+clip(r.Prompt, 48))
 		if r.Snippet != "" {
 			fmt.Fprintf(tw, "\t%s\n", clip(r.Snippet, 100))
 		}
@@ -217,6 +218,14 @@ func clip(s string, n int) string {
 		s += "…"
 	}
 	return s
+}
+
+// turnMark marks the prompt of a follow-up with its turn.
+func turnMark(turn int) string {
+	if turn > 1 {
+		return fmt.Sprintf("(turn %d) ", turn)
+	}
+	return ""
 }
 
 // getRun reads run id, or says why it cannot.

@@ -430,6 +430,15 @@ func TestHistoryMigrationFromV1(t *testing.T) {
 	if back.Streams[0].History != nil || !slices.Equal(back.Streams[1].History, turns) {
 		t.Errorf("histories back %q and %q; want none and %q", back.Streams[0].History, back.Streams[1].History, turns)
 	}
+	runs, err := s.List(t.Context(), Query{})
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("list: %+v, %v", runs, err)
+	}
+	for _, r := range runs {
+		if want := map[string]int{tr.ID: 3, "r_v1hello": 1}[r.ID]; r.Turn != want {
+			t.Errorf("run %s is turn %d, want %d", r.ID, r.Turn, want)
+		}
+	}
 }
 
 func TestHistoryNewerSchemaRefused(t *testing.T) {

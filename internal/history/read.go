@@ -32,6 +32,10 @@ type RunSummary struct {
 	// Bytes is about how much room the run takes: its events' data and
 	// its texts.
 	Bytes int64
+	// Turn is which turn of a conversation the run is: 1 for a run that
+	// began one; a follow-up's streams went on from Turn-1 earlier turns
+	// (the most of any stream).
+	Turn int
 	// Snippet is set by Search: a piece of the prompt or an answer around
 	// the words found, each of them between SnippetOpen and SnippetClose.
 	Snippet string
@@ -333,13 +337,14 @@ func getRun(ctx context.Context, tx *sql.Tx, id string) (*wire.Transcript, error
 }
 
 // summaryColumns are the columns scanSummary reads, from runs r.
-const summaryColumns = `r.id, r.started_ns, r.mode, substr(r.prompt, 1, 300), r.models, r.wall_ms, r.state, r.replay_of, r.bytes`
+const summaryColumns = `r.id, r.started_ns, r.mode, substr(r.prompt, 1, 300), r.models, r.wall_ms, r.state, r.replay_of, r.bytes,
+	1 + coalesce((SELECT max(json_array_length(s.history)) FROM streams s WHERE s.rid = r.rid), 0)`
 
 func scanSummary(rows *sql.Rows, extra ...any) (RunSummary, error) {
 	var r RunSummary
 	var startedNs int64
 	var models string
-	if err := rows.Scan(append([]any{&r.ID, &startedNs, &r.Mode, &r.Prompt, &models, &r.WallMs, &r.State, &r.ReplayOf, &r.Bytes}, extra...)...); err != nil {
+	if err := rows.Scan(append([]any{&r.ID, &startedNs, &r.Mode, &r.Prompt, &models, &r.WallMs, &r.State, &r.ReplayOf, &r.Bytes, &r.Turn}, extra...)...); err != nil {
 		return r, err
 	}
 	r.StartedAt = time.Unix(0, startedNs).UTC()
