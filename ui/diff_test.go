@@ -52,7 +52,9 @@ func TestDiffTab(t *testing.T) {
 	// Against the first turn of pane 1, and then against a run of the
 	// history (the first run's stream 1, the newest but one).
 	v.b.SetSelected("1 demo/echo · turn 1")
-	h.q.waitFor(t, "the diff of two turns", func() bool { return strings.HasPrefix(v.summary.Text, "2 words the same · 1 only in 1 · 2 only in 2") })
+	h.q.waitFor(t, "the diff of two turns", func() bool {
+		return strings.HasPrefix(v.summary.Text, "2 words the same · 1 only in 1 · 2 only in 2")
+	})
 	spans = v.view.Spans()
 	if n := len(spans); n != 4 || spans[1].Slot != 0 || strings.TrimSpace(spans[1].Text) != "epsilon" || spans[2].Text != replacedBy || !spans[2].Dim ||
 		spans[3].Slot != 1 || strings.TrimSpace(spans[3].Text) != "gamma delta" {
@@ -68,5 +70,7 @@ func TestDiffTab(t *testing.T) {
 		t.Fatalf("no run of the history offered: %q", v.b.Options)
 	}
 	v.b.SetSelected(kept)
-	h.q.waitFor(t, "the diff with the history's run", func() bool { return strings.HasPrefix(v.summary.Text, "2 words the same · 1 only in 1 · 2 only in 2") })
+	h.q.waitFor(t, "the diff with the history's run", func() bool {
+		return strings.HasPrefix(v.summary.Text, "2 words the same · 1 only in 1 · 2 only in 2")
+	})
 }
