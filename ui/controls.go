@@ -59,10 +59,8 @@ func (a *App) build() {
 	a.win.SetContent(container.NewStack(layers...))
 
 	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { a.run() })
-	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { a.newConversation() })
-	// Alt+1 … Alt+7 show the tabs: the tab bar takes no keyboard focus.
-	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6, fyne.Key7} {
-		a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { a.tabs.SelectIndex(i) })
+	for _, s := range windowShortcuts {
+		a.win.Canvas().AddShortcut(s, func(s fyne.Shortcut) { a.windowShortcut(s) })
 	}
 	a.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
 		if k.Name == fyne.KeyEscape {
@@ -71,10 +69,44 @@ func (a *App) build() {
 	})
 }
 
+// windowShortcuts are the window's own: Ctrl+N starts a new
+// conversation, Alt+1 … Alt+7 show the tabs (the tab bar takes no keyboard
+// focus). Ctrl+Enter runs; the prompt and the canvas each take it.
+var windowShortcuts = []*desktop.CustomShortcut{
+	{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault},
+	{KeyName: fyne.Key1, Modifier: fyne.KeyModifierAlt}, {KeyName: fyne.Key2, Modifier: fyne.KeyModifierAlt},
+	{KeyName: fyne.Key3, Modifier: fyne.KeyModifierAlt}, {KeyName: fyne.Key4, Modifier: fyne.KeyModifierAlt},
+	{KeyName: fyne.Key5, Modifier: fyne.KeyModifierAlt}, {KeyName: fyne.Key6, Modifier: fyne.KeyModifierAlt},
+	{KeyName: fyne.Key7, Modifier: fyne.KeyModifierAlt},
+}
+
+// windowShortcut runs s if it is one of windowShortcuts, wherever the
+// focus is, and reports whether it was: a focused entry hands the window
+// its shortcuts, which Fyne would give the entry alone.
+func (a *App) windowShortcut(s fyne.Shortcut) bool {
+	cs, ok := s.(*desktop.CustomShortcut)
+	if !ok {
+		return false
+	}
+	for _, w := range windowShortcuts {
+		if cs.KeyName != w.KeyName || cs.Modifier != w.Modifier {
+			continue
+		}
+		if cs.KeyName == fyne.KeyN {
+			a.newConversation()
+		} else {
+			a.tabs.SelectIndex(int(cs.KeyName[0] - '1'))
+		}
+		return true
+	}
+	return false
+}
+
 // buildControls makes what sits above the panes: the banner, the prompt,
 // the system prompt, the buttons and the run's status line.
 func (a *App) buildControls() fyne.CanvasObject {
 	a.prompt = newPromptEntry(a.run, a.stop)
+	a.prompt.window = a.windowShortcut
 	a.prompt.SetPlaceHolder(promptHint)
 	a.prompt.SetText(a.savedPrompt())
 	a.prompt.OnChanged = func(string) {
@@ -84,6 +116,7 @@ func (a *App) buildControls() fyne.CanvasObject {
 	}
 	a.prompt.SetMinRowsVisible(3)
 	a.system = newTextEntry()
+	a.system.window = a.windowShortcut
 	a.system.SetPlaceHolder("System prompt for every stream (optional)")
 	if s := a.savedSystem(); s != "" {
 		a.system.SetText(s)

@@ -128,9 +128,12 @@ func TestFollowUps(t *testing.T) {
 		t.Fatalf("third turn: %s run with histories %q; want async with %q", third.Mode, got, want)
 	}
 
-	// New conversation (Ctrl+N): the next run asks afresh.
-	h.app.Window().Canvas().(interface{ TypedShortcut(fyne.Shortcut) }).TypedShortcut(
-		&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault})
+	// New conversation (Ctrl+N): the next run asks afresh. The prompt has
+	// the focus, and Fyne hands a focused entry the shortcuts typed.
+	if f := h.app.Window().Canvas().Focused(); f != h.app.prompt {
+		t.Errorf("after a run the focus is on %T, want the prompt", f)
+	}
+	h.app.prompt.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault})
 	if h.app.inConversation() || h.app.runBtn.Text != "Run" || !h.app.newBtn.Disabled() || h.app.panes[0].view.Text() != "" {
 		t.Errorf("after New conversation: in one %v, button %q, pane 1 %q", h.app.inConversation(), h.app.runBtn.Text, h.app.panes[0].view.Text())
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokenloom/tokenloom/internal/history"
@@ -30,7 +32,7 @@ func TestDiffTab(t *testing.T) {
 	h.runAndWait()
 
 	v := h.app.views.diff
-	h.app.tabs.SelectIndex(6)
+	h.app.system.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.Key7, Modifier: fyne.KeyModifierAlt}) // from a focused entry
 	if h.app.tabs.Selected().Text != "Diff" {
 		t.Fatalf("tab 7 is %q", h.app.tabs.Selected().Text)
 	}

@@ -10,6 +10,9 @@ import (
 type promptEntry struct {
 	widget.Entry
 	onRun, onStop func()
+	// window runs the window's own shortcuts, which a focused entry
+	// would keep from it, and reports whether s was one.
+	window func(s fyne.Shortcut) bool
 }
 
 func newPromptEntry(onRun, onStop func()) *promptEntry {
@@ -31,6 +34,9 @@ func (e *promptEntry) TypedShortcut(s fyne.Shortcut) {
 		e.onRun()
 		return
 	}
+	if e.window != nil && e.window(s) {
+		return
+	}
 	e.Entry.TypedShortcut(s)
 }
 
@@ -43,9 +49,19 @@ func (e *promptEntry) TypedKey(k *fyne.KeyEvent) {
 	e.Entry.TypedKey(k)
 }
 
-// textEntry is a multi-line entry that leaves Tab to move the focus.
+// textEntry is a multi-line entry that leaves Tab to move the focus, and
+// the window's own shortcuts to the window.
 type textEntry struct {
 	widget.Entry
+	window func(s fyne.Shortcut) bool
+}
+
+// TypedShortcut gives the window its own shortcuts.
+func (e *textEntry) TypedShortcut(s fyne.Shortcut) {
+	if e.window != nil && e.window(s) {
+		return
+	}
+	e.Entry.TypedShortcut(s)
 }
 
 func newTextEntry() *textEntry {
