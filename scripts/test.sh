@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs Tokenloom's whole test suite, installing first what it needs: a C
 # compiler and the libraries Fyne builds against, Xvfb and ImageMagick for the
-# test that runs the app in a real window, and the Ollama binary that the
-# end-to-end tests run against a tiny generated model (built once into the
-# user cache).
+# test that runs the app in a real window, Chromium for the bench's browser
+# peer, and the Ollama binary that the end-to-end tests run against a tiny
+# generated model (built once into the user cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/debian-deps.sh git ca-certificates $(scripts/fyne-deps.sh) xvfb xauth imagemagick
+scripts/debian-deps.sh git ca-certificates $(scripts/fyne-deps.sh) xvfb xauth imagemagick chromium
 scripts/install-ollama.sh
 
 echo "== gofmt"

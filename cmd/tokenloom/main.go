@@ -423,11 +423,20 @@ Measures Tokenloom against its performance targets and prints the figures:
             demo panes are ready to run: at most 1.5 s (median of 5 launches)
   relay     tokens per second through the server and one SSE client per stream,
             8 demo/flood streams on loopback: at least 100,000
+  browser   the UI part's streams in a minimal web page in Chromium at the same
+            size (one element per stream, a text node per token from an
+            EventSource): latency from each token's arrival at the browser to
+            the first animation frame after its append, beside the UI's (no
+            target). It runs with the UI part; without Chromium it is skipped
+            with a note (scripts/bench.sh installs it).
   overhead  per token, how much later the client has it than a reader of
             Ollama's reply (a tap between the server and Ollama sees each line
-            as it comes off the wire): p99 at most 1 ms. It needs an Ollama at
-            OLLAMA_HOST that serves the tiny test model (scripts/bench.sh starts
-            one); otherwise it is skipped with a note.
+            as it comes off the wire). Paced: the tap holds the lines and
+            releases them at 50 tokens/s on each of 8 streams, the overhead
+            counted from each release: p99 at most 1 ms. Saturated: the tiny
+            model as fast as it goes (both cores busy), no target. It needs an
+            Ollama at OLLAMA_HOST that serves the tiny test model
+            (scripts/bench.sh starts one); otherwise it is skipped with a note.
   soak      64 demo/flood streams of 250,000 events at once, as fast as they go,
             against the server's 256 MiB budget for event logs, then the eviction
             of the runs: peak RSS (at most 640 MB) and RSS 1 s after the eviction
@@ -436,8 +445,8 @@ Measures Tokenloom against its performance targets and prints the figures:
             endpoints on loopback that send tokens as fast as they can: tokens
             per second through the OpenAI source, the server and the clients
 The UI, start-up and soak parts run in child processes (tokenloom bench --child
-ui, startup or soak); the UI and start-up parts need a display; without one, run
-it under
+ui, startup or soak); the UI, start-up and browser parts need a display; without
+one, run it under
   xvfb-run -a -s "-screen 0 1280x800x24" tokenloom bench
 Missed targets are marked MISSED; the exit status is 1 then (with --check), 2
 when a part could not be measured.
@@ -462,12 +471,14 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.StringVar(&c.Model, "model", c.Model, "overhead: the Ollama `MODEL` (it must recite counting after the prompt \"one\")")
 	fs.IntVar(&c.OverheadTokens, "overhead-tokens", c.OverheadTokens, "overhead: tokens per round")
 	fs.IntVar(&c.OverheadRounds, "overhead-rounds", c.OverheadRounds, "overhead: rounds measured (one more loads the model)")
+	fs.IntVar(&c.PacedTokens, "paced-tokens", c.PacedTokens, "overhead, paced: tokens per stream (1 to 2000)")
+	fs.Float64Var(&c.PacedRate, "paced-rate", c.PacedRate, "overhead, paced: tokens per second of each stream")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "UI: write a CPU profile of the window's process to `FILE` (go tool pprof)")
 	fs.StringVar(&c.MemProfile, "memprofile", "", "UI: write a heap profile of the window's process at the end of its run to `FILE`")
 	fs.IntVar(&c.SoakStreams, "soak-streams", c.SoakStreams, "soak: `N` streams at once (1 to 64)")
 	fs.IntVar(&c.SoakEvents, "soak-events", c.SoakEvents, "soak: events per stream (3 to 250000)")
 	fs.IntVar(&c.EndpointTokens, "endpoint-tokens", c.EndpointTokens, "endpoints: tokens per stream (1 to 200000)")
-	fs.StringVar(&skip, "skip", "", "parts not to run, comma-separated: ui, startup, relay, overhead, soak, endpoints")
+	fs.StringVar(&skip, "skip", "", "parts not to run, comma-separated: ui, startup, relay, overhead, soak, endpoints, browser (skipping ui skips browser too)")
 	fs.StringVar(&part, "child", "", "run one `PART` (ui, startup or soak) in this process and print its raw result (used by bench itself)")
 	if code, done := parseFlagsOnly(fs, args, stderr, ""); done {
 		return code

@@ -46,9 +46,10 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("default config: %v", err)
 	}
 	bad := DefaultConfig()
-	bad.Streams, bad.Rate, bad.Skip = 9, 0, []string{"ui", "gpu"}
+	bad.Streams, bad.Rate, bad.Skip = 9, 0, []string{"ui", "browser", "gpu"}
+	bad.PacedTokens, bad.PacedRate = 5000, -1
 	err := bad.Validate()
-	for _, want := range []string{"streams 9", "rate 0", `unknown part "gpu"`} {
+	for _, want := range []string{"streams 9", "rate 0", `unknown part "gpu"`, "paced-tokens 5000", "paced rate -1"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to name %q", err, want)
 		}
@@ -70,6 +71,20 @@ func TestJudge(t *testing.T) {
 	if !f.Targets["ui_latency_p99"] || f.Targets["ui_latency_growth"] || f.Met() {
 		t.Errorf("targets %v: p99 45 ms meets 50 ms, growth from 40 to 61 ms (1.525×) misses 1.5×", f.Targets)
 	}
+
+	// The 1 ms target of the relay overhead is the paced figure's; the
+	// saturated one has none.
+	f = &Figures{Targets: map[string]bool{}}
+	f.RelayOverheadP99Ms, f.RelayOverheadPacedP99Ms = ptr(14.5), ptr(0.8)
+	f.judge()
+	if len(f.Targets) != 1 || !f.Targets["relay_overhead_paced_p99_ms"] || !f.Met() {
+		t.Errorf("targets %v: paced p99 0.8 ms meets 1 ms, saturated 14.5 ms is not judged", f.Targets)
+	}
+	f.RelayOverheadPacedP99Ms = ptr(1.2)
+	f.judge()
+	if f.Targets["relay_overhead_paced_p99_ms"] || f.Met() {
+		t.Errorf("targets %v: paced p99 1.2 ms misses 1 ms", f.Targets)
+	}
 }
 
 // TestLineReader: the tap notes every complete line, however the reads cut
@@ -77,12 +92,16 @@ func TestJudge(t *testing.T) {
 func TestLineReader(t *testing.T) {
 	body := `{"message":{"content":" one"}}` + "\n" + `{"message":{"content":" two"}}` + "\n" + `{"done":true}` + "\n"
 	tp := &tap{}
-	r := &lineReader{rc: io.NopCloser(iotest.OneByteReader(strings.NewReader(body))), t: tp}
+	r := tp.newLineReader(t.Context(), io.NopCloser(iotest.OneByteReader(strings.NewReader(body))), "k")
 	before := time.Now()
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		t.Fatal(err)
 	}
-	lines := tp.take()
+	replies := tp.take()
+	if len(replies) != 1 || replies[0].key != "k" {
+		t.Fatalf("replies %v, want one keyed k", replies)
+	}
+	lines := replies[0].lines
 	want := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d", len(lines), len(want))
@@ -145,11 +164,12 @@ func TestOverheadRoundAgainstFakeOllama(t *testing.T) {
 	}
 	defer e.Close()
 	began := time.Now()
-	d, err := overheadRound(t.Context(), e, tp, "m", len(words))
+	timings, err := overheadRound(t.Context(), e, tp, "m", 1, len(words))
 	if err != nil {
 		t.Fatal(err)
 	}
 	round := time.Since(began)
+	d := overheads(timings)
 	if len(d) != len(words) {
 		t.Fatalf("%d overheads, want %d", len(d), len(words))
 	}
@@ -175,6 +195,7 @@ func TestMeasureOverhead(t *testing.T) {
 			t.Setenv("OLLAMA_HOST", fake.URL)
 			c := DefaultConfig()
 			c.Model, c.OverheadTokens, c.OverheadRounds = "m", 3, 2
+			c.PacedStreams, c.PacedRate = 2, 200
 			f := &Figures{Targets: map[string]bool{}}
 			err := measureOverhead(t.Context(), c, f)
 			if breaks {
@@ -191,6 +212,10 @@ func TestMeasureOverhead(t *testing.T) {
 			}
 			if f.RelayOverheadTokens != 6 || f.RelayOverheadP99Ms == nil {
 				t.Errorf("%d tokens measured, p99 %v", f.RelayOverheadTokens, f.RelayOverheadP99Ms)
+			}
+			// The fake sends its three words whatever num_predict asks.
+			if f.RelayOverheadPacedTokens != 6 || f.RelayOverheadPacedP99Ms == nil {
+				t.Errorf("paced: %d tokens measured, p99 %v", f.RelayOverheadPacedTokens, f.RelayOverheadPacedP99Ms)
 			}
 		})
 	}
@@ -209,4 +234,30 @@ func TestEndpointsPart(t *testing.T) {
 		t.Fatalf("endpoints figure %v", f.EndpointsTokensPerS)
 	}
 	t.Logf("%d streams × %d tokens over two endpoints: %.0f tokens/s", EndpointStreams, c.EndpointTokens, *f.EndpointsTokensPerS)
+}
+
+// TestPrintOverheadAndBrowser: the text output says which relay overhead
+// the target applies to, and puts the browser peer beside the UI figure
+// with their ratio.
+func TestPrintOverheadAndBrowser(t *testing.T) {
+	f := &Figures{Config: DefaultConfig(), Targets: map[string]bool{}}
+	f.RelayOverheadP50Ms, f.RelayOverheadP99Ms, f.RelayOverheadMaxMs, f.RelayOverheadTokens = ptr(0.3), ptr(14.5), ptr(30.0), 10000
+	f.RelayOverheadPacedP50Ms, f.RelayOverheadPacedP99Ms, f.RelayOverheadPacedMaxMs, f.RelayOverheadPacedTokens = ptr(0.2), ptr(0.6), ptr(2.0), 4000
+	f.BrowserLatencyP50Ms, f.BrowserLatencyP99Ms, f.BrowserLatencyMaxMs, f.BrowserTokens = ptr(12.0), ptr(40.0), ptr(80.0), 160000
+	f.BrowserPageLatencyP99Ms, f.BrowserCPUCores, f.BrowserFramesPerS, f.BrowserClockErrorMs = ptr(16.0), ptr(0.9), ptr(50.0), ptr(0.4)
+	f.UIToBrowserP99 = ptr(2.0)
+	f.judge()
+	var b strings.Builder
+	f.print(&b)
+	out := b.String()
+	for _, want := range []string{
+		"paced, 8 streams × 50 tokens/s (4000 tokens), from the tap's release of a line\n    p50 / p99 / max  0.200 / 0.600 / 2.000 ms (target p99 ≤ 1)  ok",
+		"saturated, 1 stream as fast as the model goes, both cores busy (10000 tokens)\n    p50 / p99 / max  0.300 / 14.500 / 30.000 ms (no target)",
+		"token to frame p50 / p99 / max                        12.0 / 40.0 / 80.0 ms",
+		"UI p99 ÷ browser p99                                  2.00",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the text lacks %q:\n%s", want, out)
+		}
+	}
 }

@@ -128,24 +128,9 @@ func endpointsRound(ctx context.Context, e *embedded.Server, eps []endpoints.End
 	if err := errors.Join(errs...); err != nil {
 		return 0, err
 	}
-	var n int
-	var last time.Time
+	var streams [][]client.Event
 	for _, run := range got {
-		for i, evs := range run {
-			count := 0
-			for _, ev := range evs {
-				if ev.Type == client.EventToken {
-					count++
-					if ev.Received.After(last) {
-						last = ev.Received
-					}
-				}
-			}
-			if count != tokens {
-				return 0, fmt.Errorf("stream %d: %d tokens received, %d sent", i, count, tokens)
-			}
-			n += count
-		}
+		streams = append(streams, run...)
 	}
-	return float64(n) / last.Sub(start).Seconds(), nil
+	return tokensPerSecond(start, streams, tokens)
 }
