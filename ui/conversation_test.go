@@ -2,7 +2,6 @@ package ui
 
 import (
 	"image/color"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -147,11 +146,7 @@ func TestFollowUps(t *testing.T) {
 // TestConversationFromHistory opens a follow-up kept in the history: the
 // panes show its turns, and a follow-up goes on from where it ended.
 func TestConversationFromHistory(t *testing.T) {
-	store, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := tempHistory(t)
 	h := newHarnessWith(t, test.NewTempApp(t), "", Options{History: store})
 	h.setPanes("demo/echo", "demo/hello")
 	h.app.panes[0].rate.SetText("0")

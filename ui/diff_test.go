@@ -1,26 +1,19 @@
 package ui
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
-
-	"github.com/tokenloom/tokenloom/internal/history"
 )
 
 // TestDiffTab sets two answers against each other word by word: two panes
 // of the run, then a pane against a run kept in the history. Words in both
 // are in the text's colour, the others in their side's.
 func TestDiffTab(t *testing.T) {
-	store, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := tempHistory(t)
 	h := newHarnessWith(t, test.NewTempApp(t), "", Options{History: store})
 	two, fast := 2, 0.0
 	h.setPanes("demo/echo")

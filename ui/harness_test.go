@@ -3,6 +3,7 @@ package ui
 import (
 	"image/color"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokenloom/tokenloom/internal/embedded"
+	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -111,6 +113,16 @@ func startServer(t *testing.T, ollamaURL string) *embedded.Server {
 		t.Fatal(err)
 	}
 	return emb
+}
+
+// tempHistory is a new history in the test's folder, closed at its end.
+func tempHistory(t *testing.T) *history.Store {
+	store, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
 }
 
 func (h *harness) setPanes(models ...string) {

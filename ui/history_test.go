@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,11 +14,7 @@ import (
 // the History tab lists it, finds it by a word of its answer, opens it in
 // the panes as it ended, and deletes it. A replay is not kept again.
 func TestHistoryTab(t *testing.T) {
-	store, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := tempHistory(t)
 	h := newHarnessWith(t, test.NewTempApp(t), "", Options{History: store})
 	h.setPanes("demo/hello", "demo/hamlet")
 	h.app.prompt.SetText("keep this")
@@ -70,11 +65,7 @@ func TestHistoryTab(t *testing.T) {
 // TestHistoryCap: Settings takes the history's size cap in MiB within its
 // range, gives it to the history and keeps it for the next start.
 func TestHistoryCap(t *testing.T) {
-	store, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := tempHistory(t)
 	fa := test.NewTempApp(t)
 	h := newHarnessWith(t, fa, "", Options{History: store})
 	obj, save := h.app.historyEditor()
