@@ -244,6 +244,7 @@ func TestPrintOverheadAndBrowser(t *testing.T) {
 	f.RelayOverheadP50Ms, f.RelayOverheadP99Ms, f.RelayOverheadMaxMs, f.RelayOverheadTokens = ptr(0.3), ptr(14.5), ptr(30.0), 10000
 	f.RelayOverheadPacedP50Ms, f.RelayOverheadPacedP99Ms, f.RelayOverheadPacedMaxMs, f.RelayOverheadPacedTokens = ptr(0.2), ptr(0.6), ptr(2.0), 4000
 	f.BrowserLatencyP50Ms, f.BrowserLatencyP99Ms, f.BrowserLatencyMaxMs, f.BrowserTokens = ptr(12.0), ptr(40.0), ptr(80.0), 160000
+	f.BrowserLatencyP99Ms1k, f.BrowserLatencyP99Ms20k = ptr(20.0), ptr(45.0)
 	f.BrowserPageLatencyP99Ms, f.BrowserCPUCores, f.BrowserFramesPerS, f.BrowserClockErrorMs = ptr(16.0), ptr(0.9), ptr(50.0), ptr(0.4)
 	f.UIToBrowserP99 = ptr(2.0)
 	f.judge()
@@ -253,7 +254,9 @@ func TestPrintOverheadAndBrowser(t *testing.T) {
 	for _, want := range []string{
 		"paced, 8 streams × 50 tokens/s (4000 tokens), from the tap's release of a line\n    p50 / p99 / max  0.200 / 0.600 / 2.000 ms (target p99 ≤ 1)  ok",
 		"saturated, 1 stream as fast as the model goes, both cores busy (10000 tokens)\n    p50 / p99 / max  0.300 / 14.500 / 30.000 ms (no target)",
-		"token to frame p50 / p99 / max                        12.0 / 40.0 / 80.0 ms",
+		"token to frame p99, every token                       40.0 ms",
+		"token to frame p99, first / last 1000 tokens of each stream  20.0 / 45.0 ms",
+		"token to frame p50 / max                              12.0 / 80.0 ms",
 		"UI p99 ÷ browser p99                                  2.00",
 	} {
 		if !strings.Contains(out, want) {

@@ -130,15 +130,7 @@ func measureBrowser(ctx context.Context, c Config, f *Figures) error {
 	if err != nil {
 		return err
 	}
-	f.BrowserTokens = len(bf.Latency)
-	f.BrowserLatencyP50Ms = ptr(round(ms(figures.NearestRank(bf.Latency, 50)), 1))
-	f.BrowserLatencyP99Ms = ptr(round(ms(figures.NearestRank(bf.Latency, 99)), 1))
-	f.BrowserLatencyMaxMs = ptr(round(ms(figures.NearestRank(bf.Latency, 100)), 1))
-	f.BrowserPageLatencyP99Ms = ptr(round(ms(figures.NearestRank(bf.Page, 99)), 1))
-	f.BrowserFramesPerS = ptr(round(bf.FramesPerS, 1))
-	f.BrowserCPUCores = ptr(round(bf.CPUCores, 2))
-	f.BrowserClockErrorMs = ptr(round(ms(bf.ClockError), 3))
-	f.BrowserEngine = bf.Engine
+	f.setBrowserFigures(bf, c)
 	return nil
 }
 
@@ -242,6 +234,29 @@ func browserRound(ctx context.Context, c Config, launch launcher) (*browserFigur
 	startedAt, cpuAtStart := p.startTimes()
 	bf.CPUCores = (cpuAtReport - cpuAtStart).Seconds() / reported.Sub(startedAt).Seconds()
 	return bf, nil
+}
+
+// setBrowserFigures sets the browser peer's figures from bf, a run of c.
+func (f *Figures) setBrowserFigures(bf *browserFigures, c Config) {
+	// Per stream, the first and the last Window tokens, as the UI part
+	// compares them: does the page's cost grow with its text?
+	w := min(c.Window, c.Tokens/2)
+	var first, last []time.Duration
+	for i := 0; i+c.Tokens <= len(bf.Latency); i += c.Tokens {
+		s := bf.Latency[i : i+c.Tokens]
+		first, last = append(first, s[:w]...), append(last, s[len(s)-w:]...)
+	}
+	f.BrowserLatencyP99Ms1k = ptr(round(ms(figures.NearestRank(first, 99)), 1))
+	f.BrowserLatencyP99Ms20k = ptr(round(ms(figures.NearestRank(last, 99)), 1))
+	f.BrowserTokens = len(bf.Latency)
+	f.BrowserLatencyP50Ms = ptr(round(ms(figures.NearestRank(bf.Latency, 50)), 1))
+	f.BrowserLatencyP99Ms = ptr(round(ms(figures.NearestRank(bf.Latency, 99)), 1))
+	f.BrowserLatencyMaxMs = ptr(round(ms(figures.NearestRank(bf.Latency, 100)), 1))
+	f.BrowserPageLatencyP99Ms = ptr(round(ms(figures.NearestRank(bf.Page, 99)), 1))
+	f.BrowserFramesPerS = ptr(round(bf.FramesPerS, 1))
+	f.BrowserCPUCores = ptr(round(bf.CPUCores, 2))
+	f.BrowserClockErrorMs = ptr(round(ms(bf.ClockError), 3))
+	f.BrowserEngine = bf.Engine
 }
 
 // msSince is at in milliseconds since origin.

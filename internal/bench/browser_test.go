@@ -414,3 +414,29 @@ func TestBrowserPartInChromium(t *testing.T) {
 	t.Logf("%d tokens: p50 %v, p99 %v; from the page's receipt p99 %v; clock ± %v; %.1f frames per s, %.2f cores", len(bf.Latency),
 		figures.NearestRank(bf.Latency, 50), figures.NearestRank(bf.Latency, 99), figures.NearestRank(bf.Page, 99), bf.ClockError, bf.FramesPerS, bf.CPUCores)
 }
+
+// TestSetBrowserFigures: the browser peer's figures, with its first and
+// last tokens of each stream compared as the UI part does.
+func TestSetBrowserFigures(t *testing.T) {
+	c := DefaultConfig()
+	c.Streams, c.Tokens, c.Window = 2, 4, 1
+	msd := func(v ...float64) []time.Duration {
+		var out []time.Duration
+		for _, x := range v {
+			out = append(out, time.Duration(x*float64(time.Millisecond)))
+		}
+		return out
+	}
+	bf := &browserFigures{
+		Latency:    msd(10, 1, 2, 30, 20, 3, 4, 40),
+		Page:       msd(1, 1, 1, 1, 1, 1, 1, 5),
+		FramesPerS: 59.94, ClockError: 400 * time.Microsecond, CPUCores: 1.234, Engine: "Chrome/156",
+	}
+	f := &Figures{}
+	f.setBrowserFigures(bf, c)
+	got := fmt.Sprintln(*f.BrowserLatencyP99Ms1k, *f.BrowserLatencyP99Ms20k, *f.BrowserLatencyP99Ms, *f.BrowserLatencyP50Ms,
+		*f.BrowserLatencyMaxMs, *f.BrowserPageLatencyP99Ms, f.BrowserTokens, *f.BrowserFramesPerS, *f.BrowserClockErrorMs, *f.BrowserCPUCores, f.BrowserEngine)
+	if want := "20 40 40 4 40 5 8 59.9 0.4 1.23 Chrome/156\n"; got != want {
+		t.Errorf("figures %s, want %s", got, want)
+	}
+}
