@@ -139,8 +139,9 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 		p.model)
 	state := container.NewBorder(nil, nil, nil, container.NewHBox(p.stopBtn, p.copyBtn), p.status)
 	top := container.NewVBox(header, p.options, state, p.errLabel)
+	// Square corners: a rounded rectangle's shader costs more per pixel,
+	// and the body is the largest area a frame paints.
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
-	bg.CornerRadius = theme.InputRadiusSize()
 	body := container.NewStack(bg, container.NewPadded(p.thought.box))
 	p.root = withMinCache(&a.frameGen, container.NewBorder(top, nil, nil, nil, body))
 	return p

@@ -124,7 +124,7 @@ func (rv *runViews) apply(batch []client.IndexedEvent) {
 
 // timelineEvery is the least time between two redraws of the timeline
 // while a run streams.
-const timelineEvery = 50 * time.Millisecond
+const timelineEvery = 200 * time.Millisecond
 
 // figure computes the figures of stream i, which has ended, off the Fyne
 // thread (a long stream has many events; other streams may still be
