@@ -150,19 +150,7 @@ func fakeOllama(words []string, brk func(n int) bool) *httptest.Server {
 // paired with its line, and a token missing from the tap is an error.
 func TestOverheadRoundAgainstFakeOllama(t *testing.T) {
 	words := []string{" two", " three", " four", " five"}
-	fake := fakeOllama(words, func(int) bool { return false })
-	defer fake.Close()
-	base, _ := url.Parse(fake.URL)
-	tp, err := startTap(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tp.close()
-	e, err := embedded.Start(server.Config{OllamaURL: tp.url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, tp := tappedServer(t, words)
 	began := time.Now()
 	timings, err := overheadRound(t.Context(), e, tp, "m", 1, len(words))
 	if err != nil {
@@ -263,4 +251,24 @@ func TestPrintOverheadAndBrowser(t *testing.T) {
 			t.Errorf("the text lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// tappedServer starts the embedded server against a fake Ollama that
+// answers words, through a tap; all are closed at the end of the test.
+func tappedServer(t *testing.T, words []string) (*embedded.Server, *tap) {
+	t.Helper()
+	fake := fakeOllama(words, func(int) bool { return false })
+	t.Cleanup(fake.Close)
+	base, _ := url.Parse(fake.URL)
+	tp, err := startTap(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tp.close)
+	e, err := embedded.Start(server.Config{OllamaURL: tp.url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e, tp
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/embedded"
 	"github.com/tokenloom/tokenloom/internal/fakeclock"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -141,19 +139,7 @@ func TestPacedTapBrokenReply(t *testing.T) {
 // every token reaches the client after the tap released it.
 func TestPacedRoundAgainstFakeOllama(t *testing.T) {
 	words := []string{" two", " three", " four", " five"}
-	fake := fakeOllama(words, func(int) bool { return false })
-	defer fake.Close()
-	base, _ := url.Parse(fake.URL)
-	tp, err := startTap(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tp.close()
-	e, err := embedded.Start(server.Config{OllamaURL: tp.url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, tp := tappedServer(t, words)
 	c := DefaultConfig()
 	c.Model, c.PacedStreams, c.PacedTokens, c.PacedRate = "m", 3, len(words), 100
 	p := newPacing(server.RealClock{}, c.PacedStreams, c.PacedRate)
