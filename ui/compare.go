@@ -204,16 +204,13 @@ func (a *App) showRun(t *client.Transcript, panes []*Pane) error {
 	if err != nil {
 		return err
 	}
-	labels := make([]string, len(t.Streams))
-	slots := make([]int, len(t.Streams))
 	ids := make([]string, len(t.Streams))
+	models := make([]string, len(t.Streams))
 	for i, st := range t.Streams {
-		model := modelOption(st.Model, st.Endpoint)
-		labels[i], slots[i], ids[i] = streamLabel(panes[i].slot, model), panes[i].slot, st.ID
-		panes[i].begin(st.ID, model, t.Prompt)
+		ids[i], models[i] = st.ID, modelOption(st.Model, st.Endpoint)
 	}
 	a.runID, a.runMode, a.runPanes = t.ID, t.Mode, panes
-	a.views.reset(labels, slots, ids)
+	a.beginStreams(panes, ids, models, t.Prompt)
 	applyToPanes(panes, evs, true)
 	a.views.apply(evs)
 	a.views.timeline.Refresh()

@@ -190,8 +190,7 @@ func (a *App) conversationControls() {
 		if a.runBtn.Text != label {
 			a.runBtn.SetText(label)
 		}
-		a.prompt.SetPlaceHolder("Follow-up for every pane: each goes on from its own answer (Ctrl+Enter sends, Ctrl+N starts over)")
-		a.prompt.Refresh()
+		a.setPromptHint(followUpHint)
 		if !a.running {
 			a.newBtn.Enable()
 		}
@@ -200,9 +199,21 @@ func (a *App) conversationControls() {
 	if a.runBtn.Text != "Run" {
 		a.runBtn.SetText("Run")
 	}
-	a.prompt.SetPlaceHolder(promptHint)
+	a.setPromptHint(promptHint)
 	a.newBtn.Disable()
 }
 
-// promptHint is the prompt's placeholder outside a conversation.
-const promptHint = "Prompt: what should every model answer? (Ctrl+Enter runs, Esc stops)"
+// setPromptHint shows hint in the empty prompt; the prompt is redrawn only
+// when it changes (this runs on every key typed in the prompt).
+func (a *App) setPromptHint(hint string) {
+	if a.prompt.PlaceHolder != hint {
+		a.prompt.SetPlaceHolder(hint)
+		a.prompt.Refresh()
+	}
+}
+
+// The prompt's placeholders, outside a conversation and in one.
+const (
+	promptHint   = "Prompt: what should every model answer? (Ctrl+Enter runs, Esc stops)"
+	followUpHint = "Follow-up for every pane: each goes on from its own answer (Ctrl+Enter sends, Ctrl+N starts over)"
+)

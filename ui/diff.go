@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/internal/palette"
 	"github.com/tokenloom/tokenloom/internal/worddiff"
@@ -250,5 +251,5 @@ func (v *diffView) show(a, b diffSource, parts []worddiff.Part) {
 	v.view.Append(spans...)
 	c := worddiff.Count(parts)
 	v.summary.SetText(fmt.Sprintf("%s the same · %d only in 1 · %d only in 2 · %.0f%% alike (words in the text's colour are in both)",
-		plural(c.Same, "word"), c.OnlyA, c.OnlyB, 100*c.Similarity()))
+		figures.Plural(c.Same, "word"), c.OnlyA, c.OnlyB, 100*c.Similarity()))
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/endpoints"
+	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
 // endpointEditor is the Endpoints part of Settings: the endpoints of the
@@ -164,7 +165,7 @@ func (a *App) endpointState(name string) string {
 			n++
 		}
 	}
-	return "answers, " + plural(n, "model")
+	return "answers, " + figures.Plural(n, "model")
 }
 
 // endpointsWords sums the endpoints up after a check: "gpu answers, 3

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
 // PaneConfig is what a pane asks for; it is saved in the preferences.
@@ -126,7 +127,7 @@ func (p *Pane) optionsSummary() []string {
 		out = append(out, "seed "+fmtInt64(v))
 	}
 	if v := cfg.MaxTokens; v != nil {
-		out = append(out, "at most "+plural(*v, "token"))
+		out = append(out, "at most "+figures.Plural(*v, "token"))
 	}
 	if v := cfg.Rate; v != nil {
 		out = append(out, "pace "+fmtFloat(v)+" tokens/s")

@@ -130,11 +130,11 @@ func (p *Pane) lengthNote() string {
 func tokenCount(answer, thinking int) string {
 	switch {
 	case thinking == 0:
-		return plural(answer, "token")
+		return figures.Plural(answer, "token")
 	case answer == 0:
-		return plural(thinking, "thinking token")
+		return figures.Plural(thinking, "thinking token")
 	}
-	return plural(answer, "token") + fmt.Sprintf(" + %d thinking", thinking)
+	return figures.Plural(answer, "token") + fmt.Sprintf(" + %d thinking", thinking)
 }
 
 // phaseWords is what the status line says of a running stream's phase.
@@ -162,13 +162,6 @@ func (p *Pane) queuedText(head []string, elapsed string) string {
 		}
 	}
 	return line(words[len(words)-1])
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func (p *Pane) updateStatus() {

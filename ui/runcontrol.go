@@ -112,18 +112,15 @@ func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes 
 	} else if a.lastRequest != nil {
 		prompt = a.lastRequest.Prompt
 	}
-	labels := make([]string, len(created.Streams))
-	slots := make([]int, len(created.Streams))
 	ids := make([]string, len(created.Streams))
+	models := make([]string, len(created.Streams))
 	for i, st := range created.Streams {
-		model := modelOption(st.Model, st.Endpoint)
-		labels[i], slots[i], ids[i] = streamLabel(panes[i].slot, model), panes[i].slot, st.ID
+		ids[i], models[i] = st.ID, modelOption(st.Model, st.Endpoint)
 		if req := a.lastRequest; a.replaying == nil && req != nil && i < len(req.Streams) {
 			panes[i].keepTurns(len(req.Streams[i].History)) // a turn run again goes
 		}
-		panes[i].begin(st.ID, model, prompt)
 	}
-	a.views.reset(labels, slots, ids)
+	a.beginStreams(panes, ids, models, prompt)
 	a.runPanes = panes
 	if a.opts.Probe != nil {
 		a.opts.Probe.runStarted()
@@ -133,6 +130,18 @@ func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes 
 		record = func() *history.Recorder { return a.recordRun(created, *req) }
 	}
 	a.subscribeRun(a.ctx, cl, panes, ids, a.replaying, record)
+}
+
+// beginStreams starts each pane on its stream of a run (ids[i], of model
+// option models[i]) answering prompt, and the run's views on the streams.
+func (a *App) beginStreams(panes []*Pane, ids, models []string, prompt string) {
+	labels := make([]string, len(ids))
+	slots := make([]int, len(ids))
+	for i, p := range panes[:len(ids)] {
+		labels[i], slots[i] = streamLabel(p.slot, models[i]), p.slot
+		p.begin(ids[i], models[i], prompt)
+	}
+	a.views.reset(labels, slots, ids)
 }
 
 // subscribeRun follows the run's streams and hands their events, in

@@ -91,7 +91,7 @@ func (t *thought) summary() string {
 		until = t.endMs
 	}
 	if until == 0 {
-		return "Thinking… " + plural(t.tokens, "token")
+		return "Thinking… " + figures.Plural(t.tokens, "token")
 	}
 	return figures.ThoughtFor(max(until-t.firstMs, 0), t.tokens)
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -20,9 +19,8 @@ func savedConversation(ctx context.Context, path, id string, stderr io.Writer) (
 		fmt.Fprintln(stderr, "tokenloom: --continue reads the history, which is off (--no-history or TOKENLOOM_HISTORY=off)")
 		return nil, false
 	}
-	s, err := history.Open(path)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenloom: history: %v\n", err)
+	s, ok := HistoryOptions{Path: path, Stderr: stderr}.openStore()
+	if !ok {
 		return nil, false
 	}
 	defer s.Close()
@@ -38,16 +36,8 @@ func savedConversation(ctx context.Context, path, id string, stderr io.Writer) (
 		}
 		id = runs[0].ID
 	}
-	t, err := s.Get(ctx, id)
-	switch {
-	case errors.Is(err, history.ErrNotFound):
-		fmt.Fprintf(stderr, "tokenloom: --continue: no run %s in the history (tokenloom history list shows them)\n", id)
-		return nil, false
-	case err != nil:
-		fmt.Fprintf(stderr, "tokenloom: history: %v\n", err)
-		return nil, false
-	}
-	return t, true
+	t, _, ok := getRun(ctx, s, id, stderr)
+	return t, ok
 }
 
 // followUp is the request that goes on from saved run t with prompt:

@@ -23,26 +23,7 @@ import (
 // test (before the Ollamas are stopped).
 func newEndpointStack(t *testing.T, eps ...endpoints.Endpoint) (*server.Server, *client.Client) {
 	t.Helper()
-	srv, err := server.New(server.Config{OllamaURL: "http://" + closedPort(t), Endpoints: eps})
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	if err := srv.Start(""); err != nil {
-		srv.Close()
-		t.Fatalf("server Start: %v", err)
-	}
-	cl, err := client.New(srv.URL())
-	if err != nil {
-		srv.Close()
-		t.Fatalf("client.New: %v", err)
-	}
-	t.Cleanup(func() {
-		cl.Close()
-		if err := srv.Close(); err != nil {
-			t.Errorf("server Close: %v", err)
-		}
-	})
-	return srv, cl
+	return newStackWith(t, server.Config{OllamaURL: "http://" + closedPort(t), Endpoints: eps})
 }
 
 // modelsOf lists the names of the models of endpoint.

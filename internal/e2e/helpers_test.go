@@ -22,7 +22,13 @@ import (
 // run last-registered first).
 func newStack(t *testing.T, ollamaURL string) (*server.Server, *client.Client) {
 	t.Helper()
-	srv, err := server.New(server.Config{OllamaURL: ollamaURL})
+	return newStackWith(t, server.Config{OllamaURL: ollamaURL})
+}
+
+// newStackWith is newStack with the server's whole configuration.
+func newStackWith(t *testing.T, cfg server.Config) (*server.Server, *client.Client) {
+	t.Helper()
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}

@@ -107,7 +107,7 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 		if len(st.History) > 0 {
 			// The conversation the stream went on from, folded: the
 			// answer below is to the run's prompt, its latest turn.
-			fmt.Fprintf(&b, "<details><summary>Earlier in this conversation: %s</summary>\n\n", plural(len(st.History), "turn"))
+			fmt.Fprintf(&b, "<details><summary>Earlier in this conversation: %s</summary>\n\n", figures.Plural(len(st.History), "turn"))
 			for k, turn := range st.History {
 				fmt.Fprintf(&b, "**Turn %d, prompt**\n\n", k+1)
 				writeFenced(&b, turn.Prompt)
@@ -140,13 +140,6 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // streamName is the model, with its endpoint (model@endpoint) and its

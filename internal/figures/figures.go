@@ -131,11 +131,16 @@ func roundRate(perS float64) float64 { return math.Round(perS*10) / 10 }
 // tokens thinking tokens over ms milliseconds (Stream.ThinkingMs, the stats'
 // thinking_ms).
 func ThoughtFor(ms float64, tokens int) string {
-	unit := "tokens"
-	if tokens == 1 {
-		unit = "token"
+	return fmt.Sprintf("Thought for %.1f s · %s", ms/1000, Plural(tokens, "token"))
+}
+
+// Plural counts n of word, which takes an s for any number but 1: "1
+// token", "0 tokens", "12 tokens".
+func Plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
 	}
-	return fmt.Sprintf("Thought for %.1f s · %d %s", ms/1000, tokens, unit)
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // RoundMs rounds a time in milliseconds to the microsecond, the precision
