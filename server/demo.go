@@ -4,29 +4,42 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Demo is the built-in source: scripted, deterministic streams that need no
-// model. Its models are named "demo/...".
-type Demo struct{}
+// model. Its models are named "demo/...". Most play a fixed schedule, as a
+// remote server or a timer would: streams side by side do not slow one
+// another. Two simulate a machine of their own for each run: demo/shared
+// one engine whose capacity the run's streams share, demo/oneslot a server
+// that answers one request at a time. Use it through NewDemo.
+type Demo struct {
+	mu      sync.Mutex
+	engines map[engineKey]*demoEngine
+}
 
-var _ Source = Demo{}
+var _ Source = (*Demo)(nil)
+
+// NewDemo returns the demo source.
+func NewDemo() *Demo { return &Demo{engines: map[engineKey]*demoEngine{}} }
 
 // DemoPrefix starts the name of every demo model.
 const DemoPrefix = wire.DemoPrefix
 
 // Demo model names.
 const (
-	DemoHello  = wire.DemoHello
-	DemoHamlet = wire.DemoHamlet
-	DemoFlood  = wire.DemoFlood
-	DemoEcho   = wire.DemoEcho
-	DemoThink  = wire.DemoThink
-	DemoTask1  = wire.DemoTask1
-	DemoTask2  = wire.DemoTask2
+	DemoHello   = wire.DemoHello
+	DemoHamlet  = wire.DemoHamlet
+	DemoFlood   = wire.DemoFlood
+	DemoEcho    = wire.DemoEcho
+	DemoThink   = wire.DemoThink
+	DemoTask1   = wire.DemoTask1
+	DemoTask2   = wire.DemoTask2
+	DemoShared  = wire.DemoShared
+	DemoOneSlot = wire.DemoOneSlot
 )
 
 // Defaults of the demo sources.
@@ -36,6 +49,12 @@ const (
 	// DefaultEchoRate is the pace of demo/echo in tokens per second when the
 	// rate option is unset.
 	DefaultEchoRate = 10
+	// DefaultEngineTokens is the length of demo/shared and demo/oneslot when
+	// num_predict is unset.
+	DefaultEngineTokens = 20
+	// EngineRate is the capacity of demo/shared's engine and the pace of
+	// demo/oneslot, in tokens per second: a stream alone gets all of it.
+	EngineRate = 10
 )
 
 type demoModel struct {
@@ -52,10 +71,12 @@ var demoModels = []demoModel{
 	{DemoTask1, "the lesson's task 1: three steps over 2 s, a token as each step ends (pair it with demo/task2)", false},
 	{DemoTask2, "the lesson's task 2: two steps over 3 s, a token as each step ends: 5 s one after the other, 3 s side by side", false},
 	{DemoThink, "a thinking model: reasons for about 2 s, then answers \"Hello! How can I help?\" over about 1 s; think false answers at once", true},
+	{DemoShared, "counts on one engine of 10 tokens/s that the run's streams of it share: alone a stream gets all of it (20 tokens in 2 s), k at once get 1/k each; num_predict sets its length", false},
+	{DemoOneSlot, "counts at 10 tokens/s on a server that answers one request at a time: the run's other streams of it wait queued; num_predict sets its length (default 20)", false},
 }
 
 // Models lists the demo sources.
-func (Demo) Models(context.Context) ([]wire.Model, error) {
+func (*Demo) Models(context.Context) ([]wire.Model, error) {
 	out := make([]wire.Model, 0, len(demoModels))
 	for _, m := range demoModels {
 		caps := []string{wire.CapabilityCompletion}
@@ -77,9 +98,17 @@ func DemoModelNames() []string {
 }
 
 // Generate plays the script of req.Model. Tokens are scheduled against the
-// stream's start, so delays do not drift.
-func (Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result, error) {
+// stream's start, so delays do not drift. A stream that ends normally
+// reports the demo's own clock: the time it queued (demo/oneslot) and the
+// time it generated.
+func (d *Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result, error) {
+	emit.Sent()
+	start := time.Now()
 	var s script
+	limit := -1
+	if p := req.Options.NumPredict; p != nil && *p >= 0 {
+		limit = *p
+	}
 	switch req.Model {
 	case DemoHello:
 		s = spread([]string{"Hello", " world"}, 2*time.Second)
@@ -91,8 +120,7 @@ func (Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result, er
 			n = *p
 		}
 		s = paced(n, floodToken, rateOf(req.Options, 0))
-		// The flood's length is set by num_predict, so it ends with stop.
-		return playScript(ctx, s, -1, emit)
+		limit = -1 // the flood's length is set by num_predict, so it ends with stop
 	case DemoTask1:
 		s = spread(task1Steps, 2*time.Second)
 	case DemoTask2:
@@ -107,15 +135,127 @@ func (Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result, er
 		}
 		s = spread(append(slices.Clone(thinkReasoning), thinkAnswer...), 3*time.Second)
 		s.thinking = func(i int) bool { return i < len(thinkReasoning) }
+	case DemoShared, DemoOneSlot:
+		return d.onEngine(ctx, req, limit, emit)
 	default:
 		return Result{}, modelNotFound(req.Model, "demo sources: "+strings.Join(DemoModelNames(), ", "))
 	}
-	limit := -1
-	if p := req.Options.NumPredict; p != nil && *p >= 0 {
-		limit = *p
+	res, err := playScript(ctx, s, limit, emit)
+	if err == nil {
+		res.Clock = &ServerClock{Generation: time.Since(start)}
 	}
-	return playScript(ctx, s, limit, emit)
+	return res, err
 }
+
+// engineKey names the simulated machine of a run's streams of one model.
+type engineKey struct{ run, model string }
+
+// demoEngine is the simulated machine of demo/shared or demo/oneslot in one
+// run.
+type demoEngine struct {
+	users int // the streams using it
+	// shared: the next tick of the engine not yet taken
+	mu   sync.Mutex
+	next time.Time
+	// oneslot: holds a token while a stream is answered
+	slot chan struct{}
+}
+
+// engine returns the engine of key, made on first use; release it with
+// the function returned.
+func (d *Demo) engine(key engineKey) (*demoEngine, func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.engines[key]
+	if e == nil {
+		e = &demoEngine{slot: make(chan struct{}, 1)}
+		d.engines[key] = e
+	}
+	e.users++
+	return e, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if e.users--; e.users == 0 {
+			delete(d.engines, key)
+		}
+	}
+}
+
+// tick takes the engine's next free tick: one every 1/EngineRate seconds,
+// handed out in turn, so that k streams asking at once get one in k each.
+func (e *demoEngine) tick() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.next = later(e.next, time.Now()).Add(time.Second / EngineRate)
+	return e.next
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// onEngine counts on the run's engine of req.Model: demo/shared takes each
+// token's tick of the shared engine; demo/oneslot waits queued for the one
+// slot, then counts at EngineRate.
+func (d *Demo) onEngine(ctx context.Context, req Request, limit int, emit Emitter) (Result, error) {
+	start := time.Now()
+	e, release := d.engine(engineKey{req.Run, req.Model})
+	defer release()
+	n := DefaultEngineTokens
+	if limit >= 0 {
+		n = limit
+	}
+	var clock ServerClock
+	if req.Model == DemoOneSlot {
+		select {
+		case e.slot <- struct{}{}:
+		default:
+			emit.Phase(wire.PhaseQueued)
+			select {
+			case e.slot <- struct{}{}:
+			case <-ctx.Done():
+				return Result{}, ctx.Err()
+			}
+			clock.Queued = time.Since(start)
+		}
+		defer func() { <-e.slot }()
+	}
+	emit.Phase(wire.PhaseGenerating)
+	began := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for i := range n {
+		at := began.Add(time.Duration(i+1) * time.Second / EngineRate)
+		if req.Model == DemoShared {
+			at = e.tick()
+		}
+		if wait := time.Until(at); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return Result{}, ctx.Err()
+			case <-timer.C:
+			}
+		}
+		emit.Token(countWord(i))
+	}
+	clock.Generation = time.Since(began)
+	reason := wire.ReasonStop
+	if limit >= 0 {
+		reason = wire.ReasonLength
+	}
+	return Result{Reason: reason, Clock: &clock}, nil
+}
+
+// countWord is token i of the engines' counting: " one", " two", …
+// " twenty", then again.
+func countWord(i int) string { return " " + countWords[i%len(countWords)] }
+
+var countWords = strings.Fields(`one two three four five six seven eight nine ten
+	eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty`)
 
 // script is n tokens, each with its time after the start, made as they
 // are played: a long flood holds no list of its tokens.

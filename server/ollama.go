@@ -253,6 +253,7 @@ func (o *Ollama) Generate(ctx context.Context, req Request, emit Emitter) (Resul
 		o.serving.watch(watchCtx, req.Model, replied, em)
 	}()
 	var servingID int64
+	em.Sent()
 	err := o.client.Chat(chatCtx, chat, func(r api.ChatResponse) error {
 		em.mu.Lock()
 		defer em.mu.Unlock()
@@ -315,7 +316,23 @@ func (o *Ollama) Generate(ctx context.Context, req Request, emit Emitter) (Resul
 		PromptEvalDurationNs: int64(m.PromptEvalDuration),
 		LoadDurationNs:       int64(m.LoadDuration),
 		TotalDurationNs:      int64(m.TotalDuration),
-	}}, nil
+	}, Clock: ollamaClock(m)}, nil
+}
+
+// ollamaClock is how Ollama spent a request's time, from the durations of
+// its last chunk, or nil when it sent none. total_duration runs from the
+// request's arrival to the end; load_duration is the scheduler's part
+// (loading the model, or waiting for another request's load of it);
+// prompt_eval_duration and eval_duration are the runner's work. What
+// remains waited for a free slot of the runner (with OLLAMA_NUM_PARALLEL
+// slots, 1 by default since 0.10), plus a few milliseconds of templating.
+func ollamaClock(m api.Metrics) *ServerClock {
+	if m.TotalDuration <= 0 {
+		return nil
+	}
+	c := &ServerClock{Load: max(m.LoadDuration, 0), Prompt: max(m.PromptEvalDuration, 0), Generation: max(m.EvalDuration, 0)}
+	c.Queued = max(m.TotalDuration-c.Load-c.Prompt-c.Generation, 0)
+	return c
 }
 
 func ollamaOptions(o wire.Options) map[string]any {

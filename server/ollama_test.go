@@ -29,6 +29,7 @@ type recorder struct {
 func (r *recorder) Phase(p string)       { r.phases = append(r.phases, p) }
 func (r *recorder) Token(text string)    { r.tokens = append(r.tokens, text) }
 func (r *recorder) Thinking(text string) { r.thinking = append(r.thinking, text) }
+func (r *recorder) Sent()                {}
 
 // fakeOllama answers /api/chat with the handler chat and /api/ps with the
 // loaded models. It stands in for Ollama only for faults a real one cannot

@@ -174,11 +174,13 @@ func (o *OpenAI) Generate(ctx context.Context, req Request, emit Emitter) (Resul
 	reqCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	reqCtx, quiet := watchSilence(context.WithValue(reqCtx, tapKey{}, tap), o.startTimeout, o.stallTimeout, cancel)
+	emit.Sent()
 	stream := o.chat.NewStreaming(reqCtx, params)
 	defer stream.Close()
 
 	var finish string
 	var usage *wire.Usage
+	var clock *ServerClock
 	answering, thinking := false, false
 	for stream.Next() {
 		chunk := stream.Current()
@@ -186,6 +188,11 @@ func (o *OpenAI) Generate(ctx context.Context, req Request, emit Emitter) (Resul
 			u := chunk.Usage
 			usage = &wire.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens),
 				ReasoningTokens: int(u.CompletionTokensDetails.ReasoningTokens), TotalTokens: int(u.TotalTokens)}
+		}
+		if f, ok := chunk.JSON.ExtraFields["timings"]; ok {
+			if c := llamaCppClock(f.Raw()); c != nil {
+				clock = c
+			}
 		}
 		for _, ch := range chunk.Choices {
 			if ch.Index != 0 {
@@ -234,7 +241,24 @@ func (o *OpenAI) Generate(ctx context.Context, req Request, emit Emitter) (Resul
 	if finish == "length" {
 		reason = wire.ReasonLength
 	}
-	return Result{Reason: reason, Usage: usage}, nil
+	return Result{Reason: reason, Usage: usage, Clock: clock}, nil
+}
+
+// llamaCppClock reads the timings of llama.cpp's server (llama-server),
+// which its last chunk carries beside the OpenAI fields: prompt_ms and
+// predicted_ms, the time it read the prompt and the time it generated.
+// It says nothing of the time before, so the clock counts back from the
+// last token. nil when raw holds neither.
+func llamaCppClock(raw string) *ServerClock {
+	var t struct {
+		PromptMs    *float64 `json:"prompt_ms"`
+		PredictedMs *float64 `json:"predicted_ms"`
+	}
+	if json.Unmarshal([]byte(raw), &t) != nil || t.PromptMs == nil || t.PredictedMs == nil ||
+		*t.PromptMs < 0 || *t.PredictedMs < 0 {
+		return nil
+	}
+	return &ServerClock{Prompt: durationOf(*t.PromptMs / 1000), Generation: durationOf(*t.PredictedMs / 1000), FromEnd: true}
 }
 
 // openAIParams is the request of req. Of the options, temperature and seed

@@ -124,6 +124,13 @@ func (l *lockedEmitter) Phase(phase string) {
 	l.e.Phase(phase)
 }
 
+// Sent notes that the request was sent.
+func (l *lockedEmitter) Sent() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.e.Sent()
+}
+
 // phaseUnless emits phase unless done is closed by then.
 func (l *lockedEmitter) phaseUnless(done <-chan struct{}, phase string) {
 	l.mu.Lock()

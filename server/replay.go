@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
@@ -65,6 +66,7 @@ func (p *replayScript) play(ctx context.Context, s *stream) (Result, error) {
 			res := Result{Reason: d.Reason}
 			if d.Stats != nil {
 				res.Ollama = d.Stats.Ollama
+				res.phases, res.clock = p.phasesOf(d.Stats)
 			}
 			return res, nil
 		case wire.EventError:
@@ -77,6 +79,25 @@ func (p *replayScript) play(ctx context.Context, s *stream) (Result, error) {
 	}
 	// Unreachable for a checked transcript, which ends with done or error.
 	return Result{}, &SourceError{Message: "the saved stream has no end", Hint: "save the run again once it has finished"}
+}
+
+// phasesOf are the recorded phases of st on the replay's clock (their
+// times divided by the speed), and where they came from; none when the
+// recording has none (a run saved before they were kept), so that the
+// replay's own observation stands.
+func (p *replayScript) phasesOf(st *wire.Stats) ([]wire.PhaseSpan, string) {
+	if len(st.Phases) == 0 {
+		return nil, ""
+	}
+	out := make([]wire.PhaseSpan, len(st.Phases))
+	for i, ph := range st.Phases {
+		out[i] = wire.PhaseSpan{Phase: ph.Phase, StartMs: figures.RoundMs(ph.StartMs / p.speed), EndMs: figures.RoundMs(ph.EndMs / p.speed)}
+	}
+	clock := st.Clock
+	if clock == "" {
+		clock = wire.ClockObserved
+	}
+	return out, clock
 }
 
 // sleepUntil waits until the run time reaches ms/speed (in the original's

@@ -167,10 +167,20 @@ func TestReplayTiming(t *testing.T) {
 					if gs.Tokens != ws.Tokens || !reflect.DeepEqual(gs.Ollama, ws.Ollama) {
 						t.Errorf("stream %d stats %+v (ollama %+v), want %+v (ollama %+v)", i, gs, gs.Ollama, ws, ws.Ollama)
 					}
+					// The phases as recorded, by the clock they came from.
+					if gs.Clock != ws.Clock || len(gs.Phases) != len(ws.Phases) || i == 0 && (len(ws.Phases) == 0 || ws.Clock != wire.ClockServer) {
+						t.Errorf("stream %d: phases %+v by %q, want %+v by %q", i, gs.Phases, gs.Clock, ws.Phases, ws.Clock)
+					}
+					for k := range min(len(gs.Phases), len(ws.Phases)) {
+						if g, w := gs.Phases[k], ws.Phases[k]; g.Phase != w.Phase || !near(g.StartMs, w.StartMs, speed) || !near(g.EndMs, w.EndMs, speed) {
+							t.Errorf("stream %d phase %d: %+v, want %+v / %v", i, k, g, w, speed)
+						}
+					}
 					for _, f := range []struct {
 						name      string
 						got, want float64
-					}{{"start_ms", gs.StartMs, ws.StartMs}, {"end_ms", gs.EndMs, ws.EndMs}, {"ttft_ms", gs.TTFTMs, ws.TTFTMs}, {"duration_ms", gs.DurationMs, ws.DurationMs}} {
+					}{{"start_ms", gs.StartMs, ws.StartMs}, {"end_ms", gs.EndMs, ws.EndMs}, {"ttft_ms", gs.TTFTMs, ws.TTFTMs}, {"duration_ms", gs.DurationMs, ws.DurationMs},
+						{"busy_ms", gs.BusyMs, ws.BusyMs}, {"queued_ms", gs.QueuedMs, ws.QueuedMs}} {
 						if math.Abs(f.got-f.want/speed) > 0.002+1e-9 {
 							t.Errorf("stream %d: %s %v, want %v / %v", i, f.name, f.got, f.want, speed)
 						}

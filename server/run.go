@@ -86,8 +86,12 @@ type stream struct {
 	// the thinking events
 	thinkFirstMs float64
 	thinkTokens  int
-	// the queued phase: its time so far, and when the current one began
-	queuedMs, queuedFrom float64
+	// sentMs is when the source sent its request, if sent (Sent)
+	sentMs float64
+	sent   bool
+	// spans are the phases as they came (the phase events, and the
+	// generating phase a token implies); the last one is open (EndMs -1)
+	spans []wire.PhaseSpan
 }
 
 var _ Emitter = (*stream)(nil)
@@ -98,15 +102,13 @@ func (s *stream) Phase(phase string) {
 		return
 	}
 	t := s.run.since()
-	if s.phase == wire.PhaseQueued {
-		s.queuedMs += t - s.queuedFrom
-	}
-	if phase == wire.PhaseQueued {
-		s.queuedFrom = t
-	}
 	s.phase = phase
+	s.notePhase(phase, t)
 	s.append(wire.EventPhase, wire.EventData{Phase: phase, TMs: t})
 }
+
+// Sent notes when the source sent its request.
+func (s *stream) Sent() { s.sentMs, s.sent = s.run.since(), true }
 
 // Token appends a token event: a piece of the answer.
 func (s *stream) Token(text string) { s.piece(wire.EventToken, text, &s.tokens, &s.firstMs) }
@@ -128,6 +130,9 @@ func (s *stream) piece(typ, text string, n *int, firstMs *float64) {
 	}
 	*n++
 	s.lastMs = t
+	if typ == wire.EventToken {
+		s.notePhase(wire.PhaseGenerating, t) // as the views take a token
+	}
 	s.append(typ, wire.EventData{Text: text, TMs: t})
 }
 
@@ -224,10 +229,10 @@ func (s *stream) finish(res Result, err error) {
 		Usage:      res.Usage,
 	}
 	stats.TTFTMs, stats.TokensPerS = figures.Timing(s.tokens, s.startMs, s.firstMs, t)
-	if s.phase == wire.PhaseQueued {
-		s.queuedMs += t - s.queuedFrom
-	}
-	stats.QueuedMs = figures.RoundMs(s.queuedMs)
+	cause := context.Cause(s.ctx)
+	normal := err == nil && s.ctx.Err() == nil
+	stats.Phases, stats.Clock = s.finalPhases(res, normal, t)
+	stats.BusyMs, stats.QueuedMs = phaseTimes(stats.Phases)
 	if s.tokens+s.thinkTokens > 0 {
 		stats.LastTokenMs = s.lastMs
 	}
@@ -235,7 +240,6 @@ func (s *stream) finish(res Result, err error) {
 		stats.ThinkingTokens = s.thinkTokens
 		stats.ThinkingTTFTMs, stats.ThinkingMs, stats.TokensPerS = figures.Thinking(s.thinkTokens, s.tokens, s.startMs, s.thinkFirstMs, s.firstMs, t)
 	}
-	cause := context.Cause(s.ctx)
 	switch {
 	case errors.Is(cause, errTooLong):
 		s.append(wire.EventError, wire.EventData{TMs: t, Stats: stats,
@@ -299,7 +303,7 @@ func (srv *Server) runStream(s *stream) {
 		s.finish(Result{}, nil)
 		return
 	}
-	req := Request{Model: s.spec.Model, Prompt: s.run.req.Prompt, System: s.run.req.System, History: s.spec.History}
+	req := Request{Run: s.run.id, Model: s.spec.Model, Prompt: s.run.req.Prompt, System: s.run.req.System, History: s.spec.History}
 	if s.spec.Options != nil {
 		req.Options = *s.spec.Options
 	}

@@ -58,7 +58,7 @@ import (
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
-	demo    Demo
+	demo    *Demo
 	ollama  *Ollama
 	sources []route // by model name prefix; Ollama takes the rest
 	// endpoints are the configured endpoints, by name and in order.
@@ -119,6 +119,7 @@ func New(cfg Config) (*Server, error) {
 		streams:      map[string]*stream{},
 		release:      make(chan struct{}, 1),
 	}
+	s.demo = NewDemo()
 	s.sources = []route{{DemoPrefix, s.demo}}
 	s.budget = logBudget{max: cfg.MaxLogBytes, makeRoom: s.makeRoom}
 	s.life, s.stopLife = context.WithCancel(context.Background())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
@@ -24,6 +25,8 @@ type Source interface {
 
 // Request is what a Source is asked to answer.
 type Request struct {
+	// Run is the id of the run the stream belongs to.
+	Run     string
 	Model   string
 	Prompt  string
 	System  string
@@ -43,6 +46,10 @@ type Emitter interface {
 	// Thinking reports one token of a thinking model's reasoning, which
 	// comes before its answer. Empty tokens are dropped.
 	Thinking(text string)
+	// Sent marks the moment the request left for the model server: its
+	// own clock (Result.Clock) counts from there. A source that never
+	// calls it is taken to have sent it at the stream's start.
+	Sent()
 }
 
 // Result is how a stream ended without error.
@@ -54,6 +61,29 @@ type Result struct {
 	// Usage holds the token counts of an OpenAI-compatible endpoint, when
 	// it reported them; nil for other sources.
 	Usage *wire.Usage
+	// Clock is the model server's own account of the stream's time, when
+	// it gave one (Ollama's durations, llama.cpp's timings, a demo
+	// source's schedule); nil: the stream's figures are what Tokenloom
+	// saw.
+	Clock *ServerClock
+	// phases are a replay's recorded phases, already on its clock, and
+	// clock where they came from.
+	phases []wire.PhaseSpan
+	clock  string
+}
+
+// ServerClock is how a model server spent a stream's time, by its own
+// clock: in order, loading the model, waiting for a free slot (behind
+// other requests), reading the prompt and generating (the reasoning and
+// the answer).
+type ServerClock struct {
+	Load, Queued, Prompt, Generation time.Duration
+	// FromEnd says that the durations end at the stream's last token,
+	// because the server does not say how long it had the request in all
+	// (llama.cpp's timings): the time from the request to the prompt is
+	// then taken as queued. false: they count from the request (Ollama's
+	// total_duration covers them all).
+	FromEnd bool
 }
 
 // SourceError is a failure with a sentence a person can act on. Message and

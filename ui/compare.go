@@ -154,16 +154,7 @@ func newCompareView(a *App) *compareView {
 func (v *compareView) show(st, at *client.Transcript, panes []*Pane, slots []int) {
 	v.runs = [2]*client.Transcript{st, at}
 	v.panes = panes
-	models := make([]string, len(st.Streams))
-	stats := [2][]*client.Stats{make([]*client.Stats, len(st.Streams)), make([]*client.Stats, len(at.Streams))}
-	for i, s := range st.Streams {
-		models[i] = s.Model
-		stats[0][i] = s.Stats
-	}
-	for i, s := range at.Streams {
-		stats[1][i] = s.Stats
-	}
-	c := figures.Compare(stats[0], stats[1], models)
+	c := figures.Compare(figures.OutcomesOf(st), figures.OutcomesOf(at))
 	v.heading.SetText(fmt.Sprintf("Sync %s · async %s · %s", c.Sync.Wall(), c.Async.Wall(), c.Saved()))
 	v.lesson.SetText(c.Lesson())
 	d := diagram.OfComparison(st, at, slots)

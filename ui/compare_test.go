@@ -22,17 +22,7 @@ func (h *harness) compareAndWait() *compareView {
 
 // comparisonOf is the comparison the view shows, from its runs.
 func comparisonOf(v *compareView) figures.Comparison {
-	var stats [2][]*client.Stats
-	var models []string
-	for k, t := range v.runs {
-		for _, st := range t.Streams {
-			stats[k] = append(stats[k], st.Stats)
-			if k == 0 {
-				models = append(models, st.Model)
-			}
-		}
-	}
-	return figures.Compare(stats[0], stats[1], models)
+	return figures.Compare(figures.OutcomesOf(v.runs[0]), figures.OutcomesOf(v.runs[1]))
 }
 
 // TestCompareDemos: Compare runs demo/hello and demo/hamlet one after the
@@ -103,8 +93,8 @@ func TestCompareOneSlot(t *testing.T) {
 	v := h.compareAndWait()
 	c := comparisonOf(v)
 	t.Logf("%s\n%s", v.heading.Text, v.lesson.Text)
-	if c.Async.Overlapped || c.Async.Queued == 0 {
-		t.Errorf("async run: overlapped %v, %d queued", c.Async.Overlapped, c.Async.Queued)
+	if c.Regime != figures.RegimeQueued || c.Async.Queued == 0 || c.Saved() != "async saved nothing" {
+		t.Errorf("async run: regime %q, %d queued, %s", c.Regime, c.Async.Queued, c.Saved())
 	}
 	if !strings.Contains(v.lesson.Text, "answered them one at a time") || !strings.Contains(v.lesson.Text, "does not interleave") || strings.Contains(v.lesson.Text, "overlapped") {
 		t.Errorf("lesson %q", v.lesson.Text)

@@ -12,7 +12,6 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/figures"
 )
@@ -60,7 +59,7 @@ func TestExportThenOpen(t *testing.T) {
 	}
 	// The figures are the recorded ones, not the playback's at 4×, and
 	// the replay says what it is.
-	if got := h.app.runStatus.Text; !strings.HasPrefix(got, "Replay of a saved run at 4×, figures as recorded: async run: "+figures.RunTimeOf([]*client.Stats{want.Streams[0].Stats, want.Streams[1].Stats}).Wall()) {
+	if got := h.app.runStatus.Text; !strings.HasPrefix(got, "Replay of a saved run at 4×, figures as recorded: async run: "+figures.RunTimeOf(figures.OutcomesOf(want)).Wall()) {
 		t.Errorf("run status %q", got)
 	}
 	s := h.app.views.stats

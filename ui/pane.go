@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
 // paneState is where a pane's stream is.
@@ -145,6 +146,20 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	body := container.NewStack(bg, container.NewPadded(p.thought.box))
 	p.root = withMinCache(&a.frameGen, container.NewBorder(top, nil, nil, nil, body))
 	return p
+}
+
+// outcome is the pane's stream as the run's figures take it.
+func (p *Pane) outcome() figures.Outcome {
+	o := figures.Outcome{Stats: p.stats, Model: p.runModel}
+	switch {
+	case p.state == paneFailed:
+		o.End = figures.EndFailed
+	case p.state == paneDone && p.reason == client.ReasonCancelled:
+		o.End = figures.EndCancelled
+	case p.state == paneDone:
+		o.End = figures.EndNormal
+	}
+	return o
 }
 
 // begin resets the pane for a new stream of model, as the server started

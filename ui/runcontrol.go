@@ -213,13 +213,12 @@ func (a *App) runEnded(panes []*Pane) {
 	}
 	a.setRunning(false)
 	a.exportBtn.Enable()
-	stats := make([]*client.Stats, len(panes))
-	models := make([]string, len(panes))
+	outcomes := make([]figures.Outcome, len(panes))
 	for i, p := range panes {
-		stats[i], models[i] = p.stats, p.runModel
+		outcomes[i] = p.outcome()
 	}
-	rt := figures.RunTimeOf(stats, models...)
-	line := a.runMode + " run: " + rt.Wall() + " wall time " + rt.AgainstStreams()
+	rt := figures.RunTimeOf(outcomes)
+	line := rt.Headline(a.runMode)
 	if r := a.replaying; r != nil {
 		line = fmt.Sprintf("Replay of %s at %g×, figures as recorded: %s", r.name, r.speed, line)
 	}

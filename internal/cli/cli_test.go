@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/palette"
 	"github.com/tokenloom/tokenloom/internal/testenv"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -69,7 +71,7 @@ func TestRunPlain(t *testing.T) {
 	}
 	// The echo's words and the flood's first words both appear, in some
 	// interleaving; the summary has a row per stream and the wall line.
-	for _, want := range []string{"alpha", " beta", " gamma", "lorem", "demo/echo", "demo/flood", "async run: wall time"} {
+	for _, want := range []string{"alpha", " beta", " gamma", "lorem", "demo/echo", "demo/flood", "async run: 0."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -304,7 +306,7 @@ func TestRunJSON(t *testing.T) {
 	if sum.Mode != "sync" || len(sum.Streams) != 2 {
 		t.Fatalf("summary %s: want a sync run of 2 streams", last)
 	}
-	var streamMs float64
+	var busyMs float64
 	for i, want := range []struct {
 		model  string
 		tokens int
@@ -312,30 +314,37 @@ func TestRunJSON(t *testing.T) {
 		got, st := sum.Streams[i], dones[i]
 		if got.Index != i || !strings.HasPrefix(got.Stream, "s_") || got.Model != want.model || got.End != "stop" ||
 			got.Tokens != want.tokens || st.Tokens != want.tokens || got.TTFTMs == nil || *got.TTFTMs != st.TTFTMs ||
-			got.TokensPerS == nil || *got.TokensPerS != st.TokensPerS || got.DurationMs != st.DurationMs || got.Error != "" {
+			got.TokensPerS == nil || *got.TokensPerS != st.TokensPerS || got.DurationMs != st.DurationMs || got.Error != "" ||
+			got.BusyMs != st.BusyMs || got.QueuedMs != 0 || got.Clock != wire.ClockServer {
 			t.Errorf("summary of stream %d %+v, want %s's stats %+v", i, got, want.model, st)
 		}
-		streamMs += st.DurationMs
+		busyMs += st.BusyMs
 	}
-	if math.Abs(sum.StreamMs-streamMs) > 0.001 || sum.WallMs != dones[1].EndMs {
-		t.Errorf("summary %s: want stream_ms %.3f, the sum of the durations, and wall_ms %.3f, the last end", last, streamMs, dones[1].EndMs)
+	if math.Abs(sum.WorkMs-busyMs) > 0.001 || sum.WallMs != dones[1].EndMs {
+		t.Errorf("summary %s: want work_ms %.3f, the sum of the busy times, and wall_ms %.3f, the last end", last, busyMs, dones[1].EndMs)
 	}
-	// Sync streams follow one another: the stream time is the wall time,
-	// give or take the hand-over.
-	if sum.Speedup == nil || *sum.Speedup != math.Round(sum.StreamMs/sum.WallMs*100)/100 || *sum.Speedup < 0.9 || *sum.Speedup > 1.01 {
-		t.Errorf("summary %s: want a speed-up of about 1", last)
+	// Sync streams follow one another: no speed-up is claimed.
+	if sum.Speedup != nil || sum.OverlapMs != 0 || sum.SavedMs != 0 || !strings.HasPrefix(sum.Headline, "sync run: "+fmt.Sprintf("%.2f s", sum.WallMs/1000)) {
+		t.Errorf("summary %s: want no speed-up", last)
 	}
 }
 
 // jsonSummary is the last line of --json.
 type jsonSummary struct {
-	Event    string
-	Mode     string
-	WallMs   float64 `json:"wall_ms"`
-	StreamMs float64 `json:"stream_ms"`
-	Speedup  *float64
-	Note     string
-	Streams  []struct {
+	Event     string
+	Mode      string
+	WallMs    float64 `json:"wall_ms"`
+	WorkMs    float64 `json:"work_ms"`
+	BusyMs    float64 `json:"busy_ms"`
+	OverlapMs float64 `json:"overlap_ms"`
+	SavedMs   float64 `json:"saved_ms"`
+	Speedup   *float64
+	Headline  string
+	Note      string
+	Streams   []struct {
+		QueuedMs       float64 `json:"queued_ms"`
+		BusyMs         float64 `json:"busy_ms"`
+		Clock          string
 		Index          int
 		Stream, Model  string
 		End            string
@@ -606,7 +615,7 @@ func TestReplay(t *testing.T) {
 		if !strings.HasPrefix(out, "[1 demo/echo] one two three\n") {
 			t.Errorf("output does not start with the echo: %q", out)
 		}
-		for _, want := range []string{"async run replayed at 4×: wall time", "demo/nope"} {
+		for _, want := range []string{"async run replayed at 4×: 0.", "demo/nope"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}

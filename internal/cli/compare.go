@@ -51,13 +51,15 @@ func compareRuns(ctx context.Context, cl *client.Client, req client.RunRequest, 
 	c := comparisonOf(t)
 	if o.JSON {
 		line, _ := json.Marshal(struct {
-			Event       string  `json:"event"`
-			SyncWallMs  float64 `json:"sync_wall_ms"`
-			AsyncWallMs float64 `json:"async_wall_ms"`
-			SavedMs     float64 `json:"saved_ms"`
-			Saved       string  `json:"saved"`
-			Lesson      string  `json:"lesson"`
-		}{"comparison", c.Sync.WallMs, c.Async.WallMs, figures.RoundMs(c.SavedMs()), c.Saved(), c.Lesson()})
+			Event       string   `json:"event"`
+			SyncWallMs  float64  `json:"sync_wall_ms"`
+			AsyncWallMs float64  `json:"async_wall_ms"`
+			SavedMs     float64  `json:"saved_ms"`
+			Saved       string   `json:"saved"`
+			Regime      string   `json:"regime"`
+			Lesson      string   `json:"lesson"`
+			Sentences   []string `json:"sentences"`
+		}{"comparison", c.Sync.WallMs, c.Async.WallMs, figures.RoundMs(c.SavedMs()), c.Saved(), c.Regime.String(), c.Lesson(), c.Sentences()})
 		fmt.Fprintf(o.Stdout, "%s\n", line)
 		return runs, ExitOK
 	}
@@ -84,17 +86,7 @@ func transcripts(cl *client.Client, runs [2]*client.RunCreated) ([2]*client.Tran
 // comparisonOf puts a sync and an async transcript of the same streams
 // side by side.
 func comparisonOf(t [2]*client.Transcript) figures.Comparison {
-	var stats [2][]*client.Stats
-	var models []string
-	for k, tr := range t {
-		for _, st := range tr.Streams {
-			stats[k] = append(stats[k], st.Stats)
-			if k == 0 {
-				models = append(models, st.Model)
-			}
-		}
-	}
-	return figures.Compare(stats[0], stats[1], models)
+	return figures.Compare(figures.OutcomesOf(t[0]), figures.OutcomesOf(t[1]))
 }
 
 // writeWrapped writes text in lines of at most width characters, broken

@@ -209,19 +209,29 @@ type runSummary struct {
 	// Event tells the summary from the event lines of --json: "summary".
 	Event string `json:"event"`
 	Mode  string `json:"mode"`
-	// WallMs is the run's wall time, StreamMs the sum of its streams'
-	// durations (figures.RunTime).
-	WallMs   float64 `json:"wall_ms"`
-	StreamMs float64 `json:"stream_ms"`
-	// Speedup is StreamMs / WallMs to two decimals; null when it would
-	// mean nothing (figures.RunTime.Speedup).
+	// WallMs is the run's wall time; WorkMs its finished streams' busy
+	// time, summed; BusyMs the part of the wall time when at least one of
+	// them was busy, OverlapMs when two or more were; SavedMs what doing
+	// the work side by side saved (figures.RunTime).
+	WallMs    float64 `json:"wall_ms"`
+	WorkMs    float64 `json:"work_ms"`
+	BusyMs    float64 `json:"busy_ms"`
+	OverlapMs float64 `json:"overlap_ms"`
+	SavedMs   float64 `json:"saved_ms"`
+	// Speedup is (wall time + SavedMs) / wall time to two decimals: how
+	// many times longer the run would take had the work been done one
+	// stream at a time at the same speed; null when no speed-up is
+	// claimed (figures.RunTime.Speedup: streams a server took one at a
+	// time, fewer than two finished streams, a sync run).
 	Speedup *float64 `json:"speedup"`
+	// Headline is the run's lesson in one line, as the app says it
+	// (figures.RunTime.Headline).
+	Headline string `json:"headline"`
 	// Note is what the figures do not say by themselves
 	// (figures.RunTime.Caveat), if anything.
 	Note    string          `json:"note,omitempty"`
 	Streams []streamSummary `json:"streams"`
 
-	runTime figures.RunTime
 	thought bool // a stream thought: the text table shows the thinking column
 }
 
@@ -242,6 +252,12 @@ type streamSummary struct {
 	TTFTMs     *float64 `json:"ttft_ms"`
 	TokensPerS *float64 `json:"tokens_per_s"`
 	DurationMs float64  `json:"duration_ms"`
+	// QueuedMs is how long the stream waited in its server's queue,
+	// BusyMs how long the server worked on it, and Clock whose figures
+	// these are (wire.ClockServer or wire.ClockObserved).
+	QueuedMs float64 `json:"queued_ms"`
+	BusyMs   float64 `json:"busy_ms"`
+	Clock    string  `json:"clock,omitempty"`
 	// Error and Hint are the stream's error, if it ended in one.
 	Error string `json:"error,omitempty"`
 	Hint  string `json:"hint,omitempty"`
@@ -250,16 +266,19 @@ type streamSummary struct {
 // summarize builds the summary of a run in mode from its streams' results.
 func summarize(mode string, results []streamResult) runSummary {
 	sum := runSummary{Event: "summary", Mode: mode, Streams: make([]streamSummary, len(results))}
-	stats := make([]*client.Stats, len(results))
-	models := make([]string, len(results))
+	outcomes := make([]figures.Outcome, len(results))
 	for i, res := range results {
-		stats[i], models[i] = res.stats, res.name
+		outcomes[i] = figures.Outcome{Stats: res.stats, Model: res.name}
+		if res.end != nil {
+			outcomes[i].End = figures.EndOf(res.end.Type, res.end.Reason)
+		}
 		st := res.stats
 		if st == nil {
 			st = &client.Stats{}
 		}
 		row := streamSummary{Index: i, Stream: res.id, Model: res.name, End: res.outcome, Tokens: st.Tokens,
-			ThinkingTokens: st.ThinkingTokens, ThinkingMs: st.ThinkingMs, DurationMs: st.DurationMs}
+			ThinkingTokens: st.ThinkingTokens, ThinkingMs: st.ThinkingMs, DurationMs: st.DurationMs,
+			QueuedMs: st.QueuedMs, BusyMs: st.BusyMs, Clock: st.Clock}
 		// Without an answer there is no time to first token, without any
 		// token no rate.
 		if st.Tokens > 0 {
@@ -276,13 +295,14 @@ func summarize(mode string, results []streamResult) runSummary {
 		sum.thought = sum.thought || st.ThinkingTokens > 0
 		sum.Streams[i] = row
 	}
-	rt := figures.RunTimeOf(stats, models...)
-	sum.runTime = rt
-	sum.WallMs, sum.StreamMs = rt.WallMs, figures.RoundMs(rt.StreamMs)
+	rt := figures.RunTimeOf(outcomes)
+	sum.WallMs, sum.WorkMs, sum.BusyMs = rt.WallMs, figures.RoundMs(rt.WorkMs), figures.RoundMs(rt.BusyMs)
+	sum.OverlapMs, sum.SavedMs = figures.RoundMs(rt.OverlapMs), figures.RoundMs(rt.SavedMs())
 	if x, ok := rt.Speedup(); ok {
 		x = math.Round(x*100) / 100
 		sum.Speedup = &x
 	}
+	sum.Headline = rt.Headline(mode)
 	sum.Note = rt.Caveat(mode)
 	return sum
 }
@@ -324,7 +344,7 @@ func (r *textRenderer) summary(sum runSummary, what string) {
 		}
 		fmt.Fprintln(r.w, r.paint(i-1, l))
 	}
-	fmt.Fprintf(r.w, "%s: wall time %s %s\n", what, sum.runTime.Wall(), sum.runTime.AgainstStreams())
+	fmt.Fprintln(r.w, what+strings.TrimPrefix(sum.Headline, sum.Mode+" run"))
 	if sum.Note != "" {
 		fmt.Fprintf(r.w, "note: %s\n", sum.Note)
 	}

@@ -111,9 +111,11 @@ func GroupOf(t *wire.Transcript, title string) Group {
 // in colour slot slots[i] (its index where slots is shorter: the app
 // colours a stream by its pane's slot) and is named "N model", N being the
 // slot plus one (the pane's number) and model the stream's Label if set.
-// A phase lasts until the stream's next phase event or its terminal event
-// (an open one, in an unfinished run, until the run's latest event); a
-// token out of the generating phase starts it, as the app's timeline does.
+// A finished stream's phases are its stats' (exact where the server gave
+// its clock); a stream without them has the phases of its events: each
+// lasts until the next phase event or the terminal event (an open one, in
+// an unfinished run, until the run's latest event), and a token out of
+// the generating phase starts it, as the app's timeline does.
 // WallMs is the transcript's, or its latest event's time. Events whose data
 // does not decode are left out.
 func GroupOfSlots(t *wire.Transcript, title string, slots []int) Group {
@@ -168,6 +170,9 @@ func GroupOfSlots(t *wire.Transcript, title string, slots []int) Group {
 				closePhase(d.TMs)
 			}
 		}
+		if exact := exactPhases(st.Stats); exact != nil {
+			l.Phases, open[i] = exact, false
+		}
 		lanes[i] = l
 	}
 	for i := range lanes {
@@ -183,13 +188,26 @@ func GroupOfSlots(t *wire.Transcript, title string, slots []int) Group {
 	return g
 }
 
+// exactPhases are the phases of a finished stream's stats, nil for none.
+func exactPhases(st *wire.Stats) []Phase {
+	if st == nil || len(st.Phases) == 0 {
+		return nil
+	}
+	out := make([]Phase, 0, len(st.Phases))
+	for _, p := range st.Phases {
+		if finite(p.StartMs) && finite(p.EndMs) {
+			out = append(out, Phase{Name: p.Phase, StartMs: p.StartMs, EndMs: p.EndMs})
+		}
+	}
+	return out
+}
+
 // OfRun is the picture of one run, its streams in slots (see
-// GroupOfSlots): titled by its mode and wall time against its stream time,
+// GroupOfSlots): titled by its headline (figures.RunTime.Headline),
 // headed by its mode and wall time ("async: 3.00 s").
 func OfRun(t *wire.Transcript, slots []int) Diagram {
-	rt := figures.RunTimeOf(statsOf(t))
-	title := strings.TrimSpace(fmt.Sprintf("%s run: %s wall time %s", t.Mode, rt.Wall(), rt.AgainstStreams()))
-	return Diagram{Title: title, Groups: []Group{GroupOfSlots(t, t.Mode+": "+rt.Wall(), slots)}}
+	rt := figures.RunTimeOf(figures.OutcomesOf(t))
+	return Diagram{Title: rt.Headline(t.Mode), Groups: []Group{GroupOfSlots(t, t.Mode+": "+rt.Wall(), slots)}}
 }
 
 // OfComparison is the picture of the same streams run one after another
@@ -198,11 +216,7 @@ func OfRun(t *wire.Transcript, slots []int) Diagram {
 // marked from the async run's wall time to the sync run's
 // (figures.Comparison.Saved) when it saved any.
 func OfComparison(sync, async *wire.Transcript, slots []int) Diagram {
-	models := make([]string, len(sync.Streams))
-	for i, st := range sync.Streams {
-		models[i] = st.Model
-	}
-	c := figures.Compare(statsOf(sync), statsOf(async), models)
+	c := figures.Compare(figures.OutcomesOf(sync), figures.OutcomesOf(async))
 	d := Diagram{
 		Title: "The same streams one after another (sync) and side by side (async)",
 		Groups: []Group{
@@ -214,16 +228,6 @@ func OfComparison(sync, async *wire.Transcript, slots []int) Diagram {
 		d.Spans = []Span{{FromMs: c.Async.WallMs, ToMs: c.Sync.WallMs, Label: c.Saved()}}
 	}
 	return d
-}
-
-// statsOf are the final stats of t's streams (nil for one without an
-// end).
-func statsOf(t *wire.Transcript) []*wire.Stats {
-	stats := make([]*wire.Stats, len(t.Streams))
-	for i, st := range t.Streams {
-		stats[i] = st.Stats
-	}
-	return stats
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

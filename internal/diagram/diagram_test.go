@@ -248,8 +248,10 @@ func TestGroupOf(t *testing.T) {
 		{
 			"every kind of end", diagram.GroupOf(transcripttest.Run(), "async: 2.00 s"), "async: 2.00 s", 2001.5,
 			[]diagram.Lane{
-				{Label: "1 demo/hello", Slot: 0, Phases: []diagram.Phase{{wire.PhaseGenerating, 0.4, 2001.5}}, Ticks: []float64{1000.9, 2001.2}},
-				{Label: "2 cold | start", Slot: 1, Phases: []diagram.Phase{{wire.PhaseLoading, 0.5, 90}, {wire.PhasePrompt, 90, 100}, {wire.PhaseGenerating, 100, 410}},
+				// The finished streams' phases are their stats', by their
+				// servers' clocks; the others', the events'.
+				{Label: "1 demo/hello", Slot: 0, Phases: []diagram.Phase{{wire.PhaseGenerating, 0.4, 2001.4}}, Ticks: []float64{1000.9, 2001.2}},
+				{Label: "2 cold | start", Slot: 1, Phases: []diagram.Phase{{wire.PhaseLoading, 0.2, 87.3}, {wire.PhasePrompt, 87.3, 99.8}, {wire.PhaseGenerating, 99.8, 399.8}},
 					Ticks: []float64{100, 110, 130, 160, 200, 250, 251, 252, 400}},
 				{Label: "3 demo/nope", Slot: 2},
 				{Label: "4 demo/flood", Slot: 3, Phases: []diagram.Phase{{wire.PhaseGenerating, 0.4, 5}}, Ticks: []float64{2, 4}},

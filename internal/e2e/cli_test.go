@@ -18,6 +18,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -153,11 +154,11 @@ func TestCLIRun(t *testing.T) {
 				t.Fatalf("done stats %s: want 9 tokens and Ollama's eval_count 10", last.Data)
 			}
 			var sum struct {
-				Event    string
-				Mode     string
-				WallMs   float64 `json:"wall_ms"`
-				StreamMs float64 `json:"stream_ms"`
-				Streams  []struct {
+				Event   string
+				Mode    string
+				WallMs  float64 `json:"wall_ms"`
+				WorkMs  float64 `json:"work_ms"`
+				Streams []struct {
 					Model, End string
 					Tokens     int
 					TTFTMs     float64 `json:"ttft_ms"`
@@ -166,7 +167,7 @@ func TestCLIRun(t *testing.T) {
 			if err := json.Unmarshal([]byte(summary), &sum); err != nil || sum.Event != "summary" || sum.Mode != client.ModeAsync ||
 				len(sum.Streams) != 1 || sum.Streams[0].Model != tiny || sum.Streams[0].End != client.ReasonStop ||
 				sum.Streams[0].Tokens != 9 || sum.Streams[0].TTFTMs != data.Stats.TTFTMs ||
-				sum.WallMs != data.Stats.EndMs || sum.StreamMs != data.Stats.DurationMs {
+				sum.WallMs != data.Stats.EndMs || sum.WorkMs != data.Stats.BusyMs || data.Stats.Clock != wire.ClockServer {
 				t.Errorf("last line %s (%v): want the summary of the async run, %s's 9 tokens with the figures of %s", summary, err, tiny, last.Data)
 			}
 			if stderr != "" {
@@ -191,7 +192,7 @@ func TestCLIRun(t *testing.T) {
 			if row[1] != tiny || row[2] != "9" || row[7] != client.ReasonStop {
 				t.Errorf("summary row %q: want %s, 9 tokens, stop", row, tiny)
 			}
-			if !regexp.MustCompile(`(?m)^async run: wall time \d+\.\d\d s for \d+\.\d\d s of stream time`).MatchString(stdout) {
+			if !regexp.MustCompile(`(?m)^async run: \d+\.\d\d s wall time for \d+\.\d\d s of work$`).MatchString(stdout) {
 				t.Errorf("no wall-time line in:\n%s", stdout)
 			}
 			if stderr != "" {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -149,6 +150,12 @@ func (evs events) tokens() events {
 		}
 	}
 	return out
+}
+
+// outcome is the stream of events as the run's figures take it.
+func (evs events) outcome(model string) figures.Outcome {
+	l := evs.last()
+	return figures.Outcome{Stats: l.Stats, End: figures.EndOf(l.Type, l.Reason), Model: model}
 }
 
 // phases lists the phases in order.

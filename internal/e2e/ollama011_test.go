@@ -171,7 +171,7 @@ func TestOneSlotQueues(t *testing.T) {
 		specs = append(specs, client.StreamSpec{Model: o.Model(), Options: counting(n, 0)})
 	}
 	_, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "one", Mode: client.ModeAsync, Streams: specs})
-	var stats []*client.Stats
+	var outcomes []figures.Outcome
 	queued := 0
 	for i, evs := range got {
 		checkDone(t, "stream", evs, testmodel.Counting(n), client.ReasonLength)
@@ -183,7 +183,7 @@ func TestOneSlotQueues(t *testing.T) {
 				t.Errorf("stream %d: phases %v, want queued right before generating", i, p)
 			}
 		}
-		stats = append(stats, evs.last().Stats)
+		outcomes = append(outcomes, evs.outcome(o.Model()))
 	}
 	if queued != 2 {
 		for i, evs := range got {
@@ -195,7 +195,7 @@ func TestOneSlotQueues(t *testing.T) {
 	// hair is not asserted: at 10,000 tokens/s the client reading the
 	// first stream's burst may stamp its last tokens after the next
 	// stream's first one arrived.)
-	rt := figures.RunTimeOf(stats)
+	rt := figures.RunTimeOf(outcomes)
 	if c := rt.Caveat(client.ModeAsync); rt.Queued != 2 || !strings.Contains(c, "OLLAMA_NUM_PARALLEL") {
 		t.Errorf("run time %+v: caveat %q, want one naming OLLAMA_NUM_PARALLEL", rt, c)
 	}

@@ -37,13 +37,10 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 	fmt.Fprintf(&b, "# %s\n\n", strings.TrimSpace(title))
 
 	figs := make([]figures.Stream, len(t.Streams))
-	stats := make([]*wire.Stats, len(t.Streams))
-	models := make([]string, len(t.Streams))
 	for i, st := range t.Streams {
 		figs[i] = figures.FromTranscript(st)
-		stats[i], models[i] = st.Stats, st.Model
 	}
-	runTime := figures.RunTimeOf(stats, models...)
+	runTime := figures.RunTimeOf(figures.OutcomesOf(t))
 	runTime.WallMs = t.WallMs
 	fmt.Fprintf(&b, "- **Mode:** %s\n", t.Mode)
 	fmt.Fprintf(&b, "- **Started:** %s\n", t.StartedAt.UTC().Format("2006-01-02 15:04:05.000 UTC"))
@@ -51,7 +48,7 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 		fmt.Fprintf(&b, "- **Replay of:** %s at %g×\n", t.ReplayOf, t.Speed)
 	}
 	if t.Finished {
-		fmt.Fprintf(&b, "- **Wall time:** %s %s\n", runTime.Wall(), runTime.AgainstStreams())
+		fmt.Fprintf(&b, "- **Time:** %s\n", runTime.Headline(t.Mode))
 		if c := runTime.Caveat(t.Mode); c != "" {
 			fmt.Fprintf(&b, "- **Note:** %s\n", c)
 		}
@@ -70,28 +67,32 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 	for _, f := range figs {
 		ollama = ollama || f.HasOllama
 	}
-	b.WriteString("| # | stream | end | tokens | TTFT ms | tokens/s | ITL p50 ms | ITL p95 ms | duration ms |")
+	b.WriteString("| # | stream | end | tokens | TTFT ms | tokens/s | ITL p50 ms | ITL p95 ms | duration ms | queued ms | busy ms |")
 	if ollama {
 		b.WriteString(" Ollama eval tokens/s | prompt eval ms | load ms |")
 	}
-	b.WriteString("\n|--:|:--|:--|--:|--:|--:|--:|--:|--:|")
+	b.WriteString("\n|--:|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|")
 	if ollama {
 		b.WriteString("--:|--:|--:|")
 	}
 	b.WriteByte('\n')
 	for i, st := range t.Streams {
 		f := figs[i]
-		fmt.Fprintf(&b, "| %d | %s | %s | %d | %s | %s | %s | %s | %.1f |",
+		fmt.Fprintf(&b, "| %d | %s | %s | %d | %s | %s | %s | %s | %.1f | %s | %s |",
 			i+1, cell(streamName(st)), cell(endOf(st)), f.Tokens,
 			figure(f.TTFTMs, f.Tokens > 0), figure(f.TokensPerS, f.RateShown()),
-			figure(f.ITLP50Ms, f.Tokens > 1), figure(f.ITLP95Ms, f.Tokens > 1), f.DurationMs)
+			figure(f.ITLP50Ms, f.Tokens > 1), figure(f.ITLP95Ms, f.Tokens > 1), f.DurationMs,
+			clockFigure(st.Stats, func(s *wire.Stats) float64 { return s.QueuedMs }),
+			clockFigure(st.Stats, func(s *wire.Stats) float64 { return s.BusyMs }))
 		if ollama {
 			fmt.Fprintf(&b, " %s | %s | %s |", figure(f.EvalRate, f.HasOllama), figure(f.PromptEvalMs, f.HasOllama), figure(f.LoadMs, f.HasOllama))
 		}
 		b.WriteByte('\n')
 	}
 	b.WriteString("\nTTFT: time to first token, from the stream's start (its turn, in sync mode). " +
-		"ITL: inter-token latency, the gap between two tokens (nearest-rank percentiles).\n")
+		"ITL: inter-token latency, the gap between two tokens (nearest-rank percentiles). " +
+		"Queued: the time the stream waited behind other requests; busy: the time its model server worked on it " +
+		"(loading, prompt, generation), by the server's own clock, or with * as Tokenloom saw it where the server sent none.\n")
 
 	b.WriteString("\n## Texts\n")
 	for i, st := range t.Streams {
@@ -278,4 +279,18 @@ func writeFenced(b *bytes.Buffer, text string) {
 		b.WriteByte('\n')
 	}
 	b.WriteString(fence + "\n")
+}
+
+// clockFigure is a figure of a stream's phases, with * when it is
+// Tokenloom's observation rather than the server's clock; – without an
+// end.
+func clockFigure(st *wire.Stats, of func(*wire.Stats) float64) string {
+	if st == nil {
+		return "–"
+	}
+	s := fmt.Sprintf("%.1f", of(st))
+	if st.Clock != wire.ClockServer {
+		s += "*"
+	}
+	return s
 }

@@ -8,74 +8,116 @@ import (
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
-// span is a stream's stats: it started at start, generated tokens from
-// first to last and ended at end (ms of run time).
-func span(start, first, last, end float64, tokens int) *wire.Stats {
-	return &wire.Stats{Tokens: tokens, StartMs: start, EndMs: end, DurationMs: end - start,
-		TTFTMs: first - start, LastTokenMs: last}
+// named are streams that ended normally, stream i of models[i].
+func named(models []string, stats ...*wire.Stats) []figures.Outcome {
+	out := make([]figures.Outcome, len(stats))
+	for i, st := range stats {
+		out[i] = figures.Outcome{Stats: st, End: figures.EndNormal, Model: models[i]}
+	}
+	return out
 }
 
-// TestLesson: the lesson says what the figures say, in each case a run can
-// take, and nothing the timeline contradicts.
+// after is a sync run's stream that waited for its turn until from, then
+// generated tokens until to.
+func after(tokens int, from, to float64) *wire.Stats {
+	return clocked(tokens, ph(wire.PhaseWaiting, 0, from), ph(wire.PhaseGenerating, from, to))
+}
+
+// TestLesson: the comparison names the regime from the figures and says
+// it sentence by sentence, in each case a comparison can take.
 func TestLesson(t *testing.T) {
-	models := []string{"demo/hello", "demo/hamlet"}
-	queued := span(0, 1050, 1990, 2000, 9)
-	queued.QueuedMs = 1000
-	cold := span(0, 2600, 3000, 3000, 5)
-	cold.Ollama = &wire.OllamaStats{LoadDurationNs: 2_100_000_000}
+	tasks := []string{"demo/task1", "demo/task2"}
+	shared := []string{"demo/shared", "demo/shared"}
+	tiny := []string{"tiny", "tiny"}
+	queued := clocked(20, ph(wire.PhaseQueued, 0, 2000), ph(wire.PhaseGenerating, 2000, 4000))
 	for _, tt := range []struct {
 		name        string
-		sync, async []*wire.Stats
-		says, not   []string
+		sync, async []figures.Outcome
+		regime      figures.Regime
+		sentences   []string
 		saved       string
 	}{
 		{
-			"the demos", []*wire.Stats{span(0, 1000, 2000, 2000, 2), span(2000, 2231, 5000, 5000, 13)},
-			[]*wire.Stats{span(0, 1000, 2000, 2000, 2), span(0, 231, 3000, 3000, 13)},
-			[]string{"demo/hello took 2.00 s, then demo/hamlet 3.00 s", "the run took 5.00 s, the sum of its streams",
-				"all 2 streams were sent at once and their waits overlapped", "about as long as its longest stream (demo/hamlet, 3.00 s), not the sum of them (5.00 s)",
-				"Async saved 2.00 s (40%)."},
-			[]string{"one at a time", "queue", "loaded"}, "async saved 2.00 s (40%)",
+			"waiting", named(tasks, gen(3, 0, 2000), after(2, 2000, 5000)), named(tasks, gen(3, 0, 2000), gen(2, 0, 3000)),
+			figures.RegimeWaiting, []string{
+				"One after another (sync), each stream waited for the one before it to end: demo/task1 took 2.00 s, then demo/task2 3.00 s; the run took 5.00 s, the sum of its streams.",
+				"Side by side (async), all 2 streams were sent at once and each ran as fast as alone (at 100% of its solo rate): they were waiting, not working, so their waits overlapped: the run took 3.00 s, about as long as its longest stream (demo/task2, 3.00 s), not the sum of them (5.00 s).",
+				"Async saved 2.00 s (40%).",
+			}, "async saved 2.00 s (40%)",
 		},
 		{
-			"one slot", []*wire.Stats{span(0, 100, 990, 1000, 9), span(1000, 1100, 1990, 2000, 9)},
-			[]*wire.Stats{span(0, 100, 990, 1000, 9), queued},
-			[]string{"the model server answered them one at a time", "OLLAMA_NUM_PARALLEL", "A server that does not interleave gives async nothing back: 2.00 s against 2.00 s", "Async saved nothing."},
-			[]string{"overlapped", "longest"}, "async saved nothing",
+			"sharing, nothing saved", named(shared, gen(20, 0, 2000), after(20, 2000, 4000)), named(shared, gen(20, 0, 4000), gen(20, 0, 4000)),
+			figures.RegimeSharing, []string{
+				"One after another (sync), each stream waited for the one before it to end: demo/shared took 2.00 s, then demo/shared 2.00 s; the run took 4.00 s, the sum of its streams.",
+				"Side by side (async), all 2 streams were sent at once and ran at the same time, but each stream generated at 50% of its solo rate: they shared the machine.",
+				"Async saved nothing: sharing the machine, the streams took as long side by side as one after another.",
+			}, "async saved nothing",
 		},
 		{
-			"a cold start in the sync run", []*wire.Stats{cold, span(3000, 3200, 4000, 4000, 5)},
-			[]*wire.Stats{span(0, 200, 1000, 1000, 5), span(0, 200, 1000, 1000, 5)},
-			[]string{"In the sync run, demo/hello loaded for 2.1 s in this run (a cold start)", "Async saved 3.00 s (75%)."},
-			[]string{"In the async run"}, "async saved 3.00 s (75%)",
+			"sharing, some saved", named(shared, gen(20, 0, 1000), after(20, 1000, 2000)), named(shared, gen(20, 0, 1400), gen(20, 0, 1400)),
+			figures.RegimeSharing, []string{
+				"One after another (sync), each stream waited for the one before it to end: demo/shared took 1.00 s, then demo/shared 1.00 s; the run took 2.00 s, the sum of its streams.",
+				"Side by side (async), all 2 streams were sent at once and ran at the same time, but each stream generated at 71% of its solo rate: they shared the machine.",
+				"Async still saved 0.60 s (30%): together the streams used the machine better than one at a time.",
+			}, "async saved 0.60 s (30%)",
 		},
 		{
-			"async slower, never overlapping", []*wire.Stats{span(0, 10, 990, 1000, 5), span(1000, 1010, 1990, 2000, 5)},
-			[]*wire.Stats{span(0, 10, 990, 1000, 5), span(1000, 1600, 2490, 2500, 5)},
-			[]string{"no two of them were ever generated at the same time", "Async took 0.50 s longer."},
-			[]string{"overlapped", "one at a time"}, "async took 0.50 s longer",
+			"queued", named(tiny, gen(20, 0, 2000), after(20, 2000, 4000)), named(tiny, gen(20, 0, 2000), queued),
+			figures.RegimeQueued, []string{
+				"One after another (sync), each stream waited for the one before it to end: tiny took 2.00 s, then tiny 2.00 s; the run took 4.00 s, the sum of its streams.",
+				"Side by side (async), all 2 streams were sent at once, but the model server answered them one at a time: the other waited 2.00 s in its queue (hatched on the timeline) while one was generated (Ollama answers one request per model at a time unless OLLAMA_NUM_PARALLEL says more; it is 1 by default since 0.10).",
+				"A server that does not interleave gives async nothing back: 4.00 s against 4.00 s one after another.",
+				"Async saved nothing.",
+			}, "async saved nothing",
 		},
 		{
-			"nothing ended", []*wire.Stats{nil, nil}, []*wire.Stats{nil, nil},
-			[]string{"The sync run has no stream that ended.", "The async run has no stream that ended."},
-			[]string{"saved 0"}, "async saved nothing",
+			// The sync run paid the model's load, the async run found it
+			// loaded: the async run is shorter, but not by async.
+			"queued, after a cold start in the sync run",
+			named(tiny, clocked(20, ph(wire.PhaseLoading, 0, 500), ph(wire.PhaseGenerating, 500, 1100)),
+				clocked(20, ph(wire.PhaseWaiting, 0, 1100), ph(wire.PhaseLoading, 1100, 1101), ph(wire.PhaseGenerating, 1101, 1700))),
+			named(tiny, clocked(20, ph(wire.PhaseLoading, 0, 2), ph(wire.PhaseGenerating, 2, 600)),
+				clocked(20, ph(wire.PhaseLoading, 1, 2), ph(wire.PhaseQueued, 2, 600), ph(wire.PhaseGenerating, 600, 1200))),
+			figures.RegimeQueued, []string{
+				"One after another (sync), each stream waited for the one before it to end: tiny took 1.10 s, then tiny 0.60 s; the run took 1.70 s, the sum of its streams.",
+				"Side by side (async), all 2 streams were sent at once, but the model server answered them one at a time: the other waited 0.60 s in its queue (hatched on the timeline) while one was generated (Ollama answers one request per model at a time unless OLLAMA_NUM_PARALLEL says more; it is 1 by default since 0.10).",
+				"A server that does not interleave gives async nothing back: 1.20 s against 1.70 s one after another.",
+				"Async saved nothing.",
+				"The sync run also loaded a model cold (0.50 s), which the async run found loaded: that, not async, is most of the 0.50 s between the two runs.",
+				"In the sync run, tiny loaded for 0.5 s in this run (a cold start): run again to compare warm models.",
+			}, "async saved nothing",
+		},
+		{
+			"apart, async slower", named(tasks, gen(5, 0, 1000), after(5, 1000, 2000)), named(tasks, gen(5, 0, 1000), gen(5, 1000, 2500)),
+			figures.RegimeApart, []string{
+				"One after another (sync), each stream waited for the one before it to end: demo/task1 took 1.00 s, then demo/task2 1.00 s; the run took 2.00 s, the sum of its streams.",
+				"Side by side (async), all 2 streams were sent at once, but no two of them were busy at the same time: the run took 2.50 s.",
+				"Async took 0.50 s longer.",
+			}, "async took 0.50 s longer",
+		},
+		{
+			"nothing finished", with(named(tasks, gen(1, 0, 10), gen(1, 0, 10)), 0, figures.EndFailed), with(named(tasks, gen(1, 0, 10), gen(1, 0, 10)), 1, figures.EndCancelled),
+			figures.RegimeUnknown, []string{
+				"One after another (sync), each stream waited for the one before it to end: demo/task2 took 0.01 s; the run took 0.01 s, the sum of its streams.",
+				"Side by side (async), only one stream finished: nothing ran beside it.",
+				"Async saved nothing.",
+			}, "async saved nothing",
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := figures.Compare(tt.sync, tt.async, models)
-			lesson := c.Lesson()
-			for _, s := range tt.says {
-				if !strings.Contains(lesson, s) {
-					t.Errorf("lesson lacks %q:\n%s", s, lesson)
-				}
+			c := figures.Compare(tt.sync, tt.async)
+			if c.Regime != tt.regime {
+				t.Errorf("regime %q, want %q", c.Regime, tt.regime)
 			}
-			for _, s := range tt.not {
-				if strings.Contains(lesson, s) {
-					t.Errorf("lesson says %q:\n%s", s, lesson)
-				}
+			got := c.Sentences()
+			if strings.Join(got, "\n") != strings.Join(tt.sentences, "\n") {
+				t.Errorf("lesson:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.sentences, "\n"))
 			}
 			if got := c.Saved(); got != tt.saved {
 				t.Errorf("Saved() = %q, want %q", got, tt.saved)
+			}
+			if want := strings.HasPrefix(tt.saved, "async saved ") && tt.saved != "async saved nothing"; c.AsyncSaved() != want {
+				t.Errorf("AsyncSaved() = %v with %q", c.AsyncSaved(), tt.saved)
 			}
 		})
 	}

@@ -5,6 +5,7 @@
 package transcripttest
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -60,6 +61,9 @@ func Stream(index int, model string, startMs float64, ollama *wire.OllamaStats, 
 		case wire.EventDone, wire.EventError:
 			stats := &wire.Stats{Tokens: tokens, StartMs: startMs, EndMs: d.TMs, DurationMs: figures.RoundMs(d.TMs - startMs), Ollama: ollama}
 			stats.TTFTMs, stats.TokensPerS = figures.Timing(tokens, startMs, first, d.TMs)
+			stats.Phases = observedPhases(evs[:i], d.TMs)
+			stats.Clock = wire.ClockObserved
+			setTimes(stats)
 			d.Stats = stats
 			st.Stats = stats
 			st.Error = d.Message
@@ -74,6 +78,70 @@ func Stream(index int, model string, startMs float64, ollama *wire.OllamaStats, 
 	return st
 }
 
+// observedPhases are the phases of evs as the server sees them: each
+// phase event opens one (a token opens generating), and the last lasts
+// until endMs.
+func observedPhases(evs []Event, endMs float64) []wire.PhaseSpan {
+	var out []wire.PhaseSpan
+	open := func(phase string, at float64) {
+		if n := len(out); n > 0 {
+			if out[n-1].Phase == phase {
+				return
+			}
+			out[n-1].EndMs = at
+		}
+		out = append(out, wire.PhaseSpan{Phase: phase, StartMs: at})
+	}
+	for _, e := range evs {
+		switch e.Type {
+		case wire.EventPhase:
+			open(e.Data.Phase, e.Data.TMs)
+		case wire.EventToken:
+			open(wire.PhaseGenerating, e.Data.TMs)
+		}
+	}
+	if n := len(out); n > 0 {
+		out[n-1].EndMs = endMs
+	}
+	return out
+}
+
+// setTimes sets the busy and queued times of stats from its phases.
+func setTimes(stats *wire.Stats) {
+	stats.BusyMs, stats.QueuedMs = 0, 0
+	for _, p := range stats.Phases {
+		switch {
+		case p.Phase == wire.PhaseQueued:
+			stats.QueuedMs += p.EndMs - p.StartMs
+		case wire.Busy(p.Phase):
+			stats.BusyMs += p.EndMs - p.StartMs
+		}
+	}
+	stats.BusyMs, stats.QueuedMs = figures.RoundMs(stats.BusyMs), figures.RoundMs(stats.QueuedMs)
+}
+
+// Clocked gives stream st the phases of its server's clock, as the server
+// sets them when the stream ends normally, in its stats and its terminal
+// event.
+func Clocked(st wire.StreamTranscript, phases ...wire.PhaseSpan) wire.StreamTranscript {
+	stats := *st.Stats
+	stats.Phases, stats.Clock = phases, wire.ClockServer
+	setTimes(&stats)
+	st.Stats = &stats
+	last := &st.Events[len(st.Events)-1]
+	var d wire.EventData
+	if err := json.Unmarshal(last.Data, &d); err != nil {
+		panic(err)
+	}
+	d.Stats = &stats
+	data, err := wire.Marshal(d)
+	if err != nil {
+		panic(err)
+	}
+	last.Data = data
+	return st
+}
+
 // Run is a finished async run of four streams with known times: a demo
 // stream, an Ollama stream with its metrics, a label and a text with
 // backticks, Markdown and a line break, a stream that failed, and a
@@ -85,13 +153,20 @@ func Run() *wire.Transcript {
 		StartedAt: time.Date(2026, 11, 25, 10, 0, 0, 123e6, time.UTC), Finished: true,
 	}
 	t.Streams = []wire.StreamTranscript{
-		Stream(0, "demo/hello", 0.3, nil,
+		Clocked(Stream(0, "demo/hello", 0.3, nil,
 			Phase(0.4, wire.PhaseGenerating), Token(1000.9, "Hello"), Token(2001.2, " world"), Done(2001.5, wire.ReasonStop)),
-		Stream(1, "llama3.2:1b", 0.2, &wire.OllamaStats{EvalCount: 9, EvalDurationNs: 300e6, PromptEvalCount: 12, PromptEvalDurationNs: 12.5e6, LoadDurationNs: 1.5e9, TotalDurationNs: 2e9},
+			wire.PhaseSpan{Phase: wire.PhaseGenerating, StartMs: 0.4, EndMs: 2001.4}),
+		// Ollama's clock, from the request at 0.2 ms: the model loaded
+		// (87.1 ms), the prompt was read (12.5 ms), the answer generated
+		// (300 ms, the last token read a little later).
+		Clocked(Stream(1, "llama3.2:1b", 0.2, &wire.OllamaStats{EvalCount: 9, EvalDurationNs: 300e6, PromptEvalCount: 12, PromptEvalDurationNs: 12.5e6, LoadDurationNs: 87.1e6, TotalDurationNs: 399.6e6},
 			Phase(0.5, wire.PhaseLoading), Phase(90, wire.PhasePrompt), Phase(100, wire.PhaseGenerating),
 			Token(100, "Rayleigh"), Token(110, " scattering:"), Token(130, " `blue`"), Token(160, " light"),
 			Token(200, " ```scatters```"), Token(250, "\n\n#"), Token(251, " more"), Token(252, " |"), Token(400, " <b>."),
 			Done(410, wire.ReasonLength)),
+			wire.PhaseSpan{Phase: wire.PhaseLoading, StartMs: 0.2, EndMs: 87.3},
+			wire.PhaseSpan{Phase: wire.PhasePrompt, StartMs: 87.3, EndMs: 99.8},
+			wire.PhaseSpan{Phase: wire.PhaseGenerating, StartMs: 99.8, EndMs: 399.8}),
 		Stream(2, "demo/nope", 0.1, nil,
 			Failed(0.2, `model "demo/nope" not found`, "demo sources: demo/hello, demo/hamlet")),
 		Stream(3, "demo/flood", 0.3, nil,

@@ -59,7 +59,8 @@ var (
 // are known and never repeat the current one (the server drops repeats);
 // tokens and thinking have text (the server drops empty ones); done has a known reason;
 // error has a message; exactly one done or error, and it is the last
-// event; and the stream's text is its tokens joined, its thinking its
+// event, its stats' phases (if any) in order within the stream's time;
+// and the stream's text is its tokens joined, its thinking its
 // thinking events joined. The error is a
 // *TranscriptError.
 func CheckTranscript(t *Transcript) ([][]EventData, error) {
@@ -159,6 +160,11 @@ func checkStream(st *StreamTranscript, i int) ([]EventData, error) {
 				return nil, fail(j, "error event without a message")
 			}
 		}
+		if terminal && d.Stats != nil {
+			if problem := checkPhases(d.Stats.Phases, d.TMs); problem != "" {
+				return nil, fail(j, "stats: %s", problem)
+			}
+		}
 		out[j] = d
 	}
 	if text.String() != st.Text {
@@ -168,6 +174,23 @@ func checkStream(st *StreamTranscript, i int) ([]EventData, error) {
 		return nil, fail(-1, "its thinking is not its thinking events joined (%d bytes of thinking, %d bytes of events)", len(st.Thinking), thinking.Len())
 	}
 	return out, nil
+}
+
+// checkPhases checks a stream's phases as its stats give them: known
+// phases, in order, none overlapping, each from 0 to the stream's end at
+// endMs; "" when they hold.
+func checkPhases(phases []PhaseSpan, endMs float64) string {
+	prev := 0.0
+	for k, p := range phases {
+		switch {
+		case !knownPhases[p.Phase]:
+			return fmt.Sprintf("phase %d: unknown phase %q", k, p.Phase)
+		case !(p.StartMs >= prev && p.EndMs >= p.StartMs && p.EndMs <= endMs):
+			return fmt.Sprintf("phase %d (%s) from %v to %v ms: phases follow one another from 0 to the stream's end at %v ms", k, p.Phase, p.StartMs, p.EndMs, endMs)
+		}
+		prev = p.EndMs
+	}
+	return ""
 }
 
 // decodeData decodes one event's data: exactly one JSON object of known

@@ -71,6 +71,12 @@ const (
 	// finished step.
 	DemoTask1 = "demo/task1"
 	DemoTask2 = "demo/task2"
+	// DemoShared and DemoOneSlot make the other two regimes of async
+	// visible: the streams of a run share one simulated engine (k at once
+	// get 1/k of it each), or queue for a server that answers one request
+	// at a time.
+	DemoShared  = "demo/shared"
+	DemoOneSlot = "demo/oneslot"
 )
 
 // Capabilities of a model (Model.Capabilities), as Ollama names them.
@@ -126,9 +132,23 @@ type Stats struct {
 	ThinkingTokens int     `json:"thinking_tokens,omitempty"`
 	ThinkingTTFTMs float64 `json:"thinking_ttft_ms,omitempty"`
 	ThinkingMs     float64 `json:"thinking_ms,omitempty"`
-	// QueuedMs is how long the stream was queued: Ollama served another
-	// stream of its model first (the queued phase). 0 when it never was.
+	// QueuedMs is how long the stream was queued: its model server served
+	// other requests first (the queued phases of Phases). 0 when it never
+	// was.
 	QueuedMs float64 `json:"queued_ms,omitempty"`
+	// BusyMs is how long the model server worked on the stream: loading
+	// its model, reading the prompt, thinking and generating (the
+	// phases of Phases other than waiting and queued).
+	BusyMs float64 `json:"busy_ms"`
+	// Phases are the stream's phases from its first event to its end, in
+	// order, none overlapping: the exact ones once the stream has ended.
+	// With Clock ClockServer they come from the model server's own
+	// durations; else they are what Tokenloom saw (the phase events).
+	Phases []PhaseSpan `json:"phases,omitempty"`
+	// Clock says where Phases, BusyMs and QueuedMs come from: ClockServer
+	// or ClockObserved ("" in transcripts saved before it was known:
+	// observed).
+	Clock string `json:"clock,omitempty"`
 	// LastTokenMs is when the last token (of the answer or the reasoning)
 	// arrived, in run time: generation ends there, the stream a little
 	// later. 0 without tokens.
@@ -154,6 +174,30 @@ type Usage struct {
 	ReasoningTokens int `json:"reasoning_tokens,omitempty"`
 	TotalTokens     int `json:"total_tokens"`
 }
+
+// Clocks of a stream's figures (Stats.Clock).
+const (
+	// ClockServer: the model server measured the stream and said so in its
+	// last chunk (Ollama's durations, llama.cpp's timings), or the demo
+	// source that played it knows its own schedule.
+	ClockServer = "server"
+	// ClockObserved: the server gave no clock of its own (or the stream
+	// did not end normally): the figures are Tokenloom's observation of
+	// the reply as it came.
+	ClockObserved = "observed"
+)
+
+// PhaseSpan is one stretch of a stream in one phase, in run time.
+type PhaseSpan struct {
+	Phase   string  `json:"phase"`
+	StartMs float64 `json:"start_ms"`
+	EndMs   float64 `json:"end_ms"`
+}
+
+// Busy reports whether the model server works on the stream in the phase:
+// loading, prompt, thinking and generating; not waiting (its turn, in a
+// sync run) nor queued (behind other requests).
+func Busy(phase string) bool { return phase != PhaseWaiting && phase != PhaseQueued }
 
 // OllamaStats are the metrics of Ollama's final chunk.
 type OllamaStats struct {

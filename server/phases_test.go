@@ -1,0 +1,200 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/server"
+)
+
+// clockedOllama is an Ollama stand-in that keeps a request waiting for
+// queued before its first byte, as Ollama at one slot keeps a request
+// behind another, then streams three tokens and sends the durations of
+// its clock in the last chunk, measured as Ollama measures them: total
+// from the request's arrival, the rest split into a load, a prompt and
+// the generation. The durations it sent come back on sent.
+func clockedOllama(t *testing.T, queued time.Duration, sent chan<- map[string]int64) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/ps", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"models":[{"name":"m:latest","model":"m:latest"}]}`)
+	})
+	mux.HandleFunc("/api/chat", func(w http.ResponseWriter, r *http.Request) {
+		arrived := time.Now()
+		// Only once the body is read does the server notice a client that
+		// hangs up, and end r.Context().
+		_, _ = io.ReadAll(r.Body)
+		const load, prompt = 3 * time.Millisecond, 20 * time.Millisecond
+		select {
+		case <-time.After(queued + load + prompt):
+		case <-r.Context().Done():
+			return
+		}
+		generating := time.Now()
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		for _, tok := range []string{"one", " two", " three"} {
+			fmt.Fprintf(w, `{"model":"m","message":{"role":"assistant","content":%q},"done":false}`+"\n", tok)
+			w.(http.Flusher).Flush()
+			time.Sleep(10 * time.Millisecond)
+		}
+		d := map[string]int64{
+			"total_duration": int64(time.Since(arrived)), "load_duration": int64(load),
+			"prompt_eval_duration": int64(prompt), "eval_duration": int64(time.Since(generating)),
+		}
+		final := map[string]any{"model": "m", "message": map[string]string{"role": "assistant", "content": ""},
+			"done": true, "done_reason": "stop", "eval_count": 3, "prompt_eval_count": 2}
+		for k, v := range d {
+			final[k] = v
+		}
+		b, _ := json.Marshal(final)
+		fmt.Fprintf(w, "%s\n", b)
+		sent <- d
+	})
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+// phaseNames lists the phases' names.
+func phaseNames(ps []wire.PhaseSpan) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Phase)
+	}
+	return out
+}
+
+// TestServerClockPhases: when the server's last chunk says how it spent
+// the request's time, the stream's phases are set from it at the end:
+// the request's wait before its first byte is queued from the moment it
+// was sent (not from when a guess could tell), exactly
+// total − load − prompt_eval − eval long, and the busy time is the rest.
+func TestServerClockPhases(t *testing.T) {
+	durations := make(chan map[string]int64, 1)
+	const queued = 400 * time.Millisecond
+	_, cl := start(t, server.Config{OllamaURL: clockedOllama(t, queued, durations)})
+	run := startRun(t, cl, client.RunRequest{Prompt: "x", Streams: []client.StreamSpec{{Model: "m"}}})
+	evs := collect(t, cl, run.Streams[0].ID)
+	last := evs[len(evs)-1]
+	st := last.Stats
+	if last.Type != client.EventDone || st == nil {
+		t.Fatalf("end %+v", last)
+	}
+	d := <-durations
+	ms := func(k string) float64 { return float64(d[k]) / 1e6 }
+	wantQueued := ms("total_duration") - ms("load_duration") - ms("prompt_eval_duration") - ms("eval_duration")
+	if st.Clock != wire.ClockServer || math.Abs(st.QueuedMs-wantQueued) > 0.002 || wantQueued < float64(queued.Milliseconds()) {
+		t.Errorf("clock %q, queued %.3f ms: want the server's, total − load − prompt − eval = %.3f ms", st.Clock, st.QueuedMs, wantQueued)
+	}
+	if want := ms("load_duration") + ms("prompt_eval_duration") + ms("eval_duration"); math.Abs(st.BusyMs-want) > 0.004 {
+		t.Errorf("busy %.3f ms, want load + prompt + eval = %.3f ms", st.BusyMs, want)
+	}
+	if got := phaseNames(st.Phases); !slices.Equal(got, []string{wire.PhaseLoading, wire.PhaseQueued, wire.PhasePrompt, wire.PhaseGenerating}) {
+		t.Fatalf("phases %v", st.Phases)
+	}
+	// The request went out right after the stream's start (one /api/ps
+	// call between): the phases begin there, one after another, and the
+	// queued phase starts after the few milliseconds of loading.
+	p := st.Phases
+	if p[0].StartMs < st.StartMs || p[1].StartMs != p[0].EndMs || p[1].StartMs-st.StartMs > ms("load_duration")+50 {
+		t.Errorf("phases %+v of a stream that started at %.1f ms: want queued from the request on", p, st.StartMs)
+	}
+	for i := 1; i < len(p); i++ {
+		if p[i].StartMs != p[i-1].EndMs {
+			t.Errorf("phases %+v: a gap or an overlap at %d", p, i)
+		}
+	}
+	// The first token came after the server began to generate, and the
+	// end after it ended.
+	if first := evs[slices.IndexFunc(evs, func(e client.Event) bool { return e.Type == client.EventToken })].TMs; first < p[3].StartMs || st.EndMs < p[3].EndMs {
+		t.Errorf("first token at %.1f, end at %.1f: phases %+v", first, st.EndMs, p)
+	}
+	if _, err := wire.CheckTranscript(mustRun(t, cl, run.ID)); err != nil {
+		t.Errorf("transcript: %v", err)
+	}
+}
+
+// mustRun fetches a finished run's transcript.
+func mustRun(t *testing.T, cl *client.Client, id string) *client.Transcript {
+	t.Helper()
+	tr, err := cl.Run(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// TestObservedPhases: a stream that does not end normally keeps the
+// phases it was seen in, and says they are Tokenloom's observation.
+func TestObservedPhases(t *testing.T) {
+	durations := make(chan map[string]int64, 1)
+	_, cl := start(t, server.Config{OllamaURL: clockedOllama(t, time.Hour, durations)})
+	run := startRun(t, cl, client.RunRequest{Prompt: "x", Streams: []client.StreamSpec{{Model: "m"}}})
+	ch, err := cl.Subscribe(t.Context(), run.Streams[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := <-ch // the prompt phase: the request is out
+	if err := cl.CancelRun(t.Context(), run.ID); err != nil {
+		t.Fatal(err)
+	}
+	var last client.Event
+	for ev := range ch {
+		last = ev
+	}
+	st := last.Stats
+	if last.Reason != client.ReasonCancelled || st == nil || st.Clock != wire.ClockObserved ||
+		!slices.Equal(phaseNames(st.Phases), []string{wire.PhasePrompt}) || st.Phases[0].StartMs != first.TMs || st.Phases[0].EndMs != st.EndMs {
+		t.Errorf("cancelled stream: %+v, stats %+v", last, st)
+	}
+}
+
+// TestDemoEngines: demo/oneslot answers a run's streams one at a time, the
+// others queued; demo/shared splits one engine between them; the streams
+// of another run have engines of their own.
+func TestDemoEngines(t *testing.T) {
+	_, cl := start(t, server.Config{})
+	five := &client.Options{NumPredict: ptr(5)} // 0.5 s alone
+	both := func(model string) []client.StreamSpec {
+		return []client.StreamSpec{{Model: model, Options: five}, {Model: model, Options: five}}
+	}
+	oneslot := startRun(t, cl, client.RunRequest{Prompt: "x", Streams: both(wire.DemoOneSlot)})
+	other := startRun(t, cl, client.RunRequest{Prompt: "x", Streams: []client.StreamSpec{{Model: wire.DemoOneSlot, Options: five}}})
+	shared := startRun(t, cl, client.RunRequest{Prompt: "x", Streams: both(wire.DemoShared)})
+	var queued []float64
+	for _, s := range append(oneslot.Streams, other.Streams...) {
+		evs := collect(t, cl, s.ID)
+		st := evs[len(evs)-1].Stats
+		if textOf(evs) != " one two three four five" || st.Clock != wire.ClockServer {
+			t.Errorf("oneslot %s: %q, clock %q", s.ID, textOf(evs), st.Clock)
+		}
+		queued = append(queued, st.QueuedMs)
+		if st.QueuedMs > 0 && !slices.Equal(phaseNames(st.Phases), []string{wire.PhaseQueued, wire.PhaseGenerating}) {
+			t.Errorf("a queued stream's phases %+v", st.Phases)
+		}
+	}
+	// One of the run's two waited for the other's 0.5 s; the other run's
+	// stream did not wait for them.
+	if slices.Max(queued[:2]) < 500 || slices.Min(queued[:2]) > 0 || queued[2] != 0 {
+		t.Errorf("queued %v ms, want one of the first two ≥ 500 and the others 0", queued)
+	}
+	// Sharing the engine, each of the two took twice as long as alone:
+	// their tokens alternate on the engine's ticks, the last ones at 0.9
+	// and 1.0 s.
+	for _, s := range shared.Streams {
+		evs := collect(t, cl, s.ID)
+		st := evs[len(evs)-1].Stats
+		if st.BusyMs < 900 || st.QueuedMs != 0 || textOf(evs) != " one two three four five" {
+			t.Errorf("shared %s: busy %.0f ms, queued %.0f ms, %q: want at least 0.9 s busy", s.ID, st.BusyMs, st.QueuedMs, textOf(evs))
+		}
+	}
+}
