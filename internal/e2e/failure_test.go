@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
@@ -123,6 +125,18 @@ func TestOllamaKilled(t *testing.T) {
 			name, took.Round(time.Microsecond), killTook.Round(time.Microsecond), n, l.Message, l.Hint)
 	}
 	checkTranscript(t, ctx, cl, created, got)
+	// The run's line claims nothing of streams that failed (or that were
+	// stopped), and says them.
+	var outcomes []figures.Outcome
+	for i, evs := range got {
+		outcomes = append(outcomes, evs.outcome(created.Streams[i].Model))
+	}
+	if h := figures.RunTimeOf(outcomes).Headline(client.ModeAsync); strings.Contains(h, "×") || !strings.Contains(h, "2 streams failed and 1 was stopped") {
+		t.Errorf("headline %q: want no ratio, both Ollama streams failed and the demo stopped", h)
+	}
+	if h := figures.RunTimeOf(outcomes[:2]).Headline(client.ModeAsync); !regexp.MustCompile(`^async run: \d+\.\d\d s wall time: 2 streams failed$`).MatchString(h) {
+		t.Errorf("headline of the two Ollama streams %q: want the wall time and both failed", h)
+	}
 
 	checkDemoStillServes(t, ctx, cl)
 

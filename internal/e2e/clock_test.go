@@ -1,0 +1,247 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/wire"
+)
+
+// replyTap stands between Tokenloom and a real Ollama and keeps the last
+// chunk of every chat reply as Ollama sent it: the durations of its own
+// clock, read off the wire, not through Tokenloom.
+type replyTap struct {
+	*httptest.Server
+	mu     sync.Mutex
+	finals []ollamaFinal
+}
+
+// ollamaFinal is the clock of Ollama's last chunk, in nanoseconds.
+type ollamaFinal struct {
+	Total      int64 `json:"total_duration"`
+	Load       int64 `json:"load_duration"`
+	PromptEval int64 `json:"prompt_eval_duration"`
+	Eval       int64 `json:"eval_duration"`
+	Done       bool  `json:"done"`
+}
+
+// queuedMs is what the request waited for a free slot, by Ollama's clock.
+func (f ollamaFinal) queuedMs() float64 {
+	return float64(f.Total-f.Load-f.PromptEval-f.Eval) / 1e6
+}
+
+func startReplyTap(t *testing.T, target string) *replyTap {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tap := &replyTap{}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.FlushInterval = -1
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if r.Request.URL.Path != "/api/chat" {
+			return nil
+		}
+		pr, pw := io.Pipe()
+		body := r.Body
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(body, pw), closers{body, pw}}
+		go func() {
+			sc := bufio.NewScanner(pr)
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				var f ollamaFinal
+				if json.Unmarshal(sc.Bytes(), &f) == nil && f.Done {
+					tap.mu.Lock()
+					tap.finals = append(tap.finals, f)
+					tap.mu.Unlock()
+				}
+			}
+			_, _ = io.Copy(io.Discard, pr)
+		}()
+		return nil
+	}
+	tap.Server = httptest.NewServer(proxy)
+	t.Cleanup(tap.Close)
+	return tap
+}
+
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	for _, c := range cs {
+		_ = c.Close()
+	}
+	return nil
+}
+
+// take returns the last chunks seen since the last take.
+func (tap *replyTap) take() []ollamaFinal {
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	out := tap.finals
+	tap.finals = nil
+	return out
+}
+
+// finalOf finds the last chunk whose clock the stats carry.
+func finalOf(t *testing.T, finals []ollamaFinal, st *client.Stats) ollamaFinal {
+	t.Helper()
+	for _, f := range finals {
+		if o := st.Ollama; o != nil && o.TotalDurationNs == f.Total && o.EvalDurationNs == f.Eval {
+			return f
+		}
+	}
+	t.Fatalf("no last chunk of Ollama's with the clock of %+v among %+v", st.Ollama, finals)
+	return ollamaFinal{}
+}
+
+// summaryOf decodes the summary line of `tokenloom run --json`.
+type runSummary struct {
+	Event    string   `json:"event"`
+	WallMs   float64  `json:"wall_ms"`
+	Speedup  *float64 `json:"speedup"`
+	Headline string   `json:"headline"`
+	Note     string   `json:"note"`
+	Streams  []struct {
+		End      string  `json:"end"`
+		Tokens   int     `json:"tokens"`
+		QueuedMs float64 `json:"queued_ms"`
+		BusyMs   float64 `json:"busy_ms"`
+		Clock    string  `json:"clock"`
+	} `json:"streams"`
+}
+
+// runJSON runs `tokenloom run --json` against the Ollama at host and
+// returns the summary and the last event of each stream.
+func runJSON(t *testing.T, host string, args ...string) (runSummary, []eventData) {
+	t.Helper()
+	stdout, stderr, code := runCLI(t, cliEnv(host), append([]string{"run", "--json"}, args...)...)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var sum runSummary
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil || sum.Event != "summary" {
+		t.Fatalf("exit %d, last line %q (%v), stderr %q", code, lines[len(lines)-1], err, stderr)
+	}
+	var ends []eventData
+	for _, l := range lines[:len(lines)-1] {
+		var jl jsonLine
+		var d eventData
+		if json.Unmarshal([]byte(l), &jl) != nil || json.Unmarshal(jl.Data, &d) != nil {
+			continue
+		}
+		if jl.Event == client.EventDone || jl.Event == client.EventError {
+			for len(ends) <= jl.Index {
+				ends = append(ends, eventData{})
+			}
+			ends[jl.Index] = d
+		}
+	}
+	return sum, ends
+}
+
+// phase finds the first span of phase name, or fails.
+func phase(t *testing.T, st *client.Stats, name string) wire.PhaseSpan {
+	t.Helper()
+	for _, p := range st.Phases {
+		if p.Phase == name {
+			return p
+		}
+	}
+	t.Fatalf("no %s phase in %+v", name, st.Phases)
+	return wire.PhaseSpan{}
+}
+
+// TestServerClockOneSlot: Ollama at its default one slot per model takes
+// two streams one at a time. However short they are, the run's summary
+// claims no speed-up and says each stream's time in the queue, which is
+// Ollama's own: total − load − prompt_eval − eval of its last chunk, as
+// it left Ollama; the waiting stream's queue lasts about as long as the
+// other's work, and its queued phase starts at its request, not when a
+// guess could tell.
+func TestServerClockOneSlot(t *testing.T) {
+	o := ollamatest.Start(t)
+	tap := startReplyTap(t, o.URL())
+	host := strings.TrimPrefix(tap.URL, "http://")
+	tiny := o.Model()
+	runJSON(t, host, "-m", tiny, "-p", "The") // loads the model
+	tap.take()
+	for _, n := range []string{"400", "2500"} {
+		t.Run(n+" tokens", func(t *testing.T) {
+			sum, ends := runJSON(t, host, "-m", tiny, "-m", tiny, "-p", "one", "--max-tokens", n)
+			finals := tap.take()
+			t.Logf("%s\nnote: %s", sum.Headline, sum.Note)
+			if sum.Speedup != nil && *sum.Speedup > 1.05 {
+				t.Errorf("speedup %v claimed for streams Ollama took one at a time: %s", *sum.Speedup, sum.Headline)
+			}
+			if len(ends) != 2 || len(sum.Streams) != 2 || len(finals) != 2 {
+				t.Fatalf("%d ends, %d summaries, %d last chunks", len(ends), len(sum.Streams), len(finals))
+			}
+			// The one that waited is the one Ollama says waited longer.
+			first, second := 0, 1
+			if ends[0].Stats.QueuedMs > ends[1].Stats.QueuedMs {
+				first, second = 1, 0
+			}
+			for i, end := range ends {
+				st := end.Stats
+				f := finalOf(t, finals, st)
+				if st.Clock != wire.ClockServer || sum.Streams[i].Clock != wire.ClockServer || sum.Streams[i].QueuedMs != st.QueuedMs {
+					t.Errorf("stream %d: clock %q (summary %q), queued %.3f ms (summary %.3f)", i, st.Clock, sum.Streams[i].Clock, st.QueuedMs, sum.Streams[i].QueuedMs)
+				}
+				if math.Abs(st.QueuedMs-f.queuedMs()) > 5 {
+					t.Errorf("stream %d: queued %.3f ms, Ollama's total − load − prompt_eval − eval is %.3f ms", i, st.QueuedMs, f.queuedMs())
+				}
+			}
+			st1, st2 := ends[first].Stats, ends[second].Stats
+			if st2.QueuedMs < 0.8*st1.BusyMs {
+				t.Errorf("the second stream waited %.1f ms queued, the first was busy %.1f ms: want at least 80%% of it", st2.QueuedMs, st1.BusyMs)
+			}
+			// Its queued phase starts where its load (a few milliseconds:
+			// the model is loaded) ends, which starts at its request.
+			load, queued := phase(t, st2, wire.PhaseLoading), phase(t, st2, wire.PhaseQueued)
+			if queued.StartMs != load.EndMs || math.Abs(load.EndMs-load.StartMs-float64(finalOf(t, finals, st2).Load)/1e6) > 0.002 ||
+				load.StartMs < st2.StartMs || queued.EndMs-queued.StartMs < 0.8*st1.BusyMs {
+				t.Errorf("the second stream's phases %+v, from its start at %.3f ms: want its load from the request, then queued", st2.Phases, st2.StartMs)
+			}
+			if !strings.Contains(sum.Note, "one at a time") || strings.Contains(sum.Headline, "×") {
+				t.Errorf("headline %q, note %q: want no ratio, and the note naming the queue", sum.Headline, sum.Note)
+			}
+		})
+	}
+}
+
+// TestServerClockParallel: with OLLAMA_NUM_PARALLEL=4, Ollama generates
+// the two streams at once: the overlap is claimed, and nothing queued.
+func TestServerClockParallel(t *testing.T) {
+	o := ollamatest.Start(t, ollamatest.WithEnv(parallel4))
+	host := strings.TrimPrefix(o.URL(), "http://")
+	tiny := o.Model()
+	runJSON(t, host, "-m", tiny, "-p", "The") // loads the model
+	sum, ends := runJSON(t, host, "-m", tiny, "-m", tiny, "-p", "one", "--max-tokens", "2500")
+	t.Logf("%s\nnote: %s", sum.Headline, sum.Note)
+	if sum.Speedup == nil || *sum.Speedup <= 1.05 || !strings.Contains(sum.Headline, "busy at the same time") {
+		t.Errorf("speedup %v, headline %q: want the overlap claimed", sum.Speedup, sum.Headline)
+	}
+	for i, end := range ends {
+		if st := end.Stats; st.Clock != wire.ClockServer || figures.WasQueued(st) {
+			t.Errorf("stream %d: clock %q, queued %.3f ms of %.3f ms busy", i, st.Clock, st.QueuedMs, st.BusyMs)
+		}
+	}
+	if strings.Contains(sum.Note, "queue") {
+		t.Errorf("note %q", sum.Note)
+	}
+}
