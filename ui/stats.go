@@ -24,26 +24,31 @@ type statColumn struct {
 	lowerIsBetter bool
 	// unranked columns say how much, not how fast: nothing stands out.
 	unranked bool
+	// clocked columns are by the model server's clock: a * marks
+	// Tokenloom's observation where the server gave none.
+	clocked bool
 }
 
 // statColumns are the figures, the time a reader waits for first. A figure
 // a stream does not have (no answer, no reasoning, no Ollama metrics, a
 // rate over too short a time) is "–" and takes no part in the ranking.
 var statColumns = []statColumn{
-	{"TTFT ms", func(f figures.Stream) (float64, bool) { return f.TTFTMs, f.Tokens > 0 }, "%.0f", true, false},
-	{"first token at s", func(f figures.Stream) (float64, bool) { return f.FirstMs / 1000, f.Tokens > 0 }, "%.2f", true, false},
-	{"think TTFT ms", func(f figures.Stream) (float64, bool) { return f.ThinkingTTFTMs, f.ThinkingTokens > 0 }, "%.0f", true, false},
-	{"thinking s", func(f figures.Stream) (float64, bool) { return f.ThinkingMs / 1000, f.ThinkingTokens > 0 }, "%.2f", false, true},
-	{"thinking tokens", func(f figures.Stream) (float64, bool) { return float64(f.ThinkingTokens), f.ThinkingTokens > 0 }, "%.0f", false, true},
-	{"answer tokens", func(f figures.Stream) (float64, bool) { return float64(f.Tokens), true }, "%.0f", false, true},
-	{"tokens/s", func(f figures.Stream) (float64, bool) { return f.TokensPerS, f.RateShown() }, "%.1f", false, false},
-	{"ITL p50 ms", func(f figures.Stream) (float64, bool) { return f.ITLP50Ms, f.Tokens > 1 }, "%.1f", true, false},
-	{"ITL p95 ms", func(f figures.Stream) (float64, bool) { return f.ITLP95Ms, f.Tokens > 1 }, "%.1f", true, false},
-	{"duration s", func(f figures.Stream) (float64, bool) { return f.DurationMs / 1000, true }, "%.2f", true, false},
-	{"eval_count", func(f figures.Stream) (float64, bool) { return float64(f.EvalCount), f.HasOllama }, "%.0f", false, true},
-	{"Ollama tok/s", func(f figures.Stream) (float64, bool) { return f.EvalRate, f.HasOllama }, "%.1f", false, false},
-	{"prompt eval ms", func(f figures.Stream) (float64, bool) { return f.PromptEvalMs, f.HasOllama }, "%.1f", true, false},
-	{"load ms", func(f figures.Stream) (float64, bool) { return f.LoadMs, f.HasOllama }, "%.1f", true, false},
+	{"TTFT ms", func(f figures.Stream) (float64, bool) { return f.TTFTMs, f.Tokens > 0 }, "%.0f", true, false, false},
+	{"first token at s", func(f figures.Stream) (float64, bool) { return f.FirstMs / 1000, f.Tokens > 0 }, "%.2f", true, false, false},
+	{"think TTFT ms", func(f figures.Stream) (float64, bool) { return f.ThinkingTTFTMs, f.ThinkingTokens > 0 }, "%.0f", true, false, false},
+	{"thinking s", func(f figures.Stream) (float64, bool) { return f.ThinkingMs / 1000, f.ThinkingTokens > 0 }, "%.2f", false, true, false},
+	{"thinking tokens", func(f figures.Stream) (float64, bool) { return float64(f.ThinkingTokens), f.ThinkingTokens > 0 }, "%.0f", false, true, false},
+	{"answer tokens", func(f figures.Stream) (float64, bool) { return float64(f.Tokens), true }, "%.0f", false, true, false},
+	{"tokens/s", func(f figures.Stream) (float64, bool) { return f.TokensPerS, f.RateShown() }, "%.1f", false, false, false},
+	{"ITL p50 ms", func(f figures.Stream) (float64, bool) { return f.ITLP50Ms, f.Tokens > 1 }, "%.1f", true, false, false},
+	{"ITL p95 ms", func(f figures.Stream) (float64, bool) { return f.ITLP95Ms, f.Tokens > 1 }, "%.1f", true, false, false},
+	{"duration s", func(f figures.Stream) (float64, bool) { return f.DurationMs / 1000, true }, "%.2f", true, false, false},
+	{"queued s", func(f figures.Stream) (float64, bool) { return f.QueuedMs / 1000, f.End != figures.EndNone }, "%.2f", false, true, true},
+	{"busy s", func(f figures.Stream) (float64, bool) { return f.BusyMs / 1000, f.End != figures.EndNone }, "%.2f", false, true, true},
+	{"eval_count", func(f figures.Stream) (float64, bool) { return float64(f.EvalCount), f.HasOllama }, "%.0f", false, true, false},
+	{"Ollama tok/s", func(f figures.Stream) (float64, bool) { return f.EvalRate, f.HasOllama }, "%.1f", false, false, false},
+	{"prompt eval ms", func(f figures.Stream) (float64, bool) { return f.PromptEvalMs, f.HasOllama }, "%.1f", true, false, false},
+	{"load ms", func(f figures.Stream) (float64, bool) { return f.LoadMs, f.HasOllama }, "%.1f", true, false, false},
 }
 
 // statsNote explains the columns whose meaning the title cannot hold.
@@ -51,6 +56,8 @@ var statsNote = "TTFT: time to the first answer token from the stream's start, w
 	"first token at: the same on the run's clock (in a sync run, from the start of the whole run) · " +
 	"think TTFT: to the first thinking token · thinking s: from it to the answer · " +
 	fmt.Sprintf("tokens/s: thinking and answer tokens together, shown only when they came over %d ms or more · ", figures.MinRateSpanMs) +
+	"queued: waiting behind other requests in the model server; busy: the server working on the stream (loading, prompt, generation), " +
+	"by its own clock, or with * as Tokenloom saw it where the server sent none · " +
 	"eval_count: the tokens Ollama generated, thinking included · " +
 	"green: the fastest, red: the slowest, as shown; streams stopped or failed are not ranked"
 
@@ -150,6 +157,9 @@ func (s *statsTable) Cell(row, col int) (text string, rank int) {
 		return "–", 0
 	}
 	text = fmt.Sprintf(c.format, v)
+	if c.clocked && !f.ServerClock {
+		text += "*"
+	}
 	if c.unranked || !f.Comparable() {
 		return text, 0
 	}

@@ -44,11 +44,18 @@ type lane struct {
 	// thinkTexts are their texts.
 	thinkTexts []string
 	phases     []phaseSpan
+	// ended is set at the stream's end: its phases are then the exact
+	// ones of its stats (by its server's clock where it gave one); before
+	// that they are the live estimate of its phase events.
+	ended bool
 }
 
 // Timeline draws one lane per stream with a tick per token at its t_ms (a
 // shorter, dimmer one per token of the reasoning), the phases shaded, and
-// a seconds axis. Where ticks are denser than pixels it
+// a seconds axis. While a stream goes on its phases are an estimate (what
+// its phase events say: Ollama tells nothing of its queue), drawn fainter
+// with dashed edges; at its end they are replaced by the exact ones of
+// its stats. Where ticks are denser than pixels it
 // draws per-pixel buckets, so its cost grows with its width, not with the
 // number of tokens beyond one pass over them. Hovering or tapping a tick
 // shows the token and its time. Use it on the Fyne thread only.
@@ -140,6 +147,13 @@ func (t *Timeline) Add(i int, ev client.Event) {
 		l.texts = append(l.texts, ev.Text)
 	case client.EventDone, client.EventError:
 		l.closePhase(ev.TMs)
+		l.ended = true
+		if ev.Stats != nil && len(ev.Stats.Phases) > 0 {
+			l.phases = l.phases[:0]
+			for _, p := range ev.Stats.Phases {
+				l.phases = append(l.phases, phaseSpan{phase: p.Phase, start: p.StartMs, end: p.EndMs})
+			}
+		}
 	}
 }
 

@@ -48,7 +48,7 @@ func (t *Timeline) draw(w, h int) image.Image {
 			if end < 0 {
 				end = t.now
 			}
-			paintPhase(img, image.Rect(x0+int(p.start/span*plotW), top+2, x0+int(end/span*plotW)+1, bottom-1), p.phase, c)
+			paintPhase(img, image.Rect(x0+int(p.start/span*plotW), top+2, x0+int(end/span*plotW)+1, bottom-1), p.phase, c, !l.ended)
 		}
 	}
 	// Second lines over the phases.
@@ -142,9 +142,26 @@ var (
 )
 
 // paintPhase fills r with the shade of phase in a lane of colour c,
-// replacing what was there. A pattern costs its marks, not its area.
-func paintPhase(img *image.RGBA, r image.Rectangle, phase string, c color.NRGBA) {
+// replacing what was there. A pattern costs its marks, not its area. An
+// estimate (a live stream's phase, until its end says the exact one) is
+// half as opaque, between dashed edges in the lane's colour.
+func paintPhase(img *image.RGBA, r image.Rectangle, phase string, c color.NRGBA, estimate bool) {
 	ground, mark, pat := phaseShade(phase, c)
+	if estimate {
+		ground.A /= 2
+		mark.A /= 2
+		edge := premultiply(color.NRGBA{c.R, c.G, c.B, 0xa0})
+		er := r.Intersect(img.Rect)
+		for _, y := range []int{er.Min.Y, er.Max.Y - 1} {
+			for x := er.Min.X; x < er.Max.X && y >= er.Min.Y; x++ {
+				if x%6 < 3 { // 3 px on, 3 off, fixed in the image
+					i := img.PixOffset(x, y)
+					img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = edge.R, edge.G, edge.B, edge.A
+				}
+			}
+		}
+		r = image.Rect(er.Min.X, er.Min.Y+1, er.Max.X, er.Max.Y-1)
+	}
 	setRect(img, r.Min.X, r.Min.Y, r.Max.X, r.Max.Y, ground)
 	if pat == nil {
 		return

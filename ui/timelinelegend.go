@@ -10,13 +10,28 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/diagram"
 	"github.com/tokenloom/tokenloom/internal/palette"
 )
 
+// legendItem is one entry of the timeline's legend: a phase's shading,
+// exact or the live estimate.
+type legendItem struct {
+	diagram.LegendItem
+	estimate bool
+}
+
 // legendItems name the phases in the order a stream goes through them, as
-// pictures of the timeline do.
-var legendItems = diagram.LegendItems
+// pictures of the timeline do, then the look of a live stream's estimated
+// phases.
+var legendItems = func() []legendItem {
+	var out []legendItem
+	for _, it := range diagram.LegendItems {
+		out = append(out, legendItem{LegendItem: it})
+	}
+	return append(out, legendItem{diagram.LegendItem{Phase: client.PhasePrompt, Label: "estimate (live)"}, true})
+}()
 
 // Legend geometry, in device-independent pixels.
 const (
@@ -77,13 +92,13 @@ func (l *timelineLegend) colors() (fg, bg color.NRGBA) {
 // foreground fg on background bg: a frame, and inside it the phase's
 // shading made legendBoost times as opaque, with the tick of the kind of
 // token the phase brings.
-func legendSwatch(it diagram.LegendItem, w, h int, fg, bg color.NRGBA) image.Image {
+func legendSwatch(it legendItem, w, h int, fg, bg color.NRGBA) image.Image {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	setRect(img, 0, 0, w, h, mixOpaque(bg, fg, legendBorder))
 	inner := image.Rect(1, 1, w-1, h-1)
 	setRect(img, inner.Min.X, inner.Min.Y, inner.Max.X, inner.Max.Y, bg)
 	shade := image.NewRGBA(img.Rect)
-	paintPhase(shade, inner, it.Phase, fg)
+	paintPhase(shade, inner, it.Phase, fg, it.estimate)
 	for i := 0; i < len(shade.Pix); i += 4 {
 		p := shade.Pix[i : i+4 : i+4]
 		if p[3] == 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/palette"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // textRenderer prints tokens in arrival order, each stream in its slot's
@@ -233,6 +234,7 @@ type runSummary struct {
 	Streams []streamSummary `json:"streams"`
 
 	thought bool // a stream thought: the text table shows the thinking column
+	queued  bool // a stream queued: the text table shows the queued and busy columns
 }
 
 // streamSummary is one stream's row of the summary.
@@ -293,6 +295,7 @@ func summarize(mode string, results []streamResult) runSummary {
 			row.Error, row.Hint = res.end.Message, res.end.Hint
 		}
 		sum.thought = sum.thought || st.ThinkingTokens > 0
+		sum.queued = sum.queued || figures.WasQueued(st)
 		sum.Streams[i] = row
 	}
 	rt := figures.RunTimeOf(outcomes)
@@ -313,14 +316,18 @@ func summarize(mode string, results []streamResult) runSummary {
 func (r *textRenderer) summary(sum runSummary, what string) {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', tabwriter.AlignRight)
-	// The thinking column shows only when a stream thought.
+	// The thinking column shows only when a stream thought, the queued
+	// and busy ones when a stream waited in its server's queue.
 	row := func(cells ...string) {
+		if !sum.queued {
+			cells = append(cells[:7], cells[9:]...)
+		}
 		if !sum.thought {
 			cells = append(cells[:2], cells[3:]...)
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
-	row("#", "model", "thinking", "tokens", "TTFT ms", "tokens/s", "duration", "end")
+	row("#", "model", "thinking", "tokens", "TTFT ms", "tokens/s", "duration", "queued", "busy", "end")
 	for _, s := range sum.Streams {
 		think, ttft, rate := "–", "–", "–"
 		if s.ThinkingTokens > 0 {
@@ -332,7 +339,12 @@ func (r *textRenderer) summary(sum runSummary, what string) {
 		if s.TokensPerS != nil {
 			rate = fmt.Sprintf("%.1f", *s.TokensPerS)
 		}
-		row(strconv.Itoa(s.Index+1), s.Model, think, strconv.Itoa(s.Tokens), ttft, rate, fmt.Sprintf("%.2f s", s.DurationMs/1000), s.End)
+		mark := "" // Tokenloom's observation, not the server's clock
+		if s.Clock != wire.ClockServer {
+			mark = "*"
+		}
+		row(strconv.Itoa(s.Index+1), s.Model, think, strconv.Itoa(s.Tokens), ttft, rate, fmt.Sprintf("%.2f s", s.DurationMs/1000),
+			fmt.Sprintf("%.2f s%s", s.QueuedMs/1000, mark), fmt.Sprintf("%.2f s%s", s.BusyMs/1000, mark), s.End)
 	}
 	_ = tw.Flush()
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")

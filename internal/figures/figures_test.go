@@ -34,7 +34,8 @@ func TestStreamFigures(t *testing.T) {
 			"Ollama stream", fx.Streams[1],
 			figures.Stream{Tokens: 9, TTFTMs: 99.8, TokensPerS: 9 / 0.310, ITLP50Ms: 20, ITLP95Ms: 148, DurationMs: 409.8,
 				GenerationMs: 300, FirstMs: 100, End: figures.EndNormal,
-				HasOllama: true, EvalCount: 9, EvalRate: 30, PromptEvalMs: 12.5, LoadMs: 87.1},
+				HasOllama: true, EvalCount: 9, EvalRate: 30, PromptEvalMs: 12.5, LoadMs: 87.1,
+				BusyMs: 399.6, ServerClock: true}, // its stats' phases, by Ollama's clock
 		},
 		{
 			// Thinks from 100 to the answer at 400: TTFT is the answer's,
@@ -45,7 +46,7 @@ func TestStreamFigures(t *testing.T) {
 				transcripttest.Phase(400, wire.PhaseGenerating), transcripttest.Token(400, "Hi"), transcripttest.Token(500, "!"), transcripttest.Done(600, wire.ReasonStop)),
 			figures.Stream{Tokens: 2, TTFTMs: 399.8, ThinkingTokens: 3, ThinkingTTFTMs: 99.8, ThinkingMs: 300,
 				TokensPerS: 5 / 0.5, ITLP50Ms: 100, ITLP95Ms: 100, DurationMs: 599.8,
-				GenerationMs: 400, FirstMs: 400, End: figures.EndNormal},
+				GenerationMs: 400, FirstMs: 400, End: figures.EndNormal, BusyMs: 599.7},
 		},
 		{
 			// Stopped while thinking: it thought until its end; no answer,
@@ -53,16 +54,16 @@ func TestStreamFigures(t *testing.T) {
 			"thought without an answer", transcripttest.Stream(0, "demo/think", 0, nil,
 				transcripttest.Phase(0.1, wire.PhaseThinking), thinking(100, "The"), thinking(200, " user"), transcripttest.Done(250, wire.ReasonCancelled)),
 			figures.Stream{ThinkingTokens: 2, ThinkingTTFTMs: 100, ThinkingMs: 150, TokensPerS: 2 / 0.15, DurationMs: 250,
-				GenerationMs: 100, End: figures.EndCancelled},
+				GenerationMs: 100, End: figures.EndCancelled, BusyMs: 249.9},
 		},
 		{
 			"two tokens", fx.Streams[0],
 			figures.Stream{Tokens: 2, TTFTMs: 1000.6, TokensPerS: 2 / 1.0006, ITLP50Ms: 1000.3, ITLP95Ms: 1000.3, DurationMs: 2001.2,
-				GenerationMs: 1000.3, FirstMs: 1000.9, End: figures.EndNormal},
+				GenerationMs: 1000.3, FirstMs: 1000.9, End: figures.EndNormal, BusyMs: 2001, ServerClock: true},
 		},
 		{
 			"one token", transcripttest.Stream(0, "demo/x", 0, nil, transcripttest.Phase(1, wire.PhaseGenerating), transcripttest.Token(40, "a"), transcripttest.Done(50, wire.ReasonStop)),
-			figures.Stream{Tokens: 1, TTFTMs: 40, TokensPerS: 20, DurationMs: 50, FirstMs: 40, End: figures.EndNormal},
+			figures.Stream{Tokens: 1, TTFTMs: 40, TokensPerS: 20, DurationMs: 50, FirstMs: 40, End: figures.EndNormal, BusyMs: 49},
 		},
 		{
 			"failed at once", fx.Streams[2],
@@ -72,7 +73,7 @@ func TestStreamFigures(t *testing.T) {
 			// A burst: two tokens 2 ms apart, then cancelled.
 			"cancelled burst", fx.Streams[3],
 			figures.Stream{Tokens: 2, TTFTMs: 1.7, TokensPerS: 2 / 0.003, ITLP50Ms: 2, ITLP95Ms: 2, DurationMs: 4.7,
-				GenerationMs: 2, FirstMs: 2, End: figures.EndCancelled},
+				GenerationMs: 2, FirstMs: 2, End: figures.EndCancelled, BusyMs: 4.6},
 		},
 		{
 			// No terminal event yet: the start is the first event after

@@ -91,21 +91,21 @@ func Compare(sync, async []Outcome) Comparison {
 	return c
 }
 
-// paceOf is how fast a stream's work went: its tokens (of the reasoning
-// and the answer) per second of generation, by its phases; with fewer
-// than two tokens, or no phases, the inverse of its busy time.
+// paceOf is how fast a stream's work went: by its server's clock where
+// it gives one (Ollama's eval rate); else its tokens' rate between the
+// first and the last (of the reasoning and the answer), with three or
+// more; else the inverse of its busy time.
 func paceOf(st *wire.Stats) (float64, bool) {
 	if st == nil {
 		return 0, false
 	}
-	gen := 0.0
-	for _, p := range st.Phases {
-		if p.Phase == wire.PhaseGenerating || p.Phase == wire.PhaseThinking {
-			gen += p.EndMs - p.StartMs
-		}
+	if o := st.Ollama; o != nil && o.EvalDurationNs > 0 && o.EvalCount > 0 {
+		return float64(o.EvalCount) / float64(o.EvalDurationNs), true
 	}
-	if n := st.Tokens + st.ThinkingTokens; n >= 2 && gen > 0 {
-		return float64(n) / gen, true
+	n := st.Tokens + st.ThinkingTokens
+	first := st.StartMs + FirstGenerated(st.ThinkingTokens, st.Tokens, st.ThinkingTTFTMs, st.TTFTMs)
+	if span := st.LastTokenMs - first; n >= 3 && span > 0 {
+		return float64(n-1) / span, true
 	}
 	busy := st.BusyMs
 	if len(st.Phases) == 0 {

@@ -64,6 +64,12 @@ type Stream struct {
 	// PromptEvalMs is how long Ollama took to read the prompt, and LoadMs
 	// how long it took to load the model.
 	PromptEvalMs, LoadMs float64
+	// QueuedMs and BusyMs are how long the stream waited in its server's
+	// queue and how long the server worked on it, once it has ended (its
+	// stats'); ServerClock whether they are by the server's own clock
+	// rather than Tokenloom's observation.
+	QueuedMs, BusyMs float64
+	ServerClock      bool
 }
 
 // End is how a stream ended.
@@ -192,6 +198,7 @@ func FromMarks(marks []Mark, stats *wire.Stats) Stream {
 	}
 	if stats != nil {
 		start = stats.StartMs
+		f.QueuedMs, f.BusyMs, f.ServerClock = stats.QueuedMs, stats.BusyMs, stats.Clock == wire.ClockServer
 		if o := stats.Ollama; o != nil {
 			f.HasOllama = true
 			f.EvalCount = o.EvalCount
