@@ -12,10 +12,15 @@
 // measured width, so that a viewer without them fits its own sans-serif
 // to the same room.
 //
+// It also draws line charts (Chart), such as a concurrency sweep's tokens
+// per second against the number of streams run at once, on the same
+// canvases, in the same fonts and colours.
+//
 // Files: diagram.go the model and its making from transcripts; layout.go
 // where things go; paint.go what is drawn, in order, on a canvas;
 // svg.go and raster.go the two canvases; text.go the fonts; shade.go the
-// colours and the phases' shading.
+// colours and the phases' shading; chart.go the line chart, its layout
+// and its painting.
 package diagram
 
 import (
@@ -275,14 +280,16 @@ func (d Diagram) PNG(w io.Writer, width, height int) error {
 	return png.Encode(w, d.Image(width, height))
 }
 
-// Save writes d to the file name at width×height pixels, as SVG or PNG by
-// the name's extension (.svg or .png, in any case).
-func Save(d Diagram, name string, width, height int) (err error) {
-	write := d.SVG
+// Save writes p (a Diagram or a Chart) to the file name at width×height
+// pixels, as SVG or PNG by the name's extension (.svg or .png, in any
+// case). It refuses another extension or a size outside
+// MinWidth×MinHeight to MaxWidth×MaxHeight before making the file.
+func Save(p Picture, name string, width, height int) (err error) {
+	write := p.SVG
 	switch ext := strings.ToLower(filepath.Ext(name)); ext {
 	case ".svg":
 	case ".png":
-		write = d.PNG
+		write = p.PNG
 	default:
 		return fmt.Errorf("diagram file %s: the name must end in .svg or .png", name)
 	}

@@ -34,7 +34,7 @@ import (
 
 var (
 	update    = flag.Bool("update", false, "rewrite the golden files under testdata/")
-	sampleDir = flag.String("sample-dir", "", "write pictures of a real sync and async run of demo/hello and demo/hamlet into this directory")
+	sampleDir = flag.String("sample-dir", "", "write pictures of a real sync and async run of demo/hello and demo/hamlet, and of two sweeps' charts, into this directory")
 )
 
 func TestMain(m *testing.M) {

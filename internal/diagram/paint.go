@@ -29,10 +29,21 @@ type canvas interface {
 	dashedV(x, y0, y1, width, dash float64, c color.NRGBA)
 	// text sets s with its baseline at y.
 	text(x, y float64, s string, st textStyle)
+	// line draws the polyline through pts width wide, with round joins
+	// and ends; dash, if not 0, is the length of its dashes and of the
+	// gaps between them, the pattern running on across the corners. It
+	// is anti-aliased, and where it crosses itself it is drawn once (a
+	// translucent line does not darken there).
+	line(pts []point, width, dash float64, c color.NRGBA, class string)
+	// dot fills the circle of radius r around x,y, anti-aliased.
+	dot(x, y, r float64, c color.NRGBA, class string)
 }
 
 // tick is one tick of a lane: a pixel column with tokens in it.
 type tick struct{ x, y0, y1 float64 }
+
+// point is a position in the picture, in pixels (not rounded).
+type point struct{ x, y float64 }
 
 // painter draws a diagram's layout on a canvas.
 type painter struct {

@@ -234,3 +234,50 @@ func (s *svgCanvas) text(x, y float64, str string, st textStyle) {
 	xml.EscapeText(b, []byte(str)) //nolint:errcheck // a bytes.Buffer does not fail
 	b.WriteString("</text>\n")
 }
+
+func (s *svgCanvas) line(pts []point, width, dash float64, c color.NRGBA, class string) {
+	if len(pts) < 2 || width <= 0 || c.A == 0 {
+		return
+	}
+	b := &s.body
+	b.WriteString("<polyline")
+	if class != "" {
+		s.attr(b, "class", class)
+	}
+	b.WriteString(` points="`)
+	for i, p := range pts {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		s.n(b, p.x)
+		b.WriteByte(',')
+		s.n(b, p.y)
+	}
+	b.WriteString(`" fill="none"`)
+	s.paint(b, "stroke", c)
+	s.numAttr(b, "stroke-width", width)
+	if dash > 0 {
+		b.WriteString(` stroke-dasharray="`)
+		s.n(b, dash)
+		b.WriteByte(' ')
+		s.n(b, dash)
+		b.WriteByte('"')
+	}
+	b.WriteString(` stroke-linecap="round" stroke-linejoin="round"/>` + "\n")
+}
+
+func (s *svgCanvas) dot(x, y, r float64, c color.NRGBA, class string) {
+	if r <= 0 || c.A == 0 {
+		return
+	}
+	b := &s.body
+	b.WriteString("<circle")
+	if class != "" {
+		s.attr(b, "class", class)
+	}
+	s.numAttr(b, "cx", x)
+	s.numAttr(b, "cy", y)
+	s.numAttr(b, "r", r)
+	s.paint(b, "fill", c)
+	b.WriteString("/>\n")
+}

@@ -128,3 +128,29 @@ func printable(s string) string {
 		return r
 	}, s)
 }
+
+// wrap breaks s into lines no wider than width at size, between words
+// (runs of spaces); a word wider than width has a line of its own, cut
+// with an ellipsis (see fit). An empty or blank s has no lines.
+func (f *fonts) wrap(s string, size float64, bold bool, width float64) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(printable(s)) {
+		if line != "" && f.width(line+" "+word, size, bold) <= width {
+			line += " " + word
+			continue
+		}
+		if line != "" {
+			lines = append(lines, line)
+		}
+		line = word
+		if f.width(word, size, bold) > width {
+			lines = append(lines, f.fit(word, size, bold, width))
+			line = ""
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
+}
