@@ -118,6 +118,8 @@ type App struct {
 	replayName string
 	// comparing is the comparison going on (compare.go), nil otherwise.
 	comparing *comparison
+	// sweepStop stops the sweep going on (sweep.go), nil otherwise.
+	sweepStop context.CancelFunc
 	// lastRequest is the request of the run started last; nil for a replay.
 	lastRequest *client.RunRequest
 

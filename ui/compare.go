@@ -136,7 +136,8 @@ func newCompareView(a *App) *compareView {
 	v.pick.Disable()
 	v.saveBtn = widget.NewButtonWithIcon("Save picture…", theme.DocumentSaveIcon(), func() {
 		if v.diagram != nil {
-			a.showSavePicture(*v.diagram, "tokenloom-compare")
+			d := *v.diagram
+			a.showSavePicture(func(dark bool) diagram.Picture { d.Dark = dark; return d }, "tokenloom-compare", "comparison")
 		}
 	})
 	v.saveBtn.Disable()

@@ -38,12 +38,15 @@ func (a *App) build() {
 	a.tabs.Append(a.views.compareTab)
 	a.tabs.Append(container.NewTabItemWithIcon("History", theme.HistoryIcon(), a.views.history.root))
 	a.tabs.Append(container.NewTabItemWithIcon("Diff", theme.ContentCopyIcon(), a.views.diff.root))
+	a.tabs.Append(container.NewTabItemWithIcon("Sweep", theme.MediaFastForwardIcon(), a.views.sweep.root))
 	a.tabs.OnSelected = func(t *container.TabItem) {
 		switch t.Text {
 		case "History":
 			a.views.history.refresh()
 		case "Diff":
 			a.views.diff.refresh()
+		case "Sweep":
+			a.views.sweep.listEarlier()
 		}
 	}
 	split := container.NewVSplit(withMinCache(&a.frameGen, a.tabs), withMinCache(&a.frameGen, a.views.timelineBox()))
@@ -70,14 +73,14 @@ func (a *App) build() {
 }
 
 // windowShortcuts are the window's own: Ctrl+N starts a new
-// conversation, Alt+1 … Alt+7 show the tabs (the tab bar takes no keyboard
+// conversation, Alt+1 … Alt+8 show the tabs (the tab bar takes no keyboard
 // focus). Ctrl+Enter runs; the prompt and the canvas each take it.
 var windowShortcuts = []*desktop.CustomShortcut{
 	{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault},
 	{KeyName: fyne.Key1, Modifier: fyne.KeyModifierAlt}, {KeyName: fyne.Key2, Modifier: fyne.KeyModifierAlt},
 	{KeyName: fyne.Key3, Modifier: fyne.KeyModifierAlt}, {KeyName: fyne.Key4, Modifier: fyne.KeyModifierAlt},
 	{KeyName: fyne.Key5, Modifier: fyne.KeyModifierAlt}, {KeyName: fyne.Key6, Modifier: fyne.KeyModifierAlt},
-	{KeyName: fyne.Key7, Modifier: fyne.KeyModifierAlt},
+	{KeyName: fyne.Key7, Modifier: fyne.KeyModifierAlt}, {KeyName: fyne.Key8, Modifier: fyne.KeyModifierAlt},
 }
 
 // windowShortcut runs s if it is one of windowShortcuts, wherever the

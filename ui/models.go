@@ -64,6 +64,7 @@ func (a *App) refresh(first bool) {
 			for _, p := range a.panes {
 				p.refreshModels(a.modelNames())
 			}
+			a.views.sweep.setModels(a.modelNames())
 			if first {
 				if a.opts.Probe != nil {
 					a.opts.Probe.loaded()

@@ -44,13 +44,16 @@ func (a *App) saveTimelinePicture() {
 				a.say("Could not read the run: " + err.Error())
 				return
 			}
-			a.showSavePicture(diagram.OfRun(t, slots), "tokenloom-timeline")
+			d := diagram.OfRun(t, slots)
+			a.showSavePicture(func(dark bool) diagram.Picture { d.Dark = dark; return d }, "tokenloom-timeline", "timeline")
 		}
 	})
 }
 
-// showSavePicture asks for a format and a size, then a file, and saves d.
-func (a *App) showSavePicture(d diagram.Diagram, base string) {
+// showSavePicture asks for a format and a size, then a file, and saves
+// the picture pic draws on the background asked (dark or not), of what
+// ("timeline", "sweep"), under a name that begins with base.
+func (a *App) showSavePicture(pic func(dark bool) diagram.Picture, base, what string) {
 	format := widget.NewRadioGroup([]string{pictureSVG, picturePNG}, nil)
 	format.Required = true
 	format.SetSelected(pictureSVG)
@@ -65,7 +68,7 @@ func (a *App) showSavePicture(d diagram.Diagram, base string) {
 		widget.NewFormItem("Height", height),
 		widget.NewFormItem("", dark),
 	)
-	dialog.ShowCustomConfirm("Save the timeline as a picture", "Choose a file…", "Cancel", form, func(ok bool) {
+	dialog.ShowCustomConfirm("Save the "+what+" as a picture", "Choose a file…", "Cancel", form, func(ok bool) {
 		if !ok {
 			return
 		}
@@ -75,8 +78,7 @@ func (a *App) showSavePicture(d diagram.Diagram, base string) {
 			dialog.ShowError(err, a.win)
 			return
 		}
-		d.Dark = dark.Checked
-		a.choosePictureFile(d, base, format.Selected == picturePNG, w, h)
+		a.choosePictureFile(pic(dark.Checked), base, what, format.Selected == picturePNG, w, h)
 	}, a.win)
 }
 
@@ -99,7 +101,7 @@ func pictureSize(s string) (int, error) {
 }
 
 // choosePictureFile asks where to save d and writes it there.
-func (a *App) choosePictureFile(d diagram.Diagram, base string, png bool, w, h int) {
+func (a *App) choosePictureFile(d diagram.Picture, base, what string, png bool, w, h int) {
 	ext := ".svg"
 	if png {
 		ext = ".png"
@@ -114,7 +116,7 @@ func (a *App) choosePictureFile(d diagram.Diagram, base string, png bool, w, h i
 			dialog.ShowError(err, a.win)
 			return
 		}
-		a.say(fmt.Sprintf("Saved the timeline as a %d×%d picture: %s", w, h, path))
+		a.say(fmt.Sprintf("Saved the %s as a %d×%d picture: %s", what, w, h, path))
 	}, a.win)
 	fd.SetFileName(base + "-" + time.Now().Format("2006-01-02-150405") + ext)
 	fd.SetFilter(storage.NewExtensionFileFilter([]string{".svg", ".png"}))

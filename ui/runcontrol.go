@@ -237,6 +237,11 @@ func (a *App) runEnded(panes []*Pane) {
 
 // stop cancels the whole run.
 func (a *App) stop() {
+	if a.sweepStop != nil {
+		a.sweepStop()
+		a.stopBtn.Disable()
+		return
+	}
 	if !a.running || a.runID == "" {
 		return
 	}

@@ -14,6 +14,9 @@ import (
 	"github.com/tokenloom/tokenloom/internal/figures"
 )
 
+// timelineHeading is the timeline's heading while it shows a run.
+const timelineHeading = "Timeline: each token as it arrives, one lane per stream, on the run's clock"
+
 // runViews are the views of the whole run, beside the panes: the
 // interleaved text, the timeline, the wire and the stats.
 type runViews struct {
@@ -27,6 +30,7 @@ type runViews struct {
 	compareTab  *container.TabItem
 	history     *historyView
 	diff        *diffView
+	sweep       *sweepView
 
 	// slots are the colour slots of the current run's streams, in pane
 	// order.
@@ -47,7 +51,7 @@ func newRunViews(a *App) *runViews {
 		interleaved: NewTokenView(),
 		timeline:    NewTimeline(),
 		legend:      newTimelineLegend(),
-		heading:     widget.NewLabel("Timeline: each token as it arrives, one lane per stream, on the run's clock"),
+		heading:     widget.NewLabel(timelineHeading),
 		stats:       newStatsTable(),
 		app:         a,
 	}
@@ -57,6 +61,7 @@ func newRunViews(a *App) *runViews {
 	rv.compare = newCompareView(a)
 	rv.history = newHistoryView(a)
 	rv.diff = newDiffView(a)
+	rv.sweep = newSweepView(a)
 	return rv
 }
 
@@ -72,6 +77,7 @@ func (rv *runViews) reset(labels []string, slots []int, ids []string) {
 	rv.marks = make([][]figures.Mark, len(ids))
 	rv.run++
 	rv.interleaved.Clear()
+	rv.heading.SetText(timelineHeading) // a sweep's step may have had it
 	rv.timeline.Reset(labels, slots)
 	rv.stats.reset(labels)
 	rv.wire.reset(labels, slots, ids)

@@ -6,6 +6,7 @@
 //	tokenloom run ...     the streams in this terminal
 //	tokenloom replay ...  a saved run played back in this terminal
 //	tokenloom history ... the runs kept in the history: list, show, diff, export, rm
+//	tokenloom sweep ...   one model at 1, 2, 4, 8 streams at once: what async buys it
 //	tokenloom serve ...   the SSE server alone
 //	tokenloom bench ...   the performance figures
 package main
@@ -32,6 +33,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/endpoints"
 	_ "github.com/tokenloom/tokenloom/internal/localefix" // before Fyne reads the locale
 	"github.com/tokenloom/tokenloom/internal/palette"
+	"github.com/tokenloom/tokenloom/internal/sweep"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; by
@@ -46,6 +48,7 @@ Usage:
   tokenloom run [flags]     stream a prompt through several models in this terminal
   tokenloom replay FILE     play a run saved with run --save FILE.json back, with its timing
   tokenloom history ...     the runs run has recorded: list, search, show, diff, export, rm, import
+  tokenloom sweep -m MODEL  one model at 1, 2, 4 and 8 streams at once: what async buys it
   tokenloom serve [flags]   run the streaming server alone, for curl, browsers and other clients
   tokenloom bench [--json]  measure the UI, start-up and relay against their performance targets
   tokenloom help [command]  show help for a command
@@ -85,12 +88,14 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return replayCmd(ctx, args[1:], stdout, stderr)
 	case "history":
 		return historyCmd(ctx, args[1:], stdout, stderr)
+	case "sweep":
+		return sweepCmd(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return serveCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && slices.Contains([]string{"run", "replay", "history", "serve", "bench"}, args[1]) {
+		if len(args) > 1 && slices.Contains([]string{"run", "replay", "history", "sweep", "serve", "bench"}, args[1]) {
 			return realMain([]string{args[1], "--help"}, stdin, stdout, stderr)
 		}
 		fmt.Fprint(stdout, mainUsage)
@@ -187,16 +192,7 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.BoolVar(&o.Sync, "sync", false, "run the streams one after another instead of all at once")
 	fs.BoolVar(&o.Compare, "compare", false, "run the streams one after another, then all at once, and say what async saved")
 	fs.StringVar(&o.Timeline, "timeline", "", "save a picture of the run's timeline to `FILE` (.svg or .png)")
-	fs.Func("timeline-size", "the picture's size in pixels, `WxH` (default 1600x900)", func(s string) error {
-		w, h, ok := strings.Cut(strings.ToLower(s), "x")
-		wi, werr := strconv.Atoi(w)
-		hi, herr := strconv.Atoi(h)
-		if !ok || werr != nil || herr != nil || wi < 320 || hi < 200 || wi > 4000 || hi > 3000 {
-			return fmt.Errorf("want WIDTHxHEIGHT in pixels, 320x200 to 4000x3000, such as 1600x900")
-		}
-		o.TimelineSize = [2]int{wi, hi}
-		return nil
-	})
+	pictureSizeFlag(fs, "timeline-size", &o.TimelineSize)
 	fs.Func("max-tokens", "stop each stream after `N` tokens (Ollama's num_predict; -1: no limit)", func(s string) error {
 		n, err := strconv.Atoi(s)
 		o.MaxTokens = &n
@@ -241,6 +237,84 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	o.Color = colorWanted(stdout)
 	o.TrueColor = palette.TrueColor(os.Getenv("COLORTERM"))
 	return cli.Run(ctx, o)
+}
+
+const sweepUsage = `Usage: tokenloom sweep -m MODEL[@ENDPOINT] [--streams 1,2,4,8] [--repeat R] [-p PROMPT] [flags]
+       tokenloom sweep --list [--json]
+       tokenloom sweep --open ID|last [--json] [--picture FILE]
+
+Runs the same prompt on one model at 1, 2, 4 and 8 streams at once (--streams, at
+most 16), each step --repeat times, one step after another, and prints per number
+of streams the wall time, the aggregate tokens per second (every stream's tokens
+over the wall time), the median stream's tokens per second (Ollama's eval rate
+where it gives one), the time to first token (p50, p95) and the time the streams
+waited in the model server's queue; then what that says: aggregate throughput that
+grows with the streams (they only wait: a remote server, the demo tasks), grows and
+flattens or stays put while each stream slows (they share the machine), or stays
+put while streams queue (the server answers one request at a time: Ollama's
+OLLAMA_NUM_PARALLEL=1, its default since 0.10).
+On a terminal a progress line on standard error says which step runs; Ctrl+C stops
+the sweep and prints the steps that ended. --json prints one object per step as it
+ends ({"event":"step","streams":...,"repeat":...,"wall_ms":...,"tokens":...,
+"aggregate_tokens_per_s":...,"per_stream_tokens_per_s":...,"ttft_p50_ms":...,
+"ttft_p95_ms":...,"queued_ms":...,"queued_streams":...,"finished":...,"failed":...}),
+then the sweep's ({"event":"sweep","points":[...],"regime":...,"sentences":[...]}).
+--picture FILE.svg (or .png) saves the chart of both rates against the streams, with
+their ideal lines, 1600×900 unless --picture-size says otherwise.
+Each sweep is kept in the history as it goes on (see tokenloom history): --list
+lists them, --open ID (or last) shows one again; --no-history keeps nothing.
+The exit status is 1 when a step could not run (an unknown model, the server gone),
+2 when the sweep could not start, 130 when it was stopped.
+
+Flags:
+`
+
+func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("sweep", sweepUsage, stderr)
+	var o cli.SweepOptions
+	fs.StringVar(&o.Model, "m", "", "the `MODEL` to sweep, or MODEL@ENDPOINT")
+	fs.StringVar(&o.Prompt, "p", sweep.DefaultPrompt, "every stream's `PROMPT`")
+	fs.Func("streams", "the numbers of streams at once, `N,N,...` increasing, each 1 to 16 (default 1,2,4,8)", func(s string) error {
+		ns, err := sweep.ParseStreams(s)
+		o.Streams = ns
+		return err
+	})
+	fs.IntVar(&o.Repeat, "repeat", 1, "run each step `R` times; the figures are the median")
+	fs.Func("max-tokens", fmt.Sprintf("the tokens each stream asks for, `N` (Ollama's num_predict; default %d)", sweep.DefaultMaxTokens), func(s string) error {
+		n, err := strconv.Atoi(s)
+		o.MaxTokens = &n
+		return err
+	})
+	fs.Func("temperature", "sampling temperature `T`, 0 to 2 (default: the model's)", func(s string) error {
+		t, err := strconv.ParseFloat(s, 64)
+		o.Temperature = &t
+		return err
+	})
+	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per step, then the sweep's, instead of text")
+	fs.StringVar(&o.Picture, "picture", "", "save the sweep's chart to `FILE` (.svg or .png)")
+	pictureSizeFlag(fs, "picture-size", &o.PictureSize)
+	fs.StringVar(&o.Open, "open", "", "show sweep `ID` of the history again (last: the newest) instead of running one")
+	list := fs.Bool("list", false, "list the sweeps of the history, newest first")
+	noHistory := fs.Bool("no-history", false, "do not keep the sweep in the history")
+	ollamaFlag(fs, &o.OllamaURL)
+	endpointFlag(fs, &o.Endpoints)
+	if code, done := parseFlagsOnly(fs, args, stderr, " (quote the prompt and pass it with -p)"); done {
+		return code
+	}
+	if !*noHistory {
+		o.History = cli.HistoryFile(stderr)
+	}
+	if *list {
+		return cli.ListSweeps(ctx, o.History, o.JSON, stdout, stderr)
+	}
+	if o.Model == "" && o.Open == "" {
+		fmt.Fprintln(stderr, "tokenloom sweep: name the model to sweep with -m MODEL (tokenloom sweep --help)")
+		return cli.ExitUsage
+	}
+	o.Version = buildVersion()
+	o.Stdout, o.Stderr = stdout, stderr
+	o.Progress = !o.JSON && colorWanted(stderr)
+	return cli.Sweep(ctx, o)
 }
 
 const replayUsage = `Usage: tokenloom replay FILE [--speed N] [--json]
@@ -546,6 +620,21 @@ func parseFlagsOnly(fs *flag.FlagSet, args []string, stderr io.Writer, hint stri
 		return cli.ExitUsage, true
 	}
 	return 0, false
+}
+
+// pictureSizeFlag adds the flag name, a picture's size WxH, to a command
+// that saves one.
+func pictureSizeFlag(fs *flag.FlagSet, name string, size *[2]int) {
+	fs.Func(name, "the picture's size in pixels, `WxH` (default 1600x900)", func(s string) error {
+		w, h, ok := strings.Cut(strings.ToLower(s), "x")
+		wi, werr := strconv.Atoi(w)
+		hi, herr := strconv.Atoi(h)
+		if !ok || werr != nil || herr != nil || wi < 320 || hi < 200 || wi > 4000 || hi > 3000 {
+			return fmt.Errorf("want WIDTHxHEIGHT in pixels, 320x200 to 4000x3000, such as 1600x900")
+		}
+		*size = [2]int{wi, hi}
+		return nil
+	})
 }
 
 // ollamaFlag adds --ollama to a command that starts its own server.

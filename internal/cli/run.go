@@ -379,7 +379,7 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 
 	sum := summarize(created.Mode, results)
 	if o.JSON {
-		printJSONSummary(o.Stdout, sum)
+		printJSONLine(o.Stdout, sum)
 	} else {
 		text.finishLine()
 		text.summary(sum, describe(created.Mode))
@@ -419,12 +419,12 @@ func printJSONEvent(w io.Writer, s client.StreamCreated, ev client.Event) {
 	fmt.Fprintf(w, "%s\n", bytes.TrimSpace(line))
 }
 
-// printJSONSummary writes the run's summary as the last NDJSON line.
+// printJSONLine writes v as one NDJSON line, its HTML characters as they are.
 // Like the events' data, it keeps "<" and "&" as they are.
-func printJSONSummary(w io.Writer, sum runSummary) {
+func printJSONLine(w io.Writer, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(sum)
+	_ = enc.Encode(v)
 }
 
 // printAPIError prints a refusal of the server as a sentence and a hint.

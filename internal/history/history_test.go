@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -457,7 +458,7 @@ func TestHistoryNewerSchemaRefused(t *testing.T) {
 	if !errors.As(err, &newer) || newer.Schema != 7 || newer.Supported != SchemaVersion {
 		t.Fatalf("Open of a newer schema: %v", err)
 	}
-	want := "made by a newer Tokenloom (schema 7); this one reads up to 3"
+	want := fmt.Sprintf("made by a newer Tokenloom (schema 7); this one reads up to %d", SchemaVersion)
 	if !strings.Contains(err.Error(), want) {
 		t.Errorf("message %q lacks %q", err, want)
 	}

@@ -9,7 +9,7 @@ import (
 // SchemaVersion is the schema this Tokenloom writes and reads, kept in the
 // file's PRAGMA user_version. A file of an older schema is migrated when
 // opened; one of a newer schema is refused (NewerSchemaError).
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrations[v] brings a database from schema v to v+1. A step is never
 // changed once released: files of every older version must still migrate.
@@ -17,6 +17,7 @@ var migrations = []string{
 	0: schemaV1,
 	1: schemaV2,
 	2: schemaV3,
+	3: schemaV4,
 }
 
 // schemaV1 is the first schema: runs, their streams and their events.
@@ -92,6 +93,24 @@ INSERT INTO runs_fts (rowid, prompt, answers)
 // turns as JSON, NULL for a stream that began a conversation.
 const schemaV3 = `
 ALTER TABLE streams ADD COLUMN history TEXT;
+`
+
+// schemaV4 keeps concurrency sweeps (internal/sweep): each as the JSON of
+// its result, with what lists show of it. started_ns is its start in Unix
+// nanoseconds, streams its numbers of streams ("1,2,4,8").
+const schemaV4 = `
+CREATE TABLE sweeps (
+	sid        INTEGER PRIMARY KEY,
+	id         TEXT NOT NULL UNIQUE,
+	started_ns INTEGER NOT NULL,
+	model      TEXT NOT NULL,
+	streams    TEXT NOT NULL,
+	repeat     INTEGER NOT NULL,
+	steps      INTEGER NOT NULL,
+	stopped    INTEGER NOT NULL DEFAULT 0,
+	data       TEXT NOT NULL
+);
+CREATE INDEX sweeps_by_start ON sweeps (started_ns);
 `
 
 // migrate brings db to SchemaVersion, one step a transaction, each taking
