@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -10,11 +11,13 @@ import (
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testenv"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // compareAndWait presses Compare and waits for the comparison to show.
 func (h *harness) compareAndWait() *compareView {
 	v := h.app.views.compare
+	v.diagram = nil // an earlier comparison's
 	test.Tap(h.app.compareBtn)
 	h.q.waitFor(h.t, "the comparison", func() bool { return v.diagram != nil && !h.app.running })
 	return v
@@ -89,14 +92,87 @@ func TestCompareOneSlot(t *testing.T) {
 		p.maxTok.SetText("2500") // long enough to queue well past the queued margin
 	}
 	h.app.prompt.SetText("one")
-	h.runAndWait() // loads the model: both runs of the comparison find it warm
+	// The model is cold: the sync run loads it, the async run finds it
+	// loaded. Its wall time is the shorter by the load, which is not
+	// async's doing: nothing is saved, on the chart neither.
 	v := h.compareAndWait()
 	c := comparisonOf(v)
 	t.Logf("%s\n%s", v.heading.Text, v.lesson.Text)
-	if c.Regime != figures.RegimeQueued || c.Async.Queued == 0 || c.Saved() != "async saved nothing" {
-		t.Errorf("async run: regime %q, %d queued, %s", c.Regime, c.Async.Queued, c.Saved())
+	if c.Regime != figures.RegimeQueued || c.Async.Queued == 0 || c.Saved() != "async saved nothing" || len(v.diagram.Spans) != 0 ||
+		!strings.HasSuffix(v.heading.Text, "async saved nothing") {
+		t.Errorf("async run: regime %q, %d queued, %s, spans %+v", c.Regime, c.Async.Queued, c.Saved(), v.diagram.Spans)
+	}
+	// Once warm, the same.
+	v = h.compareAndWait()
+	c = comparisonOf(v)
+	t.Logf("%s\n%s", v.heading.Text, v.lesson.Text)
+	if c.Regime != figures.RegimeQueued || c.Saved() != "async saved nothing" || len(c.Sync.Loads)+len(c.Async.Loads) != 0 {
+		t.Errorf("warm: regime %q, %s, loads %+v %+v", c.Regime, c.Saved(), c.Sync.Loads, c.Async.Loads)
 	}
 	if !strings.Contains(v.lesson.Text, "answered them one at a time") || !strings.Contains(v.lesson.Text, "does not interleave") || strings.Contains(v.lesson.Text, "overlapped") {
 		t.Errorf("lesson %q", v.lesson.Text)
+	}
+}
+
+// TestCompareRegimes: Compare on the Fyne test driver names what async
+// bought, sentence by sentence, in each of the three regimes the demo
+// sources show: the lesson's tasks only wait (async saves nearly all),
+// demo/shared's streams share one engine (each at half its solo rate,
+// nothing saved), demo/oneslot's take turns (nothing saved).
+func TestCompareRegimes(t *testing.T) {
+	testenv.Long(t, "three comparisons of 12 s")
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.app.prompt.SetText("go")
+	for _, tt := range []struct {
+		models    []string
+		maxTokens string
+		regime    figures.Regime
+		sentences []string
+	}{
+		{[]string{wire.DemoTask1, wire.DemoTask2}, "", figures.RegimeWaiting, []string{
+			`One after another \(sync\), each stream waited for the one before it to end: demo/task1 took 2\.0\d s, then demo/task2 3\.0\d s; the run took 5\.0\d s, the sum of its streams\.`,
+			`Side by side \(async\), all 2 streams were sent at once and each ran as fast as alone \(at 100% of its solo rate\): they were waiting, not working, so their waits overlapped: the run took 3\.0\d s, about as long as its longest stream \(demo/task2, 3\.0\d s\), not the sum of them \(5\.0\d s\)\.`,
+			`Async saved 1\.9\d s \(\d\d%\)\.|Async saved 2\.0\d s \(\d\d%\)\.`,
+		}},
+		{[]string{wire.DemoShared, wire.DemoShared}, "5", figures.RegimeSharing, []string{
+			`One after another \(sync\), each stream waited for the one before it to end: demo/shared took 0\.5\d s, then demo/shared 0\.5\d s; the run took 1\.0\d s, the sum of its streams\.`,
+			`Side by side \(async\), all 2 streams were sent at once and ran at the same time, but each stream generated at (4[5-9]|5[0-5])% of its solo rate: they shared the machine\.`,
+			`Async saved nothing: sharing the machine, the streams took as long side by side as one after another\.`,
+		}},
+		{[]string{wire.DemoOneSlot, wire.DemoOneSlot}, "5", figures.RegimeQueued, []string{
+			`One after another \(sync\), each stream waited for the one before it to end: demo/oneslot took 0\.5\d s, then demo/oneslot 0\.5\d s; the run took 1\.0\d s, the sum of its streams\.`,
+			`Side by side \(async\), all 2 streams were sent at once, but the model server answered them one at a time: the other waited 0\.5\d s in its queue \(hatched on the timeline\) while one was generated \(Ollama answers one request per model at a time unless OLLAMA_NUM_PARALLEL says more; it is 1 by default since 0\.10\)\.`,
+			`A server that does not interleave gives async nothing back: 1\.0\d s against 1\.0\d s one after another\.`,
+			`Async saved nothing\.`,
+		}},
+	} {
+		t.Run(tt.models[0], func(t *testing.T) {
+			h.setPanes(tt.models...)
+			for _, p := range h.app.panes {
+				p.maxTok.SetText(tt.maxTokens)
+			}
+			v := h.compareAndWait()
+			c := comparisonOf(v)
+			got := c.Sentences()
+			if c.Regime != tt.regime || len(got) != len(tt.sentences) || v.lesson.Text != strings.Join(got, " ") {
+				t.Fatalf("regime %q, lesson:\n%s", c.Regime, strings.Join(got, "\n"))
+			}
+			for i, want := range tt.sentences {
+				if !regexp.MustCompile("^(" + want + ")$").MatchString(got[i]) {
+					t.Errorf("sentence %d:\n%s\nwant\n%s", i+1, got[i], want)
+				}
+			}
+			// The chart marks a saving only where the lesson says one.
+			if d := v.diagram; (len(d.Spans) > 0) != c.AsyncSaved() || c.AsyncSaved() != (tt.regime == figures.RegimeWaiting) {
+				t.Errorf("spans %+v, saved %v", d.Spans, c.AsyncSaved())
+			}
+			if tt.regime == figures.RegimeSharing {
+				for i, p := range c.Paces {
+					if p < 0.45 || p > 0.55 {
+						t.Errorf("stream %d at %.0f%% of its solo rate, want 50%% ± 5%%", i+1, 100*p)
+					}
+				}
+			}
+		})
 	}
 }
