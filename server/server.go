@@ -30,6 +30,7 @@
 // and the log budget; events.go GET /events; http.go routing, guards and
 // refusals; body.go reading request bodies; handlers.go the JSON
 // endpoints; transcript.go GET /api/runs/{id} written as it goes;
+// phases.go a stream's phases, exact at its end by its server's clock;
 // validate.go what requests may ask; conns.go the cap on connections.
 // Sources: source.go the Source interface and the routing of model names,
 // demo.go, ollama.go with silence.go and queue.go, openai.go (an

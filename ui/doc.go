@@ -22,6 +22,8 @@
 //     raw SSE frames).
 //   - tokenview.go: the virtualised text widget, with tokenwrap.go (text
 //     into rows), tokenrow.go (a row's widget) and scrollbar.go.
+//   - sweep.go: the Sweep tab (a concurrency sweep, its chart and
+//     table, earlier sweeps); compare.go the Compare tab.
 //   - pump.go hands events to the views once per frame, paced by a
 //     paintClock (paintclock.go) and the pacer (pacer.go, cpu_*.go);
 //     mincache.go caches MinSize per frame; probe.go measures how long

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 func newTestTimeline(t testing.TB, lanes int, w, h float32) *Timeline {
@@ -252,13 +253,52 @@ func TestTimelinePhasesFromPhaseEvents(t *testing.T) {
 	}
 }
 
+// TestTimelineExactPhasesAtEnd: a live stream's phases are an estimate,
+// drawn fainter than the same phase of an ended stream; at its end the
+// stats' phases, by the server's clock, replace them (the queued phase
+// from the request on, not from when the guess could tell).
+func TestTimelineExactPhasesAtEnd(t *testing.T) {
+	tl := newTestTimeline(t, 2, 830, 200)
+	for k, e := range []client.Event{
+		ev(client.EventPhase, 0, 1, client.PhasePrompt),
+		ev(client.EventPhase, 0, 260, client.PhaseQueued),
+		ev(client.EventPhase, 0, 500, client.PhaseGenerating),
+		ev(client.EventToken, 0, 510, "a"),
+	} {
+		e.Seq = int64(k)
+		tl.Add(0, e)
+	}
+	// The other lane has ended in the prompt phase: the same shading,
+	// exact.
+	tl.Add(1, ev(client.EventPhase, 1, 1, client.PhasePrompt))
+	tl.Add(1, client.Event{Type: client.EventDone, TMs: 700, Stats: &client.Stats{
+		Phases: []wire.PhaseSpan{{Phase: client.PhasePrompt, StartMs: 1, EndMs: 700}}}})
+	tl.Refresh()
+	img := tl.raster.Generator(830, 200).(*image.RGBA)
+	x := int(tl.timeX(150)) // in prompt in both lanes, between two lines of the axis
+	live, ended := img.RGBAAt(x, int(tl.laneHeight()/2)), img.RGBAAt(x, int(1.5*tl.laneHeight()))
+	if live.A >= ended.A {
+		t.Errorf("live prompt %v, ended prompt %v: want the estimate fainter", live, ended)
+	}
+	done := ev(client.EventDone, 0, 900, "stop")
+	done.Stats = &client.Stats{Phases: []wire.PhaseSpan{
+		{Phase: client.PhaseLoading, StartMs: 1, EndMs: 3}, {Phase: client.PhaseQueued, StartMs: 3, EndMs: 480},
+		{Phase: client.PhasePrompt, StartMs: 480, EndMs: 490}, {Phase: client.PhaseGenerating, StartMs: 490, EndMs: 890}}}
+	tl.Add(0, done)
+	want := []phaseSpan{{client.PhaseLoading, 1, 3}, {client.PhaseQueued, 3, 480}, {client.PhasePrompt, 480, 490}, {client.PhaseGenerating, 490, 890}}
+	if got := tl.Phases(0); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("phases at the end %v, want the stats' %v", got, want)
+	}
+}
+
 // TestTimelineLegend names every phase, queued and thinking among them,
-// each with a swatch of its own.
+// then the look of a live stream's estimated phases, each with a swatch
+// of its own.
 func TestTimelineLegend(t *testing.T) {
 	test.NewTempApp(t)
 	l := newTimelineLegend()
 	test.NewTempWindow(t, l)
-	if got := strings.Join(l.Labels(), " "); got != "waiting queued loading prompt thinking answer" {
+	if got := strings.Join(l.Labels(), " "); got != "waiting queued loading prompt thinking answer estimate (live)" {
 		t.Errorf("legend %q", got)
 	}
 	seen := map[string]string{}

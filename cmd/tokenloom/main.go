@@ -53,8 +53,8 @@ Usage:
   tokenloom bench [--json]  measure the UI, start-up and relay against their performance targets
   tokenloom help [command]  show help for a command
 
-Models: the demo sources demo/hello, demo/hamlet, demo/flood and demo/echo are built
-in and need nothing else. Any model of your local Ollama works too; Tokenloom finds
+Models: the demo sources (demo/hello, demo/hamlet, demo/task1, demo/task2, demo/shared,
+demo/oneslot, demo/flood, demo/echo, demo/think) are built in and need nothing else. Any model of your local Ollama works too; Tokenloom finds
 Ollama through OLLAMA_HOST (default http://127.0.0.1:11434). Other model servers are
 named endpoints, of kind ollama or openai (vLLM, LM Studio, llama-server and other
 OpenAI-compatible servers): --endpoint NAME=KIND:URL on the app, run and serve, or
@@ -67,6 +67,8 @@ Examples:
   tokenloom run -m llama3.2 -m qwen2.5:0.5b -p "Why is the sky blue?"
   tokenloom run -p hi --save run.json                 save the run (or --save run.md: a report)
   tokenloom replay run.json --speed 2                 play it back at twice the speed
+  tokenloom run --compare -m demo/shared -m demo/shared -p hi   streams that share one engine
+  tokenloom sweep -m demo/task1 --picture sweep.svg   1, 2, 4, 8 streams at once: what async buys
   tokenloom serve
 `
 
@@ -134,8 +136,11 @@ const runUsage = `Usage: tokenloom run [-m MODEL]... [-p PROMPT] [flags]
 Streams one prompt through every model given with -m, all at once (async) or one
 after another (--sync), and prints the tokens as they arrive, each stream in its
 own colour. Then a table per stream: tokens, time to first token (TTFT), tokens
-per second, duration and why it ended, and the run's wall time next to the sum of
-the streams' durations: async runs take about the longest stream, sync runs the sum.
+per second, duration and why it ended (and the time queued and busy when a stream
+waited in its model server's queue), and the run's wall time next to its work: the
+time the model servers spent on the streams that finished, by their own clocks where
+they send them (Ollama does), never a stream's wait in a queue. A speed-up is claimed
+only for work that really overlapped.
 
 Without -p the prompt is read from standard input, up to Ctrl+D. Without -m the demo
 sources demo/hello and demo/hamlet are used. -m MODEL@NAME streams from the endpoint
@@ -146,15 +151,17 @@ output is not a terminal or with --hide-thinking; --json always has it, as think
 events. Colours are off when the output is not a terminal or NO_COLOR is set; each
 line of text then begins with its stream's label, such as [1 demo/hello], when there
 are several streams. --json prints every event as one JSON object per line, then the
-run's summary as the last: {"event":"summary","mode":...,"wall_ms":...,"stream_ms":...,
-"speedup":...,"streams":[{"model":...,"end":...,"tokens":...,"ttft_ms":...,
-"tokens_per_s":...,"duration_ms":...},...]}, with a "note", and a stream's "error"
-and "hint", when there is something to say.
+run's summary as the last: {"event":"summary","mode":...,"wall_ms":...,"work_ms":...,
+"busy_ms":...,"overlap_ms":...,"saved_ms":...,"speedup":...,"headline":...,"streams":
+[{"model":...,"end":...,"tokens":...,"ttft_ms":...,"tokens_per_s":...,"duration_ms":...,
+"queued_ms":...,"busy_ms":...,"clock":...},...]} (speedup null unless claimed), with a
+"note", and a stream's "error" and "hint", when there is something to say.
 --compare runs the streams one after another, then all at once, prints both, then
-both wall times, what async saved and a few sentences read from the figures: what
-waited, what overlapped, and whether the model server answered the streams one at a
-time; with --json its last line is {"event":"comparison","sync_wall_ms":...,
-"async_wall_ms":...,"saved_ms":...,"saved":...,"lesson":...}.
+both wall times, what async saved and a few sentences read from the figures that name
+what async bought: the streams waited (each ran as fast as alone), shared the machine
+(each slower), or were queued by a server that answers one request at a time; with
+--json its last line is {"event":"comparison","sync_wall_ms":...,"async_wall_ms":...,
+"saved_ms":...,"saved":...,"regime":...,"lesson":...,"sentences":[...]}.
 --save FILE writes the run once it has ended (with --compare, the async run):
 FILE.json holds every event with its time (open it in the app, or tokenloom replay
 FILE.json), FILE.md or FILE.markdown is a readable report (figures per stream, the
