@@ -102,11 +102,12 @@ func TestCompareOneSlot(t *testing.T) {
 		!strings.HasSuffix(v.heading.Text, "async saved nothing") {
 		t.Errorf("async run: regime %q, %d queued, %s, spans %+v", c.Regime, c.Async.Queued, c.Saved(), v.diagram.Spans)
 	}
-	// Once warm, the same.
+	// Once warm, no saving either (async may even take longer: reading
+	// two replies at once costs this process more).
 	v = h.compareAndWait()
 	c = comparisonOf(v)
 	t.Logf("%s\n%s", v.heading.Text, v.lesson.Text)
-	if c.Regime != figures.RegimeQueued || c.Saved() != "async saved nothing" || len(c.Sync.Loads)+len(c.Async.Loads) != 0 {
+	if c.Regime != figures.RegimeQueued || c.AsyncSaved() || len(v.diagram.Spans) != 0 || len(c.Sync.Loads)+len(c.Async.Loads) != 0 {
 		t.Errorf("warm: regime %q, %s, loads %+v %+v", c.Regime, c.Saved(), c.Sync.Loads, c.Async.Loads)
 	}
 	if !strings.Contains(v.lesson.Text, "answered them one at a time") || !strings.Contains(v.lesson.Text, "does not interleave") || strings.Contains(v.lesson.Text, "overlapped") {
