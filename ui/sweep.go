@@ -48,6 +48,11 @@ type sweepView struct {
 	earlierIDs []string
 }
 
+// sweepIntro is what the tab says before it shows a sweep.
+const sweepIntro = "A sweep runs the prompt above on one model at 1, 2, 4 and 8 streams at once, one step after another, " +
+	"and shows how the aggregate and each stream's tokens per second change with the streams: demo/task1 only waits, " +
+	"demo/shared shares one engine, demo/oneslot answers one request at a time."
+
 // sweepColumns are the titles of the table's columns.
 var sweepColumns = []string{"streams", "wall s", "aggregate tok/s", "per stream tok/s", "TTFT p50 ms", "TTFT p95 ms", "queued s", "failed"}
 
@@ -74,10 +79,9 @@ func newSweepView(a *App) *sweepView {
 		v.earlier.Disable()
 	}
 	v.progress = widget.NewProgressBar()
-	v.status = widget.NewLabel("A sweep runs the prompt above on one model at 1, 2, 4 and 8 streams at once, one step after another, " +
-		"and shows how the aggregate and each stream's tokens per second change: demo/task1 only waits, demo/shared shares one engine, " +
-		"demo/oneslot answers one request at a time.")
-	v.status.Wrapping = fyne.TextWrapWord
+	v.progress.Hide() // until a sweep is shown
+	v.status = widget.NewLabel("")
+	v.status.Truncation = fyne.TextTruncateEllipsis
 	v.chart = canvas.NewRaster(func(w, h int) image.Image {
 		if v.result == nil || len(v.points) == 0 {
 			return image.NewRGBA(image.Rect(0, 0, 1, 1))
@@ -109,7 +113,7 @@ func newSweepView(a *App) *sweepView {
 		title.TextStyle = fyne.TextStyle{Bold: true}
 		v.table.SetColumnWidth(i, title.MinSize().Width+8)
 	}
-	v.sentences = widget.NewLabel("")
+	v.sentences = widget.NewLabel(sweepIntro)
 	v.sentences.Wrapping = fyne.TextWrapWord
 
 	controls := container.NewHBox(
@@ -118,10 +122,10 @@ func newSweepView(a *App) *sweepView {
 		widget.NewLabel("Repeat"), sized(v.repeat, 50),
 		widget.NewLabel("Max tokens"), sized(v.maxTk, 70),
 		v.startBtn, v.saveBtn, v.earlier)
-	top := container.NewVBox(container.NewHScroll(controls), v.progress, v.status)
-	right := container.NewBorder(nil, container.NewVScroll(v.sentences), nil, nil, v.table)
+	top := container.NewVBox(container.NewHScroll(controls), container.NewBorder(nil, nil, nil, sized(v.progress, 160), v.status))
+	right := container.NewBorder(v.sentences, nil, nil, nil, v.table)
 	split := container.NewHSplit(v.chart, right)
-	split.Offset = 0.55
+	split.Offset = 0.5
 	v.root = container.NewBorder(top, nil, nil, nil, split)
 	return v
 }
@@ -235,6 +239,7 @@ func (v *sweepView) start() {
 	v.result, v.points = &sweep.Result{Spec: spec}, nil
 	v.refresh()
 	v.progress.SetValue(0)
+	v.progress.Show()
 	v.status.SetText("Starting the sweep…")
 	updates := make(chan sweepUpdate)
 	send := func(u sweepUpdate) {
@@ -371,7 +376,7 @@ func (v *sweepView) refresh() {
 	v.table.Refresh()
 	v.chart.Refresh()
 	if v.result == nil || len(v.points) == 0 {
-		v.sentences.SetText("")
+		v.sentences.SetText(sweepIntro)
 		return
 	}
 	v.sentences.SetText(strings.Join(v.result.Sentences(), " "))
@@ -424,6 +429,7 @@ func (v *sweepView) openEarlier() {
 			}
 			v.show(r)
 			v.progress.SetValue(float64(len(r.Steps)) / float64(max(len(r.Spec.Streams)*r.Spec.Repeat, 1)))
+			v.progress.Show()
 			v.status.SetText(fmt.Sprintf("Sweep of %s: %s.", r.StartedAt.Local().Format("Jan 2 15:04"), r.Title()))
 		}
 	})

@@ -179,12 +179,16 @@ func StepOf(t *wire.Transcript, n, repeat int) Step {
 }
 
 // rateOf is a stream's rate of generation: Ollama's eval rate, else the
-// stream's tokens per second as the server measured them.
+// stream's tokens per second as the server measures them (unrounded: the
+// stats' are to a tenth, too coarse for a slow stream's ratio).
 func rateOf(st *wire.Stats) (float64, bool) {
 	if o := st.Ollama; o != nil && o.EvalDurationNs > 0 && o.EvalCount > 0 {
 		return float64(o.EvalCount) / (float64(o.EvalDurationNs) / 1e9), true
 	}
-	return st.TokensPerS, st.TokensPerS > 0
+	n := st.Tokens + st.ThinkingTokens
+	first := st.StartMs + figures.FirstGenerated(st.ThinkingTokens, st.Tokens, st.ThinkingTTFTMs, st.TTFTMs)
+	r := figures.TokensPerS(n, first, st.EndMs, st.DurationMs)
+	return r, n > 0 && r > 0
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
