@@ -200,16 +200,8 @@ func runCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.BoolVar(&o.Compare, "compare", false, "run the streams one after another, then all at once, and say what async saved")
 	fs.StringVar(&o.Timeline, "timeline", "", "save a picture of the run's timeline to `FILE` (.svg or .png)")
 	pictureSizeFlag(fs, "timeline-size", &o.TimelineSize)
-	fs.Func("max-tokens", "stop each stream after `N` tokens (Ollama's num_predict; -1: no limit)", func(s string) error {
-		n, err := strconv.Atoi(s)
-		o.MaxTokens = &n
-		return err
-	})
-	fs.Func("temperature", "sampling temperature `T`, 0 to 2 (default: the model's)", func(s string) error {
-		t, err := strconv.ParseFloat(s, 64)
-		o.Temperature = &t
-		return err
-	})
+	intFlag(fs, "max-tokens", "stop each stream after `N` tokens (Ollama's num_predict; -1: no limit)", &o.MaxTokens)
+	temperatureFlag(fs, &o.Temperature)
 	fs.Func("seed", "random seed `N` for repeatable sampling (default: the model's)", func(s string) error {
 		n, err := strconv.ParseInt(s, 10, 64)
 		o.Seed = &n
@@ -287,16 +279,8 @@ func sweepCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return err
 	})
 	fs.IntVar(&o.Repeat, "repeat", 1, "run each step `R` times; the figures are the median")
-	fs.Func("max-tokens", fmt.Sprintf("the tokens each stream asks for, `N` (Ollama's num_predict; default %d)", sweep.DefaultMaxTokens), func(s string) error {
-		n, err := strconv.Atoi(s)
-		o.MaxTokens = &n
-		return err
-	})
-	fs.Func("temperature", "sampling temperature `T`, 0 to 2 (default: the model's)", func(s string) error {
-		t, err := strconv.ParseFloat(s, 64)
-		o.Temperature = &t
-		return err
-	})
+	intFlag(fs, "max-tokens", fmt.Sprintf("the tokens each stream asks for, `N` (Ollama's num_predict; default %d)", sweep.DefaultMaxTokens), &o.MaxTokens)
+	temperatureFlag(fs, &o.Temperature)
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per step, then the sweep's, instead of text")
 	fs.StringVar(&o.Picture, "picture", "", "save the sweep's chart to `FILE` (.svg or .png)")
 	pictureSizeFlag(fs, "picture-size", &o.PictureSize)
@@ -627,6 +611,24 @@ func parseFlagsOnly(fs *flag.FlagSet, args []string, stderr io.Writer, hint stri
 		return cli.ExitUsage, true
 	}
 	return 0, false
+}
+
+// intFlag adds the flag name, a whole number that is nil unless given.
+func intFlag(fs *flag.FlagSet, name, usage string, v **int) {
+	fs.Func(name, usage, func(s string) error {
+		n, err := strconv.Atoi(s)
+		*v = &n
+		return err
+	})
+}
+
+// temperatureFlag adds --temperature, nil unless given.
+func temperatureFlag(fs *flag.FlagSet, v **float64) {
+	fs.Func("temperature", "sampling temperature `T`, 0 to 2 (default: the model's)", func(s string) error {
+		t, err := strconv.ParseFloat(s, 64)
+		*v = &t
+		return err
+	})
 }
 
 // pictureSizeFlag adds the flag name, a picture's size WxH, to a command

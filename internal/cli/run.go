@@ -147,12 +147,7 @@ func Run(ctx context.Context, o RunOptions) int {
 		o.Prompt = strings.TrimRight(string(b), "\r\n")
 	}
 
-	eps, epErr := endpoints.Load(o.Endpoints)
-	if epErr != nil {
-		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", epErr)
-		return ExitUsage
-	}
-	emb := startEmbedded(server.Config{OllamaURL: o.OllamaURL, Endpoints: eps, Version: o.Version}, o.Stderr)
+	emb := startWithEndpoints(o.OllamaURL, o.Endpoints, o.Version, o.Stderr)
 	if emb == nil {
 		return ExitUsage
 	}
@@ -231,6 +226,19 @@ const promptFromStdinHint = "reading the prompt from standard input (end with Ct
 func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// startWithEndpoints starts the embedded server of a command that streams
+// from models: Ollama at ollamaURL ("": OLLAMA_HOST), the --endpoint flags
+// over the endpoints file. When it cannot, it says why on stderr and
+// returns nil.
+func startWithEndpoints(ollamaURL string, flags []endpoints.Endpoint, version string, stderr io.Writer) *embedded.Server {
+	eps, err := endpoints.Load(flags)
+	if err != nil {
+		fmt.Fprintf(stderr, "tokenloom: %v\n", err)
+		return nil
+	}
+	return startEmbedded(server.Config{OllamaURL: ollamaURL, Endpoints: eps, Version: version}, stderr)
 }
 
 // startEmbedded starts the embedded server of a command; when it cannot,

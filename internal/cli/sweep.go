@@ -16,7 +16,6 @@ import (
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/internal/sweep"
-	"github.com/tokenloom/tokenloom/server"
 )
 
 // SweepOptions are the settings of `tokenloom sweep`.
@@ -90,12 +89,7 @@ func Sweep(ctx context.Context, o SweepOptions) int {
 		fmt.Fprintf(o.Stderr, "tokenloom sweep: %v\n", err)
 		return ExitUsage
 	}
-	eps, err := endpoints.Load(o.Endpoints)
-	if err != nil {
-		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
-		return ExitUsage
-	}
-	emb := startEmbedded(server.Config{OllamaURL: o.OllamaURL, Endpoints: eps, Version: o.Version}, o.Stderr)
+	emb := startWithEndpoints(o.OllamaURL, o.Endpoints, o.Version, o.Stderr)
 	if emb == nil {
 		return ExitUsage
 	}

@@ -3,7 +3,6 @@ package diagram
 import (
 	"image"
 	"image/color"
-	"image/png"
 	"io"
 	"math"
 	"strconv"
@@ -77,35 +76,16 @@ var (
 // viewBox): text as text elements, a series as a polyline and its points
 // as circles, colours in hex. It refuses a size outside
 // MinWidth×MinHeight to MaxWidth×MaxHeight.
-func (c Chart) SVG(w io.Writer, width, height int) error {
-	if err := checkSize(width, height); err != nil {
-		return err
-	}
-	f := newFonts()
-	cv := newSVGCanvas(f, width, height)
-	c.paint(cv, f, width, height)
-	return cv.writeTo(w)
-}
+func (c Chart) SVG(w io.Writer, width, height int) error { return writeSVG(c, w, width, height) }
 
 // Image draws the chart at width×height pixels, opaque, for the screen or
 // a file. Any size from 1×1 to MaxWidth×MaxHeight is drawn as asked (below
 // MinWidth×MinHeight parts do not fit); one outside is brought within it.
-func (c Chart) Image(width, height int) *image.RGBA {
-	width, height = min(max(width, 1), MaxWidth), min(max(height, 1), MaxHeight)
-	f := newFonts()
-	cv := newRasterCanvas(f, width, height)
-	c.paint(cv, f, width, height)
-	return cv.img
-}
+func (c Chart) Image(width, height int) *image.RGBA { return drawImage(c, width, height) }
 
 // PNG writes the chart as a PNG image of width×height pixels. It refuses a
 // size outside MinWidth×MinHeight to MaxWidth×MaxHeight.
-func (c Chart) PNG(w io.Writer, width, height int) error {
-	if err := checkSize(width, height); err != nil {
-		return err
-	}
-	return png.Encode(w, c.Image(width, height))
-}
+func (c Chart) PNG(w io.Writer, width, height int) error { return writePNG(c, w, width, height) }
 
 // A chart's sizes, besides the timeline's (layout.go).
 const (

@@ -249,35 +249,52 @@ func checkSize(width, height int) error {
 // viewBox): text as text elements, colours in hex, a lane's ticks as one
 // path with at most one tick per pixel column. It refuses a size outside
 // MinWidth×MinHeight to MaxWidth×MaxHeight.
-func (d Diagram) SVG(w io.Writer, width, height int) error {
-	if err := checkSize(width, height); err != nil {
-		return err
-	}
-	f := newFonts()
-	c := newSVGCanvas(f, width, height)
-	d.paint(c, f, width, height)
-	return c.writeTo(w)
-}
+func (d Diagram) SVG(w io.Writer, width, height int) error { return writeSVG(d, w, width, height) }
 
 // Image draws the picture at width×height pixels, opaque, for the screen
 // or a file. Any size from 1×1 to MaxWidth×MaxHeight is drawn as asked
 // (below MinWidth×MinHeight parts do not fit); one outside is brought
 // within it.
-func (d Diagram) Image(width, height int) *image.RGBA {
-	width, height = min(max(width, 1), MaxWidth), min(max(height, 1), MaxHeight)
-	f := newFonts()
-	c := newRasterCanvas(f, width, height)
-	d.paint(c, f, width, height)
-	return c.img
-}
+func (d Diagram) Image(width, height int) *image.RGBA { return drawImage(d, width, height) }
 
 // PNG writes the picture as a PNG image of width×height pixels. It refuses
 // a size outside MinWidth×MinHeight to MaxWidth×MaxHeight.
-func (d Diagram) PNG(w io.Writer, width, height int) error {
+func (d Diagram) PNG(w io.Writer, width, height int) error { return writePNG(d, w, width, height) }
+
+// painted is a picture that its painter draws on a canvas: a Diagram or a
+// Chart.
+type painted interface {
+	paint(c canvas, f *fonts, width, height int)
+}
+
+// writeSVG writes p as an SVG document of width×height pixels, refusing a
+// size outside the range.
+func writeSVG(p painted, w io.Writer, width, height int) error {
 	if err := checkSize(width, height); err != nil {
 		return err
 	}
-	return png.Encode(w, d.Image(width, height))
+	f := newFonts()
+	c := newSVGCanvas(f, width, height)
+	p.paint(c, f, width, height)
+	return c.writeTo(w)
+}
+
+// drawImage draws p at width×height pixels, brought within the range.
+func drawImage(p painted, width, height int) *image.RGBA {
+	width, height = min(max(width, 1), MaxWidth), min(max(height, 1), MaxHeight)
+	f := newFonts()
+	c := newRasterCanvas(f, width, height)
+	p.paint(c, f, width, height)
+	return c.img
+}
+
+// writePNG writes p as a PNG image of width×height pixels, refusing a
+// size outside the range.
+func writePNG(p painted, w io.Writer, width, height int) error {
+	if err := checkSize(width, height); err != nil {
+		return err
+	}
+	return png.Encode(w, drawImage(p, width, height))
 }
 
 // Save writes p (a Diagram or a Chart) to the file name at width×height

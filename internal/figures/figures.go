@@ -147,6 +147,21 @@ func Plural(n int, word string) string {
 // of t_ms.
 func RoundMs(ms float64) float64 { return math.Round(ms*1000) / 1000 }
 
+// Median is the middle of xs (the mean of the two middle values of an
+// even number), 0 for none. It leaves xs as they are.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
 // NearestRank returns the p-th percentile of xs by the nearest-rank method:
 // of the n values sorted in increasing order, the one at rank
 // ceil(p/100 × n), so it is always a value that occurred, never an

@@ -83,7 +83,7 @@ func Compare(sync, async []Outcome) Comparison {
 		c.Regime = RegimeQueued
 	case !overlapped:
 		c.Regime = RegimeApart
-	case len(known) > 0 && median(known) < asFastShare:
+	case len(known) > 0 && Median(known) < asFastShare:
 		c.Regime = RegimeSharing
 	default:
 		c.Regime = RegimeWaiting
@@ -115,16 +115,6 @@ func paceOf(st *wire.Stats) (float64, bool) {
 		return 0, false
 	}
 	return 1 / busy, true
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // SavedMs is the wall time async saved against sync, each run's cold

@@ -104,16 +104,13 @@ func ParseStreams(s string) ([]int, error) {
 	return out, nil
 }
 
-// Step is one run of a sweep: Streams streams at once, the Repeat-th time.
-type Step struct {
-	Streams int    `json:"streams"`
-	Repeat  int    `json:"repeat"` // from 1
-	Run     string `json:"run"`
-	// WallMs is the run's wall time; Tokens the tokens its finished
-	// streams produced (of the reasoning and the answer).
+// Figures are what a sweep measures at a number of streams: of one step,
+// or the median of a point's steps.
+type Figures struct {
+	// WallMs is the run's wall time.
 	WallMs float64 `json:"wall_ms"`
-	Tokens int     `json:"tokens"`
-	// AggregateTokensPerS is Tokens over the wall time: what the server
+	// AggregateTokensPerS is the finished streams' tokens (of the
+	// reasoning and the answer) over the wall time: what the server
 	// delivered to all streams together.
 	AggregateTokensPerS float64 `json:"aggregate_tokens_per_s"`
 	// PerStreamTokensPerS is the median stream's rate of generation (by
@@ -128,10 +125,20 @@ type Step struct {
 	// (figures.WasQueued).
 	QueuedMs float64 `json:"queued_ms"`
 	Queued   int     `json:"queued_streams"`
-	// Finished and Failed count the streams that ended normally and the
-	// others (failed, or stopped).
+	// Failed counts the streams that failed or were stopped.
+	Failed int `json:"failed"`
+}
+
+// Step is one run of a sweep: Streams streams at once, the Repeat-th time.
+type Step struct {
+	Streams int    `json:"streams"`
+	Repeat  int    `json:"repeat"` // from 1
+	Run     string `json:"run"`
+	Figures
+	// Tokens are the tokens the finished streams produced, Finished how
+	// many finished.
+	Tokens   int `json:"tokens"`
 	Finished int `json:"finished"`
-	Failed   int `json:"failed"`
 	// TTFTs are the finished streams' times to first token, for the
 	// percentiles of a point over its repeats.
 	TTFTs []float64 `json:"ttfts_ms,omitempty"`
@@ -172,7 +179,7 @@ func StepOf(t *wire.Transcript, n, repeat int) Step {
 	if rt.WallMs > 0 {
 		s.AggregateTokensPerS = round2(float64(s.Tokens) / (rt.WallMs / 1000))
 	}
-	s.PerStreamTokensPerS = round2(median(rates))
+	s.PerStreamTokensPerS = round2(figures.Median(rates))
 	s.TTFTP50Ms = figures.NearestRank(slices.Clone(s.TTFTs), 50)
 	s.TTFTP95Ms = figures.NearestRank(slices.Clone(s.TTFTs), 95)
 	return s
@@ -193,34 +200,14 @@ func rateOf(st *wire.Stats) (float64, bool) {
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
-// median of xs, 0 for none.
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if n := len(s); n%2 == 1 {
-		return s[n/2]
-	} else {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-}
-
 // Point is a sweep's figures at one number of streams: the median of its
 // repeats' steps, the percentiles of time to first token over all their
-// streams.
+// streams, the most streams that queued in one of them and the failures
+// of all.
 type Point struct {
-	Streams             int     `json:"streams"`
-	Steps               int     `json:"steps"`
-	WallMs              float64 `json:"wall_ms"`
-	AggregateTokensPerS float64 `json:"aggregate_tokens_per_s"`
-	PerStreamTokensPerS float64 `json:"per_stream_tokens_per_s"`
-	TTFTP50Ms           float64 `json:"ttft_p50_ms"`
-	TTFTP95Ms           float64 `json:"ttft_p95_ms"`
-	QueuedMs            float64 `json:"queued_ms"`
-	Queued              int     `json:"queued_streams"`
-	Failed              int     `json:"failed"`
+	Streams int `json:"streams"`
+	Steps   int `json:"steps"`
+	Figures
 }
 
 // Result is a sweep: what it ran and the steps it ran, in order.
@@ -255,7 +242,7 @@ func (r *Result) Points() []Point {
 			for i, s := range steps {
 				vs[i] = f(s)
 			}
-			return median(vs)
+			return figures.Median(vs)
 		}
 		p.WallMs = figures.RoundMs(of(func(s Step) float64 { return s.WallMs }))
 		p.AggregateTokensPerS = round2(of(func(s Step) float64 { return s.AggregateTokensPerS }))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/embedded"
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/sweep"
 	"github.com/tokenloom/tokenloom/internal/testenv"
@@ -22,8 +23,8 @@ func TestMain(m *testing.M) { testenv.VerifyTestMain(m) }
 func result(agg, per []float64, queued []int) *sweep.Result {
 	r := &sweep.Result{Spec: sweep.Spec{Model: "m", Prompt: "p", Streams: []int{1, 2, 4, 8}, Repeat: 1}}
 	for i, n := range r.Spec.Streams {
-		r.Steps = append(r.Steps, sweep.Step{Streams: n, Repeat: 1, AggregateTokensPerS: agg[i], PerStreamTokensPerS: per[i],
-			Queued: queued[i], QueuedMs: 1000 * float64(queued[i]), Finished: n})
+		r.Steps = append(r.Steps, sweep.Step{Streams: n, Repeat: 1, Finished: n, Figures: sweep.Figures{
+			AggregateTokensPerS: agg[i], PerStreamTokensPerS: per[i], Queued: queued[i], QueuedMs: 1000 * float64(queued[i])}})
 	}
 	return r
 }
@@ -70,10 +71,10 @@ func TestRegimes(t *testing.T) {
 // token the percentiles over all their streams.
 func TestPoints(t *testing.T) {
 	r := &sweep.Result{Spec: sweep.Spec{Streams: []int{1, 2}, Repeat: 3}, Steps: []sweep.Step{
-		{Streams: 1, AggregateTokensPerS: 10, WallMs: 1000, TTFTs: []float64{100}},
-		{Streams: 1, AggregateTokensPerS: 12, WallMs: 900, TTFTs: []float64{90}},
-		{Streams: 1, AggregateTokensPerS: 30, WallMs: 400, TTFTs: []float64{80}},
-		{Streams: 2, AggregateTokensPerS: 20, WallMs: 1000, TTFTs: []float64{100, 300}, Queued: 1, Failed: 1},
+		{Streams: 1, Figures: sweep.Figures{AggregateTokensPerS: 10, WallMs: 1000}, TTFTs: []float64{100}},
+		{Streams: 1, Figures: sweep.Figures{AggregateTokensPerS: 12, WallMs: 900}, TTFTs: []float64{90}},
+		{Streams: 1, Figures: sweep.Figures{AggregateTokensPerS: 30, WallMs: 400}, TTFTs: []float64{80}},
+		{Streams: 2, Figures: sweep.Figures{AggregateTokensPerS: 20, WallMs: 1000, Queued: 1, Failed: 1}, TTFTs: []float64{100, 300}},
 	}}
 	p := r.Points()
 	if len(p) != 2 || p[0].AggregateTokensPerS != 12 || p[0].WallMs != 900 || p[0].Steps != 3 || p[0].TTFTP50Ms != 90 || p[0].TTFTP95Ms != 100 ||
@@ -117,22 +118,12 @@ func TestSpecCheck(t *testing.T) {
 // loopback, and a client of it.
 func startServer(t *testing.T) *client.Client {
 	t.Helper()
-	srv, err := server.New(server.Config{OllamaURL: "http://127.0.0.1:1"})
+	emb, err := embedded.Start(server.Config{OllamaURL: "http://127.0.0.1:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Start(""); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := client.New(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		srv.Close()
-		cl.Close()
-	})
-	return cl
+	t.Cleanup(emb.Close)
+	return emb.Client
 }
 
 // TestRun sweeps the lesson's first task at 1 and 2 streams through the
