@@ -303,17 +303,7 @@ func TestChartPNG(t *testing.T) {
 		t.Run(fmt.Sprintf("%s at %dx%d dark %v", tt.c.Title, tt.w, tt.h, tt.dark), func(t *testing.T) {
 			c := tt.c
 			c.Dark = tt.dark
-			var buf bytes.Buffer
-			if err := c.PNG(&buf, tt.w, tt.h); err != nil {
-				t.Fatal(err)
-			}
-			img, err := png.Decode(&buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b := img.Bounds(); b.Dx() != tt.w || b.Dy() != tt.h {
-				t.Fatalf("size %v, want %dx%d", b.Size(), tt.w, tt.h)
-			}
+			img := decodedPNG(t, c, tt.w, tt.h)
 			for y := range tt.h {
 				for x := range tt.w {
 					if _, _, _, a := img.At(x, y).RGBA(); a != 0xffff {

@@ -347,17 +347,7 @@ func TestPNG(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d dark %v", tt.w, tt.h, tt.dark), func(t *testing.T) {
 			d := compareDiagram()
 			d.Dark = tt.dark
-			var buf bytes.Buffer
-			if err := d.PNG(&buf, tt.w, tt.h); err != nil {
-				t.Fatal(err)
-			}
-			img, err := png.Decode(&buf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b := img.Bounds(); b.Dx() != tt.w || b.Dy() != tt.h {
-				t.Errorf("size %v, want %dx%d", b.Size(), tt.w, tt.h)
-			}
+			img := decodedPNG(t, d, tt.w, tt.h)
 			if c := color.NRGBAModel.Convert(img.At(tt.w-1, tt.h-1)); c != tt.bg {
 				t.Errorf("background %v, want %v", c, tt.bg)
 			}
@@ -868,4 +858,22 @@ func BenchmarkDense(b *testing.B) {
 			}
 		}
 	})
+}
+
+// decodedPNG writes p as a PNG of w×h pixels and decodes it, failing
+// unless it is of that size.
+func decodedPNG(t *testing.T, p diagram.Picture, w, h int) image.Image {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := p.PNG(&buf, w, h); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Fatalf("size %v, want %dx%d", b.Size(), w, h)
+	}
+	return img
 }
