@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -106,6 +107,13 @@ func (f *fakeOpenAI) chat(w http.ResponseWriter, r *http.Request) {
 			chunk(`{"content":" world"}`, ""),
 			chunk(`{}`, "stop"),
 			usageChunk, "[DONE]")
+	case "llama-server":
+		// llama.cpp's server: its timings in the last chunk, after 300 ms
+		// in the queue for a slot.
+		time.Sleep(300 * time.Millisecond)
+		sse(chunk(`{"content":"Hello"}`, ""), chunk(`{"content":" world"}`, ""),
+			`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"tiny","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"timings":{"prompt_n":5,"prompt_ms":4.5,"predicted_n":2,"predicted_ms":1.25}}`,
+			"[DONE]")
 	case "reasoner":
 		sse(chunk(`{"reasoning":"Hm."}`, ""), chunk(`{"content":"Yes."}`, "length"), "[DONE]")
 	case "needs-key":
@@ -237,6 +245,29 @@ func TestOpenAIStream(t *testing.T) {
 	_, evs = runOne(t, cl, "vllm", "reasoner")
 	if th, text, end := joined(evs, client.EventThinking), textOf(evs), evs[len(evs)-1]; th != "Hm." || text != "Yes." || end.Reason != client.ReasonLength {
 		t.Errorf("reasoner: thinking %q, text %q, end %s %q; want Hm., Yes., done length", th, text, end.Type, end.Reason)
+	}
+}
+
+// TestOpenAIClock: the phases of an OpenAI-compatible stream are the
+// server's where it sends a clock (llama.cpp's timings: the prompt and
+// the generation, back from the last token; the time before, queued), and
+// Tokenloom's observation where it sends none.
+func TestOpenAIClock(t *testing.T) {
+	fake := newFakeOpenAI(t, "")
+	_, cl := start(t, server.Config{Endpoints: []endpoints.Endpoint{fake.endpoint("llama", "")}})
+	_, evs := runOne(t, cl, "llama", "llama-server")
+	st := evs[len(evs)-1].Stats
+	if st == nil || st.Clock != wire.ClockServer || strings.Join(phaseNames(st.Phases), " ") != "queued prompt generating" {
+		t.Fatalf("stats %+v: want the server's clock, queued, prompt, generating", st)
+	}
+	p := st.Phases
+	if math.Abs(p[1].EndMs-p[1].StartMs-4.5) > 0.002 || math.Abs(p[2].EndMs-p[2].StartMs-1.25) > 0.002 || p[2].EndMs != st.LastTokenMs ||
+		st.QueuedMs < 300-5.75 || math.Abs(st.BusyMs-5.75) > 0.004 {
+		t.Errorf("phases %+v, busy %.3f, queued %.3f: want 4.5 ms of prompt and 1.25 of generation to the last token, the rest of the 300 ms before the first byte queued", p, st.BusyMs, st.QueuedMs)
+	}
+	_, evs = runOne(t, cl, "llama", "tiny") // no timings
+	if st := evs[len(evs)-1].Stats; st.Clock != wire.ClockObserved || strings.Join(phaseNames(st.Phases), " ") != "prompt thinking generating" {
+		t.Errorf("stats %+v: want Tokenloom's observation", st)
 	}
 }
 

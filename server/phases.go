@@ -74,12 +74,12 @@ func (s *stream) clockedPhases(c ServerClock, observed []wire.PhaseSpan, end flo
 		if s.tokens+s.thinkTokens > 0 {
 			last = s.lastMs
 		}
-		at = max(last-msOf(c.Load+c.Prompt+c.Generation), sent)
+		at = figures.RoundMs(max(last-msOf(c.Load+c.Prompt+c.Generation), sent))
 		c.Queued = durationOf((at - sent) / 1000)
 		at = sent
 	}
 	add := func(phase string, d time.Duration) {
-		to := min(at+msOf(d), end)
+		to := figures.RoundMs(min(at+msOf(d), end))
 		if to > at {
 			out = append(out, wire.PhaseSpan{Phase: phase, StartMs: at, EndMs: to})
 		}

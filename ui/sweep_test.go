@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/history"
+	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
@@ -122,5 +123,26 @@ func TestSweepTabStop(t *testing.T) {
 	test.Tap(v.startBtn)
 	if h.app.running || !strings.Contains(v.status.Text, "99 streams: want 1 to 16") {
 		t.Errorf("status %q", v.status.Text)
+	}
+}
+
+// TestSweepTabOneSlot: the Sweep tab on a real Ollama at one slot per
+// model: the aggregate stays flat, every stream but one of a step queues,
+// and the tab says why.
+func TestSweepTabOneSlot(t *testing.T) {
+	o := ollamatest.Start(t)
+	h := newHarness(t, test.NewTempApp(t), o.URL())
+	model := o.Model() + ":latest"
+	h.q.waitFor(t, "the tiny model in the list", func() bool { return h.app.modelInfo[model].Name != "" })
+	h.app.prompt.SetText("one")
+	h.setPanes(model)
+	h.runAndWait() // loads the model
+	v := h.sweepAndWait(model, "1,2,4", "2500")
+	p := v.points
+	if len(p) != 3 || p[2].AggregateTokensPerS > 1.25*p[0].AggregateTokensPerS || p[1].Queued != 1 || p[2].Queued != 3 || v.result.Regime() != figures.RegimeQueued {
+		t.Errorf("points %+v, regime %q", p, v.result.Regime())
+	}
+	if !strings.Contains(v.sentences.Text, "one request at a time") {
+		t.Errorf("sentences %q", v.sentences.Text)
 	}
 }
