@@ -92,23 +92,7 @@ func TestChartGolden(t *testing.T) {
 		{"chart-sharing-dark.svg", sharing, 800, 450},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := tt.c.SVG(&buf, tt.w, tt.h); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join("testdata", tt.name)
-			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s differs from %s (go test -update rewrites it)", tt.name, path)
-			}
+			goldenSVG(t, tt.c, tt.name, tt.w, tt.h)
 		})
 	}
 }
@@ -520,24 +504,35 @@ func TestChartOdd(t *testing.T) {
 	}
 }
 
-// TestChartSamples writes the sweeps' charts, light and dark, at a slide's
-// size and at half of it, as PNG and SVG, into -sample-dir, to look at.
-func TestChartSamples(t *testing.T) {
-	if *sampleDir == "" {
-		t.Skip("no -sample-dir")
+// TestChartSaved: the sweeps' charts, light and dark, at a slide's size
+// and at half of it, saved as PNG and SVG, are pictures of that size
+// (with -sample-dir they are written there, to look at).
+func TestChartSaved(t *testing.T) {
+	dir := *sampleDir
+	if dir == "" {
+		dir = t.TempDir()
 	}
 	for name, c := range map[string]diagram.Chart{"waiting": waitingChart(), "sharing": sharingChart()} {
 		for _, dark := range []bool{false, true} {
 			c.Dark = dark
 			for _, s := range [][2]int{{1600, 900}, {800, 450}} {
-				base := fmt.Sprintf("chart-%s-%dx%d", name, s[0], s[1])
-				if dark {
-					base += "-dark"
-				}
+				base := filepath.Join(dir, fmt.Sprintf("chart-%s-%dx%d-dark-%v", name, s[0], s[1], dark))
 				for _, ext := range []string{".png", ".svg"} {
-					if err := diagram.Save(c, filepath.Join(*sampleDir, base+ext), s[0], s[1]); err != nil {
+					if err := diagram.Save(c, base+ext, s[0], s[1]); err != nil {
 						t.Fatal(err)
 					}
+				}
+				f, err := os.Open(base + ".png")
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg, err := png.DecodeConfig(f)
+				f.Close()
+				if err != nil || cfg.Width != s[0] || cfg.Height != s[1] {
+					t.Errorf("%s.png: %+v, %v", base, cfg, err)
+				}
+				if b, err := os.ReadFile(base + ".svg"); err != nil || !bytes.Contains(b, []byte(fmt.Sprintf(`viewBox="0 0 %d %d"`, s[0], s[1]))) {
+					t.Errorf("%s.svg: %v, want a viewBox of %dx%d", base, err, s[0], s[1])
 				}
 			}
 		}

@@ -721,23 +721,7 @@ func TestGolden(t *testing.T) {
 	every := diagram.Diagram{Title: "Every phase", Dark: true, Groups: []diagram.Group{diagram.GroupOf(everyPhaseRun(), "async: 4.00 s")}}
 	for name, d := range map[string]diagram.Diagram{"compare.svg": compareDiagram(), "phases-dark.svg": every} {
 		t.Run(name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := d.SVG(&buf, 1200, 500); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join("testdata", name)
-			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s differs from %s (go test -update rewrites it)", name, path)
-			}
+			goldenSVG(t, d, name, 1200, 500)
 		})
 	}
 }
@@ -876,4 +860,27 @@ func decodedPNG(t *testing.T, p diagram.Picture, w, h int) image.Image {
 		t.Fatalf("size %v, want %dx%d", b.Size(), w, h)
 	}
 	return img
+}
+
+// goldenSVG compares p as an SVG of w×h pixels with testdata/name (go test
+// -update rewrites it).
+func goldenSVG(t *testing.T, p diagram.Picture, name string, w, h int) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := p.SVG(&buf, w, h); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("%s differs from %s (go test -update rewrites it)", name, path)
+	}
 }
