@@ -44,7 +44,14 @@ func (s *stream) finalPhases(res Result, normal bool, end float64) ([]wire.Phase
 	case !normal:
 		return observed, wire.ClockObserved
 	case res.phases != nil:
-		return res.phases, res.clock
+		// A replay's: on its clock, within its end (the original's times
+		// divided by the speed may round a microsecond past it).
+		out := make([]wire.PhaseSpan, len(res.phases))
+		for i, p := range res.phases {
+			p.StartMs, p.EndMs = min(p.StartMs, end), min(p.EndMs, end)
+			out[i] = p
+		}
+		return out, res.clock
 	case res.Clock != nil:
 		return s.clockedPhases(*res.Clock, observed, end), wire.ClockServer
 	}

@@ -139,6 +139,9 @@ func TestReplayTiming(t *testing.T) {
 				if !rep.Finished || rep.ReplayOf != orig.ID || rep.Speed != speed || rep.Prompt != orig.Prompt || rep.Mode != orig.Mode {
 					t.Errorf("replay transcript: finished %v, replay of %q at %v, prompt %q, mode %s", rep.Finished, rep.ReplayOf, rep.Speed, rep.Prompt, rep.Mode)
 				}
+				if _, err := wire.CheckTranscript(rep); err != nil {
+					t.Errorf("the replay's transcript breaks the contract: %v", err)
+				}
 				if !near(rep.WallMs, orig.WallMs, speed) {
 					t.Errorf("wall time %v, want %v / %v", rep.WallMs, orig.WallMs, speed)
 				}
