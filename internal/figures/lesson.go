@@ -145,8 +145,23 @@ func (c Comparison) AsyncSaved() bool {
 }
 
 // Saved says what async saved: "async saved 2.00 s (40%)", "async saved
-// nothing", or "async took 0.20 s longer".
+// nothing", or "async took 0.20 s longer"; when a run loaded a model cold
+// that the other found loaded, it says that its load is left out, so that
+// the figure is not read against the two wall times alone.
 func (c Comparison) Saved() string {
+	s := c.saved()
+	if loads := c.Sync.LoadMs() - c.Async.LoadMs(); math.Abs(loads) >= c.noise() && loads != 0 {
+		run := "sync"
+		if loads < 0 {
+			run = "async"
+		}
+		s += fmt.Sprintf(" (the %s run's cold load of %s left out)", run, seconds(math.Abs(loads)))
+	}
+	return s
+}
+
+// saved is Saved without the word on loads.
+func (c Comparison) saved() string {
 	saved := c.SavedMs()
 	switch {
 	case c.Sync.WallMs <= 0 || math.Abs(saved) < c.noise() || saved == 0:
@@ -332,7 +347,7 @@ func (c Comparison) paces(asFast bool) string {
 // savedLesson: what async saved, and where the difference between the
 // runs came from when it was not async.
 func (c Comparison) savedLesson() string {
-	saved := c.Saved()
+	saved := c.saved() // the load is a sentence of its own below
 	s := strings.ToUpper(saved[:1]) + saved[1:]
 	switch {
 	case c.Regime == RegimeSharing && c.AsyncSaved():
