@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/diagram"
+	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/internal/sweep"
 )
@@ -295,7 +296,7 @@ func (v *sweepView) keep(store *history.Store, r *sweep.Result) {
 // timeline, their events, the figures of the steps that ended.
 func (v *sweepView) apply(spec sweep.Spec, batch []sweepUpdate) {
 	tl := v.app.views.timeline
-	touched := false
+	touched, ended := false, false
 	for _, u := range batch {
 		switch {
 		case u.started != nil:
@@ -310,28 +311,21 @@ func (v *sweepView) apply(spec sweep.Spec, batch []sweepUpdate) {
 			if spec.Repeat > 1 {
 				rep = fmt.Sprintf(", repeat %d of %d", s.repeat, spec.Repeat)
 			}
-			what := fmt.Sprintf("Sweep step %d of %d: %s of %s at once%s", s.k+1, s.total, pluralStreams(s.n), spec.Name(), rep)
+			what := fmt.Sprintf("Sweep step %d of %d: %s of %s at once%s", s.k+1, s.total, figures.Plural(s.n, "stream"), spec.Name(), rep)
 			v.status.SetText(what + "…")
 			v.app.views.heading.SetText("Timeline: " + what)
 			v.progress.SetValue(float64(s.k) / float64(s.total))
 		case u.event != nil:
 			tl.Add(u.event.Index, u.event.Event)
-			touched = true
+			touched, ended = true, ended || u.event.Terminal()
 		case u.result != nil:
 			v.show(u.result)
 			v.progress.SetValue(float64(len(u.result.Steps)) / float64(len(spec.Streams)*spec.Repeat))
 		}
 	}
 	if touched {
-		tl.Refresh()
+		v.app.views.redrawTimeline(ended)
 	}
-}
-
-func pluralStreams(n int) string {
-	if n == 1 {
-		return "1 stream"
-	}
-	return fmt.Sprintf("%d streams", n)
 }
 
 // ended closes a sweep: it shows how it ended and frees the controls.
@@ -347,19 +341,12 @@ func (v *sweepView) ended(r *sweep.Result, err error) {
 	case err != nil:
 		v.status.SetText("The sweep stopped: " + err.Error() + ".")
 	case r != nil && r.Stopped:
-		v.status.SetText(fmt.Sprintf("Stopped after %s of %d.", plural(len(r.Steps), "step", "steps"), len(r.Spec.Streams)*r.Spec.Repeat))
+		v.status.SetText(fmt.Sprintf("Stopped after %s of %d.", figures.Plural(len(r.Steps), "step"), len(r.Spec.Streams)*r.Spec.Repeat))
 	case r != nil:
 		v.progress.SetValue(1)
 		v.status.SetText("Done: " + r.Title() + ".")
 	}
 	v.listEarlier()
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // show puts sweep r in the tab: its chart, its rows and its sentences.

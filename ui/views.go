@@ -120,8 +120,13 @@ func (rv *runViews) apply(batch []client.IndexedEvent) {
 		}
 	}
 	rv.interleaved.Append(spans...)
-	// The timeline is one image drawn afresh each time: at most
-	// timelineEvery apart while tokens stream, at once when a stream ends.
+	rv.redrawTimeline(ended)
+}
+
+// redrawTimeline redraws the timeline after events were added to it. It
+// is one image drawn afresh each time: at most timelineEvery apart while
+// tokens stream, at once when a stream has ended.
+func (rv *runViews) redrawTimeline(ended bool) {
 	if ended || time.Since(rv.drawnAt) >= timelineEvery {
 		rv.timeline.Refresh()
 		rv.drawnAt = time.Now()

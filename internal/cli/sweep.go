@@ -98,7 +98,7 @@ func Sweep(ctx context.Context, o SweepOptions) int {
 	defer closeStore()
 
 	if !o.JSON {
-		fmt.Fprintf(o.Stdout, "sweep of %s: the prompt %q, %s\n", spec.Name(), shorten(spec.Prompt, 40), strings.TrimPrefix(sweepTitleTail(spec), ", "))
+		fmt.Fprintf(o.Stdout, "sweep of %s: the prompt %q, %s\n", spec.Name(), clip(spec.Prompt, 40), strings.TrimPrefix(sweepTitleTail(spec), ", "))
 	}
 	began := time.Now()
 	keep := func(res *sweep.Result) {
@@ -317,13 +317,4 @@ func printSweep(o SweepOptions, r *sweep.Result, kept bool) int {
 		fmt.Fprintf(o.Stderr, "saved the picture to %s\n", o.Picture)
 	}
 	return ExitOK
-}
-
-// shorten cuts s to n runes with an ellipsis.
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

@@ -402,11 +402,7 @@ func (c Chart) paint(cv canvas, f *fonts, width, height int) {
 
 func (p *chartPainter) paint() {
 	l, c, col := p.l, p.c, p.col
-	c.rect(0, 0, l.w, l.h, col.bg, "background")
-	if p.ch.Title != "" {
-		c.text(l.pad, l.titleBaseline, p.f.fit(printable(p.ch.Title), l.titleSize, true, l.w-2*l.pad),
-			textStyle{size: l.titleSize, bold: true, colour: col.fg, class: "title"})
-	}
+	paintHead(c, p.f, col, p.ch.Title, l.w, l.h, l.pad, l.titleBaseline, l.titleSize)
 	p.legend()
 	p.axes()
 	c.begin("series")

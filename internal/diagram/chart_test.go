@@ -394,44 +394,6 @@ func TestChartSizes(t *testing.T) {
 	}
 }
 
-// TestChartSave writes a chart as SVG or PNG by the file's extension and
-// refuses others.
-func TestChartSave(t *testing.T) {
-	dir := t.TempDir()
-	c := waitingChart()
-	svgPath, pngPath := filepath.Join(dir, "c.SVG"), filepath.Join(dir, "c.png")
-	if err := diagram.Save(c, svgPath, 640, 360); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(svgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if svg := parseSVG(t, b); !slices.Equal(svg.texts("title"), []string{c.Title}) {
-		t.Errorf("the SVG's title %q", svg.texts("title"))
-	}
-	if err := diagram.Save(c, pngPath, 640, 360); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(pngPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width != 640 || cfg.Height != 360 {
-		t.Errorf("PNG %+v, %v", cfg, err)
-	}
-	for _, name := range []string{"c.pdf", "c", "c.svg.txt"} {
-		path := filepath.Join(dir, name)
-		if err := diagram.Save(c, path, 640, 360); err == nil || !strings.Contains(err.Error(), ".svg or .png") {
-			t.Errorf("%s: %v", name, err)
-		}
-		if _, err := os.Stat(path); !os.IsNotExist(err) {
-			t.Errorf("a refused file was made: %v", err)
-		}
-	}
-}
-
 // TestChartOdd draws charts with odd data without panics, in both formats
 // at several sizes: points left out split the lines (a lone point is a dot
 // alone), an empty chart and a chart of one tick draw their axes, and no

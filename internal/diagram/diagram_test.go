@@ -683,35 +683,42 @@ func TestSizes(t *testing.T) {
 	}
 }
 
-// TestSave writes SVG or PNG by the file's extension and refuses others.
+// TestSave writes a picture, a timeline or a chart, as SVG or PNG by the
+// file's extension (in any case) and refuses others, making no file.
 func TestSave(t *testing.T) {
 	dir := t.TempDir()
-	d := compareDiagram()
-	svgPath, pngPath := filepath.Join(dir, "t.svg"), filepath.Join(dir, "t.PNG")
-	if err := diagram.Save(d, svgPath, 640, 360); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(svgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parseSVG(t, b)
-	if err := diagram.Save(d, pngPath, 640, 360); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(pngPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width != 640 || cfg.Height != 360 {
-		t.Errorf("PNG %+v, %v", cfg, err)
-	}
-	if err := diagram.Save(d, filepath.Join(dir, "t.pdf"), 640, 360); err == nil || !strings.Contains(err.Error(), ".svg or .png") {
-		t.Errorf("pdf: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "t.pdf")); !os.IsNotExist(err) {
-		t.Errorf("a refused file was made: %v", err)
+	for name, p := range map[string]diagram.Picture{"timeline": compareDiagram(), "chart": waitingChart()} {
+		t.Run(name, func(t *testing.T) {
+			svgPath, pngPath := filepath.Join(dir, name+".SVG"), filepath.Join(dir, name+".png")
+			if err := diagram.Save(p, svgPath, 640, 360); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(svgPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parseSVG(t, b)
+			if err := diagram.Save(p, pngPath, 640, 360); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(pngPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width != 640 || cfg.Height != 360 {
+				t.Errorf("PNG %+v, %v", cfg, err)
+			}
+			for _, bad := range []string{".pdf", "", ".svg.txt"} {
+				path := filepath.Join(dir, name+bad)
+				if err := diagram.Save(p, path, 640, 360); err == nil || !strings.Contains(err.Error(), ".svg or .png") {
+					t.Errorf("%s: %v", path, err)
+				}
+				if _, err := os.Stat(path); !os.IsNotExist(err) {
+					t.Errorf("a refused file was made: %v", err)
+				}
+			}
+		})
 	}
 }
 

@@ -54,6 +54,17 @@ type painter struct {
 	col colours
 }
 
+// paintHead paints a picture's background, w×h, and its title, if any,
+// on the baseline at size, pad from the edges: a timeline's and a
+// chart's alike.
+func paintHead(c canvas, f *fonts, col colours, title string, w, h, pad, baseline, size float64) {
+	c.rect(0, 0, w, h, col.bg, "background")
+	if title != "" {
+		c.text(pad, baseline, f.fit(printable(title), size, true, w-2*pad),
+			textStyle{size: size, bold: true, colour: col.fg, class: "title"})
+	}
+}
+
 // paint draws d at width×height on c.
 func (d Diagram) paint(c canvas, f *fonts, width, height int) {
 	p := &painter{d: d, l: d.plan(f, width, height), c: c, f: f, col: coloursOf(d.Dark)}
@@ -62,11 +73,7 @@ func (d Diagram) paint(c canvas, f *fonts, width, height int) {
 
 func (p *painter) paint() {
 	l, c, col := p.l, p.c, p.col
-	c.rect(0, 0, l.w, l.h, col.bg, "background")
-	if p.d.Title != "" {
-		c.text(l.pad, l.titleBaseline, p.f.fit(printable(p.d.Title), l.titleSize, true, l.w-2*l.pad),
-			textStyle{size: l.titleSize, bold: true, colour: col.fg, class: "title"})
-	}
+	paintHead(c, p.f, col, p.d.Title, l.w, l.h, l.pad, l.titleBaseline, l.titleSize)
 	p.spanBands()
 	for gi, g := range p.d.Groups {
 		gp := l.groups[gi]
