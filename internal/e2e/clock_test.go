@@ -1,16 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
-	"io"
 	"math"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
@@ -18,86 +11,6 @@ import (
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
-
-// replyTap stands between Tokenloom and a real Ollama and keeps the last
-// chunk of every chat reply as Ollama sent it: the durations of its own
-// clock, read off the wire, not through Tokenloom.
-type replyTap struct {
-	*httptest.Server
-	mu     sync.Mutex
-	finals []ollamaFinal
-}
-
-// ollamaFinal is the clock of Ollama's last chunk, in nanoseconds.
-type ollamaFinal struct {
-	Total      int64 `json:"total_duration"`
-	Load       int64 `json:"load_duration"`
-	PromptEval int64 `json:"prompt_eval_duration"`
-	Eval       int64 `json:"eval_duration"`
-	Done       bool  `json:"done"`
-}
-
-// queuedMs is what the request waited for a free slot, by Ollama's clock.
-func (f ollamaFinal) queuedMs() float64 {
-	return float64(f.Total-f.Load-f.PromptEval-f.Eval) / 1e6
-}
-
-func startReplyTap(t *testing.T, target string) *replyTap {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tap := &replyTap{}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	proxy.FlushInterval = -1
-	proxy.ModifyResponse = func(r *http.Response) error {
-		if r.Request.URL.Path != "/api/chat" {
-			return nil
-		}
-		pr, pw := io.Pipe()
-		body := r.Body
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.TeeReader(body, pw), closers{body, pw}}
-		go func() {
-			sc := bufio.NewScanner(pr)
-			sc.Buffer(nil, 1<<20)
-			for sc.Scan() {
-				var f ollamaFinal
-				if json.Unmarshal(sc.Bytes(), &f) == nil && f.Done {
-					tap.mu.Lock()
-					tap.finals = append(tap.finals, f)
-					tap.mu.Unlock()
-				}
-			}
-			_, _ = io.Copy(io.Discard, pr)
-		}()
-		return nil
-	}
-	tap.Server = httptest.NewServer(proxy)
-	t.Cleanup(tap.Close)
-	return tap
-}
-
-type closers []io.Closer
-
-func (cs closers) Close() error {
-	for _, c := range cs {
-		_ = c.Close()
-	}
-	return nil
-}
-
-// take returns the last chunks seen since the last take.
-func (tap *replyTap) take() []ollamaFinal {
-	tap.mu.Lock()
-	defer tap.mu.Unlock()
-	out := tap.finals
-	tap.finals = nil
-	return out
-}
 
 // finalOf finds the last chunk whose clock the stats carry.
 func finalOf(t *testing.T, finals []ollamaFinal, st *client.Stats) ollamaFinal {
@@ -175,21 +88,21 @@ func phase(t *testing.T, st *client.Stats, name string) wire.PhaseSpan {
 // guess could tell.
 func TestServerClockOneSlot(t *testing.T) {
 	o := ollamatest.Start(t)
-	tap := startReplyTap(t, o.URL())
+	tap := startChatTap(t, o.URL())
 	host := strings.TrimPrefix(tap.URL, "http://")
 	tiny := o.Model()
 	runJSON(t, host, "-m", tiny, "-p", "The") // loads the model
-	tap.take()
+	tap.takeFinals()
 	for _, n := range []string{"400", "2500"} {
 		t.Run(n+" tokens", func(t *testing.T) {
 			sum, ends := runJSON(t, host, "-m", tiny, "-m", tiny, "-p", "one", "--max-tokens", n)
-			finals := tap.take()
+			finals := tap.takeFinals()
 			t.Logf("%s\nnote: %s", sum.Headline, sum.Note)
 			if sum.Speedup != nil && *sum.Speedup > 1.05 {
 				t.Errorf("speedup %v claimed for streams Ollama took one at a time: %s", *sum.Speedup, sum.Headline)
 			}
 			if len(ends) != 2 || len(sum.Streams) != 2 || len(finals) != 2 {
-				t.Fatalf("%d ends, %d summaries, %d last chunks", len(ends), len(sum.Streams), len(finals))
+				t.Fatalf("%d ends, %d summaries, %d last chunks; ends %+v", len(ends), len(sum.Streams), len(finals), ends)
 			}
 			// The one that waited is the one Ollama says waited longer.
 			first, second := 0, 1

@@ -1,90 +1,13 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/endpoints"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 )
-
-// chatTap is an HTTP proxy on loopback in front of a model server that
-// keeps the body of every chat request it forwards.
-type chatTap struct {
-	*httptest.Server
-	mu     sync.Mutex
-	bodies [][]byte
-}
-
-func startChatTap(t *testing.T, target string) *chatTap {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tap := &chatTap{}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	proxy.FlushInterval = -1 // every line as it comes: the replies stream
-	tap.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if r.Method == http.MethodPost {
-			tap.mu.Lock()
-			tap.bodies = append(tap.bodies, body)
-			tap.mu.Unlock()
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(tap.Close)
-	return tap
-}
-
-// sentChat is what the tap saw of one chat request, of either API.
-type sentChat struct {
-	Messages []struct {
-		Role    string `json:"role"`
-		Content string `json:"content"`
-	} `json:"messages"`
-	Options struct {
-		NumPredict int `json:"num_predict"`
-	} `json:"options"` // Ollama's
-	MaxTokens int `json:"max_tokens"` // OpenAI's
-}
-
-// take returns the chat requests seen since the last take, by the number
-// of tokens they asked for.
-func (tap *chatTap) take(t *testing.T) map[int]sentChat {
-	t.Helper()
-	tap.mu.Lock()
-	defer tap.mu.Unlock()
-	out := map[int]sentChat{}
-	for _, b := range tap.bodies {
-		var c sentChat
-		if err := json.Unmarshal(b, &c); err != nil {
-			t.Fatalf("chat request %s: %v", b, err)
-		}
-		n := max(c.Options.NumPredict, c.MaxTokens)
-		if _, dup := out[n]; dup {
-			t.Fatalf("two chat requests asked for %d tokens", n)
-		}
-		out[n] = c
-	}
-	tap.bodies = nil
-	return out
-}
 
 // TestFollowUpOwnAnswer holds a two-turn conversation with three streams
 // of the real Ollama behind a tap, two through its own API and one through

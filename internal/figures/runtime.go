@@ -64,9 +64,10 @@ func OutcomesOf(t *wire.Transcript) []Outcome {
 // work its model servers did, and how much of that work was done side by
 // side. A stream's work is its busy time (wire.Stats.BusyMs: loading,
 // prompt, thinking and generating, by the server's own clock where it
-// gives one); its wait in a server's queue is not work. Only the streams
-// that finished count: a failed or stopped stream says nothing of how
-// long its work takes.
+// gives one), less a load shorter than ColdLoad (the hand-over of a model
+// the server holds); its wait in a server's queue is not work. Only the
+// streams that finished count: a failed or stopped stream says nothing of
+// how long its work takes.
 type RunTime struct {
 	// WallMs is the time from the run's start to its last stream's end.
 	WallMs float64
@@ -77,7 +78,8 @@ type RunTime struct {
 	// reasoning or of the answer).
 	Generated int
 	// WorkMs is the finished streams' busy time, summed, a load of one
-	// model that several of them waited for at once counted once.
+	// model that several of them waited for at once counted once and a
+	// load shorter than ColdLoad not at all.
 	WorkMs float64
 	// BusyMs is the part of the wall time in which at least one of them
 	// was busy, OverlapMs the part in which two or more were.
@@ -210,12 +212,18 @@ func RunTimeOf(streams []Outcome) RunTime {
 		}
 	}
 	// A load that several streams of one model waited for at once is one
-	// load: their spans merge before they count.
+	// load: their spans merge before they count. A load shorter than
+	// ColdLoad is the server handing over a model it holds (Ollama's
+	// scheduler, a few milliseconds, more on a busy machine), done while
+	// the runner may be generating another stream: not the model's work,
+	// so neither work nor overlap.
 	for _, key := range loadOrder {
-		merged := union(loads[key])
-		spans = append(spans, merged...)
 		ms := 0.0
-		for _, s := range merged {
+		for _, s := range union(loads[key]) {
+			if time.Duration((s.to-s.from)*float64(time.Millisecond)) < ColdLoad {
+				continue
+			}
+			spans = append(spans, s)
 			ms += s.to - s.from
 		}
 		if time.Duration(ms*float64(time.Millisecond)) >= ColdLoad && ms >= coldLoadShare*r.WallMs {

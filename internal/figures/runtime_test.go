@@ -66,6 +66,16 @@ func oneSlot(busyMs float64) []*wire.Stats {
 	}
 }
 
+// slowScheduler is two streams of one model that Ollama, on a busy
+// machine, served one at a time: its scheduler took 36 ms to hand the
+// loaded model to the second, while the first was generating.
+func slowScheduler() []*wire.Stats {
+	return []*wire.Stats{
+		clocked(10, ph(wire.PhaseLoading, 0, 4), ph(wire.PhasePrompt, 4, 5), ph(wire.PhaseGenerating, 5, 300)),
+		clocked(10, ph(wire.PhaseLoading, 0, 36), ph(wire.PhaseQueued, 36, 301), ph(wire.PhasePrompt, 301, 302), ph(wire.PhaseGenerating, 302, 610)),
+	}
+}
+
 // TestHeadline: the run's line says what the run did, in every case it
 // can describe: a speed-up only for busy time that overlapped, nothing for
 // streams a server took in turn however short, failed and stopped streams
@@ -86,6 +96,8 @@ func TestHeadline(t *testing.T) {
 			"async run: 1.21 s wall time for 1.20 s of work: no two streams were busy at the same time, so async saved nothing"},
 		{"one slot, a tenth of a second", ended("tiny", oneSlot(45)...), wire.ModeAsync,
 			"async run: 0.10 s wall time for 0.09 s of work: no two streams were busy at the same time, so async saved nothing"},
+		{"one slot, a slow scheduler", ended("tiny", slowScheduler()...), wire.ModeAsync,
+			"async run: 0.61 s wall time for 0.60 s of work: no two streams were busy at the same time, so async saved nothing"},
 		{"sync", ended("demo", gen(2, 0, 2000), clocked(13, ph(wire.PhaseWaiting, 0, 2000), ph(wire.PhaseGenerating, 2000, 5000))), wire.ModeSync,
 			"sync run: 5.00 s wall time for 5.00 s of work, one stream after another"},
 		{"both failed", with(with(ended("tiny", gen(3, 0, 900), gen(2, 0, 1200)), 0, figures.EndFailed), 1, figures.EndFailed), wire.ModeAsync,
@@ -116,6 +128,7 @@ func TestSpeedup(t *testing.T) {
 	}{
 		{"side by side", ended("demo", gen(2, 0.4, 2000.4), gen(13, 0.2, 3000.2)), (3000.2 + 2000) / 3000.2, true},
 		{"one slot", ended("tiny", oneSlot(600)...), 0, false},
+		{"one slot, a slow scheduler", ended("tiny", slowScheduler()...), 0, false},
 		{"overlap under a twentieth of the wall time", ended("m", gen(2, 0, 1000), gen(2, 960, 2000)), 0, false},
 		{"one stream", ended("m", gen(2, 0, 1000)), 0, false},
 		{"both failed", with(with(ended("m", gen(2, 0, 1000), gen(2, 0, 1000)), 0, figures.EndFailed), 1, figures.EndFailed), 0, false},
@@ -149,6 +162,11 @@ func TestWork(t *testing.T) {
 		ended("b", clocked(5, ph(wire.PhaseLoading, 0, 400), ph(wire.PhaseGenerating, 400, 1000)))...)
 	if r := figures.RunTimeOf(two); r.WorkMs != 2000 || r.OverlapMs != 1000 {
 		t.Errorf("two models: %+v", r)
+	}
+	// Loads of a model the server held (under ColdLoad, the scheduler's
+	// hand-over) are neither work nor overlap.
+	if r := figures.RunTimeOf(ended("tiny", slowScheduler()...)); r.WorkMs != 605 || r.OverlapMs != 0 || len(r.Loads) != 0 {
+		t.Errorf("warm loads: %+v, want work 605 (prompts and generations), no overlap, no load", r)
 	}
 	// A stream kept before phases were: busy from the end of its queued
 	// time (and of its load) to its end.
