@@ -43,13 +43,13 @@ func BenchmarkDecodeEvent(b *testing.B) {
 	}{
 		{
 			name: "token",
-			msg:  benchEvent(b, EventToken, wire.EventData{Seq: 4242, Text: " amet", TMs: 1234.567}),
-			want: func(ev Event) bool { return ev.Type == EventToken && ev.Seq == 4242 && ev.Text == " amet" },
+			msg:  benchEvent(b, wire.EventToken, wire.EventData{Seq: 4242, Text: " amet", TMs: 1234.567}),
+			want: func(ev Event) bool { return ev.Type == wire.EventToken && ev.Seq == 4242 && ev.Text == " amet" },
 		},
 		{
 			name: "done",
-			msg: benchEvent(b, EventDone, wire.EventData{
-				Seq: 513, TMs: 9876.543, Reason: ReasonStop,
+			msg: benchEvent(b, wire.EventDone, wire.EventData{
+				Seq: 513, TMs: 9876.543, Reason: wire.ReasonStop,
 				Stats: &wire.Stats{
 					Tokens: 512, TTFTMs: 812.406, DurationMs: 9870.112, TokensPerS: 56.5,
 					StartMs: 6.431, EndMs: 9876.543,
@@ -61,7 +61,7 @@ func BenchmarkDecodeEvent(b *testing.B) {
 				},
 			}),
 			want: func(ev Event) bool {
-				return ev.Type == EventDone && ev.Seq == 513 && ev.Reason == ReasonStop &&
+				return ev.Type == wire.EventDone && ev.Seq == 513 && ev.Reason == wire.ReasonStop &&
 					ev.Stats != nil && ev.Stats.Tokens == 512 && ev.Stats.Ollama != nil && ev.Stats.Ollama.EvalCount == 512
 			},
 		},
@@ -150,8 +150,8 @@ func benchSubscribeFlood(cl *Client, n int) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), testenv.Patience)
 	defer cancel()
 	rate := 0.0
-	run, err := cl.StartRun(ctx, RunRequest{Prompt: "bench", Streams: []StreamSpec{{
-		Model: server.DemoFlood, Options: &Options{NumPredict: &n, Rate: &rate},
+	run, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "bench", Streams: []wire.StreamSpec{{
+		Model: wire.DemoFlood, Options: &wire.Options{NumPredict: &n, Rate: &rate},
 	}}})
 	if err != nil {
 		return 0, err
@@ -177,11 +177,11 @@ func benchSubscribeFlood(cl *Client, n int) (int, error) {
 			bad = fmt.Errorf("%s event %d after the terminal event: %s", ev.Type, ev.Seq, ev.Raw)
 		case ev.Seq != int64(count):
 			bad = fmt.Errorf("event %d has seq %d (lost or duplicated events)", count, ev.Seq)
-		case ev.Type == EventPhase:
+		case ev.Type == wire.EventPhase:
 			phases++
-		case ev.Type == EventToken:
+		case ev.Type == wire.EventToken:
 			tokens++
-		case ev.Type == EventDone && ev.Reason == ReasonStop:
+		case ev.Type == wire.EventDone && ev.Reason == wire.ReasonStop:
 		default:
 			bad = fmt.Errorf("unexpected %s event %d (local %v): %s %s", ev.Type, ev.Seq, ev.Local, ev.Message, ev.Raw)
 		}

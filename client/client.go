@@ -20,84 +20,6 @@ import (
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
-// The contract's types, for callers of this package.
-type (
-	// RunRequest is the body of StartRun.
-	RunRequest = wire.RunRequest
-	// StreamSpec asks for one stream of a run.
-	StreamSpec = wire.StreamSpec
-	// Turn is one exchange of a stream's conversation.
-	Turn = wire.Turn
-	// Options tune one stream.
-	Options = wire.Options
-	// RunCreated names a new run and its streams.
-	RunCreated = wire.RunCreated
-	// StreamCreated names one stream of a new run.
-	StreamCreated = wire.StreamCreated
-	// Transcript is a run with every event of every stream.
-	Transcript = wire.Transcript
-	// StreamTranscript is one stream of a Transcript.
-	StreamTranscript = wire.StreamTranscript
-	// ReplayRequest is the body of StartReplay.
-	ReplayRequest = wire.ReplayRequest
-	// Stats are a stream's figures.
-	Stats = wire.Stats
-	// OllamaStats are Ollama's final metrics.
-	OllamaStats = wire.OllamaStats
-	// Health is the answer of Health.
-	Health = wire.Health
-	// Models is the answer of Models.
-	Models = wire.Models
-	// Model is one entry of Models.
-	Model = wire.Model
-	// EndpointStatus is a configured endpoint and whether it answers, in
-	// Health and Models.
-	EndpointStatus = wire.EndpointStatus
-	// Usage are the token counts of an OpenAI-compatible endpoint.
-	Usage = wire.Usage
-	// UpstreamFrames is the answer of Upstream.
-	UpstreamFrames = wire.UpstreamFrames
-	// UpstreamLine is one data line of an upstream's reply.
-	UpstreamLine = wire.UpstreamLine
-)
-
-// Modes of a run, as in the contract.
-const (
-	ModeAsync = wire.ModeAsync
-	ModeSync  = wire.ModeSync
-)
-
-// Sources of models (Model.Source) and the demo models, as in the contract.
-const (
-	SourceOllama = wire.SourceOllama
-	SourceDemo   = wire.SourceDemo
-	SourceOpenAI = wire.SourceOpenAI
-
-	EndpointOllama = wire.EndpointOllama
-	EndpointOpenAI = wire.EndpointOpenAI
-
-	DemoPrefix = wire.DemoPrefix
-	DemoHello  = wire.DemoHello
-	DemoHamlet = wire.DemoHamlet
-	DemoFlood  = wire.DemoFlood
-	DemoEcho   = wire.DemoEcho
-	DemoThink  = wire.DemoThink
-)
-
-// Think values of Options.Think, and the capability of models that think.
-type Think = wire.Think
-
-// The Think values, as in the contract.
-const (
-	ThinkOn     = wire.ThinkOn
-	ThinkOff    = wire.ThinkOff
-	ThinkLow    = wire.ThinkLow
-	ThinkMedium = wire.ThinkMedium
-	ThinkHigh   = wire.ThinkHigh
-
-	CapabilityThinking = wire.CapabilityThinking
-)
-
 // Client talks to one Tokenloom server. It is safe for concurrent use.
 type Client struct {
 	base         *url.URL
@@ -246,22 +168,22 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 }
 
 // Health asks whether the server is up and Ollama reachable.
-func (c *Client) Health(ctx context.Context) (*Health, error) {
-	var h Health
+func (c *Client) Health(ctx context.Context) (*wire.Health, error) {
+	var h wire.Health
 	return &h, c.do(ctx, http.MethodGet, "/healthz", nil, &h)
 }
 
 // Models lists Ollama's models and the demo sources. When Ollama is not
 // reachable the list holds the demo sources and OllamaError says why.
-func (c *Client) Models(ctx context.Context) (*Models, error) {
-	var m Models
+func (c *Client) Models(ctx context.Context) (*wire.Models, error) {
+	var m wire.Models
 	return &m, c.do(ctx, http.MethodGet, "/api/models", nil, &m)
 }
 
 // StartRun starts a run; its streams begin at once (async) or one after
 // another (sync). Subscribe to each stream to receive its events.
-func (c *Client) StartRun(ctx context.Context, req RunRequest) (*RunCreated, error) {
-	var out RunCreated
+func (c *Client) StartRun(ctx context.Context, req wire.RunRequest) (*wire.RunCreated, error) {
+	var out wire.RunCreated
 	return &out, c.do(ctx, http.MethodPost, "/api/runs", req, &out)
 }
 
@@ -274,9 +196,9 @@ func (c *Client) StartRun(ctx context.Context, req RunRequest) (*RunCreated, err
 // each with the original model and the label "replay of MODEL". A
 // transcript that is not a valid finished run is refused with an *APIError
 // 400 saying which stream and event is wrong.
-func (c *Client) StartReplay(ctx context.Context, t *Transcript, speed float64) (*RunCreated, error) {
-	var out RunCreated
-	return &out, c.do(ctx, http.MethodPost, "/api/replays", ReplayRequest{Transcript: t, Speed: &speed}, &out)
+func (c *Client) StartReplay(ctx context.Context, t *wire.Transcript, speed float64) (*wire.RunCreated, error) {
+	var out wire.RunCreated
+	return &out, c.do(ctx, http.MethodPost, "/api/replays", wire.ReplayRequest{Transcript: t, Speed: &speed}, &out)
 }
 
 // EventsURL is the full URL of a stream's SSE endpoint, e.g.
@@ -288,8 +210,8 @@ func (c *Client) EventsURL(streamID string) string {
 }
 
 // Run returns the transcript of a run: every event so far of every stream.
-func (c *Client) Run(ctx context.Context, runID string) (*Transcript, error) {
-	var t Transcript
+func (c *Client) Run(ctx context.Context, runID string) (*wire.Transcript, error) {
+	var t wire.Transcript
 	return &t, c.do(ctx, http.MethodGet, "/api/runs/"+url.PathEscape(runID), nil, &t)
 }
 
@@ -306,8 +228,8 @@ func (c *Client) CancelStream(ctx context.Context, streamID string) error {
 // Upstream returns the raw data lines that a stream's OpenAI-compatible
 // endpoint sent (GET /api/streams/{id}/upstream), those after line n after
 // (-1: all kept); none for other sources.
-func (c *Client) Upstream(ctx context.Context, streamID string, after int64) (*UpstreamFrames, error) {
-	var out UpstreamFrames
+func (c *Client) Upstream(ctx context.Context, streamID string, after int64) (*wire.UpstreamFrames, error) {
+	var out wire.UpstreamFrames
 	path := "/api/streams/" + url.PathEscape(streamID) + "/upstream?after=" + strconv.FormatInt(after, 10)
 	return &out, c.do(ctx, http.MethodGet, path, nil, &out)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/testenv"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -66,8 +67,8 @@ func newClient(t *testing.T, url string, opts ...client.Option) *client.Client {
 	return cl
 }
 
-func flood(n int, rate float64) client.StreamSpec {
-	return client.StreamSpec{Model: server.DemoFlood, Options: &client.Options{NumPredict: ptr(n), Rate: ptr(rate)}}
+func flood(n int, rate float64) wire.StreamSpec {
+	return wire.StreamSpec{Model: wire.DemoFlood, Options: &wire.Options{NumPredict: ptr(n), Rate: ptr(rate)}}
 }
 
 func drain(ch <-chan client.Event) []client.Event {
@@ -99,7 +100,7 @@ func TestRESTCalls(t *testing.T) {
 	if err != nil || len(m.Models) != len(server.DemoModelNames()) || m.OllamaError == "" {
 		t.Fatalf("models %+v %v", m, err)
 	}
-	_, err = cl.StartRun(ctx, client.RunRequest{Prompt: "", Streams: []client.StreamSpec{flood(1, 0)}})
+	_, err = cl.StartRun(ctx, wire.RunRequest{Prompt: "", Streams: []wire.StreamSpec{flood(1, 0)}})
 	var apiErr *client.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Message != "empty prompt" || apiErr.Hint == "" {
 		t.Fatalf("empty prompt: %v", err)
@@ -107,7 +108,7 @@ func TestRESTCalls(t *testing.T) {
 	if !strings.Contains(err.Error(), "empty prompt") {
 		t.Errorf("error text %q", err)
 	}
-	run, err := cl.StartRun(ctx, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(100000, 100)}})
+	run, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(100000, 100)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestRESTCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := subscribeAll(t, cl, run.Streams[0].ID)
-	if last := evs[len(evs)-1]; last.Reason != client.ReasonCancelled {
+	if last := evs[len(evs)-1]; last.Reason != wire.ReasonCancelled {
 		t.Errorf("cancelled run ended with %+v", last)
 	}
 	tr, err := cl.Run(ctx, run.ID)
@@ -166,7 +167,7 @@ func TestSubscribeErrors(t *testing.T) {
 func TestCancelSubscription(t *testing.T) {
 	srv, ts := newServer(t)
 	cl := newClient(t, ts.URL)
-	run, err := cl.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(100000, 500)}})
+	run, err := cl.StartRun(context.Background(), wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(100000, 500)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,11 +340,11 @@ func TestResumeThroughCuts(t *testing.T) {
 	began := time.Now()
 	tokens, events := 0, 0
 	for round := range rounds {
-		specs := []client.StreamSpec{{Model: server.DemoEcho, Options: &client.Options{Rate: ptr(2000.0)}}}
+		specs := []wire.StreamSpec{{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(2000.0)}}}
 		for len(specs) < streams {
 			specs = append(specs, flood(50+rng.IntN(250), []float64{0, 2000, 5000, 10000}[rng.IntN(4)]))
 		}
-		run, err := direct.StartRun(context.Background(), client.RunRequest{Prompt: strings.Repeat(tricky+" ", 1+rng.IntN(4)), Streams: specs})
+		run, err := direct.StartRun(context.Background(), wire.RunRequest{Prompt: strings.Repeat(tricky+" ", 1+rng.IntN(4)), Streams: specs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -373,13 +374,13 @@ func TestResumeThroughCuts(t *testing.T) {
 				if ev.Type != want.Events[j].Event || string(ev.Raw) != string(want.Events[j].Data) {
 					t.Fatalf("round %d stream %d: event %d is %s %s, the transcript's %s %s", round, i, j, ev.Type, ev.Raw, want.Events[j].Event, want.Events[j].Data)
 				}
-				if ev.Type == client.EventToken {
+				if ev.Type == wire.EventToken {
 					text.WriteString(ev.Text)
 					tokens++
 				}
 			}
 			events += len(evs)
-			if last := evs[len(evs)-1]; last.Type != client.EventDone || last.Reason != client.ReasonStop {
+			if last := evs[len(evs)-1]; last.Type != wire.EventDone || last.Reason != wire.ReasonStop {
 				t.Fatalf("round %d stream %d ended with %+v", round, i, last)
 			}
 			if text.String() != want.Text {
@@ -403,7 +404,7 @@ func TestResumeAfterEviction(t *testing.T) {
 	proxy := newCutProxy(t, strings.TrimPrefix(ts.URL, "http://"), 1<<30, 1<<30, 1)
 	direct := newClient(t, ts.URL)
 	cl := newClient(t, proxy.url(), client.WithReconnect(5*time.Millisecond, 20*time.Millisecond, testenv.Patience))
-	run, err := direct.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(300, 1000)}})
+	run, err := direct.StartRun(context.Background(), wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(300, 1000)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +431,7 @@ func TestResumeAfterEviction(t *testing.T) {
 		}
 	}
 	last := evs[len(evs)-1]
-	if !last.Local || last.Type != client.EventError || !strings.Contains(last.Message, "no longer available") || !strings.Contains(last.Message, "unknown stream") {
+	if !last.Local || last.Type != wire.EventError || !strings.Contains(last.Message, "no longer available") || !strings.Contains(last.Message, "unknown stream") {
 		t.Fatalf("after eviction the subscription ended with %+v", last)
 	}
 	t.Logf("cut off after %d events; after the eviction: %q", len(evs)-1, last.Message)
@@ -447,12 +448,12 @@ func TestFirstConnectionCut(t *testing.T) {
 	proxy.mu.Unlock()
 	direct := newClient(t, ts.URL)
 	cl := newClient(t, proxy.url(), client.WithReconnect(time.Millisecond, 10*time.Millisecond, testenv.Patience))
-	run, err := direct.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(100, 0)}})
+	run, err := direct.StartRun(context.Background(), wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(100, 0)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	evs := subscribeAll(t, cl, run.Streams[0].ID)
-	if last := evs[len(evs)-1]; last.Reason != client.ReasonStop || len(evs) != 102 {
+	if last := evs[len(evs)-1]; last.Reason != wire.ReasonStop || len(evs) != 102 {
 		t.Errorf("%d events, last %+v", len(evs), last)
 	}
 	if n := proxy.conns.Load(); n != 4 {
@@ -467,7 +468,7 @@ func TestGiveUp(t *testing.T) {
 	proxy := newCutProxy(t, strings.TrimPrefix(ts.URL, "http://"), 400, 400, 1)
 	direct := newClient(t, ts.URL)
 	cl := newClient(t, proxy.url(), client.WithReconnect(5*time.Millisecond, 20*time.Millisecond, 300*time.Millisecond))
-	run, err := direct.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(1000, 100)}})
+	run, err := direct.StartRun(context.Background(), wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(1000, 100)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +480,7 @@ func TestGiveUp(t *testing.T) {
 	began := time.Now()
 	evs := drain(ch)
 	last := evs[len(evs)-1]
-	if !last.Local || last.Type != client.EventError || !strings.Contains(last.Message, "lost the connection") || last.Seq != evs[len(evs)-2].Seq+1 {
+	if !last.Local || last.Type != wire.EventError || !strings.Contains(last.Message, "lost the connection") || last.Seq != evs[len(evs)-2].Seq+1 {
 		t.Fatalf("last event %+v", last)
 	}
 	// Without the give-up the drain above would never end. That it ends
@@ -570,7 +571,7 @@ func TestPartialFramesInARow(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := drain(ch)
-	if len(evs) != 2 || evs[1].Type != client.EventDone || evs[1].Local {
+	if len(evs) != 2 || evs[1].Type != wire.EventDone || evs[1].Local {
 		t.Errorf("events %+v", evs)
 	}
 }
@@ -595,7 +596,7 @@ func TestUnreadableEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			evs := drain(ch)
-			if len(evs) != 1 || !evs[0].Local || evs[0].Type != client.EventError || !strings.Contains(evs[0].Message, tt.want) {
+			if len(evs) != 1 || !evs[0].Local || evs[0].Type != wire.EventError || !strings.Contains(evs[0].Message, tt.want) {
 				t.Errorf("events %+v", evs)
 			}
 		})

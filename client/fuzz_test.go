@@ -54,7 +54,7 @@ func FuzzDecodeEvent(f *testing.F) {
 			return
 		}
 		switch ev.Type {
-		case EventPhase, EventToken, EventDone, EventError:
+		case wire.EventPhase, wire.EventToken, wire.EventDone, wire.EventError:
 		default:
 			t.Fatalf("accepted event type %q", ev.Type)
 		}

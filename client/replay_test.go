@@ -12,11 +12,11 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/server"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // record runs req to its end and returns its transcript.
-func record(t *testing.T, cl *client.Client, req client.RunRequest) *client.Transcript {
+func record(t *testing.T, cl *client.Client, req wire.RunRequest) *wire.Transcript {
 	t.Helper()
 	run, err := cl.StartRun(context.Background(), req)
 	if err != nil {
@@ -32,7 +32,7 @@ func record(t *testing.T, cl *client.Client, req client.RunRequest) *client.Tran
 	return tr
 }
 
-func idsOf(run *client.RunCreated) []string {
+func idsOf(run *wire.RunCreated) []string {
 	ids := make([]string, len(run.Streams))
 	for i, s := range run.Streams {
 		ids[i] = s.ID
@@ -48,15 +48,15 @@ func TestStartReplay(t *testing.T) {
 	_, ts := newServer(t)
 	cl := newClient(t, ts.URL)
 	// The echo at 5 words a second: the original takes 600 ms.
-	orig := record(t, cl, client.RunRequest{Prompt: "alpha beta gamma", Mode: "sync", Streams: []client.StreamSpec{
-		{Model: server.DemoEcho, Options: &client.Options{Rate: ptr(5.0)}}, {Model: "demo/nope"},
+	orig := record(t, cl, wire.RunRequest{Prompt: "alpha beta gamma", Mode: "sync", Streams: []wire.StreamSpec{
+		{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(5.0)}}, {Model: "demo/nope"},
 	}})
 	ctx := t.Context()
 	run, err := cl.StartReplay(ctx, orig, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Mode != "sync" || len(run.Streams) != 2 || run.Streams[0].Model != server.DemoEcho || run.Streams[1].Label != "replay of demo/nope" {
+	if run.Mode != "sync" || len(run.Streams) != 2 || run.Streams[0].Model != wire.DemoEcho || run.Streams[1].Label != "replay of demo/nope" {
 		t.Fatalf("replay created %+v", run)
 	}
 	events, err := cl.SubscribeAll(ctx, idsOf(run))
@@ -74,7 +74,7 @@ func TestStartReplay(t *testing.T) {
 	if texts[0] != "alpha beta gamma" || texts[1] != "" {
 		t.Errorf("replayed texts %q", texts)
 	}
-	if ends[0].Reason != client.ReasonStop || ends[1].Type != client.EventError || ends[1].Message != orig.Streams[1].Error {
+	if ends[0].Reason != wire.ReasonStop || ends[1].Type != wire.EventError || ends[1].Message != orig.Streams[1].Error {
 		t.Errorf("replayed ends %+v", ends)
 	}
 	// The replay's wall time, on the server's clock: at 16× about a
@@ -96,7 +96,7 @@ func TestStartReplay(t *testing.T) {
 		t.Errorf("speed 0: %v", err)
 	}
 	broken := *orig
-	broken.Streams = append([]client.StreamTranscript(nil), orig.Streams...)
+	broken.Streams = append([]wire.StreamTranscript(nil), orig.Streams...)
 	broken.Streams[0].Text = "other"
 	if _, err := cl.StartReplay(ctx, &broken, 1); !errors.As(err, &apiErr) || apiErr.Status != 400 || !strings.Contains(apiErr.Message, "stream 0 (demo/echo)") {
 		t.Errorf("broken transcript: %v", err)
@@ -116,7 +116,7 @@ func TestSubscribeAll(t *testing.T) {
 	_, ts := newServer(t)
 	cl := newClient(t, ts.URL)
 	ctx := t.Context()
-	run, err := cl.StartRun(ctx, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(1000, 100), flood(40, 40), flood(500, 0)}})
+	run, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(1000, 100), flood(40, 40), flood(500, 0)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestSubscribeAll(t *testing.T) {
 		}
 		next[i]++
 		ended[i] = ev.Terminal()
-		if i == 0 && ev.Type == client.EventToken && next[1] > 1 && !ended[1] {
+		if i == 0 && ev.Type == wire.EventToken && next[1] > 1 && !ended[1] {
 			longWhileShort++
 		}
 		if i == 1 && ev.Terminal() {
@@ -180,7 +180,7 @@ func TestSubscribeAll(t *testing.T) {
 func TestSubscribeAllEnds(t *testing.T) {
 	srv, ts := newServer(t)
 	cl := newClient(t, ts.URL)
-	run, err := cl.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(100000, 500), flood(100000, 500)}})
+	run, err := cl.StartRun(context.Background(), wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(100000, 500), flood(100000, 500)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,8 +244,8 @@ func TestFrames(t *testing.T) {
 	cl := newClient(t, ts.URL)
 	ctx := t.Context()
 
-	finished := record(t, cl, client.RunRequest{Prompt: "one\ntwo :three", Streams: []client.StreamSpec{{Model: server.DemoEcho, Options: &client.Options{Rate: ptr(0.0)}}}})
-	live, err := cl.StartRun(ctx, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(300, 1000)}})
+	finished := record(t, cl, wire.RunRequest{Prompt: "one\ntwo :three", Streams: []wire.StreamSpec{{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(0.0)}}}})
+	live, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(300, 1000)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestFramesErrors(t *testing.T) {
 		t.Errorf("not an SSE server: %v", err)
 	}
 
-	run, err := cl.StartRun(context.Background(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(100000, 500)}})
+	run, err := cl.StartRun(context.Background(), wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(100000, 500)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,26 +18,6 @@ import (
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
-// Event types and phases, as in the contract.
-const (
-	EventPhase    = wire.EventPhase
-	EventThinking = wire.EventThinking
-	EventToken    = wire.EventToken
-	EventDone     = wire.EventDone
-	EventError    = wire.EventError
-
-	PhaseQueued     = wire.PhaseQueued
-	PhaseWaiting    = wire.PhaseWaiting
-	PhaseLoading    = wire.PhaseLoading
-	PhasePrompt     = wire.PhasePrompt
-	PhaseThinking   = wire.PhaseThinking
-	PhaseGenerating = wire.PhaseGenerating
-
-	ReasonStop      = wire.ReasonStop
-	ReasonLength    = wire.ReasonLength
-	ReasonCancelled = wire.ReasonCancelled
-)
-
 // Event is one decoded event of a stream.
 type Event struct {
 	// Stream is the stream's id.
@@ -55,7 +35,7 @@ type Event struct {
 	Phase   string
 	Text    string
 	Reason  string
-	Stats   *Stats
+	Stats   *wire.Stats
 	Message string
 	Hint    string
 	// Local marks an error event made by this client, not sent by the
@@ -70,7 +50,7 @@ type Event struct {
 }
 
 // Terminal reports whether the event ends its stream.
-func (e Event) Terminal() bool { return e.Type == EventDone || e.Type == EventError }
+func (e Event) Terminal() bool { return e.Type == wire.EventDone || e.Type == wire.EventError }
 
 // Subscribe follows a stream from its first event. The channel delivers
 // every event in order, each once, and is closed after the terminal event
@@ -299,7 +279,7 @@ func (s *subscription) handle(msg *sse.Event) {
 
 // fail delivers a local error event, unless ctx has ended.
 func (s *subscription) fail(msg, hint string) {
-	ev := Event{Stream: s.id, Type: EventError, Seq: s.last + 1, Message: msg, Hint: hint, Local: true, Received: time.Now()}
+	ev := Event{Stream: s.id, Type: wire.EventError, Seq: s.last + 1, Message: msg, Hint: hint, Local: true, Received: time.Now()}
 	select {
 	case s.out <- ev:
 	case <-s.ctx.Done():
@@ -317,13 +297,13 @@ func unwrapPermanent(err error) error {
 // or returns "".
 func missingField(typ string, d wire.EventData) string {
 	switch {
-	case typ == EventPhase && d.Phase == "":
+	case typ == wire.EventPhase && d.Phase == "":
 		return "its phase"
-	case (typ == EventToken || typ == EventThinking) && d.Text == "":
+	case (typ == wire.EventToken || typ == wire.EventThinking) && d.Text == "":
 		return "text"
-	case typ == EventDone && d.Reason != ReasonStop && d.Reason != ReasonLength && d.Reason != ReasonCancelled:
+	case typ == wire.EventDone && d.Reason != wire.ReasonStop && d.Reason != wire.ReasonLength && d.Reason != wire.ReasonCancelled:
 		return "a known reason"
-	case typ == EventError && d.Message == "":
+	case typ == wire.EventError && d.Message == "":
 		return "a message"
 	}
 	return ""
@@ -335,7 +315,7 @@ func missingField(typ string, d wire.EventData) string {
 func decodeEvent(streamID string, msg *sse.Event) (Event, error) {
 	typ := string(msg.Event)
 	switch typ {
-	case EventPhase, EventThinking, EventToken, EventDone, EventError:
+	case wire.EventPhase, wire.EventThinking, wire.EventToken, wire.EventDone, wire.EventError:
 	default:
 		return Event{}, fmt.Errorf("stream %s: unknown event type %q from the server", streamID, typ)
 	}

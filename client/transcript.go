@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/r3labs/sse/v2"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TranscriptEvents decodes every event of a saved run, checked as events
@@ -13,7 +14,7 @@ import (
 // their t_ms (each stream's own order kept): the run as a client following
 // all its streams would have seen it. Index is the stream's place in
 // t.Streams.
-func TranscriptEvents(t *Transcript) ([]IndexedEvent, error) {
+func TranscriptEvents(t *wire.Transcript) ([]IndexedEvent, error) {
 	var out []IndexedEvent
 	for i, st := range t.Streams {
 		for _, le := range st.Events {

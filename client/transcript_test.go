@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TestTranscriptEvents decodes a finished run's transcript into the events
@@ -15,7 +16,7 @@ func TestTranscriptEvents(t *testing.T) {
 	_, ts := newServer(t)
 	cl := newClient(t, ts.URL)
 	ctx := t.Context()
-	run, err := cl.StartRun(ctx, client.RunRequest{Prompt: "one two three", Streams: []client.StreamSpec{flood(40, 400), {Model: client.DemoEcho, Options: &client.Options{Rate: ptr(100.0)}}}})
+	run, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "one two three", Streams: []wire.StreamSpec{flood(40, 400), {Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(100.0)}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestTranscriptEvents(t *testing.T) {
 		}
 		seq[ev.Index] = ev.Seq
 		count[ev.Index]++
-		if ev.Type == client.EventToken {
+		if ev.Type == wire.EventToken {
 			texts[ev.Index].WriteString(ev.Text)
 		}
 	}

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/testenv"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -60,7 +60,7 @@ func benchFanOut(b *testing.B, subs int) {
 	for left := b.N; left > 0; {
 		n := min(left, benchFloodTokens)
 		left -= n
-		run := startRun(b, cl, client.RunRequest{Prompt: "bench", Streams: []client.StreamSpec{flood(n, 0)}})
+		run := startRun(b, cl, wire.RunRequest{Prompt: "bench", Streams: []wire.StreamSpec{flood(n, 0)}})
 		if len(run.Streams) != 1 {
 			b.Fatalf("run %s has %d streams, want 1", run.ID, len(run.Streams))
 		}

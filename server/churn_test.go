@@ -122,7 +122,7 @@ func TestChurn(t *testing.T) {
 
 	// The server answers as before.
 	fresh := startRun(t, cl, wire.RunRequest{Prompt: "after the churn", Streams: []wire.StreamSpec{echo(), flood(500, 0)}})
-	if evs := collect(t, cl, fresh.Streams[0].ID); textOf(evs) != "after the churn" || evs[len(evs)-1].Reason != client.ReasonStop {
+	if evs := collect(t, cl, fresh.Streams[0].ID); textOf(evs) != "after the churn" || evs[len(evs)-1].Reason != wire.ReasonStop {
 		t.Errorf("a run after the churn: %q, %+v", textOf(evs), evs[len(evs)-1])
 	}
 	if evs := collect(t, cl, fresh.Streams[1].ID); len(tokensOf(evs)) != 500 {
@@ -143,11 +143,11 @@ func churnOnce(ctx context.Context, base string, cl *client.Client, raw *http.Cl
 	for range perRun {
 		switch rng.IntN(4) {
 		case 0:
-			req.Streams = append(req.Streams, wire.StreamSpec{Model: server.DemoHello})
+			req.Streams = append(req.Streams, wire.StreamSpec{Model: wire.DemoHello})
 		case 1:
-			req.Streams = append(req.Streams, wire.StreamSpec{Model: server.DemoHamlet})
+			req.Streams = append(req.Streams, wire.StreamSpec{Model: wire.DemoHamlet})
 		case 2:
-			req.Streams = append(req.Streams, wire.StreamSpec{Model: server.DemoEcho, Options: &wire.Options{Rate: ptr(20.0)}})
+			req.Streams = append(req.Streams, wire.StreamSpec{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(20.0)}})
 		default:
 			req.Streams = append(req.Streams, flood(100000, 200+rng.Float64()*2000))
 		}

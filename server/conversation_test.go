@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -13,11 +13,11 @@ import (
 // the run's turn, and a replay of the run keeps it too.
 func TestConversationKept(t *testing.T) {
 	_, cl := start(t, server.Config{})
-	first := []client.Turn{{Prompt: "Say hi.", Answer: "Hello world"}}
-	second := []client.Turn{{Prompt: "Say hi.", Answer: ""}, {Prompt: "Again?", Answer: "To be"}}
-	run := startRun(t, cl, client.RunRequest{Prompt: "And now?", Streams: []client.StreamSpec{
-		{Model: server.DemoEcho, Options: &client.Options{Rate: ptr(0.0)}, History: first},
-		{Model: server.DemoEcho, Options: &client.Options{Rate: ptr(0.0)}, History: second},
+	first := []wire.Turn{{Prompt: "Say hi.", Answer: "Hello world"}}
+	second := []wire.Turn{{Prompt: "Say hi.", Answer: ""}, {Prompt: "Again?", Answer: "To be"}}
+	run := startRun(t, cl, wire.RunRequest{Prompt: "And now?", Streams: []wire.StreamSpec{
+		{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(0.0)}, History: first},
+		{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(0.0)}, History: second},
 	}})
 	for _, st := range run.Streams {
 		collect(t, cl, st.ID)
@@ -26,11 +26,11 @@ func TestConversationKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range [][]client.Turn{first, second} {
+	for i, want := range [][]wire.Turn{first, second} {
 		if got := tr.Streams[i].History; !slices.Equal(got, want) {
 			t.Errorf("stream %d: history %q, want %q", i, got, want)
 		}
-		next := append(slices.Clone(want), client.Turn{Prompt: "And now?", Answer: tr.Streams[i].Text})
+		next := append(slices.Clone(want), wire.Turn{Prompt: "And now?", Answer: tr.Streams[i].Text})
 		if got := tr.Conversation(i); !slices.Equal(got, next) || tr.Streams[i].Text == "" {
 			t.Errorf("stream %d: conversation %q, want %q", i, got, next)
 		}

@@ -26,22 +26,6 @@ var _ Source = (*Demo)(nil)
 // NewDemo returns the demo source.
 func NewDemo() *Demo { return &Demo{engines: map[engineKey]*demoEngine{}} }
 
-// DemoPrefix starts the name of every demo model.
-const DemoPrefix = wire.DemoPrefix
-
-// Demo model names.
-const (
-	DemoHello   = wire.DemoHello
-	DemoHamlet  = wire.DemoHamlet
-	DemoFlood   = wire.DemoFlood
-	DemoEcho    = wire.DemoEcho
-	DemoThink   = wire.DemoThink
-	DemoTask1   = wire.DemoTask1
-	DemoTask2   = wire.DemoTask2
-	DemoShared  = wire.DemoShared
-	DemoOneSlot = wire.DemoOneSlot
-)
-
 // Defaults of the demo sources.
 const (
 	// DefaultFloodTokens is the length of demo/flood when num_predict is unset.
@@ -64,15 +48,15 @@ type demoModel struct {
 }
 
 var demoModels = []demoModel{
-	{DemoHello, `"Hello world" over about 2 s: "Hello" after 1 s, " world" after 2 s`, false},
-	{DemoHamlet, `"To be, or not to be, that is the question." over about 3 s`, false},
-	{DemoFlood, "a fast stream of many tokens for load tests; num_predict sets its length (default 1000), rate its tokens per second (default: as fast as possible)", false},
-	{DemoEcho, "streams the prompt back word by word; rate sets its tokens per second (default 10, 0: as fast as possible)", false},
-	{DemoTask1, "the lesson's task 1: three steps over 2 s, a token as each step ends (pair it with demo/task2)", false},
-	{DemoTask2, "the lesson's task 2: two steps over 3 s, a token as each step ends: 5 s one after the other, 3 s side by side", false},
-	{DemoThink, "a thinking model: reasons for about 2 s, then answers \"Hello! How can I help?\" over about 1 s; think false answers at once", true},
-	{DemoShared, "counts on one engine of 10 tokens/s that the run's streams of it share: alone a stream gets all of it (20 tokens in 2 s), k at once get 1/k each; num_predict sets its length", false},
-	{DemoOneSlot, "counts at 10 tokens/s on a server that answers one request at a time: the run's other streams of it wait queued; num_predict sets its length (default 20)", false},
+	{wire.DemoHello, `"Hello world" over about 2 s: "Hello" after 1 s, " world" after 2 s`, false},
+	{wire.DemoHamlet, `"To be, or not to be, that is the question." over about 3 s`, false},
+	{wire.DemoFlood, "a fast stream of many tokens for load tests; num_predict sets its length (default 1000), rate its tokens per second (default: as fast as possible)", false},
+	{wire.DemoEcho, "streams the prompt back word by word; rate sets its tokens per second (default 10, 0: as fast as possible)", false},
+	{wire.DemoTask1, "the lesson's task 1: three steps over 2 s, a token as each step ends (pair it with demo/task2)", false},
+	{wire.DemoTask2, "the lesson's task 2: two steps over 3 s, a token as each step ends: 5 s one after the other, 3 s side by side", false},
+	{wire.DemoThink, "a thinking model: reasons for about 2 s, then answers \"Hello! How can I help?\" over about 1 s; think false answers at once", true},
+	{wire.DemoShared, "counts on one engine of 10 tokens/s that the run's streams of it share: alone a stream gets all of it (20 tokens in 2 s), k at once get 1/k each; num_predict sets its length", false},
+	{wire.DemoOneSlot, "counts at 10 tokens/s on a server that answers one request at a time: the run's other streams of it wait queued; num_predict sets its length (default 20)", false},
 }
 
 // Models lists the demo sources.
@@ -110,32 +94,32 @@ func (d *Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result,
 		limit = *p
 	}
 	switch req.Model {
-	case DemoHello:
+	case wire.DemoHello:
 		s = spread([]string{"Hello", " world"}, 2*time.Second)
-	case DemoHamlet:
+	case wire.DemoHamlet:
 		s = spread(hamletTokens, 3*time.Second)
-	case DemoFlood:
+	case wire.DemoFlood:
 		n := DefaultFloodTokens
 		if p := req.Options.NumPredict; p != nil && *p > 0 {
 			n = *p
 		}
 		s = paced(n, floodToken, rateOf(req.Options, 0))
 		limit = -1 // the flood's length is set by num_predict, so it ends with stop
-	case DemoTask1:
+	case wire.DemoTask1:
 		s = spread(task1Steps, 2*time.Second)
-	case DemoTask2:
+	case wire.DemoTask2:
 		s = spread(task2Steps, 3*time.Second)
-	case DemoEcho:
+	case wire.DemoEcho:
 		words := echoTokens(req.Prompt)
 		s = paced(len(words), func(i int) string { return words[i] }, rateOf(req.Options, DefaultEchoRate))
-	case DemoThink:
+	case wire.DemoThink:
 		if t := req.Options.Think; t != nil && *t == wire.ThinkOff {
 			s = spread(thinkAnswer, time.Second)
 			break
 		}
 		s = spread(append(slices.Clone(thinkReasoning), thinkAnswer...), 3*time.Second)
 		s.thinking = func(i int) bool { return i < len(thinkReasoning) }
-	case DemoShared, DemoOneSlot:
+	case wire.DemoShared, wire.DemoOneSlot:
 		return d.onEngine(ctx, req, limit, emit)
 	default:
 		return Result{}, modelNotFound(req.Model, "demo sources: "+strings.Join(DemoModelNames(), ", "))
@@ -209,7 +193,7 @@ func (d *Demo) onEngine(ctx context.Context, req Request, limit int, emit Emitte
 		n = limit
 	}
 	var clock ServerClock
-	if req.Model == DemoOneSlot {
+	if req.Model == wire.DemoOneSlot {
 		select {
 		case e.slot <- struct{}{}:
 		default:
@@ -229,7 +213,7 @@ func (d *Demo) onEngine(ctx context.Context, req Request, limit int, emit Emitte
 	defer timer.Stop()
 	for i := range n {
 		at := began.Add(time.Duration(i+1) * time.Second / EngineRate)
-		if req.Model == DemoShared {
+		if req.Model == wire.DemoShared {
 			at = e.tick()
 		}
 		if wait := time.Until(at); wait > 0 {

@@ -176,10 +176,10 @@ func TestOllamaFaultsInOneRun(t *testing.T) {
 	}
 
 	healthy, demo := got[0], got[1]
-	if l := healthy[len(healthy)-1]; l.Type != client.EventDone || l.Reason != client.ReasonStop || len(tokensOf(healthy)) != healthyChunks {
+	if l := healthy[len(healthy)-1]; l.Type != wire.EventDone || l.Reason != wire.ReasonStop || len(tokensOf(healthy)) != healthyChunks {
 		t.Errorf("the healthy Ollama stream ended with %+v after %d tokens", l, len(tokensOf(healthy)))
 	}
-	if l := demo[len(demo)-1]; l.Type != client.EventDone || l.Reason != client.ReasonStop || len(tokensOf(demo)) != 100 {
+	if l := demo[len(demo)-1]; l.Type != wire.EventDone || l.Reason != wire.ReasonStop || len(tokensOf(demo)) != 100 {
 		t.Errorf("the demo stream ended with %+v after %d tokens", l, len(tokensOf(demo)))
 	}
 	othersEnd := min(healthy[len(healthy)-1].TMs, demo[len(demo)-1].TMs)
@@ -192,7 +192,7 @@ func TestOllamaFaultsInOneRun(t *testing.T) {
 				}
 			}
 			l := evs[len(evs)-1]
-			if l.Type != client.EventError || l.Local || !strings.Contains(l.Message, f.message) || !strings.Contains(l.Hint, f.hint) {
+			if l.Type != wire.EventError || l.Local || !strings.Contains(l.Message, f.message) || !strings.Contains(l.Hint, f.hint) {
 				t.Errorf("ended with %s %q (hint %q), want an error saying %q with a hint about %q", l.Type, l.Message, l.Hint, f.message, f.hint)
 			}
 			if n := len(tokensOf(evs)); n != f.tokens {
@@ -245,7 +245,7 @@ func TestOllamaFaultsInOneRun(t *testing.T) {
 	// The server goes on.
 	again := startRun(t, cl, wire.RunRequest{Prompt: "still here", Streams: []wire.StreamSpec{echo(), {Model: "healthy"}}})
 	for _, s := range again.Streams {
-		if evs := collect(t, cl, s.ID); evs[len(evs)-1].Type != client.EventDone {
+		if evs := collect(t, cl, s.ID); evs[len(evs)-1].Type != wire.EventDone {
 			t.Errorf("a run after the faults: %+v", evs[len(evs)-1])
 		}
 	}

@@ -71,7 +71,7 @@ func TestLastEventIDBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := <-ch; ev.Type != client.EventPhase {
+	if ev := <-ch; ev.Type != wire.EventPhase {
 		t.Errorf("first event %+v", ev)
 	}
 }
@@ -149,7 +149,7 @@ func TestBodyTimeout(t *testing.T) {
 		t.Errorf("the cut request started a run: %+v", st)
 	}
 	// A stream of 2 s outlives the body timeout.
-	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: server.DemoHello}}})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: wire.DemoHello}}})
 	if got := textOf(collect(t, cl, run.Streams[0].ID)); got != "Hello world" {
 		t.Errorf("stream over a body timeout: %q", got)
 	}
@@ -239,7 +239,7 @@ func TestLogBudget(t *testing.T) {
 	for _, s := range run.Streams {
 		evs := collect(t, cl, s.ID)
 		last := evs[len(evs)-1]
-		if last.Type != client.EventError || !strings.Contains(last.Message, "memory") || last.Hint == "" {
+		if last.Type != wire.EventError || !strings.Contains(last.Message, "memory") || last.Hint == "" {
 			t.Errorf("stream over the budget ended %+v", last)
 		}
 	}

@@ -65,16 +65,16 @@ func start(t testing.TB, cfg server.Config) (*server.Server, *client.Client) {
 func ptr[T any](v T) *T { return &v }
 
 // flood asks for a demo/flood stream of n tokens at rate tokens/s.
-func flood(n int, rate float64) client.StreamSpec {
-	return client.StreamSpec{Model: server.DemoFlood, Options: &client.Options{NumPredict: ptr(n), Rate: ptr(rate)}}
+func flood(n int, rate float64) wire.StreamSpec {
+	return wire.StreamSpec{Model: wire.DemoFlood, Options: &wire.Options{NumPredict: ptr(n), Rate: ptr(rate)}}
 }
 
 // echo asks for demo/echo at full speed.
-func echo() client.StreamSpec {
-	return client.StreamSpec{Model: server.DemoEcho, Options: &client.Options{Rate: ptr(0.0)}}
+func echo() wire.StreamSpec {
+	return wire.StreamSpec{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(0.0)}}
 }
 
-func startRun(t testing.TB, cl *client.Client, req client.RunRequest) *client.RunCreated {
+func startRun(t testing.TB, cl *client.Client, req wire.RunRequest) *wire.RunCreated {
 	t.Helper()
 	run, err := cl.StartRun(t.Context(), req)
 	if err != nil {
@@ -106,7 +106,7 @@ func collect(t testing.TB, cl *client.Client, streamID string) []client.Event {
 func textOf(evs []client.Event) string {
 	var b strings.Builder
 	for _, e := range evs {
-		if e.Type == client.EventToken {
+		if e.Type == wire.EventToken {
 			b.WriteString(e.Text)
 		}
 	}
@@ -116,7 +116,7 @@ func textOf(evs []client.Event) string {
 func tokensOf(evs []client.Event) []string {
 	var out []string
 	for _, e := range evs {
-		if e.Type == client.EventToken {
+		if e.Type == wire.EventToken {
 			out = append(out, e.Text)
 		}
 	}

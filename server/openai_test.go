@@ -164,9 +164,9 @@ func (f *fakeOpenAI) endpoint(name, keyEnv string) endpoints.Endpoint {
 }
 
 // runOne runs one stream of model on endpoint and returns its events.
-func runOne(t *testing.T, cl *client.Client, endpoint, model string) (*client.RunCreated, []client.Event) {
+func runOne(t *testing.T, cl *client.Client, endpoint, model string) (*wire.RunCreated, []client.Event) {
 	t.Helper()
-	run := startRun(t, cl, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{{Model: model, Endpoint: endpoint}}})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: model, Endpoint: endpoint}}})
 	return run, collect(t, cl, run.Streams[0].ID)
 }
 
@@ -183,7 +183,7 @@ func joined(evs []client.Event, typ string) string {
 func phasesOf(evs []client.Event) []string {
 	var out []string
 	for _, e := range evs {
-		if e.Type == client.EventPhase {
+		if e.Type == wire.EventPhase {
 			out = append(out, e.Phase)
 		}
 	}
@@ -198,14 +198,14 @@ func TestOpenAIStream(t *testing.T) {
 	if got := strings.Join(phasesOf(evs), " "); got != "prompt thinking generating" {
 		t.Errorf("phases %q, want prompt thinking generating", got)
 	}
-	if th, text := joined(evs, client.EventThinking), textOf(evs); th != "Let me think." || text != "Hello world" {
+	if th, text := joined(evs, wire.EventThinking), textOf(evs); th != "Let me think." || text != "Hello world" {
 		t.Errorf("thinking %q and text %q, want %q and %q", th, text, "Let me think.", "Hello world")
 	}
 	end := evs[len(evs)-1]
-	if end.Type != client.EventDone || end.Reason != client.ReasonStop {
+	if end.Type != wire.EventDone || end.Reason != wire.ReasonStop {
 		t.Fatalf("ended with %s %q %q, want done stop", end.Type, end.Reason, end.Message)
 	}
-	want := client.Usage{PromptTokens: 5, CompletionTokens: 3, TotalTokens: 8}
+	want := wire.Usage{PromptTokens: 5, CompletionTokens: 3, TotalTokens: 8}
 	if end.Stats.Usage == nil || *end.Stats.Usage != want || end.Stats.Ollama != nil {
 		t.Errorf("stats usage %+v, ollama %+v; want %+v and no Ollama metrics", end.Stats.Usage, end.Stats.Ollama, want)
 	}
@@ -231,10 +231,10 @@ func TestOpenAIStream(t *testing.T) {
 	}
 	wantLines := []string{chunk(`{"role":"assistant","content":""}`, ""), chunk(`{"reasoning_content":"Let me think."}`, ""),
 		chunk(`{"content":"Hello"}`, ""), chunk(`{"content":" world"}`, ""), chunk(`{}`, "stop"), usageChunk, "[DONE]"}
-	if strings.Join(lines, "\n") != strings.Join(wantLines, "\n") || up.Next != 7 || !up.Finished || up.Kind != client.EndpointOpenAI {
+	if strings.Join(lines, "\n") != strings.Join(wantLines, "\n") || up.Next != 7 || !up.Finished || up.Kind != wire.EndpointOpenAI {
 		t.Errorf("upstream %+v\nwant lines %q", up, wantLines)
 	}
-	if up.Lines[2].TMs > evs[3].TMs && evs[3].Type == client.EventToken {
+	if up.Lines[2].TMs > evs[3].TMs && evs[3].Type == wire.EventToken {
 		t.Errorf("the upstream line of the first token came at %v ms, after the token event at %v ms", up.Lines[2].TMs, evs[3].TMs)
 	}
 	if up, err := cl.Upstream(t.Context(), run.Streams[0].ID, 4); err != nil || len(up.Lines) != 2 || up.Lines[0].N != 5 {
@@ -243,7 +243,7 @@ func TestOpenAIStream(t *testing.T) {
 
 	// reasoning (Ollama's name for it) and finish_reason length.
 	_, evs = runOne(t, cl, "vllm", "reasoner")
-	if th, text, end := joined(evs, client.EventThinking), textOf(evs), evs[len(evs)-1]; th != "Hm." || text != "Yes." || end.Reason != client.ReasonLength {
+	if th, text, end := joined(evs, wire.EventThinking), textOf(evs), evs[len(evs)-1]; th != "Hm." || text != "Yes." || end.Reason != wire.ReasonLength {
 		t.Errorf("reasoner: thinking %q, text %q, end %s %q; want Hm., Yes., done length", th, text, end.Type, end.Reason)
 	}
 }
@@ -292,7 +292,7 @@ func TestOpenAIFaults(t *testing.T) {
 		t.Run(tc.model, func(t *testing.T) {
 			_, evs := runOne(t, cl, "vllm", tc.model)
 			end := evs[len(evs)-1]
-			if end.Type != client.EventError || !strings.Contains(end.Message, tc.message) || !strings.Contains(end.Hint, tc.hint) {
+			if end.Type != wire.EventError || !strings.Contains(end.Message, tc.message) || !strings.Contains(end.Hint, tc.hint) {
 				t.Errorf("ended with %s %q (hint %q)\nwant an error with %q, hint with %q", end.Type, end.Message, end.Hint, tc.message, tc.hint)
 			}
 			if !strings.Contains(end.Message, `endpoint "vllm" (`+fake.URL+`/v1)`) {
@@ -317,7 +317,7 @@ func TestOpenAIWrongPlace(t *testing.T) {
 		{"down", `is not reachable`, "URL is right"},
 	} {
 		_, evs := runOne(t, cl, tc.endpoint, "tiny")
-		if end := evs[len(evs)-1]; end.Type != client.EventError || !strings.Contains(end.Message, tc.message) || !strings.Contains(end.Hint, tc.hint) {
+		if end := evs[len(evs)-1]; end.Type != wire.EventError || !strings.Contains(end.Message, tc.message) || !strings.Contains(end.Hint, tc.hint) {
 			t.Errorf("%s: ended with %s %q (hint %q); want %q, hint with %q", tc.endpoint, end.Type, end.Message, end.Hint, tc.message, tc.hint)
 		}
 	}
@@ -354,7 +354,7 @@ func TestOpenAIUpstreamBounded(t *testing.T) {
 func TestOpenAICancelClosesUpstream(t *testing.T) {
 	fake := newFakeOpenAI(t, "")
 	_, cl := start(t, server.Config{Endpoints: []endpoints.Endpoint{fake.endpoint("vllm", "")}})
-	run := startRun(t, cl, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{{Model: "hang", Endpoint: "vllm"}}})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: "hang", Endpoint: "vllm"}}})
 	ch, err := cl.Subscribe(t.Context(), run.Streams[0].ID)
 	if err != nil {
 		t.Fatal(err)
@@ -362,13 +362,13 @@ func TestOpenAICancelClosesUpstream(t *testing.T) {
 	var evs []client.Event
 	for ev := range ch {
 		evs = append(evs, ev)
-		if ev.Type == client.EventToken {
+		if ev.Type == wire.EventToken {
 			if err := cl.CancelStream(t.Context(), run.Streams[0].ID); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if end := evs[len(evs)-1]; end.Type != client.EventDone || end.Reason != client.ReasonCancelled {
+	if end := evs[len(evs)-1]; end.Type != wire.EventDone || end.Reason != wire.ReasonCancelled {
 		t.Fatalf("ended with %s %q %q, want done cancelled", end.Type, end.Reason, end.Message)
 	}
 	select {
@@ -391,7 +391,7 @@ func TestEndpointsInModelsAndHealth(t *testing.T) {
 	var ofVLLM []string
 	for _, m := range ms.Models {
 		if m.Endpoint == "vllm" {
-			if m.Source != client.SourceOpenAI {
+			if m.Source != wire.SourceOpenAI {
 				t.Errorf("model %s of vllm has source %q", m.Name, m.Source)
 			}
 			ofVLLM = append(ofVLLM, m.Name)
@@ -400,7 +400,7 @@ func TestEndpointsInModelsAndHealth(t *testing.T) {
 	if got := strings.Join(ofVLLM, ","); got != "meta-llama/Llama-3.1-8B-Instruct,tiny" {
 		t.Errorf("models of vllm: %s", got)
 	}
-	check := func(what string, got []client.EndpointStatus) {
+	check := func(what string, got []wire.EndpointStatus) {
 		t.Helper()
 		if len(got) != 2 || got[0].Name != "vllm" || !got[0].Reachable || got[0].Kind != "openai" || got[0].URL != fake.URL+"/v1" ||
 			got[1].Name != "gpu" || got[1].Reachable || !strings.Contains(got[1].Error, `Ollama endpoint "gpu" is not reachable at `+down) || !strings.Contains(got[1].Hint, "endpoint's URL") {
@@ -415,17 +415,17 @@ func TestEndpointsInModelsAndHealth(t *testing.T) {
 	check("health", h.Endpoints)
 
 	// A stream that names no endpoint, or one that is not configured.
-	_, err = cl.StartRun(t.Context(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{{Model: "tiny", Endpoint: "lab"}}})
+	_, err = cl.StartRun(t.Context(), wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: "tiny", Endpoint: "lab"}}})
 	var apiErr *client.APIError
 	if !errorsAs(err, &apiErr) || apiErr.Status != http.StatusBadRequest || !strings.Contains(apiErr.Message, `unknown endpoint "lab"`) ||
 		!strings.Contains(apiErr.Hint, "vllm, gpu") {
 		t.Errorf("a run on an unknown endpoint: %v, want a 400 naming the known ones", err)
 	}
 	// Names an Ollama would refuse are an OpenAI-compatible server's ids.
-	if _, err := cl.StartRun(t.Context(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{{Model: "ft:gpt-4o:org::x1", Endpoint: "vllm"}}}); err != nil {
+	if _, err := cl.StartRun(t.Context(), wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: "ft:gpt-4o:org::x1", Endpoint: "vllm"}}}); err != nil {
 		t.Errorf("a fine-tuned model's id refused: %v", err)
 	}
-	if _, err := cl.StartRun(t.Context(), client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{{Model: "a b", Endpoint: "vllm"}}}); err == nil {
+	if _, err := cl.StartRun(t.Context(), wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: "a b", Endpoint: "vllm"}}}); err == nil {
 		t.Error("a model id with a space was taken")
 	}
 }
@@ -465,7 +465,7 @@ func TestAPIKeyNeverShown(t *testing.T) {
 	_, cl := start(t, server.Config{Logger: logger, Endpoints: []endpoints.Endpoint{
 		fake.endpoint("vllm", "TOKENLOOM_TEST_OPENAI_KEY"), wrong.endpoint("wrong", "TOKENLOOM_TEST_OPENAI_KEY")}})
 
-	run := startRun(t, cl, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{
+	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{
 		{Model: "tiny", Endpoint: "vllm"}, {Model: "needs-key", Endpoint: "vllm"}, {Model: "tiny", Endpoint: "wrong"}}})
 	var seen []string
 	for i, st := range run.Streams {
@@ -477,7 +477,7 @@ func TestAPIKeyNeverShown(t *testing.T) {
 		switch {
 		case i == 0 && textOf(evs) != "Hello world":
 			t.Fatalf("the stream with the key failed: %s %q", end.Type, end.Message)
-		case i > 0 && (end.Type != client.EventError || !strings.Contains(end.Message, "[redacted]")):
+		case i > 0 && (end.Type != wire.EventError || !strings.Contains(end.Message, "[redacted]")):
 			t.Errorf("stream %d ended with %s %q: want an error with the key redacted", i, end.Type, end.Message)
 		}
 		up, err := cl.Upstream(t.Context(), st.ID, -1)
@@ -543,7 +543,7 @@ func TestEndpointKeyVariableUnset(t *testing.T) {
 	fake := newFakeOpenAI(t, "")
 	_, cl := start(t, server.Config{Endpoints: []endpoints.Endpoint{fake.endpoint("vllm", "TOKENLOOM_TEST_UNSET_KEY")}})
 	_, evs := runOne(t, cl, "vllm", "tiny")
-	if end := evs[len(evs)-1]; end.Type != client.EventError || !strings.Contains(end.Message, "TOKENLOOM_TEST_UNSET_KEY") {
+	if end := evs[len(evs)-1]; end.Type != wire.EventError || !strings.Contains(end.Message, "TOKENLOOM_TEST_UNSET_KEY") {
 		t.Errorf("ended with %s %q, want an error naming the variable", end.Type, end.Message)
 	}
 	h, err := cl.Health(t.Context())

@@ -50,7 +50,7 @@ func startPanicky(t *testing.T) (*Server, *client.Client) {
 func TestPanicEndsOnlyItsStream(t *testing.T) {
 	_, cl := startPanicky(t)
 	ctx := t.Context()
-	run, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: "panic/x"}, {Model: DemoHello}}})
+	run, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: "panic/x"}, {Model: wire.DemoHello}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,10 +70,10 @@ func TestPanicEndsOnlyItsStream(t *testing.T) {
 		lasts = append(lasts, last)
 		texts = append(texts, text.String())
 	}
-	if e := lasts[0]; e.Type != client.EventError || !strings.Contains(e.Message, "internal error: a bug in a source") || e.Hint == "" || texts[0] != "before the panic" {
+	if e := lasts[0]; e.Type != wire.EventError || !strings.Contains(e.Message, "internal error: a bug in a source") || e.Hint == "" || texts[0] != "before the panic" {
 		t.Errorf("the panicking stream ended %+v after %q", e, texts[0])
 	}
-	if e := lasts[1]; e.Type != client.EventDone || texts[1] != "Hello world" {
+	if e := lasts[1]; e.Type != wire.EventDone || texts[1] != "Hello world" {
 		t.Errorf("the other stream ended %+v after %q", e, texts[1])
 	}
 	if _, err := cl.Health(ctx); err != nil {
@@ -87,7 +87,7 @@ func TestPanicEndsOnlyItsStream(t *testing.T) {
 func TestPanicEndsOnlyItsSubscriber(t *testing.T) {
 	s, cl := startPanicky(t)
 	ctx := t.Context()
-	run, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: DemoHello}}})
+	run, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: wire.DemoHello}}})
 	if err != nil {
 		t.Fatal(err)
 	}

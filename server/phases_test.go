@@ -82,11 +82,11 @@ func TestServerClockPhases(t *testing.T) {
 	durations := make(chan map[string]int64, 1)
 	const queued = 400 * time.Millisecond
 	_, cl := start(t, server.Config{OllamaURL: clockedOllama(t, queued, durations)})
-	run := startRun(t, cl, client.RunRequest{Prompt: "x", Streams: []client.StreamSpec{{Model: "m"}}})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "x", Streams: []wire.StreamSpec{{Model: "m"}}})
 	evs := collect(t, cl, run.Streams[0].ID)
 	last := evs[len(evs)-1]
 	st := last.Stats
-	if last.Type != client.EventDone || st == nil {
+	if last.Type != wire.EventDone || st == nil {
 		t.Fatalf("end %+v", last)
 	}
 	d := <-durations
@@ -115,7 +115,7 @@ func TestServerClockPhases(t *testing.T) {
 	}
 	// The first token came after the server began to generate, and the
 	// end after it ended.
-	if first := evs[slices.IndexFunc(evs, func(e client.Event) bool { return e.Type == client.EventToken })].TMs; first < p[3].StartMs || st.EndMs < p[3].EndMs {
+	if first := evs[slices.IndexFunc(evs, func(e client.Event) bool { return e.Type == wire.EventToken })].TMs; first < p[3].StartMs || st.EndMs < p[3].EndMs {
 		t.Errorf("first token at %.1f, end at %.1f: phases %+v", first, st.EndMs, p)
 	}
 	if _, err := wire.CheckTranscript(mustRun(t, cl, run.ID)); err != nil {
@@ -124,7 +124,7 @@ func TestServerClockPhases(t *testing.T) {
 }
 
 // mustRun fetches a finished run's transcript.
-func mustRun(t *testing.T, cl *client.Client, id string) *client.Transcript {
+func mustRun(t *testing.T, cl *client.Client, id string) *wire.Transcript {
 	t.Helper()
 	tr, err := cl.Run(t.Context(), id)
 	if err != nil {
@@ -138,7 +138,7 @@ func mustRun(t *testing.T, cl *client.Client, id string) *client.Transcript {
 func TestObservedPhases(t *testing.T) {
 	durations := make(chan map[string]int64, 1)
 	_, cl := start(t, server.Config{OllamaURL: clockedOllama(t, time.Hour, durations)})
-	run := startRun(t, cl, client.RunRequest{Prompt: "x", Streams: []client.StreamSpec{{Model: "m"}}})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "x", Streams: []wire.StreamSpec{{Model: "m"}}})
 	ch, err := cl.Subscribe(t.Context(), run.Streams[0].ID)
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestObservedPhases(t *testing.T) {
 		last = ev
 	}
 	st := last.Stats
-	if last.Reason != client.ReasonCancelled || st == nil || st.Clock != wire.ClockObserved ||
+	if last.Reason != wire.ReasonCancelled || st == nil || st.Clock != wire.ClockObserved ||
 		!slices.Equal(phaseNames(st.Phases), []string{wire.PhasePrompt}) || st.Phases[0].StartMs != first.TMs || st.Phases[0].EndMs != st.EndMs {
 		t.Errorf("cancelled stream: %+v, stats %+v", last, st)
 	}
@@ -163,13 +163,13 @@ func TestObservedPhases(t *testing.T) {
 // of another run have engines of their own.
 func TestDemoEngines(t *testing.T) {
 	_, cl := start(t, server.Config{})
-	five := &client.Options{NumPredict: ptr(5)} // 0.5 s alone
-	both := func(model string) []client.StreamSpec {
-		return []client.StreamSpec{{Model: model, Options: five}, {Model: model, Options: five}}
+	five := &wire.Options{NumPredict: ptr(5)} // 0.5 s alone
+	both := func(model string) []wire.StreamSpec {
+		return []wire.StreamSpec{{Model: model, Options: five}, {Model: model, Options: five}}
 	}
-	oneslot := startRun(t, cl, client.RunRequest{Prompt: "x", Streams: both(wire.DemoOneSlot)})
-	other := startRun(t, cl, client.RunRequest{Prompt: "x", Streams: []client.StreamSpec{{Model: wire.DemoOneSlot, Options: five}}})
-	shared := startRun(t, cl, client.RunRequest{Prompt: "x", Streams: both(wire.DemoShared)})
+	oneslot := startRun(t, cl, wire.RunRequest{Prompt: "x", Streams: both(wire.DemoOneSlot)})
+	other := startRun(t, cl, wire.RunRequest{Prompt: "x", Streams: []wire.StreamSpec{{Model: wire.DemoOneSlot, Options: five}}})
+	shared := startRun(t, cl, wire.RunRequest{Prompt: "x", Streams: both(wire.DemoShared)})
 	var queued []float64
 	for _, s := range append(oneslot.Streams, other.Streams...) {
 		evs := collect(t, cl, s.ID)

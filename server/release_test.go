@@ -32,7 +32,7 @@ func TestMemoryHandedBack(t *testing.T) {
 	n, zero := 250_000, 0.0
 	req := wire.RunRequest{Prompt: "hi"}
 	for range 4 {
-		req.Streams = append(req.Streams, wire.StreamSpec{Model: DemoFlood, Options: &wire.Options{NumPredict: &n, Rate: &zero}})
+		req.Streams = append(req.Streams, wire.StreamSpec{Model: wire.DemoFlood, Options: &wire.Options{NumPredict: &n, Rate: &zero}})
 	}
 	run, err := cl.StartRun(t.Context(), req)
 	if err != nil {

@@ -23,11 +23,11 @@ import (
 // long flood cancelled after a few tokens — and a sync run of two, and
 // returns their transcripts. The flood's done event is given Ollama
 // metrics, so that the replay of the original stats is checked too.
-func recordDemoRuns(t *testing.T) []*client.Transcript {
+func recordDemoRuns(t *testing.T) []*wire.Transcript {
 	t.Helper()
 	_, cl := start(t, server.Config{})
 	async := startRun(t, cl, wire.RunRequest{Prompt: "one two three four five", Streams: []wire.StreamSpec{
-		{Model: server.DemoEcho, Options: &wire.Options{Rate: ptr(200.0)}},
+		{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(200.0)}},
 		flood(20, 500),
 		{Model: "demo/nope"},
 		flood(100000, 400),
@@ -39,7 +39,7 @@ func recordDemoRuns(t *testing.T) []*client.Transcript {
 	}
 	tokens := 0
 	for ev := range long {
-		if ev.Type == client.EventToken {
+		if ev.Type == wire.EventToken {
 			if tokens++; tokens == 5 {
 				if err := cl.CancelStream(ctx, async.Streams[3].ID); err != nil {
 					t.Fatal(err)
@@ -61,10 +61,10 @@ func recordDemoRuns(t *testing.T) []*client.Transcript {
 	st.Stats = d.Stats
 
 	sync := startRun(t, cl, wire.RunRequest{Prompt: "a b c", Mode: wire.ModeSync, Streams: []wire.StreamSpec{
-		{Model: server.DemoEcho, Options: &wire.Options{Rate: ptr(100.0)}},
+		{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(100.0)}},
 		flood(5, 200),
 	}})
-	return []*client.Transcript{asyncTr, transcriptOf(t, cl, sync)}
+	return []*wire.Transcript{asyncTr, transcriptOf(t, cl, sync)}
 }
 
 // startFake runs a server whose clock is fake and returns it with its
@@ -88,7 +88,7 @@ func playOut(t *testing.T, srv *server.Server, clock *fakeclock.Clock) {
 	}
 }
 
-func decodeAll(t *testing.T, st client.StreamTranscript) []wire.EventData {
+func decodeAll(t *testing.T, st wire.StreamTranscript) []wire.EventData {
 	t.Helper()
 	out := make([]wire.EventData, len(st.Events))
 	for i, e := range st.Events {

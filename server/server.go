@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"github.com/r3labs/sse/v2"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Server is the embedded SSE server. Create it with New, then either Start
@@ -121,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 		release:      make(chan struct{}, 1),
 	}
 	s.demo = NewDemo()
-	s.sources = []route{{DemoPrefix, s.demo}}
+	s.sources = []route{{wire.DemoPrefix, s.demo}}
 	s.budget = logBudget{max: cfg.MaxLogBytes, makeRoom: s.makeRoom}
 	s.life, s.stopLife = context.WithCancel(context.Background())
 	s.streamsLife, s.stopStreams = context.WithCancel(context.Background())

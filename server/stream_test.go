@@ -167,7 +167,7 @@ func TestResumeLive(t *testing.T) {
 }
 
 // transcriptOf waits for a run's streams and returns its transcript.
-func transcriptOf(t *testing.T, cl *client.Client, run *client.RunCreated) *client.Transcript {
+func transcriptOf(t *testing.T, cl *client.Client, run *wire.RunCreated) *wire.Transcript {
 	t.Helper()
 	for _, s := range run.Streams {
 		collect(t, cl, s.ID)
@@ -187,7 +187,7 @@ type span struct {
 	firstPhase      string
 }
 
-func spanOf(t *testing.T, st client.StreamTranscript) span {
+func spanOf(t *testing.T, st wire.StreamTranscript) span {
 	t.Helper()
 	var s span
 	s.firstToken = -1
@@ -257,7 +257,7 @@ func TestDemoTimings(t *testing.T) {
 	testenv.Long(t, "takes 8 s")
 	_, cl := start(t, server.Config{})
 	for _, mode := range []string{wire.ModeSync, wire.ModeAsync} {
-		run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: mode, Streams: []wire.StreamSpec{{Model: server.DemoHello}, {Model: server.DemoHamlet}}})
+		run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: mode, Streams: []wire.StreamSpec{{Model: wire.DemoHello}, {Model: wire.DemoHamlet}}})
 		tr := transcriptOf(t, cl, run)
 		if tr.Streams[0].Text != "Hello world" || tr.Streams[1].Text != "To be, or not to be, that is the question." {
 			t.Errorf("texts %q, %q", tr.Streams[0].Text, tr.Streams[1].Text)
@@ -288,7 +288,7 @@ func TestDemoTimings(t *testing.T) {
 func TestDemoTasks(t *testing.T) {
 	testenv.Long(t, "takes 3 s")
 	_, cl := start(t, server.Config{})
-	run := startRun(t, cl, wire.RunRequest{Prompt: "go", Streams: []wire.StreamSpec{{Model: server.DemoTask1}, {Model: server.DemoTask2}}})
+	run := startRun(t, cl, wire.RunRequest{Prompt: "go", Streams: []wire.StreamSpec{{Model: wire.DemoTask1}, {Model: wire.DemoTask2}}})
 	tr := transcriptOf(t, cl, run)
 	for i, want := range []struct {
 		text  string
@@ -345,7 +345,7 @@ func TestCancelOneStream(t *testing.T) {
 	tokens := 0
 	var end client.Event
 	for ev := range long {
-		if ev.Type == client.EventToken {
+		if ev.Type == wire.EventToken {
 			if tokens++; tokens == 20 {
 				if err := cl.CancelStream(ctx, run.Streams[0].ID); err != nil {
 					t.Fatal(err)
@@ -354,7 +354,7 @@ func TestCancelOneStream(t *testing.T) {
 		}
 		end = ev
 	}
-	if end.Type != client.EventDone || end.Reason != client.ReasonCancelled {
+	if end.Type != wire.EventDone || end.Reason != wire.ReasonCancelled {
 		t.Fatalf("cancelled stream ended with %+v", end)
 	}
 	if tokens < 20 {
@@ -366,7 +366,7 @@ func TestCancelOneStream(t *testing.T) {
 	}
 	last := shortEvs[len(shortEvs)-1]
 	t.Logf("cancelled after %d tokens at %.1f ms; the other stream ended at %.1f ms", tokens, end.TMs, last.TMs)
-	if last.Reason != client.ReasonStop || len(tokensOf(shortEvs)) != otherTokens {
+	if last.Reason != wire.ReasonStop || len(tokensOf(shortEvs)) != otherTokens {
 		t.Errorf("other stream ended with %+v after %d tokens", last, len(tokensOf(shortEvs)))
 	}
 	if last.TMs <= end.TMs {
@@ -418,7 +418,7 @@ func TestSlowSubscriber(t *testing.T) {
 	// Stream 0 gets the slow subscriber; stream 1, paced alike, is the
 	// control that nobody holds up.
 	run := startRun(t, cl, wire.RunRequest{Prompt: prompt, Streams: []wire.StreamSpec{
-		{Model: server.DemoEcho, Options: &wire.Options{Rate: ptr(rate)}}, flood(tokens, rate)}})
+		{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(rate)}}, flood(tokens, rate)}})
 	began := time.Now()
 	slowID := run.Streams[0].ID
 
@@ -452,8 +452,8 @@ func TestSlowSubscriber(t *testing.T) {
 		t.FailNow()
 	}
 	slowEnd, controlEnd := fast[0][len(fast[0])-1], fast[1][len(fast[1])-1]
-	if slowEnd.Type != client.EventDone || slowEnd.Reason != client.ReasonStop || len(tokensOf(fast[0])) != tokens ||
-		controlEnd.Type != client.EventDone || len(tokensOf(fast[1])) != tokens {
+	if slowEnd.Type != wire.EventDone || slowEnd.Reason != wire.ReasonStop || len(tokensOf(fast[0])) != tokens ||
+		controlEnd.Type != wire.EventDone || len(tokensOf(fast[1])) != tokens {
 		t.Fatalf("streams ended with %+v after %d tokens, %+v after %d", slowEnd, len(tokensOf(fast[0])), controlEnd, len(tokensOf(fast[1])))
 	}
 	// Both streams ran to their ends while the slow subscriber read
@@ -534,7 +534,7 @@ func (c *countingConn) Read(p []byte) (int, error) {
 func tokenTimes(evs []client.Event) []float64 {
 	var out []float64
 	for _, e := range evs {
-		if e.Type == client.EventToken {
+		if e.Type == wire.EventToken {
 			out = append(out, e.TMs)
 		}
 	}
@@ -563,7 +563,7 @@ func TestStreamEventCap(t *testing.T) {
 	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(1000, 0)}})
 	evs := collect(t, cl, run.Streams[0].ID)
 	last := evs[len(evs)-1]
-	if len(evs) != 50 || last.Type != client.EventError || !strings.Contains(last.Message, "exceeded 50 events") {
+	if len(evs) != 50 || last.Type != wire.EventError || !strings.Contains(last.Message, "exceeded 50 events") {
 		t.Errorf("%d events, last %+v", len(evs), last)
 	}
 }
@@ -698,7 +698,7 @@ func TestCancelStreams(t *testing.T) {
 	}
 	srv.CancelStreams()
 	checkCancelled(t, chans)
-	_, err := cl.StartRun(ctx, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{flood(10, 0)}})
+	_, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{flood(10, 0)}})
 	var apiErr *client.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusServiceUnavailable {
 		t.Errorf("a run after CancelStreams: %v, want 503", err)
@@ -710,7 +710,7 @@ func TestCancelStreams(t *testing.T) {
 }
 
 // subscribeAll follows every stream of run.
-func subscribeAll(t *testing.T, ctx context.Context, cl *client.Client, run *client.RunCreated) []<-chan client.Event {
+func subscribeAll(t *testing.T, ctx context.Context, cl *client.Client, run *wire.RunCreated) []<-chan client.Event {
 	t.Helper()
 	var chans []<-chan client.Event
 	for _, s := range run.Streams {
@@ -732,7 +732,7 @@ func checkCancelled(t *testing.T, chans []<-chan client.Event) {
 		for ev := range ch {
 			last = ev
 		}
-		if last.Type != client.EventDone || last.Reason != client.ReasonCancelled {
+		if last.Type != wire.EventDone || last.Reason != wire.ReasonCancelled {
 			t.Errorf("stream %d ended %s/%s", i, last.Type, last.Reason)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 func thinkingOf(evs []client.Event) string {
 	var b strings.Builder
 	for _, e := range evs {
-		if e.Type == client.EventThinking {
+		if e.Type == wire.EventThinking {
 			b.WriteString(e.Text)
 		}
 	}
@@ -26,7 +26,7 @@ func TestDemoThink(t *testing.T) {
 	srv, cl := start(t, server.Config{})
 	off := wire.ThinkOff
 	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{
-		{Model: server.DemoThink}, {Model: server.DemoThink, Options: &wire.Options{Think: &off}}}})
+		{Model: wire.DemoThink}, {Model: wire.DemoThink, Options: &wire.Options{Think: &off}}}})
 	think := collect(t, cl, run.Streams[0].ID)
 	plain := collect(t, cl, run.Streams[1].ID)
 	const reasoning, answer = "The user says hi. A greeting back, short and friendly, then an offer to help.", "Hello! How can I help?"
@@ -35,7 +35,7 @@ func TestDemoThink(t *testing.T) {
 	}
 	var phases []string
 	for _, e := range think {
-		if e.Type == client.EventPhase {
+		if e.Type == wire.EventPhase {
 			phases = append(phases, e.Phase)
 		}
 	}
@@ -62,7 +62,7 @@ func TestDemoThink(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range models.Models {
-		if m.Thinks() != (m.Name == server.DemoThink) {
+		if m.Thinks() != (m.Name == wire.DemoThink) {
 			t.Errorf("%s: capabilities %v", m.Name, m.Capabilities)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/history"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Options wire the app to the embedded server.
@@ -101,10 +102,10 @@ type App struct {
 	models []string
 	// modelInfo are the models by their pickers' names (modelOption),
 	// with what they can do; empty until the list has come.
-	modelInfo map[string]client.Model
+	modelInfo map[string]wire.Model
 	// endpoints are the configured endpoints and whether they answer, as
 	// the model list came.
-	endpoints []client.EndpointStatus
+	endpoints []wire.EndpointStatus
 	// views are the run's views beside the panes (views.go).
 	views *runViews
 
@@ -121,7 +122,7 @@ type App struct {
 	// sweepStop stops the sweep going on (sweep.go), nil otherwise.
 	sweepStop context.CancelFunc
 	// lastRequest is the request of the run started last; nil for a replay.
-	lastRequest *client.RunRequest
+	lastRequest *wire.RunRequest
 
 	ctx    context.Context // ends with the window
 	cancel context.CancelFunc

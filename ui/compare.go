@@ -15,6 +15,7 @@ import (
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/diagram"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // compareIntro is the lesson's column before a comparison: what async
@@ -30,7 +31,7 @@ const lessonWidth = 300
 // comparison is the panes' streams run one after another (sync), then
 // side by side (async): the lesson in two runs.
 type comparison struct {
-	req    client.RunRequest
+	req    wire.RunRequest
 	syncID string // set once the sync run has ended
 }
 
@@ -60,7 +61,7 @@ func (a *App) compare() {
 		a.conversationControls()
 		return
 	}
-	req.Mode = client.ModeSync
+	req.Mode = wire.ModeSync
 	a.comparing = &comparison{req: req}
 	a.startRun(req, status)
 	a.conversationControls()
@@ -72,7 +73,7 @@ func (a *App) compareNext(panes []*Pane) {
 	if c.syncID == "" {
 		c.syncID = a.runID
 		req := c.req
-		req.Mode = client.ModeAsync
+		req.Mode = wire.ModeAsync
 		a.startRun(req, "Comparing: now the same streams side by side (async, 2 of 2)…")
 		return
 	}
@@ -84,7 +85,7 @@ func (a *App) compareNext(panes []*Pane) {
 	}
 	a.background(func(ctx context.Context, cl *client.Client) func() {
 		st, err := cl.Run(ctx, syncID)
-		var at *client.Transcript
+		var at *wire.Transcript
 		if err == nil {
 			at, err = cl.Run(ctx, asyncID)
 		}
@@ -112,7 +113,7 @@ type compareView struct {
 	pick    *widget.RadioGroup
 	saveBtn *widget.Button
 
-	runs    [2]*client.Transcript // sync, async
+	runs    [2]*wire.Transcript // sync, async
 	panes   []*Pane
 	diagram *diagram.Diagram
 }
@@ -159,8 +160,8 @@ func newCompareView(a *App) *compareView {
 
 // show puts a finished comparison in the view: the sync run st and the
 // async run at of panes, coloured by slots.
-func (v *compareView) show(st, at *client.Transcript, panes []*Pane, slots []int) {
-	v.runs = [2]*client.Transcript{st, at}
+func (v *compareView) show(st, at *wire.Transcript, panes []*Pane, slots []int) {
+	v.runs = [2]*wire.Transcript{st, at}
 	v.panes = panes
 	c := figures.Compare(figures.OutcomesOf(st), figures.OutcomesOf(at))
 	v.heading.SetText(fmt.Sprintf("Sync %s · async %s · %s", c.Sync.Wall(), c.Async.Wall(), c.Saved()))
@@ -198,7 +199,7 @@ func (v *compareView) showTexts(which string) {
 
 // showRun shows a finished run t in panes (one a stream) and in the run's
 // views, as it ended.
-func (a *App) showRun(t *client.Transcript, panes []*Pane) error {
+func (a *App) showRun(t *wire.Transcript, panes []*Pane) error {
 	evs, err := client.TranscriptEvents(t)
 	if err != nil {
 		return err

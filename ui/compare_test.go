@@ -7,7 +7,6 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testenv"
@@ -41,7 +40,7 @@ func TestCompareDemos(t *testing.T) {
 	if h.app.tabs.Selected() != h.app.views.compareTab {
 		t.Error("the Compare tab is not shown")
 	}
-	if v.runs[0].Mode != client.ModeSync || v.runs[1].Mode != client.ModeAsync {
+	if v.runs[0].Mode != wire.ModeSync || v.runs[1].Mode != wire.ModeAsync {
 		t.Fatalf("runs in modes %s and %s", v.runs[0].Mode, v.runs[1].Mode)
 	}
 	c := comparisonOf(v)
@@ -67,7 +66,7 @@ func TestCompareDemos(t *testing.T) {
 		t.Errorf("panes show run %s: %q", h.app.runID, h.app.panes[1].view.Text())
 	}
 	v.pick.SetSelected(showSync)
-	if h.app.runID != v.runs[0].ID || h.app.runMode != client.ModeSync || h.app.panes[1].view.Text() != "To be, or not to be, that is the question." {
+	if h.app.runID != v.runs[0].ID || h.app.runMode != wire.ModeSync || h.app.panes[1].view.Text() != "To be, or not to be, that is the question." {
 		t.Errorf("after picking the sync run, panes show run %s (%s): %q", h.app.runID, h.app.runMode, h.app.panes[1].view.Text())
 	}
 	if got := h.app.panes[1].figuresLine(); !strings.Contains(got, "first token at 2.") {

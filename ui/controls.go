@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Labels of the mode choice.
@@ -189,17 +190,17 @@ func (a *App) say(msg string) {
 	a.notice.Show()
 }
 
-// selectedMode is client.ModeAsync or client.ModeSync as selected.
+// selectedMode is wire.ModeAsync or wire.ModeSync as selected.
 func (a *App) selectedMode() string {
 	if a.mode.Selected == syncLabel {
-		return client.ModeSync
+		return wire.ModeSync
 	}
-	return client.ModeAsync
+	return wire.ModeAsync
 }
 
-// selectMode selects mode: client.ModeSync, else async.
+// selectMode selects mode: wire.ModeSync, else async.
 func (a *App) selectMode(mode string) {
-	if mode == client.ModeSync {
+	if mode == wire.ModeSync {
 		a.mode.SetSelected(syncLabel)
 	} else {
 		a.mode.SetSelected(asyncLabel)

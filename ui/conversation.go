@@ -6,8 +6,7 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
-
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // A run that ends leaves each pane a turn of its conversation: the prompt
@@ -28,20 +27,20 @@ type paneTurn struct {
 }
 
 // history is the pane's conversation as a follow-up sends it.
-func (p *Pane) history() []client.Turn {
+func (p *Pane) history() []wire.Turn {
 	if len(p.turns) == 0 {
 		return nil
 	}
-	out := make([]client.Turn, len(p.turns))
+	out := make([]wire.Turn, len(p.turns))
 	for i, t := range p.turns {
-		out[i] = client.Turn{Prompt: t.prompt, Answer: t.answer}
+		out[i] = wire.Turn{Prompt: t.prompt, Answer: t.answer}
 	}
 	return out
 }
 
 // setHistory makes turns the pane's conversation before its next stream:
 // a saved run's.
-func (p *Pane) setHistory(turns []client.Turn) {
+func (p *Pane) setHistory(turns []wire.Turn) {
 	p.turns = p.turns[:0]
 	for _, t := range turns {
 		p.turns = append(p.turns, paneTurn{prompt: t.Prompt, answer: t.Answer})
@@ -50,7 +49,7 @@ func (p *Pane) setHistory(turns []client.Turn) {
 
 // followUpHistory is the history the pane sends with prompt: its
 // conversation, less its last turn when the run is that turn again.
-func (p *Pane) followUpHistory(again bool) []client.Turn {
+func (p *Pane) followUpHistory(again bool) []wire.Turn {
 	h := p.history()
 	if n := len(p.turns); again && n > 0 && p.turns[n-1].run == p.app.turnRun {
 		h = h[:n-1]
@@ -71,7 +70,7 @@ func (p *Pane) keepTurns(n int) {
 // failed or was stopped before its first token): then the conversation
 // stays where it was.
 func (p *Pane) endTurn() {
-	if p.streamID == "" || p.prompt == "" || p.answer.Len() == 0 && (p.state != paneDone || p.reason != client.ReasonStop) {
+	if p.streamID == "" || p.prompt == "" || p.answer.Len() == 0 && (p.state != paneDone || p.reason != wire.ReasonStop) {
 		return
 	}
 	p.turns = append(p.turns, paneTurn{prompt: p.prompt, answer: p.answer.String(), run: p.app.runID, figures: p.turnNote()})
@@ -86,7 +85,7 @@ func (p *Pane) turnNote() string {
 	switch {
 	case p.state == paneFailed:
 		note = append(note, "error")
-	case p.reason != client.ReasonStop:
+	case p.reason != wire.ReasonStop:
 		note = append(note, p.endingWords())
 	}
 	if p.stats != nil {

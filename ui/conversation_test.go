@@ -11,8 +11,8 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/history"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TestFollowUps holds a conversation with four panes: after a run, Run
@@ -28,7 +28,7 @@ func TestFollowUps(t *testing.T) {
 	h.app.panes[0].rate.SetText("0")
 	h.app.addPane(PaneConfig{Model: "demo/echo", MaxTokens: &two, Rate: &fast})
 	h.app.addPane(PaneConfig{Model: "nowhere-model"}) // Ollama is nowhere: it fails
-	transcript := func() *client.Transcript {
+	transcript := func() *wire.Transcript {
 		t.Helper()
 		tr, err := h.app.opts.Client.Run(t.Context(), h.app.runID)
 		if err != nil {
@@ -36,8 +36,8 @@ func TestFollowUps(t *testing.T) {
 		}
 		return tr
 	}
-	histories := func(tr *client.Transcript) [][]client.Turn {
-		var out [][]client.Turn
+	histories := func(tr *wire.Transcript) [][]wire.Turn {
+		var out [][]wire.Turn
 		for _, st := range tr.Streams {
 			out = append(out, st.History)
 		}
@@ -71,9 +71,9 @@ func TestFollowUps(t *testing.T) {
 	}
 	h.runAndWait()
 	second := transcript()
-	turn1 := func(i int) []client.Turn { return []client.Turn{{Prompt: "alpha beta gamma", Answer: answers[i]}} }
-	want := [][]client.Turn{turn1(0), turn1(1), turn1(2), nil}
-	if got := histories(second); second.Mode != client.ModeSync || !slices.EqualFunc(got, want, slices.Equal) {
+	turn1 := func(i int) []wire.Turn { return []wire.Turn{{Prompt: "alpha beta gamma", Answer: answers[i]}} }
+	want := [][]wire.Turn{turn1(0), turn1(1), turn1(2), nil}
+	if got := histories(second); second.Mode != wire.ModeSync || !slices.EqualFunc(got, want, slices.Equal) {
 		t.Fatalf("second turn: %s run with histories %q; want sync with %q", second.Mode, got, want)
 	}
 	p := h.app.panes[0]
@@ -119,11 +119,11 @@ func TestFollowUps(t *testing.T) {
 	h.app.mode.SetSelected(asyncLabel)
 	h.runAndWait()
 	third := transcript()
-	turn2 := func(i int) []client.Turn {
-		return append(turn1(i), client.Turn{Prompt: "delta epsilon", Answer: second.Streams[i].Text})
+	turn2 := func(i int) []wire.Turn {
+		return append(turn1(i), wire.Turn{Prompt: "delta epsilon", Answer: second.Streams[i].Text})
 	}
-	want = [][]client.Turn{turn2(0), nil, turn2(2), nil}
-	if got := histories(third); third.Mode != client.ModeAsync || !slices.EqualFunc(got, want, slices.Equal) {
+	want = [][]wire.Turn{turn2(0), nil, turn2(2), nil}
+	if got := histories(third); third.Mode != wire.ModeAsync || !slices.EqualFunc(got, want, slices.Equal) {
 		t.Fatalf("third turn: %s run with histories %q; want async with %q", third.Mode, got, want)
 	}
 
@@ -138,7 +138,7 @@ func TestFollowUps(t *testing.T) {
 	}
 	h.app.prompt.SetText("eta theta")
 	h.runAndWait()
-	if got := histories(transcript()); slices.ContainsFunc(got, func(h []client.Turn) bool { return h != nil }) {
+	if got := histories(transcript()); slices.ContainsFunc(got, func(h []wire.Turn) bool { return h != nil }) {
 		t.Errorf("after New conversation: histories %q", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/internal/palette"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/internal/worddiff"
 )
 
@@ -201,7 +202,7 @@ func (v *diffView) update() {
 		var err error
 		for _, s := range []*diffSource{&sa, &sb} {
 			if s.runID != "" && err == nil {
-				var t *client.Transcript
+				var t *wire.Transcript
 				if t, err = store.Get(ctx, s.runID); err == nil && s.index < len(t.Streams) {
 					s.text = t.Streams[s.index].Text
 				}

@@ -10,9 +10,9 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/endpoints"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // endpointEditor is the Endpoints part of Settings: the endpoints of the
@@ -142,10 +142,10 @@ func (e *endpointEditor) save() error {
 }
 
 // endpointStatus is the last word of the server on endpoint name.
-func (a *App) endpointStatus(name string) (client.EndpointStatus, bool) {
-	i := slices.IndexFunc(a.endpoints, func(s client.EndpointStatus) bool { return s.Name == name })
+func (a *App) endpointStatus(name string) (wire.EndpointStatus, bool) {
+	i := slices.IndexFunc(a.endpoints, func(s wire.EndpointStatus) bool { return s.Name == name })
 	if i < 0 {
-		return client.EndpointStatus{}, false
+		return wire.EndpointStatus{}, false
 	}
 	return a.endpoints[i], true
 }
@@ -170,7 +170,7 @@ func (a *App) endpointState(name string) string {
 
 // endpointsWords sums the endpoints up after a check: "gpu answers, 3
 // models; vllm does not answer: …".
-func endpointsWords(h *client.Health) string {
+func endpointsWords(h *wire.Health) string {
 	if h == nil || len(h.Endpoints) == 0 {
 		return ""
 	}

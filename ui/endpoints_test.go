@@ -16,6 +16,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/endpoints"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -156,7 +157,7 @@ func TestEndpointsInTheApp(t *testing.T) {
 // TestModelRef: a picker's option names a model and its endpoint, listed
 // or not.
 func TestModelRef(t *testing.T) {
-	a := &App{modelInfo: map[string]client.Model{"m@x@gpu": {Name: "m@x", Endpoint: "gpu"}, "demo/hello": {Name: "demo/hello"}}}
+	a := &App{modelInfo: map[string]wire.Model{"m@x@gpu": {Name: "m@x", Endpoint: "gpu"}, "demo/hello": {Name: "demo/hello"}}}
 	for _, tt := range []struct{ option, model, endpoint string }{
 		{"m@x@gpu", "m@x", "gpu"},        // as listed
 		{"demo/hello", "demo/hello", ""}, // a local source

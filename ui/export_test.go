@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Test hooks: state of the widgets that the tests read and the app itself
@@ -34,7 +34,7 @@ func (t *Timeline) Interval(i int) (start, end float64) {
 	start, end = -1, -1
 	phases := t.lanes[i].phases
 	for _, p := range phases {
-		if p.phase != client.PhaseWaiting {
+		if p.phase != wire.PhaseWaiting {
 			start = p.start
 			break
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/export"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Replay speeds offered when opening a saved run.
@@ -130,7 +131,7 @@ func (a *App) showOpen() {
 
 // savedConfig is the pane set-up of a saved stream: its model and the
 // options it ran with (its think option among them).
-func savedConfig(st client.StreamTranscript) PaneConfig {
+func savedConfig(st wire.StreamTranscript) PaneConfig {
 	cfg := PaneConfig{Model: st.Model, Endpoint: st.Endpoint}
 	if o := st.Options; o != nil {
 		cfg.Temperature, cfg.Seed, cfg.MaxTokens, cfg.Rate, cfg.Think = o.Temperature, o.Seed, o.NumPredict, o.Rate, o.Think
@@ -150,7 +151,7 @@ func replaySpeed(label string) float64 {
 
 // replay plays a saved run back through the server with its original
 // timing divided by speed, in panes set to its streams.
-func (a *App) replay(t *client.Transcript, speed float64) {
+func (a *App) replay(t *wire.Transcript, speed float64) {
 	if a.running || len(t.Streams) == 0 || len(t.Streams) > MaxPanes {
 		a.runStatus.SetText(fmt.Sprintf("A saved run must have 1 to %d streams.", MaxPanes))
 		return
@@ -161,14 +162,14 @@ func (a *App) replay(t *client.Transcript, speed float64) {
 		name = "a saved run"
 	}
 	a.replaying = &replayed{name: name, speed: speed, t: t}
-	a.launch(fmt.Sprintf("replaying %s at %g× (figures as recorded)…", name, speed), "Could not replay: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
+	a.launch(fmt.Sprintf("replaying %s at %g× (figures as recorded)…", name, speed), "Could not replay: ", func(ctx context.Context, cl *client.Client) (*wire.RunCreated, error) {
 		return cl.StartReplay(ctx, t, speed)
 	})
 }
 
 // setPanesFor sets the panes, the prompts and the mode to those of a saved
 // run t, so that Run runs it again.
-func (a *App) setPanesFor(t *client.Transcript) {
+func (a *App) setPanesFor(t *wire.Transcript) {
 	a.panes = a.panes[:0]
 	for i, st := range t.Streams {
 		p := newPane(a, i, savedConfig(st))
@@ -186,7 +187,7 @@ func (a *App) setPanesFor(t *client.Transcript) {
 type replayed struct {
 	name  string  // its file's name
 	speed float64 // its playback rate
-	t     *client.Transcript
+	t     *wire.Transcript
 }
 
 // asRecorded puts a replay's events back on the recorded clock, and gives

@@ -9,8 +9,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // inView reports whether pane p is shown and within the row's visible part.
@@ -268,7 +267,7 @@ func TestEndingWords(t *testing.T) {
 	// A stream that stops at a length limit short of what was asked says
 	// why: Ollama's context window.
 	p := h.app.panes[1]
-	p.reason, p.tokens, p.asked = client.ReasonLength, 2560, 3000
+	p.reason, p.tokens, p.asked = wire.ReasonLength, 2560, 3000
 	if got := p.endingWords(); got != "hit the context limit" {
 		t.Errorf("short of the limit: %q", got)
 	}
@@ -282,7 +281,7 @@ func TestEndingWords(t *testing.T) {
 func TestSyncFirstTokenAt(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
 	h.setPanes("demo/hello", "demo/hamlet")
-	h.app.selectMode(client.ModeSync)
+	h.app.selectMode(wire.ModeSync)
 	h.app.prompt.SetText("hi")
 	h.runAndWait()
 	first, second := h.app.panes[0].figuresLine(), h.app.panes[1].figuresLine()

@@ -17,6 +17,7 @@ import (
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/history"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // historyLimit is the most runs the History tab lists at once.
@@ -133,7 +134,7 @@ func (v *historyView) refresh() {
 }
 
 // withPicked reads the picked run and hands it to f on the Fyne thread.
-func (v *historyView) withPicked(f func(t *client.Transcript)) {
+func (v *historyView) withPicked(f func(t *wire.Transcript)) {
 	if v.picked < 0 || v.picked >= len(v.runs) {
 		v.app.say("Pick a run in the list first.")
 		return
@@ -152,7 +153,7 @@ func (v *historyView) withPicked(f func(t *client.Transcript)) {
 }
 
 // open shows a kept run in the panes and the run's views, as it ended.
-func (v *historyView) open(t *client.Transcript) {
+func (v *historyView) open(t *wire.Transcript) {
 	a := v.app
 	if a.running {
 		return
@@ -172,7 +173,7 @@ func (v *historyView) open(t *client.Transcript) {
 }
 
 // replay plays a kept run back.
-func (v *historyView) replay(t *client.Transcript) {
+func (v *historyView) replay(t *wire.Transcript) {
 	if !t.Finished {
 		v.app.say("That run was cut off before its end: Open shows what it kept; only a finished run replays.")
 		return
@@ -183,7 +184,7 @@ func (v *historyView) replay(t *client.Transcript) {
 }
 
 // export saves a kept run as JSON or Markdown, by the name's extension.
-func (v *historyView) export(t *client.Transcript) {
+func (v *historyView) export(t *wire.Transcript) {
 	a := v.app
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil || w == nil {
@@ -306,7 +307,7 @@ func (a *App) finishRecording(rec *history.Recorder) {
 
 // recordRun starts recording a run the server created for req; nil when
 // the history is off or the run cannot be recorded (the app says why).
-func (a *App) recordRun(created *client.RunCreated, req client.RunRequest) *history.Recorder {
+func (a *App) recordRun(created *wire.RunCreated, req wire.RunRequest) *history.Recorder {
 	store := a.opts.History
 	if store == nil {
 		return nil

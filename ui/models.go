@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // refresh reloads the model list and Ollama's health. On the first load,
@@ -25,14 +26,14 @@ func (a *App) refresh(first bool) {
 				return
 			}
 			a.models = a.models[:0]
-			a.modelInfo = make(map[string]client.Model, len(models.Models))
+			a.modelInfo = make(map[string]wire.Model, len(models.Models))
 			a.endpoints = models.Endpoints
 			var ollama []string
 			for _, m := range models.Models {
 				name := modelOption(m.Name, m.Endpoint)
 				a.models = append(a.models, name)
 				a.modelInfo[name] = m
-				if m.Source == client.SourceOllama && m.Endpoint == "" {
+				if m.Source == wire.SourceOllama && m.Endpoint == "" {
 					ollama = append(ollama, name)
 				}
 			}
@@ -103,7 +104,7 @@ func (a *App) modelRef(option string) (model, endpoint string) {
 }
 
 // endpointTrouble says that an endpoint does not answer, and what to do.
-func endpointTrouble(e client.EndpointStatus) string {
+func endpointTrouble(e wire.EndpointStatus) string {
 	msg := fmt.Sprintf("Endpoint %s (%s, %s) does not answer: %s.", e.Name, e.Kind, e.URL, e.Error)
 	if e.Hint != "" {
 		msg += " " + strings.ToUpper(e.Hint[:1]) + e.Hint[1:] + "."
@@ -119,7 +120,7 @@ func (a *App) defaultModel() string {
 	if len(a.models) > 0 {
 		return a.models[0]
 	}
-	return client.DemoEcho
+	return wire.DemoEcho
 }
 
 // withModel adds model to names if it is missing: a saved model stays

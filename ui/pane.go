@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // paneState is where a pane's stream is.
@@ -59,7 +60,7 @@ type Pane struct {
 	startMs  float64
 	firstMs  float64
 	lastMs   float64
-	stats    *client.Stats
+	stats    *wire.Stats
 	reason   string
 	asked    int       // the most tokens the stream was asked for; 0: no limit
 	statusAt time.Time // last update of the status line
@@ -154,7 +155,7 @@ func (p *Pane) outcome() figures.Outcome {
 	switch {
 	case p.state == paneFailed:
 		o.End = figures.EndFailed
-	case p.state == paneDone && p.reason == client.ReasonCancelled:
+	case p.state == paneDone && p.reason == wire.ReasonCancelled:
 		o.End = figures.EndCancelled
 	case p.state == paneDone:
 		o.End = figures.EndNormal
@@ -219,31 +220,31 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 	var thinkFirstMs float64 // of the batch's first thinking token
 	for _, ev := range batch {
 		switch ev.Type {
-		case client.EventPhase:
+		case wire.EventPhase:
 			p.phase = ev.Phase
-			if ev.Phase != client.PhaseWaiting && p.startMs == 0 {
+			if ev.Phase != wire.PhaseWaiting && p.startMs == 0 {
 				p.startMs = ev.TMs
 			}
-		case client.EventThinking:
+		case wire.EventThinking:
 			if len(thinking) == 0 {
 				thinkFirstMs = ev.TMs
 			}
 			p.lastMs = ev.TMs
 			thinking = append(thinking, Span{Text: ev.Text, Slot: p.slot, Dim: true})
-		case client.EventToken:
+		case wire.EventToken:
 			if p.tokens == 0 {
 				p.firstMs = ev.TMs
-				p.phase = client.PhaseGenerating
+				p.phase = wire.PhaseGenerating
 			}
 			p.tokens++
 			p.lastMs = ev.TMs
 			p.answer.WriteString(ev.Text)
 			spans = append(spans, Span{Text: ev.Text, Slot: p.slot})
-		case client.EventDone:
+		case wire.EventDone:
 			p.state = paneDone
 			p.stats, p.reason = ev.Stats, ev.Reason
 			p.thought.ended(ev.TMs)
-		case client.EventError:
+		case wire.EventError:
 			p.stats = ev.Stats
 			p.thought.ended(ev.TMs)
 			p.showError(ev.Message, ev.Hint)
@@ -256,7 +257,7 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 	p.view.Append(spans...)
 	if final && p.state == paneRunning {
 		p.state = paneDone
-		p.reason = client.ReasonCancelled
+		p.reason = wire.ReasonCancelled
 		p.thought.ended(p.lastMs)
 	}
 	if p.state != paneRunning {

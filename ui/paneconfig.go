@@ -10,8 +10,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // PaneConfig is what a pane asks for; it is saved in the preferences.
@@ -29,7 +29,7 @@ type PaneConfig struct {
 	// Think asks a thinking model to reason first or not (or how hard);
 	// nil sends nothing: the model's default. Only models whose
 	// capabilities say they think are asked.
-	Think *client.Think `json:"think,omitempty"`
+	Think *wire.Think `json:"think,omitempty"`
 }
 
 // labeled puts a caption above an option's entry.
@@ -105,10 +105,10 @@ func (p *Pane) config() (PaneConfig, error) {
 }
 
 // spec is the stream the pane asks for.
-func (cfg PaneConfig) spec() client.StreamSpec {
-	s := client.StreamSpec{Model: cfg.Model, Endpoint: cfg.Endpoint}
+func (cfg PaneConfig) spec() wire.StreamSpec {
+	s := wire.StreamSpec{Model: cfg.Model, Endpoint: cfg.Endpoint}
 	if cfg.Temperature != nil || cfg.Seed != nil || cfg.MaxTokens != nil || cfg.Rate != nil || cfg.Think != nil {
-		s.Options = &client.Options{Temperature: cfg.Temperature, Seed: cfg.Seed, NumPredict: cfg.MaxTokens, Rate: cfg.Rate, Think: cfg.Think}
+		s.Options = &wire.Options{Temperature: cfg.Temperature, Seed: cfg.Seed, NumPredict: cfg.MaxTokens, Rate: cfg.Rate, Think: cfg.Think}
 	}
 	return s
 }

@@ -9,8 +9,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // A pane's status is two lines: where the stream is (state and time) over
@@ -37,7 +37,7 @@ func (p *Pane) statusLines() (state, figs string) {
 	switch p.state {
 	case paneRunning:
 		elapsed := fmt.Sprintf("%.1f s", time.Since(p.began).Seconds())
-		if p.phase == client.PhaseQueued {
+		if p.phase == wire.PhaseQueued {
 			return p.queuedText(head, elapsed), p.liveFigures()
 		}
 		head = append(head, phaseWords(p.phase), elapsed)
@@ -88,7 +88,7 @@ func (p *Pane) liveFigures() string {
 // the user waited.
 func (p *Pane) ttftWords(ttftMs float64) string {
 	s := fmt.Sprintf("TTFT %.0f ms", ttftMs)
-	if p.app.runMode == client.ModeSync && slices.Index(p.app.runPanes, p) > 0 && p.firstMs > 0 {
+	if p.app.runMode == wire.ModeSync && slices.Index(p.app.runPanes, p) > 0 && p.firstMs > 0 {
 		s += fmt.Sprintf(" · first token at %.2f s", p.firstMs/1000)
 	}
 	return s
@@ -97,11 +97,11 @@ func (p *Pane) ttftWords(ttftMs float64) string {
 // endingWords says how a stream that is done ended, in the user's words.
 func (p *Pane) endingWords() string {
 	switch p.reason {
-	case client.ReasonStop:
+	case wire.ReasonStop:
 		return "finished"
-	case client.ReasonCancelled:
+	case wire.ReasonCancelled:
 		return "stopped by you"
-	case client.ReasonLength:
+	case wire.ReasonLength:
 		if p.asked > 0 && p.tokens+p.thought.tokens >= p.asked {
 			return fmt.Sprintf("hit the %d-token limit", p.asked)
 		}
@@ -115,7 +115,7 @@ func (p *Pane) endingWords() string {
 // lengthNote explains a stream that ended at a length limit it was not
 // asked for: Ollama stops where the model's context window is full.
 func (p *Pane) lengthNote() string {
-	if p.reason != client.ReasonLength || p.asked > 0 && p.tokens+p.thought.tokens >= p.asked {
+	if p.reason != wire.ReasonLength || p.asked > 0 && p.tokens+p.thought.tokens >= p.asked {
 		return ""
 	}
 	n := p.tokens + p.thought.tokens
@@ -139,7 +139,7 @@ func tokenCount(answer, thinking int) string {
 
 // phaseWords is what the status line says of a running stream's phase.
 func phaseWords(phase string) string {
-	if phase == client.PhaseThinking {
+	if phase == wire.PhaseThinking {
 		return "thinking…"
 	}
 	return phase

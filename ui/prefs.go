@@ -5,8 +5,7 @@ import (
 	"slices"
 
 	"fyne.io/fyne/v2"
-
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Preference keys.
@@ -23,7 +22,7 @@ const (
 )
 
 // DefaultPanes are the panes of a first start without Ollama models.
-var DefaultPanes = []PaneConfig{{Model: client.DemoHello}, {Model: client.DemoHamlet}}
+var DefaultPanes = []PaneConfig{{Model: wire.DemoHello}, {Model: wire.DemoHamlet}}
 
 // DefaultPrompt fills the prompt on a first start.
 const DefaultPrompt = "Say hello, then recite Hamlet's question."
@@ -54,10 +53,10 @@ func (a *App) savedSystem() string {
 
 // savedMode is the mode of the last session; a scenario runs async.
 func (a *App) savedMode() string {
-	if a.opts.Scenario == nil && a.fyneApp.Preferences().String(prefMode) == client.ModeSync {
-		return client.ModeSync
+	if a.opts.Scenario == nil && a.fyneApp.Preferences().String(prefMode) == wire.ModeSync {
+		return wire.ModeSync
 	}
-	return client.ModeAsync
+	return wire.ModeAsync
 }
 
 // savedPanes are the panes of the last session (or of the scenario), or

@@ -5,8 +5,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
-
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TestSettingsPersist: panes, options and mode come back in a new window of
@@ -24,7 +23,7 @@ func TestSettingsPersist(t *testing.T) {
 	for _, p := range h2.app.panes {
 		models = append(models, p.model.Selected)
 	}
-	if strings.Join(models, ",") != "demo/hamlet,demo/echo,demo/flood" || h2.app.panes[2].maxTok.Text != "42" || h2.app.selectedMode() != client.ModeSync {
+	if strings.Join(models, ",") != "demo/hamlet,demo/echo,demo/flood" || h2.app.panes[2].maxTok.Text != "42" || h2.app.selectedMode() != wire.ModeSync {
 		t.Errorf("restored panes %v, max tokens %q, mode %s", models, h2.app.panes[2].maxTok.Text, h2.app.selectedMode())
 	}
 	if h2.app.panes[2].slot != 2 {

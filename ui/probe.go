@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Probe measures how long tokens take to reach the screen: from their
@@ -115,7 +116,7 @@ func (p *Probe) applied(batch []client.IndexedEvent) {
 	p.mu.Lock()
 	n := 0
 	for _, ev := range batch {
-		if ev.Type != client.EventToken {
+		if ev.Type != wire.EventToken {
 			continue
 		}
 		p.waiting = append(p.waiting, Sample{Stream: ev.Index, Token: p.counts[ev.Index]})

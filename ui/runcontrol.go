@@ -9,6 +9,7 @@ import (
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/history"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // run starts a run of every pane's stream.
@@ -23,17 +24,17 @@ func (a *App) run() {
 
 // request is the run the panes ask for, in the selected mode; false, with
 // the reason in the status line, when it cannot start.
-func (a *App) request() (client.RunRequest, bool) {
+func (a *App) request() (wire.RunRequest, bool) {
 	if a.running {
-		return client.RunRequest{}, false
+		return wire.RunRequest{}, false
 	}
 	prompt := a.prompt.Text
 	if strings.TrimSpace(prompt) == "" {
 		a.runStatus.SetText("Write a prompt first.")
 		a.win.Canvas().Focus(a.prompt)
-		return client.RunRequest{}, false
+		return wire.RunRequest{}, false
 	}
-	req := client.RunRequest{Prompt: prompt, System: a.system.Text, Mode: a.selectedMode()}
+	req := wire.RunRequest{Prompt: prompt, System: a.system.Text, Mode: a.selectedMode()}
 	again := a.again()
 	for _, p := range a.panes {
 		cfg, err := p.config()
@@ -42,7 +43,7 @@ func (a *App) request() (client.RunRequest, bool) {
 		}
 		if err != nil {
 			a.runStatus.SetText(fmt.Sprintf("Pane %s: %v.", paneNumber(p.slot), err))
-			return client.RunRequest{}, false
+			return wire.RunRequest{}, false
 		}
 		spec := cfg.spec()
 		spec.History = p.followUpHistory(again) // the pane's own conversation
@@ -53,17 +54,17 @@ func (a *App) request() (client.RunRequest, bool) {
 }
 
 // startRun has the server start req, showing status until it answers.
-func (a *App) startRun(req client.RunRequest, status string) {
+func (a *App) startRun(req wire.RunRequest, status string) {
 	a.replaying = nil
 	a.lastRequest = &req
-	a.launch(status, "Could not start: ", func(ctx context.Context, cl *client.Client) (*client.RunCreated, error) {
+	a.launch(status, "Could not start: ", func(ctx context.Context, cl *client.Client) (*wire.RunCreated, error) {
 		return cl.StartRun(ctx, req)
 	})
 }
 
 // launch has the server start a run of the current panes through start,
 // showing status until it answers and failure with the error if it refuses.
-func (a *App) launch(status, failure string, start func(context.Context, *client.Client) (*client.RunCreated, error)) {
+func (a *App) launch(status, failure string, start func(context.Context, *client.Client) (*wire.RunCreated, error)) {
 	panes := slices.Clone(a.panes)
 	a.setRunning(true)
 	a.runStatus.SetText(status)
@@ -100,7 +101,7 @@ func (a *App) setRunning(running bool) {
 
 // startStreams shows a run that the server has started in the panes and the
 // run views.
-func (a *App) startStreams(cl *client.Client, created *client.RunCreated, panes []*Pane) {
+func (a *App) startStreams(cl *client.Client, created *wire.RunCreated, panes []*Pane) {
 	a.runID, a.runMode = created.ID, created.Mode
 	if a.replaying == nil && a.comparing == nil {
 		a.runStatus.SetText(created.Mode + " run…")

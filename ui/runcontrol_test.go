@@ -6,8 +6,8 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 func TestDemoRunShowsBothStreams(t *testing.T) {
@@ -53,7 +53,7 @@ func TestDemoRunShowsBothStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt := figures.RunTimeOf(figures.OutcomesOf(tr))
-	if s, want := h.app.runStatus.Text, rt.Headline(client.ModeAsync); s != want || rt.WorkMs < 5000 {
+	if s, want := h.app.runStatus.Text, rt.Headline(wire.ModeAsync); s != want || rt.WorkMs < 5000 {
 		t.Errorf("run status %q, want %q for at least 5 s of work", s, want)
 	}
 }
@@ -67,16 +67,16 @@ func TestStopOnePane(t *testing.T) {
 	h.q.waitFor(t, "the first echo token", func() bool { return echo.tokens > 0 })
 	test.Tap(echo.stopBtn)
 	h.q.waitFor(t, "the echo pane to stop", func() bool { return echo.state != paneRunning })
-	if echo.reason != client.ReasonCancelled || !strings.HasPrefix(echo.status.Text, "stopped by you") {
+	if echo.reason != wire.ReasonCancelled || !strings.HasPrefix(echo.status.Text, "stopped by you") {
 		t.Errorf("stopped pane: %q", echo.status.Text)
 	}
 	// Hamlet runs 3 s: it is still running, unless a loaded machine took
 	// that long to stop the echo; then it must have ended on its own.
-	if hamlet.state != paneRunning && hamlet.reason != client.ReasonStop {
+	if hamlet.state != paneRunning && hamlet.reason != wire.ReasonStop {
 		t.Errorf("the other pane stopped too: %q", hamlet.status.Text)
 	}
 	h.q.waitFor(t, "hamlet to finish", func() bool { return !h.app.running })
-	if hamlet.reason != client.ReasonStop || hamlet.view.Text() != "To be, or not to be, that is the question." {
+	if hamlet.reason != wire.ReasonStop || hamlet.view.Text() != "To be, or not to be, that is the question." {
 		t.Errorf("other pane: %q %q", hamlet.reason, hamlet.view.Text())
 	}
 }
@@ -87,7 +87,7 @@ func TestSyncShowsWaiting(t *testing.T) {
 	h.app.mode.SetSelected("Sync")
 	test.Tap(h.app.runBtn)
 	hello, hamlet := h.app.panes[0], h.app.panes[1]
-	h.q.waitFor(t, "the second pane to wait", func() bool { return hamlet.phase == client.PhaseWaiting })
+	h.q.waitFor(t, "the second pane to wait", func() bool { return hamlet.phase == wire.PhaseWaiting })
 	if !strings.HasPrefix(hamlet.status.Text, "waiting") {
 		t.Errorf("status %q", hamlet.status.Text)
 	}
@@ -112,7 +112,7 @@ func TestUnknownModelErrorStaysInItsPane(t *testing.T) {
 	if !bad.errLabel.Visible() || !strings.Contains(bad.errLabel.Text, `model "demo/nope" not found`) {
 		t.Errorf("bad pane error %q (visible %v)", bad.errLabel.Text, bad.errLabel.Visible())
 	}
-	if good.errLabel.Visible() || good.view.Text() != "a b" || good.reason != client.ReasonStop {
+	if good.errLabel.Visible() || good.view.Text() != "a b" || good.reason != wire.ReasonStop {
 		t.Errorf("good pane: error %q, text %q", good.errLabel.Text, good.view.Text())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Where the Ollama URL in use comes from, most binding first: the command
@@ -129,7 +130,7 @@ func (a *App) saveOllamaURL(target string) {
 
 // connectedWords says where Tokenloom looks for Ollama and whether it
 // answers there.
-func connectedWords(h *client.Health, err error) string {
+func connectedWords(h *wire.Health, err error) string {
 	switch {
 	case err != nil:
 		return "The Tokenloom server does not answer: " + err.Error()

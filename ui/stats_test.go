@@ -9,8 +9,8 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // column is the index of the stats column titled title.
@@ -63,7 +63,7 @@ func TestStatsTable(t *testing.T) {
 // think has none of them, and a figure only one stream has is not ranked.
 func TestStatsTableThinking(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
-	h.setPanes(client.DemoThink, client.DemoHello)
+	h.setPanes(wire.DemoThink, wire.DemoHello)
 	h.runAndWait()
 	s := h.app.views.stats
 	h.q.waitFor(t, "the figures", func() bool { return s.figures[0] != nil && s.figures[1] != nil })
@@ -202,14 +202,14 @@ func TestStatsRankComparable(t *testing.T) {
 // rate in the table ("–"), and the note says why; a stream that took its
 // time has one.
 func TestStatsBurstRate(t *testing.T) {
-	burst := []figures.Mark{figures.MarkOfEvent(client.EventPhase, client.PhaseGenerating, "", 0.2)}
+	burst := []figures.Mark{figures.MarkOfEvent(wire.EventPhase, wire.PhaseGenerating, "", 0.2)}
 	for k := range 20 {
-		burst = append(burst, figures.MarkOfEvent(client.EventToken, "", "", 0.3+float64(k)*0.0085))
+		burst = append(burst, figures.MarkOfEvent(wire.EventToken, "", "", 0.3+float64(k)*0.0085))
 	}
-	burst = append(burst, figures.MarkOfEvent(client.EventDone, "", client.ReasonStop, 0.5))
+	burst = append(burst, figures.MarkOfEvent(wire.EventDone, "", wire.ReasonStop, 0.5))
 	steady := []figures.Mark{
-		figures.MarkOfEvent(client.EventToken, "", "", 100), figures.MarkOfEvent(client.EventToken, "", "", 600),
-		figures.MarkOfEvent(client.EventDone, "", client.ReasonStop, 600),
+		figures.MarkOfEvent(wire.EventToken, "", "", 100), figures.MarkOfEvent(wire.EventToken, "", "", 600),
+		figures.MarkOfEvent(wire.EventDone, "", wire.ReasonStop, 600),
 	}
 	s := newTestStats(t, figures.FromMarks(burst, nil), figures.FromMarks(steady, nil))
 	if got := ranks(s, column(t, "tokens/s")); got != "– 4.0" {
@@ -230,12 +230,12 @@ func TestStatsFirstTokenAt(t *testing.T) {
 	}
 	sync := func(startMs, firstMs, endMs float64) figures.Stream {
 		marks := []figures.Mark{
-			figures.MarkOfEvent(client.EventPhase, client.PhaseWaiting, "", 0.1),
-			figures.MarkOfEvent(client.EventPhase, client.PhaseGenerating, "", startMs),
-			figures.MarkOfEvent(client.EventToken, "", "", firstMs),
-			figures.MarkOfEvent(client.EventDone, "", client.ReasonStop, endMs),
+			figures.MarkOfEvent(wire.EventPhase, wire.PhaseWaiting, "", 0.1),
+			figures.MarkOfEvent(wire.EventPhase, wire.PhaseGenerating, "", startMs),
+			figures.MarkOfEvent(wire.EventToken, "", "", firstMs),
+			figures.MarkOfEvent(wire.EventDone, "", wire.ReasonStop, endMs),
 		}
-		return figures.FromMarks(marks, &client.Stats{Tokens: 1, StartMs: startMs, EndMs: endMs, DurationMs: endMs - startMs})
+		return figures.FromMarks(marks, &wire.Stats{Tokens: 1, StartMs: startMs, EndMs: endMs, DurationMs: endMs - startMs})
 	}
 	// hello, then hamlet in its turn: hamlet's TTFT is the shorter, its
 	// first token the later.

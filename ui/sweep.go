@@ -20,6 +20,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/internal/sweep"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // sweepView is the Sweep tab: the prompt on one model at 1, 2, 4, 8…
@@ -203,7 +204,7 @@ func (v *sweepView) spec() (sweep.Spec, error) {
 		return sweep.Spec{}, fmt.Errorf("max tokens %q: want a whole number of tokens, 1 or more", v.maxTk.Text)
 	}
 	spec := sweep.Spec{Model: model, Endpoint: endpoint, Prompt: a.prompt.Text, Streams: streams, Repeat: repeat,
-		Options: client.Options{NumPredict: &maxTk}}
+		Options: wire.Options{NumPredict: &maxTk}}
 	if strings.TrimSpace(spec.Prompt) == "" {
 		return sweep.Spec{}, errors.New("write a prompt above first: every stream of the sweep gets it")
 	}
@@ -255,7 +256,7 @@ func (v *sweepView) start() {
 	a.spawn(func() {
 		defer close(updates)
 		r, err := sweep.Run(ctx, cl, spec, sweep.Hooks{
-			Started: func(k, total, n, repeat int, _ *client.RunCreated) {
+			Started: func(k, total, n, repeat int, _ *wire.RunCreated) {
 				send(sweepUpdate{started: &sweepStarted{k, total, n, repeat}})
 			},
 			Event: func(ev client.IndexedEvent) { send(sweepUpdate{event: &ev}) },

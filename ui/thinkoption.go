@@ -5,8 +5,7 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2/widget"
-
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // thinkDefault is the think option's label for sending nothing: the model
@@ -15,18 +14,18 @@ const thinkDefault = "model default"
 
 // thinkLabels name the think values in the pane's options.
 var thinkLabels = []struct {
-	think client.Think
+	think wire.Think
 	label string
 }{
-	{client.ThinkOff, "off"},
-	{client.ThinkOn, "on"},
-	{client.ThinkLow, "low"},
-	{client.ThinkMedium, "medium"},
-	{client.ThinkHigh, "high"},
+	{wire.ThinkOff, "off"},
+	{wire.ThinkOn, "on"},
+	{wire.ThinkLow, "low"},
+	{wire.ThinkMedium, "medium"},
+	{wire.ThinkHigh, "high"},
 }
 
 // thinkLabel is the label of t; thinkDefault for nil.
-func thinkLabel(t *client.Think) string {
+func thinkLabel(t *wire.Think) string {
 	if t != nil {
 		for _, l := range thinkLabels {
 			if l.think == *t {
@@ -38,7 +37,7 @@ func thinkLabel(t *client.Think) string {
 }
 
 // thinkOf reads a label back; nil for thinkDefault (or anything unknown).
-func thinkOf(label string) *client.Think {
+func thinkOf(label string) *wire.Think {
 	for _, l := range thinkLabels {
 		if l.label == label {
 			t := l.think
@@ -52,26 +51,26 @@ func thinkOf(label string) *client.Think {
 // capabilities do not say it thinks (Ollama refuses think for such a
 // model), the levels for a model that takes them instead of on and off
 // (gpt-oss, which thinks whatever it is told), on and off for the others.
-func thinkChoices(m client.Model) []client.Think {
+func thinkChoices(m wire.Model) []wire.Think {
 	switch {
 	case !m.Thinks():
 		return nil
 	case takesLevels(m):
-		return []client.Think{client.ThinkLow, client.ThinkMedium, client.ThinkHigh}
+		return []wire.Think{wire.ThinkLow, wire.ThinkMedium, wire.ThinkHigh}
 	}
-	return []client.Think{client.ThinkOff, client.ThinkOn}
+	return []wire.Think{wire.ThinkOff, wire.ThinkOn}
 }
 
 // takesLevels reports whether m takes a level of thinking (low, medium,
 // high) rather than on or off; Ollama's capabilities do not say, its
 // family and name do.
-func takesLevels(m client.Model) bool {
+func takesLevels(m wire.Model) bool {
 	family := strings.ToLower(m.Family)
 	return family == "gptoss" || family == "gpt-oss" || strings.HasPrefix(strings.ToLower(m.Name), "gpt-oss")
 }
 
 // thinkLabelsOf are the labels the option offers for choices.
-func thinkLabelsOf(choices []client.Think) []string {
+func thinkLabelsOf(choices []wire.Think) []string {
 	out := []string{thinkDefault}
 	for _, c := range choices {
 		out = append(out, thinkLabel(&c))
@@ -81,8 +80,8 @@ func thinkLabelsOf(choices []client.Think) []string {
 
 // newThinkOption makes the pane's think option, set to saved; changed
 // runs when the user changes it.
-func (p *Pane) newThinkOption(saved *client.Think, changed func()) {
-	p.think = widget.NewSelect(thinkLabelsOf([]client.Think{client.ThinkOff, client.ThinkOn, client.ThinkLow, client.ThinkMedium, client.ThinkHigh}), nil)
+func (p *Pane) newThinkOption(saved *wire.Think, changed func()) {
+	p.think = widget.NewSelect(thinkLabelsOf([]wire.Think{wire.ThinkOff, wire.ThinkOn, wire.ThinkLow, wire.ThinkMedium, wire.ThinkHigh}), nil)
 	p.think.Selected = thinkLabel(saved)
 	p.think.OnChanged = func(string) { changed() }
 	p.thinkRow = labeled("Think", p.think)
@@ -114,7 +113,7 @@ func (p *Pane) updateThinkOption() {
 // thinkChoice is the think value to send: the option's when it is offered;
 // the saved one while the model's capabilities are unknown; else nil, to
 // send nothing.
-func (p *Pane) thinkChoice() *client.Think {
+func (p *Pane) thinkChoice() *wire.Think {
 	if _, known := p.app.modelInfo[p.model.Selected]; known && !p.thinkRow.Visible() {
 		return nil
 	}

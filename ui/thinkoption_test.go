@@ -6,25 +6,24 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
-
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TestThinkChoices: the think option offers nothing for a model whose
 // capabilities do not say it thinks, levels for gpt-oss, on and off for
 // the others.
 func TestThinkChoices(t *testing.T) {
-	thinks := []string{"completion", client.CapabilityThinking}
+	thinks := []string{"completion", wire.CapabilityThinking}
 	for _, c := range []struct {
 		name string
-		m    client.Model
+		m    wire.Model
 		want []string
 	}{
-		{"no capabilities", client.Model{Name: "llama3.2:1b"}, []string{thinkDefault}},
-		{"completion only", client.Model{Name: "llama3.2:1b", Capabilities: []string{"completion"}}, []string{thinkDefault}},
-		{"thinking", client.Model{Name: "qwen3:0.6b", Capabilities: thinks}, []string{thinkDefault, "off", "on"}},
-		{"gpt-oss by name", client.Model{Name: "gpt-oss:20b", Capabilities: thinks}, []string{thinkDefault, "low", "medium", "high"}},
-		{"gpt-oss by family", client.Model{Name: "my-oss", Family: "gptoss", Capabilities: thinks}, []string{thinkDefault, "low", "medium", "high"}},
+		{"no capabilities", wire.Model{Name: "llama3.2:1b"}, []string{thinkDefault}},
+		{"completion only", wire.Model{Name: "llama3.2:1b", Capabilities: []string{"completion"}}, []string{thinkDefault}},
+		{"thinking", wire.Model{Name: "qwen3:0.6b", Capabilities: thinks}, []string{thinkDefault, "off", "on"}},
+		{"gpt-oss by name", wire.Model{Name: "gpt-oss:20b", Capabilities: thinks}, []string{thinkDefault, "low", "medium", "high"}},
+		{"gpt-oss by family", wire.Model{Name: "my-oss", Family: "gptoss", Capabilities: thinks}, []string{thinkDefault, "low", "medium", "high"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := thinkLabelsOf(thinkChoices(c.m)); !slices.Equal(got, c.want) {
@@ -49,7 +48,7 @@ func TestThinkChoices(t *testing.T) {
 func TestThinkOption(t *testing.T) {
 	fa := test.NewTempApp(t)
 	h := newHarness(t, fa, "")
-	h.setPanes(client.DemoThink, client.DemoHello)
+	h.setPanes(wire.DemoThink, wire.DemoHello)
 	think, hello := h.app.panes[0], h.app.panes[1]
 	if !think.thinkRow.Visible() || !slices.Equal(think.think.Options, []string{thinkDefault, "off", "on"}) {
 		t.Errorf("demo/think's option: visible %v, offers %v", think.thinkRow.Visible(), think.think.Options)
@@ -63,9 +62,9 @@ func TestThinkOption(t *testing.T) {
 
 	for _, c := range []struct {
 		label     string
-		want      client.Think
+		want      wire.Think
 		reasoning bool
-	}{{"off", client.ThinkOff, false}, {"on", client.ThinkOn, true}} {
+	}{{"off", wire.ThinkOff, false}, {"on", wire.ThinkOn, true}} {
 		idle := think.state == paneIdle
 		think.think.SetSelected(c.label)
 		if s := think.statusText(); idle && s != "ready · think "+c.label {
@@ -100,7 +99,7 @@ func TestThinkOption(t *testing.T) {
 	}
 
 	// Another model that does not think: the option goes, nothing is sent.
-	think.model.SetSelected(client.DemoHello)
+	think.model.SetSelected(wire.DemoHello)
 	if think.thinkRow.Visible() {
 		t.Error("the option stays for demo/hello")
 	}

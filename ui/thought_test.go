@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TestThoughtFoldsOnAnswer feeds a pane a thinking stream batch by batch,
@@ -30,9 +31,9 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 		t.Fatal("a stream that has not thought shows a reasoning")
 	}
 	p.apply([]client.Event{
-		ev(client.EventPhase, 0, 0.5, client.PhaseThinking),
-		ev(client.EventThinking, 1, 100, "The user"),
-		ev(client.EventThinking, 2, 300, " says hi."+strings.Repeat("\nmore thought", 40)),
+		ev(wire.EventPhase, 0, 0.5, wire.PhaseThinking),
+		ev(wire.EventThinking, 1, 100, "The user"),
+		ev(wire.EventThinking, 2, 300, " says hi."+strings.Repeat("\nmore thought", 40)),
 	}, false)
 	if got, want := th.line.text, "Thinking… 2 tokens"; got != want {
 		t.Errorf("line %q while thinking, want %q", got, want)
@@ -55,9 +56,9 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 	}
 
 	p.apply([]client.Event{
-		ev(client.EventPhase, 3, 1500, client.PhaseGenerating),
-		ev(client.EventToken, 4, 1500, "Hi"),
-		ev(client.EventToken, 5, 1600, "!"),
+		ev(wire.EventPhase, 3, 1500, wire.PhaseGenerating),
+		ev(wire.EventToken, 4, 1500, "Hi"),
+		ev(wire.EventToken, 5, 1600, "!"),
 	}, false)
 	if got, want := th.line.text, "Thought for 1.4 s · 2 tokens"; got != want {
 		t.Errorf("line %q once answering, want %q", got, want)
@@ -99,8 +100,8 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 	}
 
 	// At the end the line says the same, as the server's figures do.
-	p.apply([]client.Event{{Type: client.EventDone, Seq: 6, TMs: 1700, Reason: client.ReasonStop,
-		Stats: &client.Stats{Tokens: 2, ThinkingTokens: 2, ThinkingMs: 1400.25, DurationMs: 1700, TTFTMs: 1500}}}, true)
+	p.apply([]client.Event{{Type: wire.EventDone, Seq: 6, TMs: 1700, Reason: wire.ReasonStop,
+		Stats: &wire.Stats{Tokens: 2, ThinkingTokens: 2, ThinkingMs: 1400.25, DurationMs: 1700, TTFTMs: 1500}}}, true)
 	if got, want := th.line.text, "Thought for 1.4 s · 2 tokens"; got != want {
 		t.Errorf("line %q at the end, want %q", got, want)
 	}
@@ -122,13 +123,13 @@ func TestThoughtAfterAnswer(t *testing.T) {
 	p := h.app.panes[0]
 	th := p.thought
 	p.begin("s_test", "demo/hello", "Hi")
-	p.apply([]client.Event{ev(client.EventPhase, 0, 0.5, client.PhaseGenerating), ev(client.EventToken, 1, 100, "Hello")}, false)
+	p.apply([]client.Event{ev(wire.EventPhase, 0, 0.5, wire.PhaseGenerating), ev(wire.EventToken, 1, 100, "Hello")}, false)
 	answerH := p.view.Size().Height
 	if answerH <= 0 || th.line.Visible() {
 		t.Fatalf("answer %v high, reasoning line shown %v", answerH, th.line.Visible())
 	}
-	p.apply([]client.Event{ev(client.EventThinking, 2, 200, "Hmm.")}, false)
-	p.apply([]client.Event{{Type: client.EventDone, Seq: 3, TMs: 300, Reason: client.ReasonStop}}, true)
+	p.apply([]client.Event{ev(wire.EventThinking, 2, 200, "Hmm.")}, false)
+	p.apply([]client.Event{{Type: wire.EventDone, Seq: 3, TMs: 300, Reason: wire.ReasonStop}}, true)
 	if th.line.open || th.view.Visible() || !th.line.Visible() {
 		t.Errorf("a late thought: open %v, reasoning visible %v, line visible %v; want folded", th.line.open, th.view.Visible(), th.line.Visible())
 	}
@@ -149,7 +150,7 @@ func TestThoughtAfterAnswer(t *testing.T) {
 func TestThoughtWithoutAnswer(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
 	maxTok := 3
-	h.setPanes(client.DemoThink)
+	h.setPanes(wire.DemoThink)
 	h.app.panes[0].maxTok.SetText(fmtInt(&maxTok))
 	h.runAndWait()
 	p := h.app.panes[0]
@@ -158,7 +159,7 @@ func TestThoughtWithoutAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := tr.Streams[0]
-	if p.reason != client.ReasonLength || p.view.Text() != "" || st.Stats == nil {
+	if p.reason != wire.ReasonLength || p.view.Text() != "" || st.Stats == nil {
 		t.Fatalf("reason %q, answer %q: want a reasoning cut at 3 tokens", p.reason, p.view.Text())
 	}
 	th := p.thought
@@ -177,7 +178,7 @@ func TestThoughtWithoutAnswer(t *testing.T) {
 // as a thinking phase with ticks of its own.
 func TestDemoThinkRun(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
-	h.setPanes(client.DemoThink, client.DemoHello)
+	h.setPanes(wire.DemoThink, wire.DemoHello)
 	think, hello := h.app.panes[0], h.app.panes[1]
 	test.Tap(h.app.runBtn)
 	// Whatever batches the machine's pace makes, each state the pane is
@@ -251,7 +252,7 @@ func TestDemoThinkRun(t *testing.T) {
 	var phases []string
 	for _, p := range tl.Phases(0) {
 		phases = append(phases, p.phase)
-		if p.phase == client.PhaseThinking {
+		if p.phase == wire.PhaseThinking {
 			ticks := tl.ThinkingTicks(0)
 			first, last, answered := ticks[0], ticks[len(ticks)-1], st.Stats.StartMs+st.Stats.TTFTMs
 			if p.start > first || p.end < last || p.end > answered+0.001 {
@@ -268,7 +269,7 @@ func TestDemoThinkRun(t *testing.T) {
 // reasoning in the pane, folded as in the run.
 func TestReplayShowsReasoning(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
-	h.setPanes(client.DemoThink)
+	h.setPanes(wire.DemoThink)
 	h.runAndWait()
 	tr, err := h.app.client().Run(t.Context(), h.app.runID)
 	if err != nil {
@@ -286,10 +287,10 @@ func TestReplayShowsReasoning(t *testing.T) {
 // as many words as fit the line.
 func TestQueuedStatus(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
-	h.setPanes(client.DemoThink, client.DemoHello)
+	h.setPanes(wire.DemoThink, wire.DemoHello)
 	p := h.app.panes[0]
 	p.begin("s_test", "demo/think", "Why?")
-	p.apply([]client.Event{ev(client.EventPhase, 0, 0.3, client.PhasePrompt), ev(client.EventPhase, 1, 300, client.PhaseQueued)}, false)
+	p.apply([]client.Event{ev(wire.EventPhase, 0, 0.3, wire.PhasePrompt), ev(wire.EventPhase, 1, 300, wire.PhaseQueued)}, false)
 	if s := p.status.Text; !strings.HasPrefix(s, "queued in Ollama: demo/think is serving another stream · ") {
 		t.Errorf("status %q at %v wide", s, p.status.Size().Width)
 	}
@@ -310,12 +311,12 @@ func TestQueuedStatus(t *testing.T) {
 // stream runs, not one picked in the pane after Run.
 func TestQueuedStatusNamesItsModel(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
-	h.setPanes(client.DemoHello)
+	h.setPanes(wire.DemoHello)
 	p := h.app.panes[0]
 	test.Tap(h.app.runBtn)
-	p.model.SetSelected(client.DemoThink) // before the server has started the stream
+	p.model.SetSelected(wire.DemoThink) // before the server has started the stream
 	h.q.waitFor(t, "the stream to start", func() bool { return p.streamID != "" })
-	p.apply([]client.Event{ev(client.EventPhase, 0, 0.3, client.PhaseQueued)}, false)
+	p.apply([]client.Event{ev(wire.EventPhase, 0, 0.3, wire.PhaseQueued)}, false)
 	if s := p.status.Text; !strings.HasPrefix(s, "queued in Ollama: demo/hello is serving another stream · ") {
 		t.Errorf("status %q", s)
 	}
@@ -329,12 +330,12 @@ func TestPhaseFromPhaseEvents(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
 	p := h.app.panes[0]
 	p.begin("s_test", "demo/think", "Why?")
-	p.apply([]client.Event{ev(client.EventPhase, 0, 0.3, client.PhasePrompt), ev(client.EventThinking, 1, 100, "Hmm")}, false)
-	if p.phase != client.PhasePrompt || !strings.HasPrefix(p.status.Text, "prompt · ") {
+	p.apply([]client.Event{ev(wire.EventPhase, 0, 0.3, wire.PhasePrompt), ev(wire.EventThinking, 1, 100, "Hmm")}, false)
+	if p.phase != wire.PhasePrompt || !strings.HasPrefix(p.status.Text, "prompt · ") {
 		t.Errorf("phase %q, status %q: want the prompt phase", p.phase, p.status.Text)
 	}
-	p.apply([]client.Event{ev(client.EventPhase, 2, 150, client.PhaseThinking), ev(client.EventThinking, 3, 200, ".")}, false)
-	if p.phase != client.PhaseThinking || !strings.HasPrefix(p.status.Text, "thinking… · ") {
+	p.apply([]client.Event{ev(wire.EventPhase, 2, 150, wire.PhaseThinking), ev(wire.EventThinking, 3, 200, ".")}, false)
+	if p.phase != wire.PhaseThinking || !strings.HasPrefix(p.status.Text, "thinking… · ") {
 		t.Errorf("phase %q, status %q: want thinking", p.phase, p.status.Text)
 	}
 }

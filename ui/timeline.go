@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Timeline geometry, in device-independent pixels.
@@ -135,17 +136,17 @@ func (t *Timeline) Add(i int, ev client.Event) {
 	l := t.lanes[i]
 	t.now = max(t.now, ev.TMs)
 	switch ev.Type {
-	case client.EventPhase:
+	case wire.EventPhase:
 		l.closePhase(ev.TMs)
 		l.phases = append(l.phases, phaseSpan{phase: ev.Phase, start: ev.TMs, end: -1})
-	case client.EventThinking: // in the thinking phase, which its event began
+	case wire.EventThinking: // in the thinking phase, which its event began
 		l.thinks = append(l.thinks, ev.TMs)
 		l.thinkTexts = append(l.thinkTexts, ev.Text)
-	case client.EventToken:
-		l.enter(client.PhaseGenerating, ev.TMs)
+	case wire.EventToken:
+		l.enter(wire.PhaseGenerating, ev.TMs)
 		l.ticks = append(l.ticks, ev.TMs)
 		l.texts = append(l.texts, ev.Text)
-	case client.EventDone, client.EventError:
+	case wire.EventDone, wire.EventError:
 		l.closePhase(ev.TMs)
 		l.ended = true
 		if ev.Stats != nil && len(ev.Stats.Phases) > 0 {

@@ -36,7 +36,7 @@ func newTestTimeline(t testing.TB, lanes int, w, h float32) *Timeline {
 
 func ev(typ string, seq int64, tms float64, text string) client.Event {
 	e := client.Event{Type: typ, Seq: seq, TMs: tms, Text: text}
-	if typ == client.EventPhase {
+	if typ == wire.EventPhase {
 		e.Phase, e.Text = text, ""
 	}
 	return e
@@ -45,11 +45,11 @@ func ev(typ string, seq int64, tms float64, text string) client.Event {
 func TestTimelineTickPositions(t *testing.T) {
 	tl := newTestTimeline(t, 2, 830, 200)
 	times := []float64{100, 250, 1000, 2400, 2999}
-	tl.Add(0, ev(client.EventPhase, 0, 0, client.PhaseGenerating))
+	tl.Add(0, ev(wire.EventPhase, 0, 0, wire.PhaseGenerating))
 	for k, tm := range times {
-		tl.Add(0, ev(client.EventToken, int64(k+1), tm, fmt.Sprint("t", k)))
+		tl.Add(0, ev(wire.EventToken, int64(k+1), tm, fmt.Sprint("t", k)))
 	}
-	tl.Add(0, ev(client.EventDone, 6, 3000, ""))
+	tl.Add(0, ev(wire.EventDone, 6, 3000, ""))
 	tl.Refresh()
 	x0, w := tl.plot()
 	for k, tm := range times {
@@ -67,7 +67,7 @@ func TestTimelineTickPositions(t *testing.T) {
 
 func TestTimelineHover(t *testing.T) {
 	tl := newTestTimeline(t, 2, 830, 200)
-	tl.Add(1, ev(client.EventToken, 0, 1500, " world"))
+	tl.Add(1, ev(wire.EventToken, 0, 1500, " world"))
 	tl.Refresh()
 	y := tl.laneHeight() * 1.5
 	tl.MouseMoved(mouseAt(tl.tickX(1, 0)+1, y))
@@ -91,7 +91,7 @@ func mouseAt(x, y float32) *desktop.MouseEvent {
 // TestTimelineDraws renders ticks in their lane's colour at their place.
 func TestTimelineDraws(t *testing.T) {
 	tl := newTestTimeline(t, 2, 830, 200)
-	tl.Add(0, ev(client.EventToken, 0, 1500, "x"))
+	tl.Add(0, ev(wire.EventToken, 0, 1500, "x"))
 	tl.Refresh()
 	img := tl.draw(830, 200).(*image.RGBA)
 	x := int(tl.tickX(0, 0))
@@ -109,9 +109,9 @@ func TestTimelineDraws(t *testing.T) {
 func BenchmarkTimelineDraw(b *testing.B) {
 	tl := newTestTimeline(b, 8, 1200, 320)
 	for i := range 8 {
-		tl.Add(i, ev(client.EventPhase, 0, float64(i)*10, client.PhaseGenerating))
+		tl.Add(i, ev(wire.EventPhase, 0, float64(i)*10, wire.PhaseGenerating))
 		for k := range 20_000 {
-			tl.Add(i, ev(client.EventToken, int64(k+1), float64(i)*10+float64(k)*0.5, "tok"))
+			tl.Add(i, ev(wire.EventToken, int64(k+1), float64(i)*10+float64(k)*0.5, "tok"))
 		}
 	}
 	for b.Loop() {
@@ -127,17 +127,17 @@ func BenchmarkTimelineDraw(b *testing.B) {
 func TestTimelineThinkingAndQueued(t *testing.T) {
 	tl := newTestTimeline(t, 2, 830, 200)
 	for k, e := range []client.Event{
-		ev(client.EventPhase, 0, 0, client.PhaseWaiting),
-		ev(client.EventPhase, 0, 400, client.PhasePrompt),
-		ev(client.EventPhase, 0, 600, client.PhaseQueued),
-		ev(client.EventPhase, 0, 1400, client.PhaseThinking),
-		ev(client.EventThinking, 0, 1500, "The"),
-		ev(client.EventThinking, 0, 1700, " user"),
-		ev(client.EventThinking, 0, 1900, " asks"),
-		ev(client.EventPhase, 0, 2200, client.PhaseGenerating),
-		ev(client.EventToken, 0, 2300, "Hi"),
-		ev(client.EventToken, 0, 2600, "!"),
-		ev(client.EventDone, 0, 3000, ""),
+		ev(wire.EventPhase, 0, 0, wire.PhaseWaiting),
+		ev(wire.EventPhase, 0, 400, wire.PhasePrompt),
+		ev(wire.EventPhase, 0, 600, wire.PhaseQueued),
+		ev(wire.EventPhase, 0, 1400, wire.PhaseThinking),
+		ev(wire.EventThinking, 0, 1500, "The"),
+		ev(wire.EventThinking, 0, 1700, " user"),
+		ev(wire.EventThinking, 0, 1900, " asks"),
+		ev(wire.EventPhase, 0, 2200, wire.PhaseGenerating),
+		ev(wire.EventToken, 0, 2300, "Hi"),
+		ev(wire.EventToken, 0, 2600, "!"),
+		ev(wire.EventDone, 0, 3000, ""),
 	} {
 		e.Seq = int64(k)
 		tl.Add(0, e)
@@ -152,8 +152,8 @@ func TestTimelineThinkingAndQueued(t *testing.T) {
 		got = append(got, span{p.phase, p.start, p.end})
 	}
 	want := []span{
-		{client.PhaseWaiting, 0, 400}, {client.PhasePrompt, 400, 600}, {client.PhaseQueued, 600, 1400},
-		{client.PhaseThinking, 1400, 2200}, {client.PhaseGenerating, 2200, 3000},
+		{wire.PhaseWaiting, 0, 400}, {wire.PhasePrompt, 400, 600}, {wire.PhaseQueued, 600, 1400},
+		{wire.PhaseThinking, 1400, 2200}, {wire.PhaseGenerating, 2200, 3000},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("phases %v, want %v", got, want)
@@ -235,16 +235,16 @@ func TestTimelineThinkingAndQueued(t *testing.T) {
 func TestTimelinePhasesFromPhaseEvents(t *testing.T) {
 	tl := newTestTimeline(t, 1, 830, 200)
 	for k, e := range []client.Event{
-		ev(client.EventPhase, 0, 0, client.PhasePrompt),
-		ev(client.EventThinking, 0, 100, "Hmm"),
-		ev(client.EventPhase, 0, 150, client.PhaseThinking),
-		ev(client.EventThinking, 0, 200, "."),
-		ev(client.EventDone, 0, 300, ""),
+		ev(wire.EventPhase, 0, 0, wire.PhasePrompt),
+		ev(wire.EventThinking, 0, 100, "Hmm"),
+		ev(wire.EventPhase, 0, 150, wire.PhaseThinking),
+		ev(wire.EventThinking, 0, 200, "."),
+		ev(wire.EventDone, 0, 300, ""),
 	} {
 		e.Seq = int64(k)
 		tl.Add(0, e)
 	}
-	want := []phaseSpan{{client.PhasePrompt, 0, 150}, {client.PhaseThinking, 150, 300}}
+	want := []phaseSpan{{wire.PhasePrompt, 0, 150}, {wire.PhaseThinking, 150, 300}}
 	if got := tl.Phases(0); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("phases %v, want %v", got, want)
 	}
@@ -260,19 +260,19 @@ func TestTimelinePhasesFromPhaseEvents(t *testing.T) {
 func TestTimelineExactPhasesAtEnd(t *testing.T) {
 	tl := newTestTimeline(t, 2, 830, 200)
 	for k, e := range []client.Event{
-		ev(client.EventPhase, 0, 1, client.PhasePrompt),
-		ev(client.EventPhase, 0, 260, client.PhaseQueued),
-		ev(client.EventPhase, 0, 500, client.PhaseGenerating),
-		ev(client.EventToken, 0, 510, "a"),
+		ev(wire.EventPhase, 0, 1, wire.PhasePrompt),
+		ev(wire.EventPhase, 0, 260, wire.PhaseQueued),
+		ev(wire.EventPhase, 0, 500, wire.PhaseGenerating),
+		ev(wire.EventToken, 0, 510, "a"),
 	} {
 		e.Seq = int64(k)
 		tl.Add(0, e)
 	}
 	// The other lane has ended in the prompt phase: the same shading,
 	// exact.
-	tl.Add(1, ev(client.EventPhase, 1, 1, client.PhasePrompt))
-	tl.Add(1, client.Event{Type: client.EventDone, TMs: 700, Stats: &client.Stats{
-		Phases: []wire.PhaseSpan{{Phase: client.PhasePrompt, StartMs: 1, EndMs: 700}}}})
+	tl.Add(1, ev(wire.EventPhase, 1, 1, wire.PhasePrompt))
+	tl.Add(1, client.Event{Type: wire.EventDone, TMs: 700, Stats: &wire.Stats{
+		Phases: []wire.PhaseSpan{{Phase: wire.PhasePrompt, StartMs: 1, EndMs: 700}}}})
 	tl.Refresh()
 	img := tl.raster.Generator(830, 200).(*image.RGBA)
 	x := int(tl.timeX(150)) // in prompt in both lanes, between two lines of the axis
@@ -280,12 +280,12 @@ func TestTimelineExactPhasesAtEnd(t *testing.T) {
 	if live.A >= ended.A {
 		t.Errorf("live prompt %v, ended prompt %v: want the estimate fainter", live, ended)
 	}
-	done := ev(client.EventDone, 0, 900, "stop")
-	done.Stats = &client.Stats{Phases: []wire.PhaseSpan{
-		{Phase: client.PhaseLoading, StartMs: 1, EndMs: 3}, {Phase: client.PhaseQueued, StartMs: 3, EndMs: 480},
-		{Phase: client.PhasePrompt, StartMs: 480, EndMs: 490}, {Phase: client.PhaseGenerating, StartMs: 490, EndMs: 890}}}
+	done := ev(wire.EventDone, 0, 900, "stop")
+	done.Stats = &wire.Stats{Phases: []wire.PhaseSpan{
+		{Phase: wire.PhaseLoading, StartMs: 1, EndMs: 3}, {Phase: wire.PhaseQueued, StartMs: 3, EndMs: 480},
+		{Phase: wire.PhasePrompt, StartMs: 480, EndMs: 490}, {Phase: wire.PhaseGenerating, StartMs: 490, EndMs: 890}}}
 	tl.Add(0, done)
-	want := []phaseSpan{{client.PhaseLoading, 1, 3}, {client.PhaseQueued, 3, 480}, {client.PhasePrompt, 480, 490}, {client.PhaseGenerating, 490, 890}}
+	want := []phaseSpan{{wire.PhaseLoading, 1, 3}, {wire.PhaseQueued, 3, 480}, {wire.PhasePrompt, 480, 490}, {wire.PhaseGenerating, 490, 890}}
 	if got := tl.Phases(0); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("phases at the end %v, want the stats' %v", got, want)
 	}
@@ -404,9 +404,9 @@ func TestTimelineLabelsFit(t *testing.T) {
 func TestTimelineRemoveLane(t *testing.T) {
 	tl := newTestTimeline(t, 3, 830, 200)
 	for i, end := range []float64{2000, 7000, 3000} {
-		tl.Add(i, ev(client.EventPhase, 0, 0, client.PhaseGenerating))
-		tl.Add(i, ev(client.EventToken, 1, end/2, fmt.Sprint("lane", i)))
-		tl.Add(i, ev(client.EventDone, 2, end, ""))
+		tl.Add(i, ev(wire.EventPhase, 0, 0, wire.PhaseGenerating))
+		tl.Add(i, ev(wire.EventToken, 1, end/2, fmt.Sprint("lane", i)))
+		tl.Add(i, ev(wire.EventDone, 2, end, ""))
 	}
 	tl.Refresh()
 	if tl.span() != 7000 {

@@ -7,8 +7,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/diagram"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // draw renders lanes, phases and ticks at pixel size w×h.
@@ -109,16 +109,16 @@ func setRect(img *image.RGBA, x0, y0, x1, y1 int, c color.NRGBA) {
 // for the phases drawn with a pattern, the pattern's marks.
 func phaseShade(phase string, c color.NRGBA) (ground, mark color.NRGBA, p *pattern) {
 	switch phase {
-	case client.PhaseWaiting:
+	case wire.PhaseWaiting:
 		return color.NRGBA{0x80, 0x80, 0x80, 0x30}, color.NRGBA{}, nil
-	case client.PhaseQueued:
+	case wire.PhaseQueued:
 		// Grey hatching: held up by another stream, not by this one.
 		return color.NRGBA{0x80, 0x80, 0x80, 0x20}, color.NRGBA{0x80, 0x80, 0x80, 0x80}, &hatched
-	case client.PhaseLoading:
+	case wire.PhaseLoading:
 		return color.NRGBA{c.R, c.G, c.B, 0x50}, color.NRGBA{}, nil
-	case client.PhasePrompt:
+	case wire.PhasePrompt:
 		return color.NRGBA{c.R, c.G, c.B, 0x38}, color.NRGBA{}, nil
-	case client.PhaseThinking:
+	case wire.PhaseThinking:
 		// Dotted in the lane's colour: working, but not on the answer.
 		return color.NRGBA{c.R, c.G, c.B, 0x18}, color.NRGBA{c.R, c.G, c.B, 0x70}, &dotted
 	default: // generating

@@ -10,9 +10,9 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/diagram"
 	"github.com/tokenloom/tokenloom/internal/palette"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // legendItem is one entry of the timeline's legend: a phase's shading,
@@ -30,7 +30,7 @@ var legendItems = func() []legendItem {
 	for _, it := range diagram.LegendItems {
 		out = append(out, legendItem{LegendItem: it})
 	}
-	return append(out, legendItem{diagram.LegendItem{Phase: client.PhasePrompt, Label: "estimate (live)"}, true})
+	return append(out, legendItem{diagram.LegendItem{Phase: wire.PhasePrompt, Label: "estimate (live)"}, true})
 }()
 
 // Legend geometry, in device-independent pixels.

@@ -9,8 +9,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // upstreamEvery is how often the wire asks for an OpenAI-compatible
@@ -57,7 +56,7 @@ func (w *wireView) followUpstream(i, gen int) {
 		defer tick.Stop()
 		for {
 			fr, err := cl.Upstream(ctx, id, after)
-			if err != nil || fr.Kind != client.EndpointOpenAI {
+			if err != nil || fr.Kind != wire.EndpointOpenAI {
 				return // one hop: Ollama's NDJSON is not SSE; a demo source; a replay
 			}
 			lines := make([]Span, len(fr.Lines))
@@ -88,7 +87,7 @@ func (w *wireView) followUpstream(i, gen int) {
 }
 
 // upstreamNote says what the upper view shows.
-func upstreamNote(fr *client.UpstreamFrames) string {
+func upstreamNote(fr *wire.UpstreamFrames) string {
 	s := fmt.Sprintf("First hop: the SSE data lines %s (%s) sent, with their arrival on the run's clock. Below, the second hop: the frames Tokenloom relays for them.", fr.Endpoint, fr.Kind)
 	if fr.Dropped > 0 {
 		s += fmt.Sprintf(" The oldest %d lines are no longer kept.", fr.Dropped)

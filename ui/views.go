@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // timelineHeading is the timeline's heading while it shows a run.
@@ -109,9 +110,9 @@ func (rv *runViews) apply(batch []client.IndexedEvent) {
 		rv.marks[i] = append(rv.marks[i], figures.MarkOfEvent(ev.Type, ev.Phase, ev.Reason, ev.TMs))
 		rv.timeline.Add(i, ev.Event)
 		switch ev.Type {
-		case client.EventToken:
+		case wire.EventToken:
 			spans = append(spans, Span{Text: ev.Text, Slot: rv.slots[i]})
-		case client.EventThinking: // the reasoning, subdued
+		case wire.EventThinking: // the reasoning, subdued
 			spans = append(spans, Span{Text: ev.Text, Slot: rv.slots[i], Dim: true})
 		}
 		if ev.Terminal() {
@@ -140,8 +141,8 @@ const timelineEvery = 200 * time.Millisecond
 // figure computes the figures of stream i, which has ended, off the Fyne
 // thread (a long stream has many events; other streams may still be
 // streaming), and shows them in the stats table.
-func (rv *runViews) figure(i int, stats *client.Stats) {
-	var recorded *client.StreamTranscript
+func (rv *runViews) figure(i int, stats *wire.Stats) {
+	var recorded *wire.StreamTranscript
 	if r := rv.app.replaying; r != nil && i < len(r.t.Streams) {
 		recorded = &r.t.Streams[i] // a replay shows the figures as recorded
 	}

@@ -8,8 +8,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
-
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TestInterleavedOrder: the interleaved view shows every token of every
@@ -55,11 +54,11 @@ func TestInterleavedOrder(t *testing.T) {
 // arrivalTokens are the tokens of the run whose transcript is tr in the
 // order the views took them, as probe noted them, each in its stream's
 // slot.
-func arrivalTokens(t *testing.T, probe *Probe, tr *client.Transcript, slots []int) []Span {
+func arrivalTokens(t *testing.T, probe *Probe, tr *wire.Transcript, slots []int) []Span {
 	texts := make([][]string, len(tr.Streams))
 	for i, st := range tr.Streams {
 		for _, e := range st.Events {
-			if e.Event == client.EventToken {
+			if e.Event == wire.EventToken {
 				var d struct {
 					Text string `json:"text"`
 				}
@@ -95,7 +94,7 @@ func TestTimelineOfRuns(t *testing.T) {
 		for i, st := range tr.Streams {
 			k := 0
 			for _, e := range st.Events {
-				if e.Event != client.EventToken {
+				if e.Event != wire.EventToken {
 					continue
 				}
 				tms := dataTMs(t, e.Data)

@@ -29,10 +29,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/embedded"
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/palette"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -460,10 +460,10 @@ func (p *pageServer) start() (startAnswer, error) {
 	if p.ids != nil {
 		return startAnswer{}, errors.New("the run has started already")
 	}
-	req := client.RunRequest{Prompt: "bench"}
+	req := wire.RunRequest{Prompt: "bench"}
 	for range p.c.Streams {
-		req.Streams = append(req.Streams, client.StreamSpec{Model: client.DemoFlood,
-			Options: &client.Options{NumPredict: &p.c.Tokens, Rate: &p.c.Rate}})
+		req.Streams = append(req.Streams, wire.StreamSpec{Model: wire.DemoFlood,
+			Options: &wire.Options{NumPredict: &p.c.Tokens, Rate: &p.c.Rate}})
 	}
 	p.startedAt = time.Now()
 	if p.browser != nil {

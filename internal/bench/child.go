@@ -19,9 +19,9 @@ import (
 
 	"fyne.io/fyne/v2"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/desktop"
 	"github.com/tokenloom/tokenloom/internal/history"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/ui"
 )
 
@@ -54,7 +54,7 @@ type uiResult struct {
 func scenario(c Config) *ui.Scenario {
 	sc := &ui.Scenario{Prompt: "bench", Size: fyne.NewSize(float32(c.Width), float32(c.Height))}
 	for range c.Streams {
-		sc.Panes = append(sc.Panes, ui.PaneConfig{Model: client.DemoFlood, MaxTokens: &c.Tokens, Rate: &c.Rate})
+		sc.Panes = append(sc.Panes, ui.PaneConfig{Model: wire.DemoFlood, MaxTokens: &c.Tokens, Rate: &c.Rate})
 	}
 	return sc
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/embedded"
 	"github.com/tokenloom/tokenloom/internal/endpoints"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -101,16 +102,16 @@ func measureEndpoints(ctx context.Context, c Config, f *Figures) error {
 // second.
 func endpointsRound(ctx context.Context, e *embedded.Server, eps []endpoints.Endpoint, tokens int) (float64, error) {
 	perRun := e.Server.Config().MaxStreamsPerRun
-	var reqs []client.RunRequest
+	var reqs []wire.RunRequest
 	for i := range EndpointStreams {
 		if i%perRun == 0 {
-			reqs = append(reqs, client.RunRequest{Prompt: "bench"})
+			reqs = append(reqs, wire.RunRequest{Prompt: "bench"})
 		}
 		req := &reqs[len(reqs)-1]
-		req.Streams = append(req.Streams, client.StreamSpec{Model: "flood", Endpoint: eps[i%len(eps)].Name})
+		req.Streams = append(req.Streams, wire.StreamSpec{Model: "flood", Endpoint: eps[i%len(eps)].Name})
 	}
 	start := time.Now()
-	var runs []*client.RunCreated
+	var runs []*wire.RunCreated
 	for _, req := range reqs {
 		created, err := e.Client.StartRun(ctx, req)
 		if err != nil {

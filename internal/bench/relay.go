@@ -21,12 +21,13 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/embedded"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
 // follow subscribes to every stream of a run and returns each stream's
 // events up to its terminal one. A stream that ends in an error fails.
-func follow(ctx context.Context, cl *client.Client, created *client.RunCreated) ([][]client.Event, error) {
+func follow(ctx context.Context, cl *client.Client, created *wire.RunCreated) ([][]client.Event, error) {
 	out := make([][]client.Event, len(created.Streams))
 	errs := make([]error, len(created.Streams))
 	var wg sync.WaitGroup
@@ -38,7 +39,7 @@ func follow(ctx context.Context, cl *client.Client, created *client.RunCreated) 
 		wg.Go(func() {
 			for ev := range events {
 				out[i] = append(out[i], ev)
-				if ev.Type == client.EventError {
+				if ev.Type == wire.EventError {
 					errs[i] = fmt.Errorf("stream %d (%s): %s", i, st.Model, ev.Message)
 				}
 			}
@@ -59,7 +60,7 @@ func tokensPerSecond(start time.Time, streams [][]client.Event, tokens int) (flo
 	for i, evs := range streams {
 		count := 0
 		for _, ev := range evs {
-			if ev.Type == client.EventToken {
+			if ev.Type == wire.EventToken {
 				count++
 				if ev.Received.After(last) {
 					last = ev.Received
@@ -80,10 +81,10 @@ func tokensPerSecond(start time.Time, streams [][]client.Event, tokens int) (flo
 // last token.
 func relayRound(ctx context.Context, e *embedded.Server, streams, tokens int) (float64, error) {
 	zero := 0.0
-	req := client.RunRequest{Prompt: "bench"}
+	req := wire.RunRequest{Prompt: "bench"}
 	for range streams {
-		req.Streams = append(req.Streams, client.StreamSpec{Model: client.DemoFlood,
-			Options: &client.Options{NumPredict: &tokens, Rate: &zero}})
+		req.Streams = append(req.Streams, wire.StreamSpec{Model: wire.DemoFlood,
+			Options: &wire.Options{NumPredict: &tokens, Rate: &zero}})
 	}
 	start := time.Now()
 	created, err := e.Client.StartRun(ctx, req)
@@ -420,11 +421,11 @@ type tokenTiming struct {
 func overheadRound(ctx context.Context, e *embedded.Server, t *tap, model string, streams, tokens int) ([]tokenTiming, error) {
 	temp := 0.0
 	t.take()
-	req := client.RunRequest{Prompt: "one"}
+	req := wire.RunRequest{Prompt: "one"}
 	for i := range streams {
 		seed := int64(i)
-		req.Streams = append(req.Streams, client.StreamSpec{Model: model,
-			Options: &client.Options{NumPredict: &tokens, Temperature: &temp, Seed: &seed}})
+		req.Streams = append(req.Streams, wire.StreamSpec{Model: model,
+			Options: &wire.Options{NumPredict: &tokens, Temperature: &temp, Seed: &seed}})
 	}
 	created, err := e.Client.StartRun(ctx, req)
 	if err != nil {
@@ -468,7 +469,7 @@ func pairTokens(lines []tapLine, events []client.Event) ([]tokenTiming, error) {
 	}
 	var out []tokenTiming
 	for _, ev := range events {
-		if ev.Type != client.EventToken {
+		if ev.Type != wire.EventToken {
 			continue
 		}
 		i := len(out)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/embedded"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -85,10 +86,10 @@ func runSoak(ctx context.Context, c Config, stdout io.Writer) error {
 	tokens := c.SoakEvents - 2 // a phase and the end
 	zero := 0.0
 	for first := 0; first < c.SoakStreams; first += 16 {
-		req := client.RunRequest{Prompt: "soak"}
+		req := wire.RunRequest{Prompt: "soak"}
 		for range min(16, c.SoakStreams-first) {
-			req.Streams = append(req.Streams, client.StreamSpec{Model: client.DemoFlood,
-				Options: &client.Options{NumPredict: &tokens, Rate: &zero}})
+			req.Streams = append(req.Streams, wire.StreamSpec{Model: wire.DemoFlood,
+				Options: &wire.Options{NumPredict: &tokens, Rate: &zero}})
 		}
 		created, err := e.Client.StartRun(ctx, req)
 		if err != nil {
@@ -116,9 +117,9 @@ func runSoak(ctx context.Context, c Config, stdout io.Writer) error {
 					last = ev
 				}
 				switch {
-				case last.Type == client.EventError && strings.Contains(last.Message, "memory"):
+				case last.Type == wire.EventError && strings.Contains(last.Message, "memory"):
 					stopped.Add(1)
-				case last.Type != client.EventDone:
+				case last.Type != wire.EventDone:
 					errMu.Lock()
 					errs = append(errs, fmt.Errorf("stream %s ended %s: %s", st.ID, last.Type, last.Message))
 					errMu.Unlock()

@@ -268,7 +268,7 @@ func TestRunJSON(t *testing.T) {
 	var events int
 	var lastSeen []string
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	var dones []*client.Stats
+	var dones []*wire.Stats
 	for _, line := range lines[:len(lines)-1] {
 		var ev struct {
 			Stream, Model, Event string
@@ -277,7 +277,7 @@ func TestRunJSON(t *testing.T) {
 			Data                 struct {
 				Seq   int64
 				Text  string
-				Stats *client.Stats
+				Stats *wire.Stats
 			}
 		}
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {

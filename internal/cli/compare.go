@@ -12,6 +12,7 @@ import (
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/diagram"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Default size of a picture saved with --timeline.
@@ -24,15 +25,15 @@ const (
 // (async), printing each as run does, then both wall times, what async
 // saved and the lesson read from the figures. It returns both runs (nil
 // where one did not start) and the exit status.
-func compareRuns(ctx context.Context, cl *client.Client, req client.RunRequest, o output) ([2]*client.RunCreated, int) {
-	var runs [2]*client.RunCreated
-	for k, mode := range []string{client.ModeSync, client.ModeAsync} {
+func compareRuns(ctx context.Context, cl *client.Client, req wire.RunRequest, o output) ([2]*wire.RunCreated, int) {
+	var runs [2]*wire.RunCreated
+	for k, mode := range []string{wire.ModeSync, wire.ModeAsync} {
 		if !o.JSON {
 			fmt.Fprintf(o.Stdout, "== %s: %s\n", mode, []string{"one stream after another", "all streams at once"}[k])
 		}
 		r := req
 		r.Mode = mode
-		created, code := play(ctx, cl, func(ctx context.Context) (*client.RunCreated, error) {
+		created, code := play(ctx, cl, func(ctx context.Context) (*wire.RunCreated, error) {
 			return cl.StartRun(ctx, r)
 		}, func(mode string) string { return mode + " run" }, o)
 		runs[k] = created
@@ -69,10 +70,10 @@ func compareRuns(ctx context.Context, cl *client.Client, req client.RunRequest, 
 }
 
 // transcripts fetches the runs' transcripts.
-func transcripts(cl *client.Client, runs [2]*client.RunCreated) ([2]*client.Transcript, error) {
+func transcripts(cl *client.Client, runs [2]*wire.RunCreated) ([2]*wire.Transcript, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var out [2]*client.Transcript
+	var out [2]*wire.Transcript
 	for k, r := range runs {
 		t, err := cl.Run(ctx, r.ID)
 		if err != nil {
@@ -85,7 +86,7 @@ func transcripts(cl *client.Client, runs [2]*client.RunCreated) ([2]*client.Tran
 
 // comparisonOf puts a sync and an async transcript of the same streams
 // side by side.
-func comparisonOf(t [2]*client.Transcript) figures.Comparison {
+func comparisonOf(t [2]*wire.Transcript) figures.Comparison {
 	return figures.Compare(figures.OutcomesOf(t[0]), figures.OutcomesOf(t[1]))
 }
 
@@ -115,7 +116,7 @@ func writeWrapped(w io.Writer, text string, width int) {
 func saveTimeline(cl *client.Client, ids []string, path string, width, height int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var ts []*client.Transcript
+	var ts []*wire.Transcript
 	for _, id := range ids {
 		t, err := cl.Run(ctx, id)
 		if err != nil {

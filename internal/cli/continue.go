@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/history"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // LastRun names the newest run of the history to --continue.
@@ -14,7 +14,7 @@ const LastRun = "last"
 
 // savedConversation reads the run of the history at path that a
 // follow-up continues: id, or LastRun. It says why not on stderr.
-func savedConversation(ctx context.Context, path, id string, stderr io.Writer) (*client.Transcript, bool) {
+func savedConversation(ctx context.Context, path, id string, stderr io.Writer) (*wire.Transcript, bool) {
 	if path == "" {
 		fmt.Fprintln(stderr, "tokenloom: --continue reads the history, which is off (--no-history or TOKENLOOM_HISTORY=off)")
 		return nil, false
@@ -44,13 +44,13 @@ func savedConversation(ctx context.Context, path, id string, stderr io.Writer) (
 // its streams, each with its own conversation, model, endpoint and
 // options (opts, when set, instead), and its system prompt unless system
 // says another.
-func followUp(t *client.Transcript, prompt, system string, opts *client.Options) client.RunRequest {
-	req := client.RunRequest{Prompt: prompt, System: system}
+func followUp(t *wire.Transcript, prompt, system string, opts *wire.Options) wire.RunRequest {
+	req := wire.RunRequest{Prompt: prompt, System: system}
 	if system == "" {
 		req.System = t.System
 	}
 	for i, st := range t.Streams {
-		spec := client.StreamSpec{Model: st.Model, Endpoint: st.Endpoint, Options: st.Options, History: t.Conversation(i)}
+		spec := wire.StreamSpec{Model: st.Model, Endpoint: st.Endpoint, Options: st.Options, History: t.Conversation(i)}
 		if opts != nil {
 			spec.Options = opts
 		}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/history"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TestRunContinue goes on from a recorded run with --continue: each
@@ -22,7 +22,7 @@ func TestRunContinue(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	newest := func() *client.Transcript {
+	newest := func() *wire.Transcript {
 		t.Helper()
 		s := openHistoryStore(t, db)
 		runs, err := s.List(t.Context(), history.Query{Limit: 1})
@@ -42,13 +42,13 @@ func TestRunContinue(t *testing.T) {
 		t.Fatalf("--continue: exit %d, stderr %q", code, errOut)
 	}
 	second := newest()
-	want := [][]client.Turn{{{Prompt: "alpha beta", Answer: "alpha beta"}}, {{Prompt: "alpha beta", Answer: "Hello world"}}}
+	want := [][]wire.Turn{{{Prompt: "alpha beta", Answer: "alpha beta"}}, {{Prompt: "alpha beta", Answer: "Hello world"}}}
 	for i, st := range second.Streams {
 		if st.Model != first.Streams[i].Model || !slices.Equal(st.History, want[i]) || *st.Options.NumPredict != 40 {
 			t.Errorf("stream %d: %s with history %q and options %+v; want %s with %q and the first run's options", i, st.Model, st.History, st.Options, first.Streams[i].Model, want[i])
 		}
 	}
-	if second.Mode != client.ModeSync || second.Prompt != "gamma" || !strings.Contains(out, "gamma") {
+	if second.Mode != wire.ModeSync || second.Prompt != "gamma" || !strings.Contains(out, "gamma") {
 		t.Errorf("the follow-up: %s run of %q; stdout %q", second.Mode, second.Prompt, out)
 	}
 

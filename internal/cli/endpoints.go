@@ -3,7 +3,7 @@ package cli
 import (
 	"strings"
 
-	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // SplitModel reads the value of -m, MODEL or MODEL@ENDPOINT: the model and
@@ -19,7 +19,7 @@ func SplitModel(s string) (model, endpoint string) {
 
 // streamName names a stream in the terminal: its model, and its endpoint
 // when it has one (llama3.1:8b@gpu).
-func streamName(s client.StreamCreated) string {
+func streamName(s wire.StreamCreated) string {
 	if s.Endpoint == "" {
 		return s.Model
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/internal/palette"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/internal/worddiff"
 )
 
@@ -38,14 +39,14 @@ func HistoryFile(stderr io.Writer) string {
 // runHistory records the runs of `run` into the history.
 type runHistory struct {
 	store  *history.Store
-	req    client.RunRequest
+	req    wire.RunRequest
 	stderr io.Writer
 }
 
 // openHistory opens the history at path for the runs of req. When it
 // cannot, it says why on stderr and returns nil: the run goes on
 // unrecorded. close closes it.
-func openHistory(path string, req client.RunRequest, stderr io.Writer) (h *runHistory, close func()) {
+func openHistory(path string, req wire.RunRequest, stderr io.Writer) (h *runHistory, close func()) {
 	if path == "" {
 		return nil, func() {}
 	}
@@ -72,7 +73,7 @@ type recording struct {
 
 // start starts recording a run just created; nil when h is nil or the run
 // cannot be recorded (said on stderr).
-func (h *runHistory) start(created *client.RunCreated) *recording {
+func (h *runHistory) start(created *wire.RunCreated) *recording {
 	if h == nil {
 		return nil
 	}
@@ -229,7 +230,7 @@ func turnMark(turn int) string {
 }
 
 // getRun reads run id, or says why it cannot.
-func getRun(ctx context.Context, s *history.Store, id string, stderr io.Writer) (*client.Transcript, history.RunSummary, bool) {
+func getRun(ctx context.Context, s *history.Store, id string, stderr io.Writer) (*wire.Transcript, history.RunSummary, bool) {
 	t, err := s.Get(ctx, id)
 	if err == nil {
 		var sum history.RunSummary
@@ -350,7 +351,7 @@ func HistoryDiff(ctx context.Context, o HistoryOptions, a, b string) int {
 	}
 	defer s.Close()
 	var sides [2]diffSide
-	runs := map[string]*client.Transcript{}
+	runs := map[string]*wire.Transcript{}
 	for i, ref := range refs {
 		t := runs[ref.run]
 		if t == nil {
@@ -369,7 +370,7 @@ func HistoryDiff(ctx context.Context, o HistoryOptions, a, b string) int {
 			return ExitStreamError
 		}
 		st := t.Streams[ref.stream-1]
-		sides[i] = diffSide{Run: ref.run, Stream: ref.stream, Model: streamName(client.StreamCreated{Model: st.Model, Endpoint: st.Endpoint}),
+		sides[i] = diffSide{Run: ref.run, Stream: ref.stream, Model: streamName(wire.StreamCreated{Model: st.Model, Endpoint: st.Endpoint}),
 			Label: st.Label, text: st.Text}
 		if st.Text == "" {
 			why := ""

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/internal/testenv"
@@ -89,7 +88,7 @@ func TestHistoryRecordsBothRunsOfCompare(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	runs, err := openHistoryStore(t, db).List(t.Context(), history.Query{})
-	if err != nil || len(runs) != 2 || runs[0].Mode != client.ModeAsync || runs[1].Mode != client.ModeSync {
+	if err != nil || len(runs) != 2 || runs[0].Mode != wire.ModeAsync || runs[1].Mode != wire.ModeSync {
 		t.Fatalf("runs %+v, %v", runs, err)
 	}
 }
@@ -179,7 +178,7 @@ func TestHistoryKill9(t *testing.T) {
 		t.Errorf("finished %v, %d events (%d seen before the kill), stats %v", tr.Finished, len(st.Events), seen, st.Stats)
 	}
 	for i, e := range st.Events {
-		if e.ID != int64(i) || e.Event == client.EventDone {
+		if e.ID != int64(i) || e.Event == wire.EventDone {
 			t.Fatalf("event %d: %+v", i, e)
 		}
 	}
@@ -234,7 +233,7 @@ func TestHistoryCommands(t *testing.T) {
 	cut.Streams[0].Text, cut.Streams[0].Stats = "Hello", nil
 	cut.StartedAt = run.StartedAt.Add(time.Hour)
 	s := openHistoryStore(t, db)
-	for _, tr := range []*client.Transcript{run, cut} {
+	for _, tr := range []*wire.Transcript{run, cut} {
 		if err := s.Import(t.Context(), tr); err != nil {
 			t.Fatal(err)
 		}
@@ -362,7 +361,7 @@ func TestHistoryDiff(t *testing.T) {
 	cut.Streams[0].Events = cut.Streams[0].Events[:2]
 	cut.Streams[0].Text, cut.Streams[0].Stats = "Hello", nil
 	s := openHistoryStore(t, db)
-	for _, tr := range []*client.Transcript{run, other, cut} {
+	for _, tr := range []*wire.Transcript{run, other, cut} {
 		if err := s.Import(t.Context(), tr); err != nil {
 			t.Fatal(err)
 		}

@@ -44,7 +44,7 @@ func newTextRenderer(w io.Writer, color, truecolor bool, names []string, mode st
 			r.labels[i] = fmt.Sprintf("[%d %s] ", i+1, n)
 		}
 	}
-	r.breakOnSwitch = r.labels != nil || mode == client.ModeSync
+	r.breakOnSwitch = r.labels != nil || mode == wire.ModeSync
 	return r
 }
 
@@ -131,7 +131,7 @@ func newTurns(streams int, show func(i int, ev client.Event)) *turns {
 
 // add shows or holds back event ev of stream i.
 func (t *turns) add(i int, ev client.Event) {
-	if ev.Type == client.EventDone || ev.Type == client.EventError {
+	if ev.Type == wire.EventDone || ev.Type == wire.EventError {
 		t.ended[i] = true
 	}
 	if i != t.next {
@@ -200,7 +200,7 @@ func isHiddenControl(c rune) bool {
 type streamResult struct {
 	id, name string
 	end      *client.Event // the terminal event, nil if none arrived
-	stats    *client.Stats
+	stats    *wire.Stats
 	outcome  string
 }
 
@@ -276,7 +276,7 @@ func summarize(mode string, results []streamResult) runSummary {
 		}
 		st := res.stats
 		if st == nil {
-			st = &client.Stats{}
+			st = &wire.Stats{}
 		}
 		row := streamSummary{Index: i, Stream: res.id, Model: res.name, End: res.outcome, Tokens: st.Tokens,
 			ThinkingTokens: st.ThinkingTokens, ThinkingMs: st.ThinkingMs, DurationMs: st.DurationMs,
@@ -291,7 +291,7 @@ func summarize(mode string, results []streamResult) runSummary {
 		if figures.StatsRateShown(st) {
 			row.TokensPerS = &st.TokensPerS
 		}
-		if res.end != nil && res.end.Type == client.EventError {
+		if res.end != nil && res.end.Type == wire.EventError {
 			row.Error, row.Hint = res.end.Message, res.end.Hint
 		}
 		sum.thought = sum.thought || st.ThinkingTokens > 0

@@ -6,8 +6,8 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/export"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -51,7 +51,7 @@ func Replay(ctx context.Context, o ReplayOptions) int {
 	defer emb.Close()
 	cl := emb.Client
 	speed := strconv.FormatFloat(o.Speed, 'g', -1, 64)
-	_, code := play(ctx, cl, func(ctx context.Context) (*client.RunCreated, error) {
+	_, code := play(ctx, cl, func(ctx context.Context) (*wire.RunCreated, error) {
 		return cl.StartReplay(ctx, tr, o.Speed)
 	}, func(mode string) string { return mode + " run replayed at " + speed + "×" },
 		output{JSON: o.JSON, Color: o.Color, TrueColor: o.TrueColor, Stdout: o.Stdout, Stderr: o.Stderr})

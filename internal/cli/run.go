@@ -22,6 +22,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/embedded"
 	"github.com/tokenloom/tokenloom/internal/endpoints"
 	"github.com/tokenloom/tokenloom/internal/export"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -60,7 +61,7 @@ type RunOptions struct {
 	Seed        *int64
 	// Think asks thinking models to reason first or not; nil leaves it to
 	// the model.
-	Think *client.Think
+	Think *wire.Think
 	// HideThinking leaves thinking models' reasoning out of the text.
 	HideThinking bool
 	// Save, if set, is a file to save the run to once it has ended, in the
@@ -100,7 +101,7 @@ type RunOptions struct {
 }
 
 // DefaultModels are streamed when no model is named.
-var DefaultModels = []string{client.DemoHello, client.DemoHamlet}
+var DefaultModels = []string{wire.DemoHello, wire.DemoHamlet}
 
 // Run starts the embedded server on a free loopback port, starts one run,
 // prints its streams until each has ended, saves the run when o.Save is set,
@@ -127,7 +128,7 @@ func Run(ctx context.Context, o RunOptions) int {
 	if len(o.Models) == 0 {
 		o.Models = DefaultModels
 	}
-	var saved *client.Transcript
+	var saved *wire.Transcript
 	if o.Continue != "" {
 		var ok bool
 		if saved, ok = savedConversation(ctx, o.ContinueFrom, o.Continue, o.Stderr); !ok {
@@ -154,13 +155,13 @@ func Run(ctx context.Context, o RunOptions) int {
 	defer emb.Close()
 	cl := emb.Client
 
-	req := client.RunRequest{Prompt: o.Prompt, System: o.System, Mode: client.ModeAsync}
+	req := wire.RunRequest{Prompt: o.Prompt, System: o.System, Mode: wire.ModeAsync}
 	if o.Sync {
-		req.Mode = client.ModeSync
+		req.Mode = wire.ModeSync
 	}
-	var opts *client.Options
+	var opts *wire.Options
 	if o.MaxTokens != nil || o.Temperature != nil || o.Seed != nil || o.Think != nil {
-		opts = &client.Options{NumPredict: o.MaxTokens, Temperature: o.Temperature, Seed: o.Seed, Think: o.Think}
+		opts = &wire.Options{NumPredict: o.MaxTokens, Temperature: o.Temperature, Seed: o.Seed, Think: o.Think}
 	}
 	if saved != nil {
 		mode := req.Mode
@@ -169,25 +170,25 @@ func Run(ctx context.Context, o RunOptions) int {
 	} else {
 		for _, m := range o.Models {
 			model, endpoint := SplitModel(m)
-			req.Streams = append(req.Streams, client.StreamSpec{Model: model, Endpoint: endpoint, Options: opts})
+			req.Streams = append(req.Streams, wire.StreamSpec{Model: model, Endpoint: endpoint, Options: opts})
 		}
 	}
 	out := output{JSON: o.JSON, Color: o.Color, TrueColor: o.TrueColor, HideThinking: o.HideThinking, Stdout: o.Stdout, Stderr: o.Stderr}
 	var closeHistory func()
 	out.history, closeHistory = openHistory(o.History, req, o.Stderr)
 	defer closeHistory()
-	var created *client.RunCreated
+	var created *wire.RunCreated
 	var code int
 	var ids []string // the runs shown, for --timeline
 	if o.Compare {
-		var runs [2]*client.RunCreated
+		var runs [2]*wire.RunCreated
 		runs, code = compareRuns(ctx, cl, req, out)
 		if runs[0] != nil && runs[1] != nil {
 			ids = []string{runs[0].ID, runs[1].ID}
 		}
 		created = runs[1] // --save saves the async run
 	} else {
-		created, code = play(ctx, cl, func(ctx context.Context) (*client.RunCreated, error) {
+		created, code = play(ctx, cl, func(ctx context.Context) (*wire.RunCreated, error) {
 			return cl.StartRun(ctx, req)
 		}, func(mode string) string { return mode + " run" }, out)
 		if created != nil {
@@ -283,15 +284,15 @@ type output struct {
 
 // ParseThink reads the --think flag: on, off, low, medium or high (true and
 // false too).
-func ParseThink(s string) (*client.Think, error) {
-	var t client.Think
+func ParseThink(s string) (*wire.Think, error) {
+	var t wire.Think
 	switch strings.ToLower(s) {
 	case "on", "true":
-		t = client.ThinkOn
+		t = wire.ThinkOn
 	case "off", "false":
-		t = client.ThinkOff
+		t = wire.ThinkOff
 	case "low", "medium", "high":
-		t = client.Think(strings.ToLower(s))
+		t = wire.Think(strings.ToLower(s))
 	default:
 		return nil, fmt.Errorf("want on, off, low, medium or high")
 	}
@@ -303,7 +304,7 @@ func ParseThink(s string) (*client.Think, error) {
 // It returns the run (nil if it could not start) and the exit status. When
 // ctx ends (SIGINT) it cancels the run and returns ExitInterrupted once the
 // streams' ends have arrived.
-func play(ctx context.Context, cl *client.Client, start func(context.Context) (*client.RunCreated, error), describe func(mode string) string, o output) (*client.RunCreated, int) {
+func play(ctx context.Context, cl *client.Client, start func(context.Context) (*wire.RunCreated, error), describe func(mode string) string, o output) (*wire.RunCreated, int) {
 	// The subscriptions outlive ctx: on SIGINT the run is cancelled on the
 	// server and its terminal events still arrive.
 	subCtx, stopSubs := context.WithCancel(context.Background())
@@ -352,9 +353,9 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 		text.legend()
 	}
 	show := func(i int, ev client.Event) {
-		if ev.Type == client.EventToken {
+		if ev.Type == wire.EventToken {
 			text.token(i, ev.Text)
-		} else if ev.Type == client.EventThinking && o.Color && !o.HideThinking {
+		} else if ev.Type == wire.EventThinking && o.Color && !o.HideThinking {
 			text.thinking(i, ev.Text)
 		}
 	}
@@ -366,15 +367,15 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 		switch {
 		case o.JSON:
 			printJSONEvent(o.Stdout, created.Streams[i], ev.Event)
-		case created.Mode == client.ModeSync:
+		case created.Mode == wire.ModeSync:
 			order.add(i, ev.Event)
 		default:
 			show(i, ev.Event)
 		}
 		switch ev.Type {
-		case client.EventDone:
+		case wire.EventDone:
 			results[i].end, results[i].stats, results[i].outcome = &ev.Event, ev.Stats, ev.Reason
-		case client.EventError:
+		case wire.EventError:
 			failed = true
 			results[i].end, results[i].stats, results[i].outcome = &ev.Event, ev.Stats, "error"
 		}
@@ -393,7 +394,7 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 		text.summary(sum, describe(created.Mode))
 	}
 	for i, res := range results {
-		if res.end != nil && res.end.Type == client.EventError {
+		if res.end != nil && res.end.Type == wire.EventError {
 			fmt.Fprintf(o.Stderr, "tokenloom: stream %d (%s): %s\n", i+1, res.name, res.end.Message)
 			if res.end.Hint != "" {
 				fmt.Fprintf(o.Stderr, "  hint: %s\n", res.end.Hint)
@@ -410,7 +411,7 @@ func play(ctx context.Context, cl *client.Client, start func(context.Context) (*
 }
 
 // printJSONEvent writes one NDJSON line: the event with its stream.
-func printJSONEvent(w io.Writer, s client.StreamCreated, ev client.Event) {
+func printJSONEvent(w io.Writer, s wire.StreamCreated, ev client.Event) {
 	data := json.RawMessage(ev.Raw)
 	if ev.Local {
 		data, _ = json.Marshal(map[string]any{"seq": ev.Seq, "message": ev.Message, "hint": ev.Hint, "local": true})

@@ -10,12 +10,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/diagram"
 	"github.com/tokenloom/tokenloom/internal/endpoints"
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/history"
 	"github.com/tokenloom/tokenloom/internal/sweep"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // SweepOptions are the settings of `tokenloom sweep`.
@@ -74,7 +74,7 @@ func Sweep(ctx context.Context, o SweepOptions) int {
 	}
 	model, endpoint := SplitModel(o.Model)
 	spec := sweep.Spec{Model: model, Endpoint: endpoint, Prompt: o.Prompt, Streams: o.Streams, Repeat: o.Repeat,
-		Options: client.Options{NumPredict: o.MaxTokens, Temperature: o.Temperature, Seed: o.Seed}}
+		Options: wire.Options{NumPredict: o.MaxTokens, Temperature: o.Temperature, Seed: o.Seed}}
 	if spec.Streams == nil {
 		spec.Streams = sweep.DefaultStreams
 	}
@@ -109,7 +109,7 @@ func Sweep(ctx context.Context, o SweepOptions) int {
 		}
 	}
 	r, err := sweep.Run(ctx, emb.Client, spec, sweep.Hooks{
-		Started: func(k, total, n, repeat int, _ *client.RunCreated) {
+		Started: func(k, total, n, repeat int, _ *wire.RunCreated) {
 			if o.Progress {
 				rep := ""
 				if spec.Repeat > 1 {

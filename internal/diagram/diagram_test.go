@@ -802,8 +802,8 @@ func TestRealRun(t *testing.T) {
 // record runs demo/hello and demo/hamlet in mode and returns the finished
 // run's transcript.
 func record(ctx context.Context, cl *client.Client, mode string) (*wire.Transcript, error) {
-	run, err := cl.StartRun(ctx, client.RunRequest{Prompt: "hi", Mode: mode,
-		Streams: []client.StreamSpec{{Model: wire.DemoHello}, {Model: wire.DemoHamlet}}})
+	run, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "hi", Mode: mode,
+		Streams: []wire.StreamSpec{{Model: wire.DemoHello}, {Model: wire.DemoHamlet}}})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // readTokens reads ch until n tokens have arrived and returns the events
@@ -23,7 +24,7 @@ func readTokens(t *testing.T, ctx context.Context, ch <-chan client.Event, n int
 				t.Fatalf("the stream ended after %d tokens, before %d: %v", tokens, n, evs)
 			}
 			evs = append(evs, ev)
-			if ev.Type == client.EventToken {
+			if ev.Type == wire.EventToken {
 				tokens++
 			}
 		case <-ctx.Done():
@@ -53,7 +54,7 @@ func cancelMidStream(t *testing.T, ctx context.Context, cl *client.Client, id st
 		t.Fatalf("the cancelled stream did not end within %v: %v", testenv.Patience, evs)
 	}
 	n := len(evs.tokens())
-	checkDone(t, "cancelled stream", evs, testmodel.Counting(n), client.ReasonCancelled)
+	checkDone(t, "cancelled stream", evs, testmodel.Counting(n), wire.ReasonCancelled)
 	return evs, asked, evs.last().Received.Sub(asked)
 }
 
@@ -71,7 +72,7 @@ func TestCancelStream(t *testing.T) {
 		// tokens here, about 2 s at ~5,000 tokens/s; the other stream
 		// takes about 1 s beside it.
 		const otherLen = 3000
-		created, chans := start(t, ctx, cl, client.RunRequest{Prompt: "one", Streams: []client.StreamSpec{
+		created, chans := start(t, ctx, cl, wire.RunRequest{Prompt: "one", Streams: []wire.StreamSpec{
 			{Model: o.Model(), Options: counting(100000, 0)},
 			{Model: o.Model(), Options: counting(otherLen, 0)},
 		}})
@@ -81,7 +82,7 @@ func TestCancelStream(t *testing.T) {
 			var evs events
 			started := false
 			for ev := range chans[1] {
-				if ev.Type == client.EventToken && !started {
+				if ev.Type == wire.EventToken && !started {
 					close(otherStarted)
 					started = true
 				}
@@ -100,7 +101,7 @@ func TestCancelStream(t *testing.T) {
 		// after the cancelled one has ended.
 		evs, _, took := cancelMidStream(t, ctx, cl, created.Streams[0].ID, chans[0], evs)
 		other := <-otherDone
-		checkDone(t, "other stream", other, testmodel.Counting(otherLen), client.ReasonLength)
+		checkDone(t, "other stream", other, testmodel.Counting(otherLen), wire.ReasonLength)
 		if end := other.last().TMs; end <= evs.last().TMs {
 			t.Errorf("the other stream ended at %v ms, before the cancelled one at %v ms: it did not go on after the cancel",
 				end, evs.last().TMs)
@@ -123,7 +124,7 @@ func TestCancelStream(t *testing.T) {
 		// cancelled, this stream runs for tens of seconds here (a probe
 		// with 10,000 tokens took 11.5 s).
 		const numCtx, longLen = 8192, 80000
-		created, chans := start(t, ctx, cl, client.RunRequest{Prompt: "one", Streams: []client.StreamSpec{
+		created, chans := start(t, ctx, cl, wire.RunRequest{Prompt: "one", Streams: []wire.StreamSpec{
 			{Model: o.Model(), Options: counting(longLen, numCtx)},
 		}})
 		evs := readTokens(t, ctx, chans[0], 200)

@@ -19,7 +19,6 @@ import (
 	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
 	"github.com/tokenloom/tokenloom/internal/wire"
-	"github.com/tokenloom/tokenloom/server"
 )
 
 // exitBound bounds how long the tokenloom binary takes to exit after SIGINT
@@ -84,11 +83,11 @@ type jsonLine struct {
 
 // eventData is the part of an event's data these tests read.
 type eventData struct {
-	Seq     int64         `json:"seq"`
-	Text    string        `json:"text"`
-	Reason  string        `json:"reason"`
-	Message string        `json:"message"`
-	Stats   *client.Stats `json:"stats"`
+	Seq     int64       `json:"seq"`
+	Text    string      `json:"text"`
+	Reason  string      `json:"reason"`
+	Message string      `json:"message"`
+	Stats   *wire.Stats `json:"stats"`
 }
 
 // summaryRow finds the summary table's row of stream 1 and returns its
@@ -142,12 +141,12 @@ func TestCLIRun(t *testing.T) {
 				if jl.ID != int64(i) || data.Seq != jl.ID || jl.Model != tiny || jl.Index != 0 || !strings.HasPrefix(jl.Stream, "s_") {
 					t.Errorf("line %d = %s: want id and seq %d of stream 0 of %s", i+1, l, i, tiny)
 				}
-				if jl.Event == client.EventToken {
+				if jl.Event == wire.EventToken {
 					text.WriteString(data.Text)
 				}
 				last = jl
 			}
-			if text.String() != testmodel.FoxSentence || last.Event != client.EventDone || data.Reason != client.ReasonStop {
+			if text.String() != testmodel.FoxSentence || last.Event != wire.EventDone || data.Reason != wire.ReasonStop {
 				t.Errorf("tokens %q, last event %s %s: want %q and done stop", text.String(), last.Event, last.Data, testmodel.FoxSentence)
 			}
 			if s := data.Stats; s == nil || s.Tokens != 9 || s.Ollama == nil || s.Ollama.EvalCount != 10 {
@@ -164,8 +163,8 @@ func TestCLIRun(t *testing.T) {
 					TTFTMs     float64 `json:"ttft_ms"`
 				}
 			}
-			if err := json.Unmarshal([]byte(summary), &sum); err != nil || sum.Event != "summary" || sum.Mode != client.ModeAsync ||
-				len(sum.Streams) != 1 || sum.Streams[0].Model != tiny || sum.Streams[0].End != client.ReasonStop ||
+			if err := json.Unmarshal([]byte(summary), &sum); err != nil || sum.Event != "summary" || sum.Mode != wire.ModeAsync ||
+				len(sum.Streams) != 1 || sum.Streams[0].Model != tiny || sum.Streams[0].End != wire.ReasonStop ||
 				sum.Streams[0].Tokens != 9 || sum.Streams[0].TTFTMs != data.Stats.TTFTMs ||
 				sum.WallMs != data.Stats.EndMs || sum.WorkMs != data.Stats.BusyMs || data.Stats.Clock != wire.ClockServer {
 				t.Errorf("last line %s (%v): want the summary of the async run, %s's 9 tokens with the figures of %s", summary, err, tiny, last.Data)
@@ -189,7 +188,7 @@ func TestCLIRun(t *testing.T) {
 				}
 			}
 			row := summaryRow(t, stdout)
-			if row[1] != tiny || row[2] != "9" || row[7] != client.ReasonStop {
+			if row[1] != tiny || row[2] != "9" || row[7] != wire.ReasonStop {
 				t.Errorf("summary row %q: want %s, 9 tokens, stop", row, tiny)
 			}
 			if !regexp.MustCompile(`(?m)^async run: \d+\.\d\d s wall time for \d+\.\d\d s of work$`).MatchString(stdout) {
@@ -384,7 +383,7 @@ func TestCLIServe(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Models: %v", err)
 			}
-			if !hasModel(ms.Models, o.Model()+":latest", "ollama") || !hasModel(ms.Models, server.DemoHello, "demo") {
+			if !hasModel(ms.Models, o.Model()+":latest", "ollama") || !hasModel(ms.Models, wire.DemoHello, "demo") {
 				t.Errorf("models %v (ollama_error %q): want %s:latest and the demo sources", modelNames(ms.Models), ms.OllamaError, o.Model())
 			}
 
@@ -393,14 +392,14 @@ func TestCLIServe(t *testing.T) {
 			defer stopSub()
 			if following {
 				// demo/hamlet runs about 3 s: it is still going at SIGINT.
-				created, err := cl.StartRun(ctx, client.RunRequest{Prompt: "hi", Streams: []client.StreamSpec{{Model: server.DemoHamlet}}})
+				created, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{{Model: wire.DemoHamlet}}})
 				if err != nil {
 					t.Fatalf("StartRun: %v", err)
 				}
 				if stream, err = cl.Subscribe(subCtx, created.Streams[0].ID); err != nil {
 					t.Fatalf("Subscribe: %v", err)
 				}
-				if ev := <-stream; ev.Type != client.EventPhase {
+				if ev := <-stream; ev.Type != wire.EventPhase {
 					t.Fatalf("first event %+v, want a phase", ev)
 				}
 			}
@@ -425,8 +424,8 @@ func TestCLIServe(t *testing.T) {
 				for ev := range stream {
 					evs = append(evs, ev)
 				}
-				if l := evs.last(); l.Type != client.EventDone || l.Reason != client.ReasonCancelled || l.Local {
-					t.Errorf("the followed stream ended with %v, want done %q from the server", evs, client.ReasonCancelled)
+				if l := evs.last(); l.Type != wire.EventDone || l.Reason != wire.ReasonCancelled || l.Local {
+					t.Errorf("the followed stream ended with %v, want done %q from the server", evs, wire.ReasonCancelled)
 				}
 			}
 		})
@@ -454,7 +453,7 @@ func TestCLIRunInterrupt(t *testing.T) {
 	out := p.stdout()
 	row := summaryRow(t, out)
 	n, err := strconv.Atoi(row[2])
-	if err != nil || row[7] != client.ReasonCancelled || n <= 0 || n >= longCap {
+	if err != nil || row[7] != wire.ReasonCancelled || n <= 0 || n >= longCap {
 		t.Fatalf("summary row %q: want the stream cancelled part way", row)
 	}
 	if !strings.HasPrefix(out, testmodel.Counting(n)+"\n") {
@@ -470,7 +469,7 @@ func TestCLIRunInterrupt(t *testing.T) {
 func TestCLILocale(t *testing.T) {
 	for _, lang := range []string{"C.UTF-8", "C", "POSIX"} {
 		t.Run(lang, func(t *testing.T) {
-			stdout, stderr, code := runCLI(t, cliEnv(closedPort(t), "LANG="+lang), "run", "-m", server.DemoEcho, "-p", "hi")
+			stdout, stderr, code := runCLI(t, cliEnv(closedPort(t), "LANG="+lang), "run", "-m", wire.DemoEcho, "-p", "hi")
 			if code != 0 || !strings.HasPrefix(stdout, "hi\n") {
 				t.Errorf("exit status %d, stdout %q: want 0 and the echo", code, stdout)
 			}

@@ -6,14 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // finalOf finds the last chunk whose clock the stats carry.
-func finalOf(t *testing.T, finals []ollamaFinal, st *client.Stats) ollamaFinal {
+func finalOf(t *testing.T, finals []ollamaFinal, st *wire.Stats) ollamaFinal {
 	t.Helper()
 	for _, f := range finals {
 		if o := st.Ollama; o != nil && o.TotalDurationNs == f.Total && o.EvalDurationNs == f.Eval {
@@ -57,7 +56,7 @@ func runJSON(t *testing.T, host string, args ...string) (runSummary, []eventData
 		if json.Unmarshal([]byte(l), &jl) != nil || json.Unmarshal(jl.Data, &d) != nil {
 			continue
 		}
-		if jl.Event == client.EventDone || jl.Event == client.EventError {
+		if jl.Event == wire.EventDone || jl.Event == wire.EventError {
 			for len(ends) <= jl.Index {
 				ends = append(ends, eventData{})
 			}
@@ -68,7 +67,7 @@ func runJSON(t *testing.T, host string, args ...string) (runSummary, []eventData
 }
 
 // phase finds the first span of phase name, or fails.
-func phase(t *testing.T, st *client.Stats, name string) wire.PhaseSpan {
+func phase(t *testing.T, st *wire.Stats, name string) wire.PhaseSpan {
 	t.Helper()
 	for _, p := range st.Phases {
 		if p.Phase == name {

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TestConcurrentStreams runs several streams of the same model at once
@@ -18,10 +18,10 @@ func TestConcurrentStreams(t *testing.T) {
 
 	// Every stream of a run gets the same prompt; different num_predict
 	// give each its own exact text.
-	specs := func(lengths ...int) []client.StreamSpec {
-		var out []client.StreamSpec
+	specs := func(lengths ...int) []wire.StreamSpec {
+		var out []wire.StreamSpec
 		for _, n := range lengths {
-			out = append(out, client.StreamSpec{Model: o.Model(), Options: counting(n, 0)})
+			out = append(out, wire.StreamSpec{Model: o.Model(), Options: counting(n, 0)})
 		}
 		return out
 	}
@@ -29,9 +29,9 @@ func TestConcurrentStreams(t *testing.T) {
 	for _, lengths := range [][]int{{1000, 1100}, {600, 700, 800, 900}} {
 		t.Run(fmt.Sprintf("async %d", len(lengths)), func(t *testing.T) {
 			ctx := testContext(t)
-			created, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "one", Mode: "async", Streams: specs(lengths...)})
+			created, got := runAll(t, ctx, cl, wire.RunRequest{Prompt: "one", Mode: "async", Streams: specs(lengths...)})
 			for i, n := range lengths {
-				checkDone(t, fmt.Sprintf("stream %d", i), got[i], testmodel.Counting(n), client.ReasonLength)
+				checkDone(t, fmt.Sprintf("stream %d", i), got[i], testmodel.Counting(n), wire.ReasonLength)
 			}
 			checkTranscript(t, ctx, cl, created, got)
 			if t.Failed() {
@@ -48,7 +48,7 @@ func TestConcurrentStreams(t *testing.T) {
 							i, first, j, b.last().TMs)
 					}
 				}
-				if slices.Contains(a.phases(), client.PhaseQueued) {
+				if slices.Contains(a.phases(), wire.PhaseQueued) {
 					t.Errorf("stream %d: phases %v, want none queued with four slots", i, a.phases())
 				}
 				t.Logf("stream %d: first token at %.1f ms, end at %.1f ms, %.0f tokens/s", i, first, a.last().TMs, a.last().Stats.TokensPerS)
@@ -59,19 +59,19 @@ func TestConcurrentStreams(t *testing.T) {
 	t.Run("sync 2", func(t *testing.T) {
 		ctx := testContext(t)
 		lengths := []int{300, 400}
-		created, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "one", Mode: "sync", Streams: specs(lengths...)})
+		created, got := runAll(t, ctx, cl, wire.RunRequest{Prompt: "one", Mode: "sync", Streams: specs(lengths...)})
 		for i, n := range lengths {
-			checkDone(t, fmt.Sprintf("stream %d", i), got[i], testmodel.Counting(n), client.ReasonLength)
+			checkDone(t, fmt.Sprintf("stream %d", i), got[i], testmodel.Counting(n), wire.ReasonLength)
 		}
 		checkTranscript(t, ctx, cl, created, got)
 		if t.Failed() {
 			return
 		}
 		first, second := got[0], got[1]
-		if ev := second[0]; ev.Type != client.EventPhase || ev.Phase != client.PhaseWaiting {
-			t.Errorf("the second stream's first event is %s %q, want phase %q", ev.Type, ev.Phase, client.PhaseWaiting)
+		if ev := second[0]; ev.Type != wire.EventPhase || ev.Phase != wire.PhaseWaiting {
+			t.Errorf("the second stream's first event is %s %q, want phase %q", ev.Type, ev.Phase, wire.PhaseWaiting)
 		}
-		if p := first.phases(); len(p) == 0 || p[0] == client.PhaseWaiting {
+		if p := first.phases(); len(p) == 0 || p[0] == wire.PhaseWaiting {
 			t.Errorf("the first stream's phases are %v: it must not wait", p)
 		}
 		end := first.last().TMs

@@ -4,9 +4,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/endpoints"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TestFollowUpOwnAnswer holds a two-turn conversation with three streams
@@ -31,17 +31,17 @@ func TestFollowUpOwnAnswer(t *testing.T) {
 	ctx := testContext(t)
 
 	asked := []int{3, 6, 2} // tokens asked of each stream: its key at the tap
-	specs := []client.StreamSpec{
-		{Model: o.Model(), Endpoint: "native", Options: &client.Options{NumPredict: intp(asked[0])}},
-		{Model: o.Model(), Endpoint: "native", Options: &client.Options{NumPredict: intp(asked[1])}},
-		{Model: o.Model(), Endpoint: "compat", Options: &client.Options{NumPredict: intp(asked[2]), Temperature: floatp(0)}},
+	specs := []wire.StreamSpec{
+		{Model: o.Model(), Endpoint: "native", Options: &wire.Options{NumPredict: intp(asked[0])}},
+		{Model: o.Model(), Endpoint: "native", Options: &wire.Options{NumPredict: intp(asked[1])}},
+		{Model: o.Model(), Endpoint: "compat", Options: &wire.Options{NumPredict: intp(asked[2]), Temperature: floatp(0)}},
 	}
 	// The model goes on from the last word of all the messages joined:
 	// "The" starts the fox sentence, "one" the counting.
 	wantFirst := []string{" quick brown fox", " quick brown fox jumps over the", " quick brown"}
-	created, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Mode: client.ModeSync, Streams: specs})
+	created, got := runAll(t, ctx, cl, wire.RunRequest{Prompt: "The", Mode: wire.ModeSync, Streams: specs})
 	for i := range got {
-		checkDone(t, "first turn", got[i], wantFirst[i], client.ReasonLength)
+		checkDone(t, "first turn", got[i], wantFirst[i], wire.ReasonLength)
 	}
 	tr := finishedTranscript(t, ctx, cl, created.ID)
 	tap.take(t)
@@ -49,10 +49,10 @@ func TestFollowUpOwnAnswer(t *testing.T) {
 	for i := range specs {
 		specs[i].History = tr.Conversation(i)
 	}
-	created, got = runAll(t, ctx, cl, client.RunRequest{Prompt: "one", Mode: client.ModeSync, Streams: specs})
+	created, got = runAll(t, ctx, cl, wire.RunRequest{Prompt: "one", Mode: wire.ModeSync, Streams: specs})
 	wantSecond := []string{" two three four", " two three four five six seven", " two three"}
 	for i := range got {
-		checkDone(t, "second turn", got[i], wantSecond[i], client.ReasonLength)
+		checkDone(t, "second turn", got[i], wantSecond[i], wire.ReasonLength)
 	}
 	sent := tap.take(t)
 	for i, n := range asked {
@@ -73,7 +73,7 @@ func TestFollowUpOwnAnswer(t *testing.T) {
 	// first prompt, its own answer and the new line: what its prompt grew
 	// by, less its first answer's tokens, is the same for every stream.
 	tr2 := finishedTranscript(t, ctx, cl, created.ID)
-	prompt := func(tr *client.Transcript, i int) int {
+	prompt := func(tr *wire.Transcript, i int) int {
 		if st := tr.Streams[i].Stats; st.Usage != nil {
 			return st.Usage.PromptTokens
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/export"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -27,7 +28,7 @@ func newEndpointStack(t *testing.T, eps ...endpoints.Endpoint) (*server.Server, 
 }
 
 // modelsOf lists the names of the models of endpoint.
-func modelsOf(ms []client.Model, endpoint string) []string {
+func modelsOf(ms []wire.Model, endpoint string) []string {
 	var out []string
 	for _, m := range ms {
 		if m.Endpoint == endpoint {
@@ -50,15 +51,15 @@ func TestEndpointsTwoOllamas(t *testing.T) {
 		endpoints.Endpoint{Name: "right", Kind: endpoints.KindOllama, URL: right.URL()})
 	ctx := testContext(t)
 
-	created, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{
+	created, got := runAll(t, ctx, cl, wire.RunRequest{Prompt: "The", Streams: []wire.StreamSpec{
 		{Model: left.Model(), Endpoint: "left"},
 		{Model: rightOnly, Endpoint: "right"},
 		{Model: rightOnly, Endpoint: "left"},
 	}})
-	checkDone(t, "left", got[0], testmodel.FoxSentence, client.ReasonStop)
-	checkDone(t, "right", got[1], testmodel.FoxSentence, client.ReasonStop)
+	checkDone(t, "left", got[0], testmodel.FoxSentence, wire.ReasonStop)
+	checkDone(t, "right", got[1], testmodel.FoxSentence, wire.ReasonStop)
 	checkWellFormed(t, "left without the model", got[2])
-	if l := got[2].last(); l.Type != client.EventError || !strings.Contains(l.Message, `model "`+rightOnly+`" not found`) {
+	if l := got[2].last(); l.Type != wire.EventError || !strings.Contains(l.Message, `model "`+rightOnly+`" not found`) {
 		t.Errorf("the model only right has, asked of left: %v; want model not found", got[2])
 	}
 	checkTranscript(t, ctx, cl, created, got)
@@ -189,16 +190,16 @@ func TestEndpointOpenAIOllama(t *testing.T) {
 	ctx := testContext(t)
 
 	// Ollama's /v1 samples at temperature 1 unless told.
-	zero := &client.Options{Temperature: floatp(0)}
-	created, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{{Model: o.Model(), Endpoint: "ol", Options: zero}}})
-	checkDone(t, "openai", got[0], testmodel.FoxSentence, client.ReasonStop)
+	zero := &wire.Options{Temperature: floatp(0)}
+	created, got := runAll(t, ctx, cl, wire.RunRequest{Prompt: "The", Streams: []wire.StreamSpec{{Model: o.Model(), Endpoint: "ol", Options: zero}}})
+	checkDone(t, "openai", got[0], testmodel.FoxSentence, wire.ReasonStop)
 	checkTranscript(t, ctx, cl, created, got)
 	st := got[0].last().Stats
 	// 9 tokens and the end of text, as Ollama's eval_count counts them.
 	if st.Usage == nil || st.Usage.CompletionTokens != st.Tokens+1 || st.Usage.PromptTokens <= 0 || st.Ollama != nil || st.TTFTMs <= 0 {
 		t.Errorf("stats %+v, usage %+v: want usage of %d completion tokens, no Ollama metrics, a TTFT", st, st.Usage, st.Tokens+1)
 	}
-	if ph := got[0].phases(); !slices.Equal(ph, []string{client.PhasePrompt, client.PhaseGenerating}) {
+	if ph := got[0].phases(); !slices.Equal(ph, []string{wire.PhasePrompt, wire.PhaseGenerating}) {
 		t.Errorf("phases %v", ph)
 	}
 	up, err := cl.Upstream(ctx, created.Streams[0].ID, -1)
@@ -212,8 +213,8 @@ func TestEndpointOpenAIOllama(t *testing.T) {
 	// the generation at 10 × 2048 tokens (the model's context length, not
 	// the long model's num_ctx): about 2 s of generation, at the fastest.
 	const v1Cap = 10 * 2048
-	opts := &client.Options{Temperature: floatp(0), NumPredict: intp(longCap)}
-	created, chans := start(t, ctx, cl, client.RunRequest{Prompt: "one", Streams: []client.StreamSpec{{Model: longModel, Endpoint: "tapped", Options: opts}}})
+	opts := &wire.Options{Temperature: floatp(0), NumPredict: intp(longCap)}
+	created, chans := start(t, ctx, cl, wire.RunRequest{Prompt: "one", Streams: []wire.StreamSpec{{Model: longModel, Endpoint: "tapped", Options: opts}}})
 	evs := readTokens(t, ctx, chans[0], 200)
 	busy := checkOllamaBusy(t, o)
 	// How many lines of the reply the server had when the cancel was asked.

@@ -15,6 +15,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -24,14 +25,14 @@ func checkDemoStillServes(t *testing.T, ctx context.Context, cl *client.Client) 
 	t.Helper()
 	const prompt = "the server goes on"
 	rate := 0.0
-	_, got := runAll(t, ctx, cl, client.RunRequest{Prompt: prompt, Streams: []client.StreamSpec{
-		{Model: server.DemoEcho, Options: &client.Options{Rate: &rate}},
-		{Model: server.DemoFlood, Options: &client.Options{NumPredict: intp(500), Rate: &rate}},
+	_, got := runAll(t, ctx, cl, wire.RunRequest{Prompt: prompt, Streams: []wire.StreamSpec{
+		{Model: wire.DemoEcho, Options: &wire.Options{Rate: &rate}},
+		{Model: wire.DemoFlood, Options: &wire.Options{NumPredict: intp(500), Rate: &rate}},
 	}})
-	checkDone(t, "demo/echo", got[0], prompt, client.ReasonStop)
+	checkDone(t, "demo/echo", got[0], prompt, wire.ReasonStop)
 	checkWellFormed(t, "demo/flood", got[1])
-	if l := got[1].last(); l.Type != client.EventDone || l.Reason != client.ReasonStop || len(got[1].tokens()) != 500 {
-		t.Errorf("demo/flood: %v, want 500 tokens and done %q", got[1], client.ReasonStop)
+	if l := got[1].last(); l.Type != wire.EventDone || l.Reason != wire.ReasonStop || len(got[1].tokens()) != 500 {
+		t.Errorf("demo/flood: %v, want 500 tokens and done %q", got[1], wire.ReasonStop)
 	}
 }
 
@@ -48,10 +49,10 @@ func TestOllamaKilled(t *testing.T) {
 	// The demo stream would run for 1,000 s: the test cancels it once it
 	// has gone on after the Ollama streams' errors.
 	const demoRate = 100.0
-	created, chans := start(t, ctx, cl, client.RunRequest{Prompt: "one", Streams: []client.StreamSpec{
+	created, chans := start(t, ctx, cl, wire.RunRequest{Prompt: "one", Streams: []wire.StreamSpec{
 		{Model: o.Model(), Options: counting(100000, 0)},
 		{Model: o.Model(), Options: counting(100000, 0)},
-		{Model: server.DemoFlood, Options: &client.Options{NumPredict: intp(100000), Rate: floatp(demoRate)}},
+		{Model: wire.DemoFlood, Options: &wire.Options{NumPredict: intp(100000), Rate: floatp(demoRate)}},
 	}})
 	got := make([]events, len(chans))
 	var generating, ended sync.WaitGroup
@@ -61,7 +62,7 @@ func TestOllamaKilled(t *testing.T) {
 			tokens := 0
 			for ev := range ch {
 				got[i] = append(got[i], ev)
-				if ev.Type == client.EventToken {
+				if ev.Type == wire.EventToken {
 					if tokens++; tokens == 100 {
 						generating.Done()
 					}
@@ -88,7 +89,7 @@ func TestOllamaKilled(t *testing.T) {
 	cancelled := false
 	for ev := range chans[2] {
 		demo = append(demo, ev)
-		if ev.Type == client.EventToken && ev.TMs > errorsAt && !cancelled {
+		if ev.Type == wire.EventToken && ev.TMs > errorsAt && !cancelled {
 			if err := cl.CancelStream(ctx, created.Streams[2].ID); err != nil {
 				t.Fatalf("CancelStream: %v", err)
 			}
@@ -98,15 +99,15 @@ func TestOllamaKilled(t *testing.T) {
 	got[2] = demo
 	checkWellFormed(t, "demo stream", demo)
 	goneOn := demo.tokens()
-	if l := demo.last(); l.Type != client.EventDone || l.Reason != client.ReasonCancelled || len(goneOn) == 0 || goneOn[len(goneOn)-1].TMs <= errorsAt {
-		t.Errorf("the demo stream of the same run: %v, want tokens after the Ollama streams' errors at %.0f ms, then done %q", demo, errorsAt, client.ReasonCancelled)
+	if l := demo.last(); l.Type != wire.EventDone || l.Reason != wire.ReasonCancelled || len(goneOn) == 0 || goneOn[len(goneOn)-1].TMs <= errorsAt {
+		t.Errorf("the demo stream of the same run: %v, want tokens after the Ollama streams' errors at %.0f ms, then done %q", demo, errorsAt, wire.ReasonCancelled)
 	}
 	t.Logf("the demo stream of the same run went on after the errors at %.0f ms, to its token at %.0f ms", errorsAt, goneOn[len(goneOn)-1].TMs)
 	for i, evs := range got[:2] {
 		name := fmt.Sprintf("stream %d", i)
 		checkWellFormed(t, name, evs)
 		l := evs.last()
-		if l.Type != client.EventError || !strings.Contains(l.Message, "Ollama") || l.Hint == "" {
+		if l.Type != wire.EventError || !strings.Contains(l.Message, "Ollama") || l.Hint == "" {
 			t.Errorf("%s: %v\nwant an error naming Ollama, with a hint", name, evs)
 			continue
 		}
@@ -131,26 +132,26 @@ func TestOllamaKilled(t *testing.T) {
 	for i, evs := range got {
 		outcomes = append(outcomes, evs.outcome(created.Streams[i].Model))
 	}
-	if h := figures.RunTimeOf(outcomes).Headline(client.ModeAsync); strings.Contains(h, "×") || !strings.Contains(h, "2 streams failed and 1 was stopped") {
+	if h := figures.RunTimeOf(outcomes).Headline(wire.ModeAsync); strings.Contains(h, "×") || !strings.Contains(h, "2 streams failed and 1 was stopped") {
 		t.Errorf("headline %q: want no ratio, both Ollama streams failed and the demo stopped", h)
 	}
-	if h := figures.RunTimeOf(outcomes[:2]).Headline(client.ModeAsync); !regexp.MustCompile(`^async run: \d+\.\d\d s wall time: 2 streams failed$`).MatchString(h) {
+	if h := figures.RunTimeOf(outcomes[:2]).Headline(wire.ModeAsync); !regexp.MustCompile(`^async run: \d+\.\d\d s wall time: 2 streams failed$`).MatchString(h) {
 		t.Errorf("headline of the two Ollama streams %q: want the wall time and both failed", h)
 	}
 
 	checkDemoStillServes(t, ctx, cl)
 
 	// A new Ollama stream now finds nothing at the address.
-	_, after := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{{Model: o.Model()}}})
+	_, after := runAll(t, ctx, cl, wire.RunRequest{Prompt: "The", Streams: []wire.StreamSpec{{Model: o.Model()}}})
 	checkWellFormed(t, "after the kill", after[0])
-	if l, want := after[0].last(), "Ollama is not reachable at "+o.URL(); l.Type != client.EventError || l.Message != want {
+	if l, want := after[0].last(), "Ollama is not reachable at "+o.URL(); l.Type != wire.EventError || l.Message != want {
 		t.Errorf("a stream after the kill: %v\nwant the error %q", after[0], want)
 	}
 
 	// Ollama back on the same address: the server uses it again at once.
 	o.Restart()
-	_, back := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{{Model: o.Model()}}})
-	checkDone(t, "after the restart", back[0], testmodel.FoxSentence, client.ReasonStop)
+	_, back := runAll(t, ctx, cl, wire.RunRequest{Prompt: "The", Streams: []wire.StreamSpec{{Model: o.Model()}}})
+	checkDone(t, "after the restart", back[0], testmodel.FoxSentence, wire.ReasonStop)
 }
 
 // TestOllamaNotRunning points the server at a loopback port where nothing
@@ -187,15 +188,15 @@ func TestOllamaNotRunning(t *testing.T) {
 			ms.OllamaError, ms.OllamaHint, "not reachable", url)
 	}
 
-	_, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{
+	_, got := runAll(t, ctx, cl, wire.RunRequest{Prompt: "The", Streams: []wire.StreamSpec{
 		{Model: testmodel.Name},
-		{Model: server.DemoEcho},
+		{Model: wire.DemoEcho},
 	}})
 	checkWellFormed(t, "Ollama stream", got[0])
-	if l, want := got[0].last(), "Ollama is not reachable at "+url; l.Type != client.EventError || l.Message != want || !strings.Contains(l.Hint, "ollama serve") {
+	if l, want := got[0].last(), "Ollama is not reachable at "+url; l.Type != wire.EventError || l.Message != want || !strings.Contains(l.Hint, "ollama serve") {
 		t.Errorf("Ollama stream: %v\nwant the error %q with a hint naming `ollama serve`", got[0], want)
 	}
-	checkDone(t, "demo stream", got[1], "The", client.ReasonStop)
+	checkDone(t, "demo stream", got[1], "The", wire.ReasonStop)
 	checkDemoStillServes(t, ctx, cl)
 }
 
@@ -221,15 +222,15 @@ func TestOllamaHostEnv(t *testing.T) {
 	// The model is listed, and marked loaded once a stream has used it.
 	for _, loaded := range []bool{false, true} {
 		if loaded {
-			_, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{{Model: o.Model()}}})
-			checkDone(t, "stream", got[0], testmodel.FoxSentence, client.ReasonStop)
+			_, got := runAll(t, ctx, cl, wire.RunRequest{Prompt: "The", Streams: []wire.StreamSpec{{Model: o.Model()}}})
+			checkDone(t, "stream", got[0], testmodel.FoxSentence, wire.ReasonStop)
 		}
 		ms, err := cl.Models(ctx)
 		if err != nil {
 			t.Fatalf("Models: %v", err)
 		}
 		name := o.Model() + ":latest"
-		i := slices.IndexFunc(ms.Models, func(m client.Model) bool { return m.Name == name && m.Source == "ollama" })
+		i := slices.IndexFunc(ms.Models, func(m wire.Model) bool { return m.Name == name && m.Source == "ollama" })
 		if i < 0 || ms.OllamaError != "" {
 			t.Fatalf("models %v (ollama_error %q): want %s from Ollama", modelNames(ms.Models), ms.OllamaError, name)
 		}

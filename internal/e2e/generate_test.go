@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TestOllamaExactText streams the tiny model's two deterministic replies
@@ -19,19 +19,19 @@ func TestOllamaExactText(t *testing.T) {
 
 	tests := []struct {
 		name, prompt string
-		options      *client.Options
+		options      *wire.Options
 		want, reason string
 	}{
-		{"fox stops", "The", nil, testmodel.FoxSentence, client.ReasonStop},
-		{"counting hits num_predict", "one", counting(30, 0), testmodel.Counting(30), client.ReasonLength},
-		{"other prompts", "Hello, world!", nil, testmodel.DefaultReply, client.ReasonStop},
+		{"fox stops", "The", nil, testmodel.FoxSentence, wire.ReasonStop},
+		{"counting hits num_predict", "one", counting(30, 0), testmodel.Counting(30), wire.ReasonLength},
+		{"other prompts", "Hello, world!", nil, testmodel.DefaultReply, wire.ReasonStop},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testContext(t)
-			created, got := runAll(t, ctx, cl, client.RunRequest{
+			created, got := runAll(t, ctx, cl, wire.RunRequest{
 				Prompt:  tt.prompt,
-				Streams: []client.StreamSpec{{Model: o.Model(), Options: tt.options}},
+				Streams: []wire.StreamSpec{{Model: o.Model(), Options: tt.options}},
 			})
 			evs := got[0]
 			checkDone(t, "stream", evs, tt.want, tt.reason)
@@ -49,8 +49,8 @@ func TestOllamaExactText(t *testing.T) {
 // prompt first, then generating right before the first token, nothing after.
 func checkOllamaPhases(t *testing.T, evs events) {
 	t.Helper()
-	if len(evs) < 3 || evs[0].Type != client.EventPhase || (evs[0].Phase != client.PhaseLoading && evs[0].Phase != client.PhasePrompt) ||
-		evs[1].Type != client.EventPhase || evs[1].Phase != client.PhaseGenerating || evs[2].Type != client.EventToken {
+	if len(evs) < 3 || evs[0].Type != wire.EventPhase || (evs[0].Phase != wire.PhaseLoading && evs[0].Phase != wire.PhasePrompt) ||
+		evs[1].Type != wire.EventPhase || evs[1].Phase != wire.PhaseGenerating || evs[2].Type != wire.EventToken {
 		t.Errorf("first events %v: want phase loading or prompt, phase generating, then the tokens", evs[:min(3, len(evs))])
 	}
 	if p := evs.phases(); len(p) != 2 {
@@ -67,7 +67,7 @@ func TestOllamaStats(t *testing.T) {
 
 	tests := []struct {
 		name, prompt string
-		options      *client.Options
+		options      *wire.Options
 		phase        string // the first phase
 		want, reason string
 		// evalExtra is eval_count minus our token count: Ollama counts the
@@ -79,15 +79,15 @@ func TestOllamaStats(t *testing.T) {
 		// tokens over a few milliseconds is too short to compare.
 		checkRate bool
 	}{
-		{"cold stop", "The", nil, client.PhaseLoading, testmodel.FoxSentence, client.ReasonStop, 1, false},
-		{"warm length", "one", counting(2000, 0), client.PhasePrompt, testmodel.Counting(2000), client.ReasonLength, 0, true},
+		{"cold stop", "The", nil, wire.PhaseLoading, testmodel.FoxSentence, wire.ReasonStop, 1, false},
+		{"warm length", "one", counting(2000, 0), wire.PhasePrompt, testmodel.Counting(2000), wire.ReasonLength, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := testContext(t)
-			_, got := runAll(t, ctx, cl, client.RunRequest{
+			_, got := runAll(t, ctx, cl, wire.RunRequest{
 				Prompt:  tt.prompt,
-				Streams: []client.StreamSpec{{Model: o.Model(), Options: tt.options}},
+				Streams: []wire.StreamSpec{{Model: o.Model(), Options: tt.options}},
 			})
 			evs := got[0]
 			checkDone(t, "stream", evs, tt.want, tt.reason)
@@ -156,7 +156,7 @@ func TestOllamaStats(t *testing.T) {
 func nsToMs(ns int64) float64 { return float64(ns) / 1e6 }
 
 // evalRate is Ollama's generation rate in tokens per second.
-func evalRate(om *client.OllamaStats) float64 {
+func evalRate(om *wire.OllamaStats) float64 {
 	if om.EvalDurationNs <= 0 {
 		return 0
 	}
@@ -173,20 +173,20 @@ func TestUnknownModel(t *testing.T) {
 	for _, model := range []string{"x", "nosuchmodel:7b", "library/ghost"} {
 		t.Run(model, func(t *testing.T) {
 			ctx := testContext(t)
-			_, got := runAll(t, ctx, cl, client.RunRequest{
+			_, got := runAll(t, ctx, cl, wire.RunRequest{
 				Prompt:  "The",
-				Streams: []client.StreamSpec{{Model: model}, {Model: o.Model()}},
+				Streams: []wire.StreamSpec{{Model: model}, {Model: o.Model()}},
 			})
 			checkWellFormed(t, "unknown model", got[0])
 			l := got[0].last()
 			wantMsg := `model "` + model + `" not found`
-			if l.Type != client.EventError || l.Message != wantMsg || !strings.Contains(l.Hint, "ollama pull "+model) {
+			if l.Type != wire.EventError || l.Message != wantMsg || !strings.Contains(l.Hint, "ollama pull "+model) {
 				t.Errorf("unknown model: got %v\nwant error %q with a hint containing %q", got[0], wantMsg, "ollama pull "+model)
 			}
 			if n := len(got[0].tokens()); n != 0 {
 				t.Errorf("unknown model sent %d tokens", n)
 			}
-			checkDone(t, "the other stream", got[1], testmodel.FoxSentence, client.ReasonStop)
+			checkDone(t, "the other stream", got[1], testmodel.FoxSentence, wire.ReasonStop)
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
 	"github.com/tokenloom/tokenloom/internal/testenv"
+	"github.com/tokenloom/tokenloom/internal/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -64,8 +65,8 @@ func floatp(f float64) *float64 { return &f }
 
 // counting asks for n tokens of the counting chain, with options of num_ctx
 // when numCtx > 0.
-func counting(n, numCtx int) *client.Options {
-	o := &client.Options{NumPredict: intp(n)}
+func counting(n, numCtx int) *wire.Options {
+	o := &wire.Options{NumPredict: intp(n)}
 	if numCtx > 0 {
 		o.NumCtx = intp(numCtx)
 	}
@@ -73,7 +74,7 @@ func counting(n, numCtx int) *client.Options {
 }
 
 // start starts a run and subscribes to each of its streams.
-func start(t *testing.T, ctx context.Context, cl *client.Client, req client.RunRequest) (*client.RunCreated, []<-chan client.Event) {
+func start(t *testing.T, ctx context.Context, cl *client.Client, req wire.RunRequest) (*wire.RunCreated, []<-chan client.Event) {
 	t.Helper()
 	created, err := cl.StartRun(ctx, req)
 	if err != nil {
@@ -115,7 +116,7 @@ func drainAll(t *testing.T, ctx context.Context, chans []<-chan client.Event) []
 
 // runAll starts a run and returns the events of each stream once all have
 // ended.
-func runAll(t *testing.T, ctx context.Context, cl *client.Client, req client.RunRequest) (*client.RunCreated, []events) {
+func runAll(t *testing.T, ctx context.Context, cl *client.Client, req wire.RunRequest) (*wire.RunCreated, []events) {
 	t.Helper()
 	created, chans := start(t, ctx, cl, req)
 	return created, drainAll(t, ctx, chans)
@@ -125,10 +126,10 @@ func runAll(t *testing.T, ctx context.Context, cl *client.Client, req client.Run
 type events []client.Event
 
 // text joins the token texts: the answer.
-func (evs events) text() string { return evs.joined(client.EventToken) }
+func (evs events) text() string { return evs.joined(wire.EventToken) }
 
 // thinking joins the thinking texts: the reasoning.
-func (evs events) thinking() string { return evs.joined(client.EventThinking) }
+func (evs events) thinking() string { return evs.joined(wire.EventThinking) }
 
 // joined joins the texts of the events of type typ.
 func (evs events) joined(typ string) string {
@@ -145,7 +146,7 @@ func (evs events) joined(typ string) string {
 func (evs events) tokens() events {
 	var out events
 	for _, ev := range evs {
-		if ev.Type == client.EventToken {
+		if ev.Type == wire.EventToken {
 			out = append(out, ev)
 		}
 	}
@@ -162,7 +163,7 @@ func (evs events) outcome(model string) figures.Outcome {
 func (evs events) phases() []string {
 	var out []string
 	for _, ev := range evs {
-		if ev.Type == client.EventPhase {
+		if ev.Type == wire.EventPhase {
 			out = append(out, ev.Phase)
 		}
 	}
@@ -223,7 +224,7 @@ func checkDone(t *testing.T, name string, evs events, want, reason string) {
 	t.Helper()
 	checkWellFormed(t, name, evs)
 	l := evs.last()
-	if l.Type != client.EventDone || l.Reason != reason || evs.text() != want {
+	if l.Type != wire.EventDone || l.Reason != reason || evs.text() != want {
 		t.Errorf("%s: got %v\nwant text %q, done %q", name, evs, want, reason)
 		return
 	}
@@ -239,7 +240,7 @@ func checkDone(t *testing.T, name string, evs events, want, reason string) {
 // checkTranscript checks that the transcript of a finished run holds
 // exactly the events that the subscriptions delivered, byte for byte, and
 // the same texts and stats.
-func checkTranscript(t *testing.T, ctx context.Context, cl *client.Client, created *client.RunCreated, got []events) {
+func checkTranscript(t *testing.T, ctx context.Context, cl *client.Client, created *wire.RunCreated, got []events) {
 	t.Helper()
 	tr := finishedTranscript(t, ctx, cl, created.ID)
 	if len(tr.Streams) != len(got) {
@@ -265,7 +266,7 @@ func checkTranscript(t *testing.T, ctx context.Context, cl *client.Client, creat
 				break
 			}
 		}
-		if l := evs.last(); l.Type == client.EventDone && !jsonEqual(st.Stats, l.Stats) {
+		if l := evs.last(); l.Type == wire.EventDone && !jsonEqual(st.Stats, l.Stats) {
 			t.Errorf("stream %d: transcript stats %+v, done stats %+v", i, st.Stats, l.Stats)
 		}
 	}
@@ -276,9 +277,9 @@ func checkTranscript(t *testing.T, ctx context.Context, cl *client.Client, creat
 // may see at once) a moment before it counts the stream as ended, so the
 // first read right after the last terminal event may still say unfinished;
 // no event tells when it flips, hence the polling.
-func finishedTranscript(t *testing.T, ctx context.Context, cl *client.Client, runID string) *client.Transcript {
+func finishedTranscript(t *testing.T, ctx context.Context, cl *client.Client, runID string) *wire.Transcript {
 	t.Helper()
-	var tr *client.Transcript
+	var tr *wire.Transcript
 	polls := 0
 	testenv.Eventually(t, "the transcript of "+runID+" marked finished after every stream ended", func() bool {
 		polls++
@@ -314,7 +315,7 @@ func closedPort(t *testing.T) string {
 }
 
 // modelNames lists the names of models.
-func modelNames(ms []client.Model) []string {
+func modelNames(ms []wire.Model) []string {
 	names := make([]string, len(ms))
 	for i, m := range ms {
 		names[i] = m.Name
@@ -323,8 +324,8 @@ func modelNames(ms []client.Model) []string {
 }
 
 // hasModel reports whether name is among ms with the given source.
-func hasModel(ms []client.Model, name, source string) bool {
-	return slices.ContainsFunc(ms, func(m client.Model) bool { return m.Name == name && m.Source == source })
+func hasModel(ms []wire.Model, name, source string) bool {
+	return slices.ContainsFunc(ms, func(m wire.Model) bool { return m.Name == name && m.Source == source })
 }
 
 // parallel4 gives the test Ollama four slots per model, as Ollama had by

@@ -15,6 +15,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/palette"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // TestThinking: the thinking variant of the tiny model, asked to think,
@@ -44,29 +45,29 @@ func TestThinking(t *testing.T) {
 		}
 	}
 
-	on, off := client.ThinkOn, client.ThinkOff
-	created, got := runAll(t, ctx, cl, client.RunRequest{Prompt: testmodel.ThinkingPrompt, Streams: []client.StreamSpec{
-		{Model: thinker, Options: &client.Options{Think: &on}},
-		{Model: thinker, Options: &client.Options{Think: &off}},
+	on, off := wire.ThinkOn, wire.ThinkOff
+	created, got := runAll(t, ctx, cl, wire.RunRequest{Prompt: testmodel.ThinkingPrompt, Streams: []wire.StreamSpec{
+		{Model: thinker, Options: &wire.Options{Think: &on}},
+		{Model: thinker, Options: &wire.Options{Think: &off}},
 	}})
 	think, plain := got[0], got[1]
-	checkDone(t, "thinking", think, testmodel.ThinkingAnswer, client.ReasonStop)
+	checkDone(t, "thinking", think, testmodel.ThinkingAnswer, wire.ReasonStop)
 	if think.thinking() != testmodel.ThinkingText {
 		t.Errorf("thinking: reasoning %q, want %q", think.thinking(), testmodel.ThinkingText)
 	}
 	// The reasoning comes first, then the answer: one phase each.
 	var kinds []string
 	for _, ev := range think {
-		if ev.Type == client.EventThinking || ev.Type == client.EventToken {
+		if ev.Type == wire.EventThinking || ev.Type == wire.EventToken {
 			if len(kinds) == 0 || kinds[len(kinds)-1] != ev.Type {
 				kinds = append(kinds, ev.Type)
 			}
 		}
 	}
-	if !slices.Equal(kinds, []string{client.EventThinking, client.EventToken}) {
+	if !slices.Equal(kinds, []string{wire.EventThinking, wire.EventToken}) {
 		t.Errorf("thinking: events %v, want the thinking ones, then the tokens", kinds)
 	}
-	if p := think.phases(); len(p) < 3 || !slices.Equal(p[len(p)-2:], []string{client.PhaseThinking, client.PhaseGenerating}) {
+	if p := think.phases(); len(p) < 3 || !slices.Equal(p[len(p)-2:], []string{wire.PhaseThinking, wire.PhaseGenerating}) {
 		t.Errorf("thinking: phases %v, want thinking then generating at the end", p)
 	}
 	st := think.last().Stats
@@ -77,7 +78,7 @@ func TestThinking(t *testing.T) {
 	if st.Ollama == nil || st.Ollama.EvalCount < st.ThinkingTokens+st.Tokens {
 		t.Errorf("thinking: Ollama's eval_count %+v, want at least the %d tokens of both", st.Ollama, st.ThinkingTokens+st.Tokens)
 	}
-	checkDone(t, "not thinking", plain, testmodel.ThinkingRaw, client.ReasonStop)
+	checkDone(t, "not thinking", plain, testmodel.ThinkingRaw, wire.ReasonStop)
 	if plain.thinking() != "" {
 		t.Errorf("not thinking: reasoning %q, want none", plain.thinking())
 	}
@@ -144,10 +145,10 @@ func TestThinking(t *testing.T) {
 
 	// A level is for the models that take one (gpt-oss): Ollama refuses
 	// it here, and the stream says so.
-	low := client.ThinkLow
-	_, got = runAll(t, ctx, cl, client.RunRequest{Prompt: testmodel.ThinkingPrompt, Streams: []client.StreamSpec{
-		{Model: thinker, Options: &client.Options{Think: &low}}}})
-	if l := got[0].last(); l.Type != client.EventError || !strings.Contains(l.Message, "not supported") {
+	low := wire.ThinkLow
+	_, got = runAll(t, ctx, cl, wire.RunRequest{Prompt: testmodel.ThinkingPrompt, Streams: []wire.StreamSpec{
+		{Model: thinker, Options: &wire.Options{Think: &low}}}})
+	if l := got[0].last(); l.Type != wire.EventError || !strings.Contains(l.Message, "not supported") {
 		t.Errorf("think low: %v", got[0])
 	}
 }
@@ -161,25 +162,25 @@ func TestOneSlotQueues(t *testing.T) {
 	_, cl := newStack(t, o.URL())
 	ctx := testContext(t)
 	// Load the model first, so that no stream waits in "loading".
-	runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{{Model: o.Model()}}})
+	runAll(t, ctx, cl, wire.RunRequest{Prompt: "The", Streams: []wire.StreamSpec{{Model: o.Model()}}})
 
 	// Long enough that a queued stream waits well beyond the margin
 	// after which it counts as queued, even on a fast machine.
 	const n = 2500
-	var specs []client.StreamSpec
+	var specs []wire.StreamSpec
 	for range 3 {
-		specs = append(specs, client.StreamSpec{Model: o.Model(), Options: counting(n, 0)})
+		specs = append(specs, wire.StreamSpec{Model: o.Model(), Options: counting(n, 0)})
 	}
-	_, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "one", Mode: client.ModeAsync, Streams: specs})
+	_, got := runAll(t, ctx, cl, wire.RunRequest{Prompt: "one", Mode: wire.ModeAsync, Streams: specs})
 	var outcomes []figures.Outcome
 	queued := 0
 	for i, evs := range got {
-		checkDone(t, "stream", evs, testmodel.Counting(n), client.ReasonLength)
-		if slices.Contains(evs.phases(), client.PhaseQueued) {
+		checkDone(t, "stream", evs, testmodel.Counting(n), wire.ReasonLength)
+		if slices.Contains(evs.phases(), wire.PhaseQueued) {
 			queued++
 			// Queued comes before the tokens and ends with them.
 			p := evs.phases()
-			if p[len(p)-1] != client.PhaseGenerating || p[len(p)-2] != client.PhaseQueued {
+			if p[len(p)-1] != wire.PhaseGenerating || p[len(p)-2] != wire.PhaseQueued {
 				t.Errorf("stream %d: phases %v, want queued right before generating", i, p)
 			}
 		}
@@ -196,7 +197,7 @@ func TestOneSlotQueues(t *testing.T) {
 	// first stream's burst may stamp its last tokens after the next
 	// stream's first one arrived.)
 	rt := figures.RunTimeOf(outcomes)
-	if c := rt.Caveat(client.ModeAsync); rt.Queued != 2 || !strings.Contains(c, "OLLAMA_NUM_PARALLEL") {
+	if c := rt.Caveat(wire.ModeAsync); rt.Queued != 2 || !strings.Contains(c, "OLLAMA_NUM_PARALLEL") {
 		t.Errorf("run time %+v: caveat %q, want one naming OLLAMA_NUM_PARALLEL", rt, c)
 	}
 }
@@ -209,17 +210,17 @@ func TestOldOllama(t *testing.T) {
 	o := ollamatest.Start(t, ollamatest.WithVersion(ollamatest.CompatVersion))
 	_, cl := newStack(t, o.URL())
 	ctx := testContext(t)
-	on := client.ThinkOn
-	created, got := runAll(t, ctx, cl, client.RunRequest{Prompt: "The", Streams: []client.StreamSpec{
+	on := wire.ThinkOn
+	created, got := runAll(t, ctx, cl, wire.RunRequest{Prompt: "The", Streams: []wire.StreamSpec{
 		{Model: o.Model()},
-		{Model: o.Model(), Options: &client.Options{Think: &on}},
+		{Model: o.Model(), Options: &wire.Options{Think: &on}},
 	}})
 	for i, evs := range got {
-		checkDone(t, "stream", evs, testmodel.FoxSentence, client.ReasonStop)
+		checkDone(t, "stream", evs, testmodel.FoxSentence, wire.ReasonStop)
 		if st := evs.last().Stats; st.Ollama == nil || st.Ollama.EvalCount < st.Tokens {
 			t.Errorf("stream %d: Ollama's metrics %+v", i, st.Ollama)
 		}
-		if evs.thinking() != "" || slices.Contains(evs.phases(), client.PhaseQueued) {
+		if evs.thinking() != "" || slices.Contains(evs.phases(), wire.PhaseQueued) {
 			t.Errorf("stream %d: %v", i, evs)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/tokenloom/tokenloom/internal/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testenv"
 	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // longModel is a variant of the tiny model with a context of longNumCtx
@@ -138,7 +139,7 @@ func TestCLIServeCancelsOllama(t *testing.T) {
 	}
 	defer cl.Close()
 	ctx := testContext(t)
-	created, err := cl.StartRun(ctx, client.RunRequest{Prompt: "one", Streams: []client.StreamSpec{{Model: longModel, Options: counting(100000, 0)}}})
+	created, err := cl.StartRun(ctx, wire.RunRequest{Prompt: "one", Streams: []wire.StreamSpec{{Model: longModel, Options: counting(100000, 0)}}})
 	if err != nil {
 		t.Fatalf("StartRun: %v", err)
 	}
@@ -162,7 +163,7 @@ func TestCLIServeCancelsOllama(t *testing.T) {
 		evs = append(evs, ev)
 	}
 	n := len(evs.tokens())
-	checkDone(t, "the followed stream", evs, testmodel.Counting(n), client.ReasonCancelled)
+	checkDone(t, "the followed stream", evs, testmodel.Counting(n), wire.ReasonCancelled)
 	if n >= longCap {
 		t.Errorf("the stream ran to Ollama's cap of %d tokens", longCap)
 	}

@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 // recordRun runs req on a real server over loopback, reads every stream
 // with the real client until its end, and returns the run's transcript.
-func recordRun(t *testing.T, req client.RunRequest) *client.Transcript {
+func recordRun(t *testing.T, req wire.RunRequest) *wire.Transcript {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -78,9 +78,9 @@ func TestRoundTrip(t *testing.T) {
 	tricky := `"quoted" <b>&amp; emoji😀 back` + "`ticks`" + ` tab	here`
 	for _, mode := range []string{wire.ModeAsync, wire.ModeSync} {
 		t.Run(mode, func(t *testing.T) {
-			tr := recordRun(t, client.RunRequest{Prompt: tricky, System: "be brief", Mode: mode, Streams: []client.StreamSpec{
-				{Model: server.DemoEcho, Label: "echo", Options: &client.Options{Rate: ptr(0.0)}},
-				{Model: server.DemoFlood, Options: &client.Options{NumPredict: ptr(50), Rate: ptr(0.0)}},
+			tr := recordRun(t, wire.RunRequest{Prompt: tricky, System: "be brief", Mode: mode, Streams: []wire.StreamSpec{
+				{Model: wire.DemoEcho, Label: "echo", Options: &wire.Options{Rate: ptr(0.0)}},
+				{Model: wire.DemoFlood, Options: &wire.Options{NumPredict: ptr(50), Rate: ptr(0.0)}},
 				{Model: "demo/nope"},
 			}})
 			var buf bytes.Buffer

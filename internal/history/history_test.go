@@ -60,7 +60,7 @@ func closedURL(t *testing.T) string {
 // serverRun runs req on a real embedded server and returns its client,
 // the run and, once every stream has ended, its transcript as the server
 // answers it. onEvent, if set, sees each event as it arrives.
-func serverRun(t *testing.T, req client.RunRequest, started func(*client.Client, *client.RunCreated), onEvent func(client.IndexedEvent)) *client.Transcript {
+func serverRun(t *testing.T, req wire.RunRequest, started func(*client.Client, *wire.RunCreated), onEvent func(client.IndexedEvent)) *wire.Transcript {
 	t.Helper()
 	emb, err := embedded.Start(server.Config{OllamaURL: closedURL(t)})
 	if err != nil {
@@ -100,12 +100,12 @@ func serverRun(t *testing.T, req client.RunRequest, started func(*client.Client,
 
 // variedRequest asks for streams of every kind of event: phases, tokens,
 // thinking, a done with each reason, an error, options, a label.
-func variedRequest() client.RunRequest {
-	return client.RunRequest{Prompt: "alpha beta «gamma» \"delta\"\nline two", System: "Be brief.", Mode: client.ModeAsync,
-		Streams: []client.StreamSpec{
-			{Model: client.DemoEcho, Label: "echo", Options: &client.Options{Rate: ptr(0.0), Temperature: ptr(0.5), Seed: ptr(int64(7))}},
-			{Model: client.DemoFlood, Options: &client.Options{NumPredict: ptr(40), Rate: ptr(0.0)}},
-			{Model: client.DemoThink, Options: &client.Options{Think: ptr(client.ThinkOn)}},
+func variedRequest() wire.RunRequest {
+	return wire.RunRequest{Prompt: "alpha beta «gamma» \"delta\"\nline two", System: "Be brief.", Mode: wire.ModeAsync,
+		Streams: []wire.StreamSpec{
+			{Model: wire.DemoEcho, Label: "echo", Options: &wire.Options{Rate: ptr(0.0), Temperature: ptr(0.5), Seed: ptr(int64(7))}},
+			{Model: wire.DemoFlood, Options: &wire.Options{NumPredict: ptr(40), Rate: ptr(0.0)}},
+			{Model: wire.DemoThink, Options: &wire.Options{Think: ptr(wire.ThinkOn)}},
 			{Model: "llama3.2:latest"}, // no Ollama there: an error event
 		}}
 }
@@ -195,7 +195,7 @@ func TestHistoryRecorder(t *testing.T) {
 	s := openStore(t, tempDB(t))
 	req := variedRequest()
 	var rec *Recorder
-	server := serverRun(t, req, func(cl *client.Client, created *client.RunCreated) {
+	server := serverRun(t, req, func(cl *client.Client, created *wire.RunCreated) {
 		head, err := cl.Run(t.Context(), created.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/wire"
 )
 
 // Hooks follow a sweep as it runs. Each is optional and runs on Run's
@@ -18,7 +19,7 @@ import (
 type Hooks struct {
 	// Started is called when step k (from 0) of total has started: n
 	// streams at once, the repeat-th time, as the server started them.
-	Started func(k, total, n, repeat int, created *client.RunCreated)
+	Started func(k, total, n, repeat int, created *wire.RunCreated)
 	// Event is called with each event of the running step, in the order
 	// they arrive.
 	Event func(client.IndexedEvent)
@@ -74,10 +75,10 @@ var errStopped = errors.New("sweep stopped")
 // runStep runs n streams at once and reads the step from the run's
 // transcript.
 func runStep(ctx context.Context, cl *client.Client, spec Spec, n, rep, k, total int, h Hooks) (Step, error) {
-	req := client.RunRequest{Prompt: spec.Prompt, Mode: client.ModeAsync}
+	req := wire.RunRequest{Prompt: spec.Prompt, Mode: wire.ModeAsync}
 	for range n {
 		opts := spec.Options
-		req.Streams = append(req.Streams, client.StreamSpec{Model: spec.Model, Endpoint: spec.Endpoint, Options: &opts})
+		req.Streams = append(req.Streams, wire.StreamSpec{Model: spec.Model, Endpoint: spec.Endpoint, Options: &opts})
 	}
 	created, err := cl.StartRun(ctx, req)
 	if err != nil {

@@ -136,7 +136,7 @@ func TestRun(t *testing.T) {
 	var started, stepped []int
 	var events int
 	r, err := sweep.Run(t.Context(), cl, sweep.Spec{Model: wire.DemoTask1, Prompt: "go", Streams: []int{1, 2}, Repeat: 1}, sweep.Hooks{
-		Started: func(k, total, n, repeat int, created *client.RunCreated) {
+		Started: func(k, total, n, repeat int, created *wire.RunCreated) {
 			if total != 2 || len(created.Streams) != n || repeat != 1 || len(stepped) != k {
 				t.Errorf("step %d of %d: %d streams started, want %d", k, total, len(created.Streams), n)
 			}
@@ -167,9 +167,9 @@ func TestRunStopped(t *testing.T) {
 	var runID string
 	r, err := sweep.Run(ctx, cl, sweep.Spec{Model: wire.DemoFlood, Prompt: "go", Streams: []int{1, 2}, Repeat: 1,
 		Options: wire.Options{NumPredict: new(100000), Rate: new(100.0)}}, sweep.Hooks{
-		Started: func(k, _, _, _ int, created *client.RunCreated) { runID = created.ID },
+		Started: func(k, _, _, _ int, created *wire.RunCreated) { runID = created.ID },
 		Event: func(ev client.IndexedEvent) {
-			if ev.Type == client.EventToken {
+			if ev.Type == wire.EventToken {
 				cancel()
 			}
 		},
