@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // Client talks to one Tokenloom server. It is safe for concurrent use.

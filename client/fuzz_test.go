@@ -8,7 +8,7 @@ import (
 
 	"github.com/r3labs/sse/v2"
 
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // FuzzDecodeEvent feeds arbitrary SSE events (id, event type, data) to the

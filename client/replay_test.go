@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // record runs req to its end and returns its transcript.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/r3labs/sse/v2"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // TranscriptEvents decodes every event of a saved run, checked as events

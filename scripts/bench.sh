@@ -11,6 +11,6 @@ cd "$(dirname "$0")/.."
 scripts/debian-deps.sh git ca-certificates $(scripts/fyne-deps.sh) xvfb xauth chromium
 scripts/install-ollama.sh
 
-TOKENLOOM_BENCH_FULL=1 CI=true go test -count=1 -timeout 30m -run '^TestBenchCommand$' -v ./internal/e2e/ |
+TOKENLOOM_BENCH_FULL=1 CI=true go test -count=1 -timeout 30m -run '^TestBenchCommand$' -v ./internal/testkit/e2e/ |
 	sed -n '/tokenloom bench:/,/^---/p'
 echo "figures: build/bench.json"

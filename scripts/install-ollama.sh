@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Ollama binaries that the end-to-end tests run (see
-# internal/ollamatest): builds Ollama from source with `go install` into the
+# internal/testkit/ollamatest): builds Ollama from source with `go install` into the
 # user cache, where the tests look for it when ollama is not on PATH and
 # TOKENLOOM_OLLAMA_BIN is not set: v0.11.4, which the tests are written
 # against, and v0.6.5, the oldest version supported, for a short

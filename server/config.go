@@ -4,7 +4,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/endpoints"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 )
 
 // Config sets up a Server. The zero value is ready to use.
@@ -13,7 +13,7 @@ type Config struct {
 	// it http://127.0.0.1:11434.
 	OllamaURL string
 	// Endpoints are the named model servers besides the local Ollama
-	// (internal/endpoints): a stream names one in StreamSpec.Endpoint. Their
+	// (internal/base/endpoints): a stream names one in StreamSpec.Endpoint. Their
 	// API keys are read from the environment when New makes their sources.
 	// Default: none. The silence limits below apply to them too.
 	Endpoints []endpoints.Endpoint

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 

@@ -9,8 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/tokenloom/tokenloom/internal/endpoints"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // endpoint is one configured endpoint (Config.Endpoints) and its source.

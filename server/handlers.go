@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // The handlers of the JSON endpoints (docs/protocol.md); GET /events is in

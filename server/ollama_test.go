@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/testenv"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // recorder is an Emitter that keeps what it is given.
@@ -33,7 +33,7 @@ func (r *recorder) Sent()                {}
 
 // fakeOllama answers /api/chat with the handler chat and /api/ps with the
 // loaded models. It stands in for Ollama only for faults a real one cannot
-// produce on demand; the real one is tested in internal/e2e.
+// produce on demand; the real one is tested in internal/testkit/e2e.
 func fakeOllama(t *testing.T, loaded []string, chat http.HandlerFunc, opts ...OllamaOption) *Ollama {
 	t.Helper()
 	mux := http.NewServeMux()

@@ -20,8 +20,8 @@ import (
 	"github.com/openai/openai-go/v3/packages/ssestream"
 	"github.com/openai/openai-go/v3/shared"
 
-	"github.com/tokenloom/tokenloom/internal/endpoints"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // OpenAI is the source of an OpenAI-compatible endpoint (vLLM, SGLang,

@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/endpoints"
-	"github.com/tokenloom/tokenloom/internal/export"
-	"github.com/tokenloom/tokenloom/internal/testenv"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
+	"github.com/tokenloom/tokenloom/internal/services/export"
+	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 

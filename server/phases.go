@@ -3,8 +3,8 @@ package server
 import (
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/figures"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // A stream's phases. While it goes on, its phase events are what Tokenloom

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // queuedAfter is how long another stream of the same model must have been

@@ -3,8 +3,8 @@ package server
 import (
 	"context"
 
-	"github.com/tokenloom/tokenloom/internal/figures"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // replayLabelPrefix starts the label of every replayed stream.

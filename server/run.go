@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/figures"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // run is one POST /api/runs: a prompt and its streams.

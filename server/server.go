@@ -52,7 +52,7 @@ import (
 	"time"
 
 	"github.com/r3labs/sse/v2"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // Server is the embedded SSE server. Create it with New, then either Start

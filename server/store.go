@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/figures"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // The run store: the runs the server holds, the streams not yet ended, and

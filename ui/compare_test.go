@@ -7,10 +7,10 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokenloom/tokenloom/internal/figures"
-	"github.com/tokenloom/tokenloom/internal/ollamatest"
-	"github.com/tokenloom/tokenloom/internal/testenv"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // compareAndWait presses Compare and waits for the comparison to show.

@@ -13,11 +13,11 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/figures"
-	"github.com/tokenloom/tokenloom/internal/history"
-	"github.com/tokenloom/tokenloom/internal/palette"
-	"github.com/tokenloom/tokenloom/internal/wire"
-	"github.com/tokenloom/tokenloom/internal/worddiff"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/services/history"
+	"github.com/tokenloom/tokenloom/internal/base/palette"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/base/worddiff"
 )
 
 // The Diff tab sets two answers side against side, word by word: those of

@@ -12,11 +12,11 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/embedded"
-	"github.com/tokenloom/tokenloom/internal/endpoints"
-	"github.com/tokenloom/tokenloom/internal/ollamatest"
-	"github.com/tokenloom/tokenloom/internal/testmodel"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/commands/embedded"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
+	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/testkit/testmodel"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 

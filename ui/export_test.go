@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // Test hooks: state of the widgets that the tests read and the app itself

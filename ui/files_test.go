@@ -12,8 +12,8 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokenloom/tokenloom/internal/export"
-	"github.com/tokenloom/tokenloom/internal/figures"
+	"github.com/tokenloom/tokenloom/internal/services/export"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
 )
 
 // TestExportThenOpen saves the run, opens it again and replays it: the

@@ -15,9 +15,9 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/export"
-	"github.com/tokenloom/tokenloom/internal/history"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/services/export"
+	"github.com/tokenloom/tokenloom/internal/services/history"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // historyLimit is the most runs the History tab lists at once.

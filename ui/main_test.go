@@ -3,7 +3,7 @@ package ui
 import (
 	"testing"
 
-	"github.com/tokenloom/tokenloom/internal/testenv"
+	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) {

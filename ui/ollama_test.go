@@ -6,8 +6,8 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokenloom/tokenloom/internal/ollamatest"
-	"github.com/tokenloom/tokenloom/internal/testmodel"
+	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/testkit/testmodel"
 )
 
 // TestOllamaThinkingPane: a real Ollama (the version the tests are written

@@ -9,8 +9,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
 
-	"github.com/tokenloom/tokenloom/internal/figures"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // A pane's status is two lines: where the stream is (state and time) over

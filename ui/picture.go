@@ -15,7 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/diagram"
+	"github.com/tokenloom/tokenloom/internal/services/diagram"
 )
 
 // Picture formats offered.

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"fyne.io/fyne/v2"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // Preference keys.

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // TestSettingsPersist: panes, options and mode come back in a new window of

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/figures"
-	"github.com/tokenloom/tokenloom/internal/history"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/services/history"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // run starts a run of every pane's stream.

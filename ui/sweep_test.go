@@ -7,11 +7,11 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokenloom/tokenloom/internal/figures"
-	"github.com/tokenloom/tokenloom/internal/history"
-	"github.com/tokenloom/tokenloom/internal/ollamatest"
-	"github.com/tokenloom/tokenloom/internal/testenv"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/services/history"
+	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
+	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // sweepAndWait sweeps model at streams in the Sweep tab and waits for the

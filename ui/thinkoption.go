@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2/widget"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // thinkDefault is the think option's label for sending nothing: the model

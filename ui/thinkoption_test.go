@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // TestThinkChoices: the think option offers nothing for a model whose

@@ -16,7 +16,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 func newTestTimeline(t testing.TB, lanes int, w, h float32) *Timeline {

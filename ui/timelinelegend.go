@@ -10,9 +10,9 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokenloom/tokenloom/internal/diagram"
-	"github.com/tokenloom/tokenloom/internal/palette"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/services/diagram"
+	"github.com/tokenloom/tokenloom/internal/base/palette"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // legendItem is one entry of the timeline's legend: a phase's shading,

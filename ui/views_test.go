@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2/test"
-	"github.com/tokenloom/tokenloom/internal/wire"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // TestInterleavedOrder: the interleaved view shows every token of every

@@ -27,13 +27,13 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/tokenloom/tokenloom/internal/bench"
-	"github.com/tokenloom/tokenloom/internal/cli"
-	"github.com/tokenloom/tokenloom/internal/desktop"
-	"github.com/tokenloom/tokenloom/internal/endpoints"
-	_ "github.com/tokenloom/tokenloom/internal/localefix" // before Fyne reads the locale
-	"github.com/tokenloom/tokenloom/internal/palette"
-	"github.com/tokenloom/tokenloom/internal/sweep"
+	"github.com/tokenloom/tokenloom/internal/commands/bench"
+	"github.com/tokenloom/tokenloom/internal/commands/cli"
+	"github.com/tokenloom/tokenloom/internal/commands/desktop"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
+	_ "github.com/tokenloom/tokenloom/internal/commands/localefix" // before Fyne reads the locale
+	"github.com/tokenloom/tokenloom/internal/base/palette"
+	"github.com/tokenloom/tokenloom/internal/services/sweep"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; by
