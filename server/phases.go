@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tokenloom/tokenloom/internal/base/figures"
@@ -60,8 +61,9 @@ func (s *stream) finalPhases(res Result, normal bool, end float64) ([]wire.Phase
 
 // clockedPhases lays the server's clock c out on the run's clock: from the
 // moment the request was sent (or back from the last token, with
-// c.FromEnd), loading, queued, prompt, then generation, split into
-// thinking and generating at the first answer token. What the stream saw
+// c.FromEnd), loading (unless the model was in memory and the load short),
+// queued, prompt, then generation, split into thinking and generating at
+// the first answer token. What the stream saw
 // before its request (its wait for its turn, in a sync run) stays.
 func (s *stream) clockedPhases(c ServerClock, observed []wire.PhaseSpan, end float64) []wire.PhaseSpan {
 	sent := s.startMs
@@ -92,7 +94,16 @@ func (s *stream) clockedPhases(c ServerClock, observed []wire.PhaseSpan, end flo
 		}
 		at = max(at, to)
 	}
-	add(wire.PhaseLoading, c.Load)
+	if c.Load < figures.ColdLoad && !slices.ContainsFunc(observed, func(sp wire.PhaseSpan) bool { return sp.Phase == wire.PhaseLoading }) {
+		// The model was in memory at the request: the load is the
+		// server's scheduler handing it over (Ollama: a few milliseconds,
+		// tens on a busy machine, while its runner may be generating
+		// another stream). Neither the model's work nor a wait for a slot,
+		// it is no phase.
+		at = figures.RoundMs(min(at+msOf(c.Load), end))
+	} else {
+		add(wire.PhaseLoading, c.Load)
+	}
 	add(wire.PhaseQueued, c.Queued)
 	add(wire.PhasePrompt, c.Prompt)
 	switch {

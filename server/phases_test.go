@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -20,12 +21,17 @@ import (
 // queued before its first byte, as Ollama at one slot keeps a request
 // behind another, then streams three tokens and sends the durations of
 // its clock in the last chunk, measured as Ollama measures them: total
-// from the request's arrival, the rest split into a load, a prompt and
-// the generation. The durations it sent come back on sent.
-func clockedOllama(t *testing.T, queued time.Duration, sent chan<- map[string]int64) string {
+// from the request's arrival, the rest split into a load (load long; the
+// model is in memory, by /api/ps, unless cold), a prompt and the
+// generation. The durations it sent come back on sent.
+func clockedOllama(t *testing.T, queued, load time.Duration, cold bool, sent chan<- map[string]int64) string {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/ps", func(w http.ResponseWriter, r *http.Request) {
+		if cold {
+			fmt.Fprint(w, `{"models":[]}`)
+			return
+		}
 		fmt.Fprint(w, `{"models":[{"name":"m:latest","model":"m:latest"}]}`)
 	})
 	mux.HandleFunc("/api/chat", func(w http.ResponseWriter, r *http.Request) {
@@ -33,7 +39,7 @@ func clockedOllama(t *testing.T, queued time.Duration, sent chan<- map[string]in
 		// Only once the body is read does the server notice a client that
 		// hangs up, and end r.Context().
 		_, _ = io.ReadAll(r.Body)
-		const load, prompt = 3 * time.Millisecond, 20 * time.Millisecond
+		const prompt = 20 * time.Millisecond
 		select {
 		case <-time.After(queued + load + prompt):
 		case <-r.Context().Done():
@@ -78,48 +84,75 @@ func phaseNames(ps []wire.PhaseSpan) []string {
 // the request's wait before its first byte is queued from the moment it
 // was sent (not from when a guess could tell), exactly
 // total − load − prompt_eval − eval long, and the busy time is the rest.
+// A load is a phase when the model was not in memory at the request, or
+// took as long as a cold start; else it is the scheduler handing over
+// the model, and no phase: neither busy nor queued.
 func TestServerClockPhases(t *testing.T) {
-	durations := make(chan map[string]int64, 1)
-	const queued = 400 * time.Millisecond
-	_, cl := start(t, server.Config{OllamaURL: clockedOllama(t, queued, durations)})
-	run := startRun(t, cl, wire.RunRequest{Prompt: "x", Streams: []wire.StreamSpec{{Model: "m"}}})
-	evs := collect(t, cl, run.Streams[0].ID)
-	last := evs[len(evs)-1]
-	st := last.Stats
-	if last.Type != wire.EventDone || st == nil {
-		t.Fatalf("end %+v", last)
-	}
-	d := <-durations
-	ms := func(k string) float64 { return float64(d[k]) / 1e6 }
-	wantQueued := ms("total_duration") - ms("load_duration") - ms("prompt_eval_duration") - ms("eval_duration")
-	if st.Clock != wire.ClockServer || math.Abs(st.QueuedMs-wantQueued) > 0.002 || wantQueued < float64(queued.Milliseconds()) {
-		t.Errorf("clock %q, queued %.3f ms: want the server's, total − load − prompt − eval = %.3f ms", st.Clock, st.QueuedMs, wantQueued)
-	}
-	if want := ms("load_duration") + ms("prompt_eval_duration") + ms("eval_duration"); math.Abs(st.BusyMs-want) > 0.004 {
-		t.Errorf("busy %.3f ms, want load + prompt + eval = %.3f ms", st.BusyMs, want)
-	}
-	if got := phaseNames(st.Phases); !slices.Equal(got, []string{wire.PhaseLoading, wire.PhaseQueued, wire.PhasePrompt, wire.PhaseGenerating}) {
-		t.Fatalf("phases %v", st.Phases)
-	}
-	// The request went out right after the stream's start (one /api/ps
-	// call between): the phases begin there, one after another, and the
-	// queued phase starts after the few milliseconds of loading.
-	p := st.Phases
-	if p[0].StartMs < st.StartMs || p[1].StartMs != p[0].EndMs || p[1].StartMs-st.StartMs > ms("load_duration")+50 {
-		t.Errorf("phases %+v of a stream that started at %.1f ms: want queued from the request on", p, st.StartMs)
-	}
-	for i := 1; i < len(p); i++ {
-		if p[i].StartMs != p[i-1].EndMs {
-			t.Errorf("phases %+v: a gap or an overlap at %d", p, i)
-		}
-	}
-	// The first token came after the server began to generate, and the
-	// end after it ended.
-	if first := evs[slices.IndexFunc(evs, func(e client.Event) bool { return e.Type == wire.EventToken })].TMs; first < p[3].StartMs || st.EndMs < p[3].EndMs {
-		t.Errorf("first token at %.1f, end at %.1f: phases %+v", first, st.EndMs, p)
-	}
-	if _, err := wire.CheckTranscript(mustRun(t, cl, run.ID)); err != nil {
-		t.Errorf("transcript: %v", err)
+	for _, tt := range []struct {
+		name      string
+		load      time.Duration
+		cold      bool
+		loadPhase bool
+	}{
+		{"cold", 30 * time.Millisecond, true, true},
+		{"in memory", 3 * time.Millisecond, false, false},
+		{"in memory, a long load", figures.ColdLoad + 20*time.Millisecond, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			durations := make(chan map[string]int64, 1)
+			const queued = 300 * time.Millisecond
+			_, cl := start(t, server.Config{OllamaURL: clockedOllama(t, queued, tt.load, tt.cold, durations)})
+			run := startRun(t, cl, wire.RunRequest{Prompt: "x", Streams: []wire.StreamSpec{{Model: "m"}}})
+			evs := collect(t, cl, run.Streams[0].ID)
+			last := evs[len(evs)-1]
+			st := last.Stats
+			if last.Type != wire.EventDone || st == nil {
+				t.Fatalf("end %+v", last)
+			}
+			d := <-durations
+			ms := func(k string) float64 { return float64(d[k]) / 1e6 }
+			wantQueued := ms("total_duration") - ms("load_duration") - ms("prompt_eval_duration") - ms("eval_duration")
+			if st.Clock != wire.ClockServer || math.Abs(st.QueuedMs-wantQueued) > 0.002 || wantQueued < float64(queued.Milliseconds()) {
+				t.Errorf("clock %q, queued %.3f ms: want the server's, total − load − prompt − eval = %.3f ms", st.Clock, st.QueuedMs, wantQueued)
+			}
+			want := ms("prompt_eval_duration") + ms("eval_duration")
+			names := []string{wire.PhaseQueued, wire.PhasePrompt, wire.PhaseGenerating}
+			if tt.loadPhase {
+				want += ms("load_duration")
+				names = append([]string{wire.PhaseLoading}, names...)
+			}
+			if math.Abs(st.BusyMs-want) > 0.004 {
+				t.Errorf("busy %.3f ms, want %.3f ms (load counted: %v)", st.BusyMs, want, tt.loadPhase)
+			}
+			if got := phaseNames(st.Phases); !slices.Equal(got, names) {
+				t.Fatalf("phases %v, want %v", st.Phases, names)
+			}
+			// The request went out right after the stream's first phase
+			// event: its phases begin there, one after another (a load
+			// that is no phase leaves its time out before them), and the
+			// generation after the prompt contains the tokens.
+			p := st.Phases
+			firstEvent := evs[0].TMs
+			from := p[0].StartMs
+			if !tt.loadPhase {
+				from -= ms("load_duration")
+			}
+			if evs[0].Type != wire.EventPhase || from < firstEvent-0.002 || from > evs[1].TMs {
+				t.Errorf("phases %+v; first event %+v: want them from the request on", p, evs[0])
+			}
+			for i := 1; i < len(p); i++ {
+				if p[i].StartMs != p[i-1].EndMs {
+					t.Errorf("phases %+v: a gap or an overlap at %d", p, i)
+				}
+			}
+			gen := p[len(p)-1]
+			if first := evs[slices.IndexFunc(evs, func(e client.Event) bool { return e.Type == wire.EventToken })].TMs; first < gen.StartMs || st.EndMs < gen.EndMs {
+				t.Errorf("first token at %.1f, end at %.1f: phases %+v", first, st.EndMs, p)
+			}
+			if _, err := wire.CheckTranscript(mustRun(t, cl, run.ID)); err != nil {
+				t.Errorf("transcript: %v", err)
+			}
+		})
 	}
 }
 
@@ -137,7 +170,7 @@ func mustRun(t *testing.T, cl *client.Client, id string) *wire.Transcript {
 // phases it was seen in, and says they are Tokenloom's observation.
 func TestObservedPhases(t *testing.T) {
 	durations := make(chan map[string]int64, 1)
-	_, cl := start(t, server.Config{OllamaURL: clockedOllama(t, time.Hour, durations)})
+	_, cl := start(t, server.Config{OllamaURL: clockedOllama(t, time.Hour, 3*time.Millisecond, false, durations)})
 	run := startRun(t, cl, wire.RunRequest{Prompt: "x", Streams: []wire.StreamSpec{{Model: "m"}}})
 	ch, err := cl.Subscribe(t.Context(), run.Streams[0].ID)
 	if err != nil {
