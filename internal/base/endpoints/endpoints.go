@@ -97,10 +97,18 @@ func Parse(s string) (Endpoint, error) {
 	return e, nil
 }
 
+// checkName says what is wrong with an endpoint's name, or nil.
+func checkName(name string) error {
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("endpoint name %q: use 1 to 32 letters, digits, '-' or '_'", name)
+	}
+	return nil
+}
+
 // check validates e and normalises its URL.
 func (e *Endpoint) check() error {
-	if !namePattern.MatchString(e.Name) {
-		return fmt.Errorf("endpoint name %q: use 1 to 32 letters, digits, '-' or '_'", e.Name)
+	if err := checkName(e.Name); err != nil {
+		return err
 	}
 	switch e.Kind {
 	case KindOllama, KindOpenAI:

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
@@ -43,10 +44,7 @@ func EndOf(event, reason string) End {
 func OutcomesOf(t *wire.Transcript) []Outcome {
 	out := make([]Outcome, len(t.Streams))
 	for i, st := range t.Streams {
-		o := Outcome{Stats: st.Stats, Model: st.Model}
-		if st.Endpoint != "" {
-			o.Model += "@" + st.Endpoint
-		}
+		o := Outcome{Stats: st.Stats, Model: endpoints.ModelRef{Model: st.Model, Endpoint: st.Endpoint}.String()}
 		if n := len(st.Events); n > 0 {
 			var d struct {
 				Reason string `json:"reason"`

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
@@ -146,10 +147,7 @@ func WriteMarkdown(w io.Writer, t *wire.Transcript) error {
 // streamName is the model, with its endpoint (model@endpoint) and its
 // label when it has them.
 func streamName(st wire.StreamTranscript) string {
-	name := st.Model
-	if st.Endpoint != "" {
-		name += "@" + st.Endpoint
-	}
+	name := endpoints.ModelRef{Model: st.Model, Endpoint: st.Endpoint}.String()
 	if st.Label != "" && st.Label != st.Model {
 		return name + " (" + st.Label + ")"
 	}

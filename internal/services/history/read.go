@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
@@ -145,7 +146,7 @@ func insertRun(ctx context.Context, tx *sql.Tx, t *wire.Transcript, state, owner
 	var answers []string
 	var bytes int64
 	for i, st := range t.Streams {
-		models[i] = modelName(st.Model, st.Endpoint)
+		models[i] = endpoints.ModelRef{Model: st.Model, Endpoint: st.Endpoint}.String()
 		answers = append(answers, st.Text)
 		bytes += int64(len(st.Text) + len(st.Thinking))
 		for _, turn := range st.History {
@@ -216,13 +217,6 @@ func insertRun(ctx context.Context, tx *sql.Tx, t *wire.Transcript, state, owner
 		return 0, err
 	}
 	return rid, nil
-}
-
-func modelName(model, endpoint string) string {
-	if endpoint != "" {
-		return model + "@" + endpoint
-	}
-	return model
 }
 
 // jsonOrNull is v as JSON text, or NULL for a nil pointer.

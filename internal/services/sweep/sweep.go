@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
@@ -62,10 +63,7 @@ type Spec struct {
 
 // Name is the model as `-m` names it: MODEL or MODEL@ENDPOINT.
 func (s Spec) Name() string {
-	if s.Endpoint != "" {
-		return s.Model + "@" + s.Endpoint
-	}
-	return s.Model
+	return endpoints.ModelRef{Model: s.Model, Endpoint: s.Endpoint}.String()
 }
 
 // Check says what is wrong with s, in words a person can act on, or nil.
