@@ -115,6 +115,23 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%s [%d]", e.Message, e.Status)
 }
 
+// Explain is err as a person reads it: what went wrong, and apart from it
+// what to do about it ("" when there is nothing to add). A refusal of the
+// server (*APIError), also inside the context of a wrapping error ("step 2
+// of 4: ..."), gives its message without its HTTP status, and its hint; any
+// other error its text. The app and the terminal commands show errors
+// through it; Error keeps the status for logs.
+func Explain(err error) (message, hint string) {
+	if err == nil {
+		return "", ""
+	}
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		return err.Error(), ""
+	}
+	return strings.Replace(err.Error(), apiErr.Error(), apiErr.Message, 1), apiErr.Hint
+}
+
 // apiError reads an error answer; the body is closed by the caller.
 func apiError(resp *http.Response) *APIError {
 	var e wire.Error
