@@ -15,22 +15,24 @@ type Config struct {
 	// Endpoints are the named model servers besides the local Ollama
 	// (internal/base/endpoints): a stream names one in StreamSpec.Endpoint. Their
 	// API keys are read from the environment when New makes their sources.
-	// Default: none. The silence limits below apply to them too.
+	// Default: none.
 	Endpoints []endpoints.Endpoint
-	// OllamaStartTimeout is how long an Ollama stream waits for the first
-	// byte of Ollama's reply, which comes only once the model is loaded,
+	// StartTimeout is how long a stream of a model server (the local
+	// Ollama and every endpoint, of either kind) waits for the first byte
+	// of the server's reply, which comes only once the model is loaded,
 	// the requests ahead of it are served and the prompt is read. A stream
-	// that waits longer ends with an error saying Ollama sent nothing for
-	// that long. Default DefaultOllamaStartTimeout (10 minutes, so that a
+	// that waits longer ends with an error saying the server sent nothing
+	// for that long. Default DefaultStartTimeout (10 minutes, so that a
 	// big model loading from a slow disk is not cut off); negative: no
-	// limit.
-	OllamaStartTimeout time.Duration
-	// OllamaStallTimeout is how long an Ollama stream waits for more bytes
-	// once the reply has begun; a stream that waits longer ends with an
-	// error saying Ollama sent nothing for that long. Default
-	// DefaultOllamaStallTimeout (1 minute: Ollama sends each token as it is
-	// made, every few seconds at worst); negative: no limit.
-	OllamaStallTimeout time.Duration
+	// limit. The demo sources and replays send no request and have none.
+	StartTimeout time.Duration
+	// StallTimeout is how long a stream of a model server (the local
+	// Ollama and every endpoint) waits for more bytes once the reply has
+	// begun; a stream that waits longer ends with an error saying the
+	// server sent nothing for that long. Default DefaultStallTimeout (1
+	// minute: model servers send each token as it is made, every few
+	// seconds at worst); negative: no limit.
+	StallTimeout time.Duration
 	// RunTTL is how long a finished run stays readable. Default 30 minutes.
 	RunTTL time.Duration
 	// MaxStoreBytes caps the memory of finished runs' logs; the oldest are
@@ -94,11 +96,11 @@ func (c Config) withDefaults() Config {
 			*v = d
 		}
 	}
-	if c.OllamaStartTimeout == 0 {
-		c.OllamaStartTimeout = DefaultOllamaStartTimeout
+	if c.StartTimeout == 0 {
+		c.StartTimeout = DefaultStartTimeout
 	}
-	if c.OllamaStallTimeout == 0 {
-		c.OllamaStallTimeout = DefaultOllamaStallTimeout
+	if c.StallTimeout == 0 {
+		c.StallTimeout = DefaultStallTimeout
 	}
 	if c.RunTTL <= 0 {
 		c.RunTTL = 30 * time.Minute

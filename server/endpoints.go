@@ -25,7 +25,7 @@ type endpoint struct {
 func newEndpoints(cfg Config) (map[string]*endpoint, []*endpoint, error) {
 	byName := map[string]*endpoint{}
 	var list []*endpoint
-	limits := WithSilenceLimits(cfg.OllamaStartTimeout, cfg.OllamaStallTimeout)
+	limits := WithSilenceLimits(cfg.StartTimeout, cfg.StallTimeout)
 	for _, ec := range cfg.Endpoints {
 		if byName[ec.Name] != nil {
 			return nil, nil, fmt.Errorf("endpoint %q configured twice", ec.Name)

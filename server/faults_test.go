@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -159,7 +159,7 @@ func faultyOllama(t *testing.T) (url string, closed <-chan string) {
 // go on to their normal end after every fault.
 func TestOllamaFaultsInOneRun(t *testing.T) {
 	ollama, closed := faultyOllama(t)
-	srv, cl := start(t, server.Config{OllamaURL: ollama, OllamaStartTimeout: silenceLimit, OllamaStallTimeout: silenceLimit})
+	srv, cl := start(t, server.Config{OllamaURL: ollama, StartTimeout: silenceLimit, StallTimeout: silenceLimit})
 	streams := []wire.StreamSpec{{Model: "healthy"}, flood(100, 50)}
 	for _, f := range ollamaFaults {
 		streams = append(streams, wire.StreamSpec{Model: f.model})

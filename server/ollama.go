@@ -28,53 +28,23 @@ type Ollama struct {
 	base   *url.URL
 	http   *http.Client
 	client *api.Client
-	// startTimeout and stallTimeout bound Ollama's silence in a reply
-	// (see WithSilenceLimits); <= 0 is no limit.
-	startTimeout time.Duration
-	stallTimeout time.Duration
+	// sourceOptions holds the silence limits and, for a configured
+	// endpoint, its name.
+	sourceOptions
 	// serving is the streams Ollama is answering, by model: for the queued
 	// phase.
 	serving serving
 	// caps caches the capabilities of models by digest (a []string).
 	caps sync.Map
-	// endpoint is the name of the configured endpoint this Ollama is; ""
-	// for the local Ollama.
-	endpoint string
 }
 
 var _ Source = (*Ollama)(nil)
-
-// OllamaOption configures NewOllama.
-type OllamaOption func(*Ollama)
-
-// WithSilenceLimits bounds how long a stream waits for Ollama: start for the
-// first byte of its reply (loading the model, waiting behind other requests
-// and reading the prompt happen before it), stall between bytes after that.
-// A stream that waits longer ends with an error saying that Ollama sent
-// nothing for that long, and its request is closed, which stops Ollama's
-// generation. Zero keeps the default (DefaultOllamaStartTimeout,
-// DefaultOllamaStallTimeout); a negative value means no limit.
-func WithSilenceLimits(start, stall time.Duration) OllamaOption {
-	return func(o *Ollama) {
-		if start != 0 {
-			o.startTimeout = start
-		}
-		if stall != 0 {
-			o.stallTimeout = stall
-		}
-	}
-}
-
-// asEndpoint names the Ollama as a configured endpoint, for its messages.
-func asEndpoint(name string) OllamaOption {
-	return func(o *Ollama) { o.endpoint = name }
-}
 
 // NewOllama returns the source for the Ollama server at rawURL; an empty
 // rawURL takes OLLAMA_HOST the way api.ClientFromEnvironment does (default
 // http://127.0.0.1:11434). It uses its own HTTP transport so that Close can
 // drop its idle connections.
-func NewOllama(rawURL string, opts ...OllamaOption) (*Ollama, error) {
+func NewOllama(rawURL string, opts ...SourceOption) (*Ollama, error) {
 	base := envconfig.Host()
 	if rawURL != "" {
 		u, err := parseOllamaURL(rawURL)
@@ -90,12 +60,7 @@ func NewOllama(rawURL string, opts ...OllamaOption) (*Ollama, error) {
 		IdleConnTimeout:     30 * time.Second,
 	}
 	hc := &http.Client{Transport: watchedTransport{base: transport}}
-	o := &Ollama{base: base, http: hc, client: api.NewClient(base, hc),
-		startTimeout: DefaultOllamaStartTimeout, stallTimeout: DefaultOllamaStallTimeout}
-	for _, opt := range opts {
-		opt(o)
-	}
-	return o, nil
+	return &Ollama{base: base, http: hc, client: api.NewClient(base, hc), sourceOptions: newSourceOptions(opts)}, nil
 }
 
 // parseOllamaURL accepts "host:port", "http://host:port" and the like.

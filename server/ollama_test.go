@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 )
 
 // recorder is an Emitter that keeps what it is given.
@@ -34,7 +34,7 @@ func (r *recorder) Sent()                {}
 // fakeOllama answers /api/chat with the handler chat and /api/ps with the
 // loaded models. It stands in for Ollama only for faults a real one cannot
 // produce on demand; the real one is tested in internal/testkit/e2e.
-func fakeOllama(t *testing.T, loaded []string, chat http.HandlerFunc, opts ...OllamaOption) *Ollama {
+func fakeOllama(t *testing.T, loaded []string, chat http.HandlerFunc, opts ...SourceOption) *Ollama {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/chat", func(w http.ResponseWriter, r *http.Request) {
@@ -233,7 +233,7 @@ func TestOllamaSilenceLimits(t *testing.T) {
 			}
 		})
 	}
-	if o, _ := NewOllama("127.0.0.1:1"); o.startTimeout != DefaultOllamaStartTimeout || o.stallTimeout != DefaultOllamaStallTimeout {
+	if o, _ := NewOllama("127.0.0.1:1"); o.startTimeout != DefaultStartTimeout || o.stallTimeout != DefaultStallTimeout {
 		t.Errorf("default limits %v, %v", o.startTimeout, o.stallTimeout)
 	}
 }

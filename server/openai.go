@@ -41,9 +41,8 @@ type OpenAI struct {
 	http      *http.Client
 	chat      openai.ChatCompletionService
 	models    openai.ModelService
-	// startTimeout and stallTimeout bound the server's silence, as for
-	// Ollama (WithSilenceLimits).
-	startTimeout, stallTimeout time.Duration
+	// sourceOptions holds the silence limits (WithSilenceLimits).
+	sourceOptions
 }
 
 var _ Source = (*OpenAI)(nil)
@@ -51,7 +50,7 @@ var _ Source = (*OpenAI)(nil)
 // NewOpenAI returns the source of endpoint e, whose kind is openai. The
 // key is read from the environment now; a variable that is not set makes
 // every stream and model list of the endpoint fail, saying so.
-func NewOpenAI(e endpoints.Endpoint, opts ...OllamaOption) *OpenAI {
+func NewOpenAI(e endpoints.Endpoint, opts ...SourceOption) *OpenAI {
 	transport := &http.Transport{
 		// A remote endpoint may sit behind the proxy of the environment;
 		// loopback never does.
@@ -62,7 +61,7 @@ func NewOpenAI(e endpoints.Endpoint, opts ...OllamaOption) *OpenAI {
 		ForceAttemptHTTP2:   true,
 	}
 	hc := &http.Client{Transport: tapTransport{next: watchedTransport{base: transport}}}
-	o := &OpenAI{name: e.Name, url: e.URL, keyEnv: e.APIKeyEnv, http: hc}
+	o := &OpenAI{name: e.Name, url: e.URL, keyEnv: e.APIKeyEnv, http: hc, sourceOptions: newSourceOptions(opts)}
 	o.key, o.keyErr = e.Key()
 	// Services made without openai.NewClient take nothing from the
 	// environment (OPENAI_API_KEY, OPENAI_BASE_URL, …): a key meant for
@@ -77,12 +76,6 @@ func NewOpenAI(e endpoints.Endpoint, opts ...OllamaOption) *OpenAI {
 	}
 	o.chat = openai.NewChatCompletionService(reqOpts...)
 	o.models = openai.NewModelService(reqOpts...)
-	// The silence limits are Ollama's options; they mean the same here.
-	ol := &Ollama{startTimeout: DefaultOllamaStartTimeout, stallTimeout: DefaultOllamaStallTimeout}
-	for _, opt := range opts {
-		opt(ol)
-	}
-	o.startTimeout, o.stallTimeout = ol.startTimeout, ol.stallTimeout
 	return o
 }
 

@@ -17,9 +17,9 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/endpoints"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/services/export"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -275,7 +275,7 @@ func TestOpenAIFaults(t *testing.T) {
 	fake := newFakeOpenAI(t, "")
 	// The stall limit is the one under test, not a guess at the machine's
 	// speed: the fake sends nothing more, ever.
-	_, cl := start(t, server.Config{OllamaStallTimeout: 200 * time.Millisecond, Endpoints: []endpoints.Endpoint{fake.endpoint("vllm", "")}})
+	_, cl := start(t, server.Config{StallTimeout: 200 * time.Millisecond, Endpoints: []endpoints.Endpoint{fake.endpoint("vllm", "")}})
 	for _, tc := range []struct {
 		model, text, message, hint string
 	}{

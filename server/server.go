@@ -102,7 +102,7 @@ type Server struct {
 // New returns a server; it does not listen yet.
 func New(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	ol, err := NewOllama(cfg.OllamaURL, WithSilenceLimits(cfg.OllamaStartTimeout, cfg.OllamaStallTimeout))
+	ol, err := NewOllama(cfg.OllamaURL, WithSilenceLimits(cfg.StartTimeout, cfg.StallTimeout))
 	if err != nil {
 		return nil, err
 	}

@@ -9,25 +9,27 @@ import (
 	"time"
 )
 
-// Defaults of the Ollama source's silence limits (see Config).
+// Defaults of the silence limits of every model server: Ollama and the
+// configured endpoints, of either kind (see Config.StartTimeout and
+// Config.StallTimeout).
 const (
-	// DefaultOllamaStartTimeout is how long a stream waits for the first
-	// byte of Ollama's reply. Ollama answers nothing before the model is
-	// loaded, the requests ahead of this one are served and the prompt is
-	// read; a model of tens of gigabytes read from a slow disk, or a long
-	// prompt on a CPU, takes minutes. Ollama's own OLLAMA_LOAD_TIMEOUT
-	// gives up on a load that makes no progress for 5 minutes: twice that
-	// leaves it room to report its own error first.
-	DefaultOllamaStartTimeout = 10 * time.Minute
-	// DefaultOllamaStallTimeout is how long a stream waits for more bytes
-	// once Ollama's reply has begun. Ollama sends every token as it is
-	// made; the slowest model a machine can run at all makes one every few
-	// seconds, so a minute of silence means Ollama is stuck.
-	DefaultOllamaStallTimeout = time.Minute
+	// DefaultStartTimeout is how long a stream waits for the first byte of
+	// its model server's reply. A server answers nothing before the model
+	// is loaded, the requests ahead of this one are served and the prompt
+	// is read; a model of tens of gigabytes read from a slow disk, or a
+	// long prompt on a CPU, takes minutes. Ollama's own
+	// OLLAMA_LOAD_TIMEOUT gives up on a load that makes no progress for 5
+	// minutes: twice that leaves it room to report its own error first.
+	DefaultStartTimeout = 10 * time.Minute
+	// DefaultStallTimeout is how long a stream waits for more bytes once
+	// the reply has begun. Model servers send every token as it is made;
+	// the slowest model a machine can run at all makes one every few
+	// seconds, so a minute of silence means the server is stuck.
+	DefaultStallTimeout = time.Minute
 )
 
-// silentError is the cause of a request to Ollama cancelled because Ollama
-// sent nothing for too long.
+// silentError is the cause of a request to a model server cancelled
+// because the server sent nothing for too long.
 type silentError struct {
 	after time.Duration // the silence that was too long
 	began bool          // the reply had begun
@@ -35,13 +37,13 @@ type silentError struct {
 
 func (e *silentError) Error() string {
 	if e.began {
-		return fmt.Sprintf("no bytes from Ollama for %v in the middle of the reply", e.after)
+		return fmt.Sprintf("no bytes from the model server for %v in the middle of the reply", e.after)
 	}
-	return fmt.Sprintf("no reply from Ollama for %v", e.after)
+	return fmt.Sprintf("no reply from the model server for %v", e.after)
 }
 
-// silence watches the body of one request to Ollama and cancels the request
-// when no byte comes for longer than its limit: start until the first byte
+// silence watches the body of one request to a model server and cancels
+// the request when no byte comes for longer than its limit: start until the first byte
 // of the reply's body, stall between bytes after it. A limit <= 0 is none.
 type silence struct {
 	start, stall time.Duration
