@@ -33,10 +33,12 @@
 // phases.go a stream's phases, exact at its end by its server's clock;
 // validate.go what requests may ask; conns.go the cap on connections.
 // Sources: source.go the Source interface and the routing of model names,
-// demo.go, ollama.go with silence.go and queue.go, openai.go (an
-// OpenAI-compatible endpoint) with upstream.go (its raw reply, kept per
-// stream), endpoints.go the configured endpoints, and replay.go playing a
-// saved run back.
+// options.go the options every model server takes, demo.go, ollama.go with
+// ollamamodels.go (its models and what they can do), ollamaerrors.go (its
+// failures in sentences), silence.go (the silence limits) and queue.go (the
+// queued phase), openai.go (an OpenAI-compatible endpoint) with upstream.go
+// (its raw reply, kept per stream), endpoints.go the configured endpoints,
+// and replay.go playing a saved run back.
 package server
 
 import (

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
@@ -139,4 +141,28 @@ func (s *Server) sourceFor(spec wire.StreamSpec) Source {
 		}
 	}
 	return s.ollama
+}
+
+// looksLikeSentence tells an error message of a model server's ("an error
+// was encountered while running the model") from a line of something else
+// ("<html>…", "{…"): it starts with a letter and has no control characters.
+func looksLikeSentence(s string) bool {
+	if first, _ := utf8.DecodeRuneInString(s); !unicode.IsLetter(first) || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// truncate cuts s to n bytes, at a character's end, marking the cut: for a
+// server's text quoted in a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
