@@ -3,7 +3,8 @@
 # compiler and the libraries Fyne builds against, Xvfb and ImageMagick for the
 # test that runs the app in a real window, Chromium for the bench's browser
 # peer, and the Ollama binary that the end-to-end tests run against a tiny
-# generated model (built once into the user cache).
+# generated model (built once into the user cache). Besides the tests: gofmt,
+# go vet and staticcheck (a pinned version, run with go run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
