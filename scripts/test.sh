@@ -36,4 +36,4 @@ go test -run '^$' -fuzz '^FuzzDecodeEvent$' -fuzztime 60000x -fuzzminimizetime 2
 # only on errors (lost events, wrong texts), never on speed. The budgets are
 # measured by tokenloom bench (scripts/bench.sh, docs/performance.md).
 echo "== go test -bench"
-go test -run '^$' -bench . -benchtime 200ms -count 1 ./server/ ./client/ ./ui/
+go test -run '^$' -bench . -benchtime 200ms -count 1 ./server/ ./client/ ./ui/widgets/

@@ -11,8 +11,10 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/history"
+	"github.com/tokenloom/tokenloom/ui/frame"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // Options wire the app to the embedded server.
@@ -41,7 +43,7 @@ type Options struct {
 	// tab lists them.
 	History *history.Store
 	// Probe, if set, measures when tokens reach the screen.
-	Probe *Probe
+	Probe *frame.Probe
 }
 
 // Scenario is a fixed set-up of the window that leaves the saved settings
@@ -61,13 +63,13 @@ type App struct {
 	theme   fyne.Theme
 	opts    Options
 	do      func(func())
-	clock   paintClock
+	clock   frame.Clock
 	// frameGen counts the frames painted (while the window is up, with a
 	// paint loop); minCacheLayout keeps MinSizes for one frame by it.
 	frameGen atomic.Uint64
 	// pace spaces the frames that take tokens when the CPU is short
 	// (nil in tests: every frame).
-	pace *pacer
+	pace *frame.Pacer
 
 	mu sync.Mutex // guards cl, swapped by Settings
 	cl *client.Client
@@ -98,7 +100,7 @@ type App struct {
 	// runPanes are the panes of the run the views show, in its order.
 	runPanes []*Pane
 	// tips draws the tooltips above the content.
-	tips   *tipLayer
+	tips   *widgets.TipLayer
 	models []string
 	// modelInfo are the models by their pickers' names (modelOption),
 	// with what they can do; empty until the list has come.
@@ -133,16 +135,16 @@ type App struct {
 
 // New builds the window of app a. Show it with Window().ShowAndRun().
 func New(a fyne.App, o Options) *App {
-	app := &App{fyneApp: a, opts: o, cl: o.Client, do: o.Do, theme: newAppTheme()}
+	app := &App{fyneApp: a, opts: o, cl: o.Client, do: o.Do, theme: widgets.NewTheme()}
 	app.ctx, app.cancel = context.WithCancel(context.Background())
-	app.clock = animationClock
+	app.clock = frame.AnimationClock
 	if app.do == nil {
 		app.do = fyne.Do
-		app.spawn(func() { animationClock(app.ctx, func() { app.frameGen.Add(1) }) })
-		app.pace = &pacer{}
-		app.spawn(func() { app.pace.run(app.ctx, ProcessCPU) })
+		app.spawn(func() { frame.AnimationClock(app.ctx, func() { app.frameGen.Add(1) }) })
+		app.pace = &frame.Pacer{}
+		app.spawn(func() { app.pace.Run(app.ctx, frame.ProcessCPU) })
 	} else {
-		app.clock = tickerClock(app.do)
+		app.clock = frame.TickerClock(app.do)
 	}
 	a.Settings().SetTheme(app.theme)
 	app.win = a.NewWindow("Tokenloom")

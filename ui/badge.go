@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/internal/base/palette"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // paneBadge is a pane's number on its colour. The number is the pane's
@@ -63,7 +64,7 @@ func (r *badgeRenderer) MinSize() fyne.Size {
 // Refresh takes the slot's colour of the current theme, and the number in
 // black or white, whichever reads better on it.
 func (r *badgeRenderer) Refresh() {
-	c := SlotColor(r.b.slot, r.b.app.variant())
+	c := widgets.SlotColor(r.b.slot, r.b.app.variant())
 	r.bg.FillColor = c
 	r.bg.CornerRadius = theme.InputRadiusSize()
 	r.text.TextSize = theme.Size(theme.SizeNameCaptionText) + 1

@@ -14,6 +14,8 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/ui/frame"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // Labels of the mode choice.
@@ -25,7 +27,8 @@ const (
 // build puts the window together: the controls on top, then the panes and
 // the run's views in tabs, and the timeline at the bottom.
 func (a *App) build() {
-	a.tips = newTipLayer(a.after, func(o fyne.CanvasObject) { a.win.Canvas().Refresh(o) }) // before the buttons that show tips
+	a.tips = widgets.NewTipLayer(a.after, func(o fyne.CanvasObject) { a.win.Canvas().Refresh(o) }, // before the buttons that show tips
+		func() fyne.Size { return a.win.Canvas().Size() })
 	top := a.buildControls()
 	panes := a.buildPanes()
 	a.views = newRunViews(a)
@@ -50,15 +53,15 @@ func (a *App) build() {
 			a.views.sweep.listEarlier()
 		}
 	}
-	split := container.NewVSplit(withMinCache(&a.frameGen, a.tabs), withMinCache(&a.frameGen, a.views.timelineBox()))
+	split := container.NewVSplit(frame.WithMinCache(&a.frameGen, a.tabs), frame.WithMinCache(&a.frameGen, a.views.timelineBox()))
 	split.Offset = 0.68
 	// The window's floor: below it the panes and the timeline have no
 	// room, and the toolbar already takes several rows.
 	floor := canvas.NewRectangle(color.Transparent)
 	floor.SetMinSize(minWindow)
-	layers := []fyne.CanvasObject{floor, container.NewBorder(top, nil, nil, nil, split), a.tips.box}
+	layers := []fyne.CanvasObject{floor, container.NewBorder(top, nil, nil, nil, split), a.tips.Object()}
 	if a.opts.Probe != nil {
-		layers = append(layers, container.NewWithoutLayout(a.opts.Probe.object()))
+		layers = append(layers, container.NewWithoutLayout(a.opts.Probe.Object()))
 	}
 	a.win.SetContent(container.NewStack(layers...))
 
@@ -160,12 +163,12 @@ func (a *App) buildControls() fyne.CanvasObject {
 	a.exportBtn = widget.NewButtonWithIcon("Export", theme.DocumentSaveIcon(), a.showExport)
 	a.exportBtn.Disable()
 	openBtn := widget.NewButtonWithIcon("Open", theme.FolderOpenIcon(), a.showOpen)
-	controls := newFlow(a.mode, a.runBtn, a.stopBtn, a.newBtn, a.compareBtn, a.addBtn, refreshBtn, openBtn, a.exportBtn, settingsBtn)
+	controls := widgets.NewFlow(a.mode, a.runBtn, a.stopBtn, a.newBtn, a.compareBtn, a.addBtn, refreshBtn, openBtn, a.exportBtn, settingsBtn)
 	a.notice = widget.NewLabel("")
 	a.notice.SizeName = theme.SizeNameCaptionText
 	a.notice.Wrapping = fyne.TextWrapWord
 	a.notice.Hide()
-	return withMinCache(&a.frameGen, container.NewVBox(a.banner, a.prompt, systemBox, controls, a.runStatus, a.notice))
+	return frame.WithMinCache(&a.frameGen, container.NewVBox(a.banner, a.prompt, systemBox, controls, a.runStatus, a.notice))
 }
 
 // retry asks the server for the models and Ollama again, and says what

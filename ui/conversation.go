@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // A run that ends leaves each pane a turn of its conversation: the prompt
@@ -104,16 +105,16 @@ func (p *Pane) showConversation(prompt string) {
 	if len(p.turns) == 0 {
 		return
 	}
-	var spans []Span
+	var spans []widgets.Span
 	for i, t := range p.turns {
-		spans = append(spans, Span{Text: userLine(t.prompt), User: true, Slot: p.slot}, Span{Text: t.answer, Slot: p.slot})
+		spans = append(spans, widgets.Span{Text: userLine(t.prompt), User: true, Slot: p.slot}, widgets.Span{Text: t.answer, Slot: p.slot})
 		note := t.figures
 		if note == "" {
 			note = fmt.Sprintf("turn %d", i+1)
 		}
-		spans = append(spans, Span{Text: "\n" + note + "\n\n", User: true, Dim: true, Slot: p.slot})
+		spans = append(spans, widgets.Span{Text: "\n" + note + "\n\n", User: true, Dim: true, Slot: p.slot})
 	}
-	p.view.Append(append(spans, Span{Text: userLine(prompt), User: true, Slot: p.slot})...)
+	p.view.Append(append(spans, widgets.Span{Text: userLine(prompt), User: true, Slot: p.slot})...)
 }
 
 // userLine is the user's line of a turn as the pane shows it.

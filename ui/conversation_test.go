@@ -11,8 +11,9 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 
-	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/history"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // TestFollowUps holds a conversation with four panes: after a run, Run
@@ -89,8 +90,8 @@ func TestFollowUps(t *testing.T) {
 	if cs := textColors(h.app.Window(), "› delta epsilon"); len(cs) == 0 || cs[0] != fg {
 		t.Errorf("the user's line in %v, want the text's colour %v", cs, fg)
 	}
-	if cs := textColors(h.app.Window(), "delta epsilon"); !slices.ContainsFunc(cs, func(c color.Color) bool { return c == SlotColor(0, v) }) {
-		t.Errorf("the answer in %v, want the slot's colour %v", cs, SlotColor(0, v))
+	if cs := textColors(h.app.Window(), "delta epsilon"); !slices.ContainsFunc(cs, func(c color.Color) bool { return c == widgets.SlotColor(0, v) }) {
+		t.Errorf("the answer in %v, want the slot's colour %v", cs, widgets.SlotColor(0, v))
 	}
 	// Copy takes the turn's answer, not the conversation.
 	test.Tap(p.copyBtn)

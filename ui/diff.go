@@ -14,10 +14,11 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
-	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/base/palette"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/base/worddiff"
+	"github.com/tokenloom/tokenloom/internal/services/history"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // The Diff tab sets two answers side against side, word by word: those of
@@ -51,14 +52,14 @@ type diffView struct {
 	swatchB *canvas.Rectangle
 	legendA *widget.Label
 	legendB *widget.Label
-	view    *TokenView
+	view    *widgets.TokenView
 
 	sources []diffSource
 	gen     int // counts the diffs asked for: a late one is dropped
 }
 
 func newDiffView(a *App) *diffView {
-	v := &diffView{app: a, view: NewTokenView()}
+	v := &diffView{app: a, view: widgets.NewTokenView()}
 	v.a = widget.NewSelect(nil, func(string) { v.update() })
 	v.b = widget.NewSelect(nil, func(string) { v.update() })
 	v.a.PlaceHolder, v.b.PlaceHolder = "(an answer)", "(another answer)"
@@ -229,23 +230,23 @@ func (v *diffView) show(a, b diffSource, parts []worddiff.Part) {
 		slotB = (slotA + 1) % len(palette.Slots) // the two sides apart
 	}
 	variant := v.app.fyneApp.Settings().ThemeVariant()
-	v.swatchA.FillColor, v.swatchB.FillColor = SlotColor(slotA, variant), SlotColor(slotB, variant)
+	v.swatchA.FillColor, v.swatchB.FillColor = widgets.SlotColor(slotA, variant), widgets.SlotColor(slotB, variant)
 	v.swatchA.Refresh()
 	v.swatchB.Refresh()
 	v.legendA.SetText("only in 1: " + a.label)
 	v.legendB.SetText("only in 2: " + b.label)
-	spans := make([]Span, 0, len(parts)+len(parts)/2)
+	spans := make([]widgets.Span, 0, len(parts)+len(parts)/2)
 	for i, p := range parts {
 		switch p.Op {
 		case worddiff.Same:
-			spans = append(spans, Span{Text: p.Text, User: true})
+			spans = append(spans, widgets.Span{Text: p.Text, User: true})
 		case worddiff.OnlyA:
-			spans = append(spans, Span{Text: p.Text, Slot: slotA})
+			spans = append(spans, widgets.Span{Text: p.Text, Slot: slotA})
 			if i+1 < len(parts) && parts[i+1].Op == worddiff.OnlyB {
-				spans = append(spans, Span{Text: replacedBy, User: true, Dim: true})
+				spans = append(spans, widgets.Span{Text: replacedBy, User: true, Dim: true})
 			}
 		default:
-			spans = append(spans, Span{Text: p.Text, Slot: slotB})
+			spans = append(spans, widgets.Span{Text: p.Text, Slot: slotB})
 		}
 	}
 	v.view.Clear()

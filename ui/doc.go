@@ -1,33 +1,48 @@
 // Package ui is Tokenloom's desktop app: Fyne widgets and windows only. It
 // talks to the embedded server through package client and never uses
-// net/http itself.
+// net/http itself. Its reusable widgets live in ui/widgets, and how events
+// reach the screen in ui/frame.
 //
-// One concern per file:
+// One concern per file. Here, in package ui:
 //
 //   - app.go: App, its options and its life (New, Close, background work);
 //     controls.go builds the window and its controls, prompt.go is the
 //     prompt entry, prefs.go the saved settings, settings.go the settings
-//     dialog, models.go the model list and Ollama's banner.
-//   - runcontrol.go: starting, following and stopping a run; files.go:
-//     export, open and replay.
+//     dialog (endpoints.go its Endpoints part), models.go the model list
+//     and Ollama's banner.
+//   - runcontrol.go: starting, following and stopping a run;
+//     conversation.go: the turns a run leaves each pane, and follow-ups;
+//     files.go: export, open and replay.
 //   - panes.go: the row of panes; pane.go one pane (a stream's status and
-//     text), paneconfig.go its model and options, thinkoption.go its
+//     text), panestatus.go its status lines, badge.go its number on its
+//     colour, paneconfig.go its model and options, thinkoption.go its
 //     think option (offered for models that think); thought.go the
-//     pane's reasoning above its answer, folded by a foldLine
-//     (foldline.go) once the answer begins.
+//     pane's reasoning above its answer, folded by a widgets.FoldLine
+//     once the answer begins.
 //   - views.go: the run's views beside the panes and what feeds them (the
-//     interleaved text is a TokenView, the reasoning subdued);
-//     timeline.go (its image drawn in timelinedraw.go, its legend in
-//     timelinelegend.go), stats.go (the stats table), wire.go (a stream's
-//     raw SSE frames).
-//   - tokenview.go: the virtualised text widget, with tokenwrap.go (text
-//     into rows), tokenrow.go (a row's widget) and scrollbar.go.
-//   - sweep.go: the Sweep tab (a concurrency sweep, its chart and
-//     table, earlier sweeps); compare.go the Compare tab.
-//   - pump.go hands events to the views once per frame, paced by a
-//     paintClock (paintclock.go) and the pacer (pacer.go, cpu_*.go);
-//     mincache.go caches MinSize per frame; probe.go measures how long
-//     tokens take to reach the screen; theme.go holds the stream colours.
+//     interleaved text is a widgets.TokenView, the reasoning subdued; the
+//     timeline a widgets.Timeline, picture.go saves it as a picture);
+//     stats.go the stats table, wire.go a stream's raw SSE frames (with
+//     upstream.go, an OpenAI-compatible stream's upstream lines).
+//   - diff.go: the Diff tab; history.go the History tab; sweep.go the
+//     Sweep tab (a concurrency sweep, its chart and table, earlier
+//     sweeps); compare.go the Compare tab.
+//
+// Its tests: each X_test.go tests X.go through the app, on Fyne's test
+// driver and a real embedded server; harness_test.go starts them,
+// export_test.go reads the app's state, main_test.go checks for leaked
+// goroutines; frictions_test.go covers what users tripped over,
+// ollama_test.go what needs a real Ollama.
+//
+// In ui/widgets (package widgets, see its doc.go): tokenview.go (with
+// tokenwrap.go, tokenrow.go, scrollbar.go), timeline.go (with
+// timelinedraw.go, timelinelegend.go), foldline.go, flow.go, tooltip.go,
+// theme.go; their tests tokenview_test.go, timeline_test.go,
+// legend_test.go, with export_test.go and main_test.go.
+//
+// In ui/frame (package frame, see its doc.go): pump.go, paintclock.go,
+// pacer.go with cpu_unix.go and cpu_other.go, mincache.go, probe.go; their
+// tests pacer_test.go, mincache_test.go, with main_test.go.
 //
 // Everything here runs on the Fyne thread unless it says otherwise;
 // network goroutines hand their results over with Options.Do (fyne.Do).

@@ -12,8 +12,8 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokenloom/tokenloom/internal/services/export"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/services/export"
 )
 
 // TestExportThenOpen saves the run, opens it again and replays it: the
@@ -70,7 +70,7 @@ func TestExportThenOpen(t *testing.T) {
 	if got, rec := h.app.panes[0].figuresLine(), fmt.Sprintf("TTFT %.0f ms", want.Streams[0].Stats.TTFTMs); !strings.HasPrefix(got, rec) {
 		t.Errorf("hamlet's pane %q, recorded %q", got, rec)
 	}
-	if got := h.app.views.timeline.lanes[0].ticks[0]; got < 231 {
+	if got := h.app.views.timeline.Lane(0).Ticks[0]; got < 231 {
 		t.Errorf("hamlet's first tick at %v ms, recorded after 231 ms", got)
 	}
 	if got := savedWords("/x/run.md"); got != "Saved the run as a Markdown report: /x/run.md" {

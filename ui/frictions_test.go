@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // inView reports whether pane p is shown and within the row's visible part.
@@ -86,10 +87,10 @@ func TestStreamsNamedByPane(t *testing.T) {
 	}
 }
 
-func laneLabels(t *Timeline) []string {
+func laneLabels(t *widgets.Timeline) []string {
 	var out []string
-	for _, l := range t.lanes {
-		out = append(out, l.label)
+	for i := range t.Lanes() {
+		out = append(out, t.Lane(i).Label)
 	}
 	return out
 }
@@ -149,13 +150,13 @@ func TestIconButtonsSayWhatTheyDo(t *testing.T) {
 	h.app.prompt.SetText("hi")
 	h.runAndWait()
 	p := h.app.panes[0]
-	for _, b := range []*tipButton{p.optsBtn, p.stopBtn, p.copyBtn, p.closeBtn} {
-		if b.Text != "" || b.tip == "" {
-			t.Errorf("button %q has tip %q", b.Text, b.tip)
+	for _, b := range []*widgets.TipButton{p.optsBtn, p.stopBtn, p.copyBtn, p.closeBtn} {
+		if b.Text != "" || b.Tip() == "" {
+			t.Errorf("button %q has tip %q", b.Text, b.Tip())
 		}
 	}
 	p.copyBtn.MouseIn(&desktop.MouseEvent{PointEvent: fyne.PointEvent{AbsolutePosition: fyne.NewPos(100, 100)}})
-	h.q.waitFor(t, "the tip", func() bool { return h.app.tips.Tip() == p.copyBtn.tip })
+	h.q.waitFor(t, "the tip", func() bool { return h.app.tips.Tip() == p.copyBtn.Tip() })
 	p.copyBtn.MouseOut()
 	if tip := h.app.tips.Tip(); tip != "" {
 		t.Errorf("tip %q stays after the pointer left", tip)

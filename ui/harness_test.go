@@ -4,17 +4,16 @@ import (
 	"image/color"
 	"net"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
+	"github.com/tokenloom/tokenloom/internal/testkit/uitest"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -145,33 +144,5 @@ func (h *harness) runAndWait() {
 // textColors returns the colours of the rendered texts in the window that
 // contain s.
 func textColors(w fyne.Window, s string) []color.Color {
-	return textColorsIn(w.Content(), s)
-}
-
-// textColorsIn returns the colours of the rendered texts under root that
-// contain s (hidden objects and their children left out).
-func textColorsIn(root fyne.CanvasObject, s string) []color.Color {
-	var out []color.Color
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if !o.Visible() {
-			return
-		}
-		switch x := o.(type) {
-		case *canvas.Text:
-			if strings.Contains(x.Text, s) {
-				out = append(out, x.Color)
-			}
-		case fyne.Widget:
-			for _, c := range test.WidgetRenderer(x).Objects() {
-				walk(c)
-			}
-		case *fyne.Container:
-			for _, c := range x.Objects {
-				walk(c)
-			}
-		}
-	}
-	walk(root)
-	return out
+	return uitest.TextColors(w.Content(), s)
 }

@@ -68,7 +68,7 @@ func (a *App) refresh(first bool) {
 			a.views.sweep.setModels(a.modelNames())
 			if first {
 				if a.opts.Probe != nil {
-					a.opts.Probe.loaded()
+					a.opts.Probe.Loaded()
 				}
 				if a.opts.AutoRun {
 					a.run()

@@ -35,7 +35,7 @@ func TestOllamaThinkingPane(t *testing.T) {
 	if got := p.view.Text(); got != testmodel.ThinkingAnswer {
 		t.Errorf("answer %q, want %q", got, testmodel.ThinkingAnswer)
 	}
-	if p.thought.line.open || p.thought.line.text == "" {
-		t.Errorf("reasoning open %v, line %q: want folded", p.thought.line.open, p.thought.line.text)
+	if p.thought.line.Open() || p.thought.line.Text() == "" {
+		t.Errorf("reasoning open %v, line %q: want folded", p.thought.line.Open(), p.thought.line.Text())
 	}
 }

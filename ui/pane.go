@@ -14,6 +14,8 @@ import (
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/ui/frame"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // paneState is where a pane's stream is.
@@ -41,14 +43,14 @@ type Pane struct {
 	think    *widget.Select    // the think option (thinkoption.go)
 	thinkRow fyne.CanvasObject // it with its caption, hidden for models that do not think
 	options  *fyne.Container
-	optsBtn  *tipButton
-	stopBtn  *tipButton
-	copyBtn  *tipButton
-	closeBtn *tipButton
-	status   *widget.Label // where the stream is, over its figures
-	errLabel *widget.Label // its error, or why it stopped early
-	view     *TokenView    // the answer
-	thought  *thought      // the reasoning, above the answer
+	optsBtn  *widgets.TipButton
+	stopBtn  *widgets.TipButton
+	copyBtn  *widgets.TipButton
+	closeBtn *widgets.TipButton
+	status   *widget.Label      // where the stream is, over its figures
+	errLabel *widget.Label      // its error, or why it stopped early
+	view     *widgets.TokenView // the answer
+	thought  *thought           // the reasoning, above the answer
 	root     fyne.CanvasObject
 
 	state    paneState
@@ -75,7 +77,7 @@ type Pane struct {
 }
 
 func newPane(a *App, slot int, cfg PaneConfig) *Pane {
-	p := &Pane{app: a, slot: slot, view: NewTokenView()}
+	p := &Pane{app: a, slot: slot, view: widgets.NewTokenView()}
 	p.thought = newThought(slot, p.view)
 	p.badge = newPaneBadge(a, slot)
 	changed := func() {
@@ -108,20 +110,20 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 		labeled("Max tokens", p.maxTok), labeled("Pace, tokens/s (flood, echo)", p.rate),
 		p.thinkRow)
 	p.options.Hide()
-	p.optsBtn = a.newTipButton(theme.SettingsIcon(), "Options of this stream: temperature, seed, max tokens…", func() {
+	p.optsBtn = a.tips.NewButton(theme.SettingsIcon(), "Options of this stream: temperature, seed, max tokens…", func() {
 		if p.options.Visible() {
 			p.options.Hide()
 		} else {
 			p.options.Show()
 		}
 	})
-	p.stopBtn = a.newTipButton(theme.MediaStopIcon(), "Stop this stream only", p.stop)
+	p.stopBtn = a.tips.NewButton(theme.MediaStopIcon(), "Stop this stream only", p.stop)
 	p.stopBtn.Disable()
-	p.copyBtn = a.newTipButton(theme.ContentCopyIcon(), "Copy this stream's answer", func() {
+	p.copyBtn = a.tips.NewButton(theme.ContentCopyIcon(), "Copy this stream's answer", func() {
 		a.fyneApp.Clipboard().SetContent(p.answer.String())
-		p.copyBtn.flash(theme.ConfirmIcon())
+		p.copyBtn.Flash(theme.ConfirmIcon())
 	})
-	p.closeBtn = a.newTipButton(theme.CancelIcon(), "Close this pane", func() { a.removePane(p) })
+	p.closeBtn = a.tips.NewButton(theme.CancelIcon(), "Close this pane", func() { a.removePane(p) })
 
 	p.status = widget.NewLabel("")
 	p.status.SizeName = theme.SizeNameCaptionText
@@ -145,7 +147,7 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 	// and the body is the largest area a frame paints.
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	body := container.NewStack(bg, container.NewPadded(p.thought.box))
-	p.root = withMinCache(&a.frameGen, container.NewBorder(top, nil, nil, nil, body))
+	p.root = frame.WithMinCache(&a.frameGen, container.NewBorder(top, nil, nil, nil, body))
 	return p
 }
 
@@ -216,7 +218,7 @@ const statusEvery = 250 * time.Millisecond
 // apply takes a batch of the stream's events.
 func (p *Pane) apply(batch []client.Event, final bool) {
 	phase, tokens, thoughts := p.phase, p.tokens, p.thought.tokens
-	var spans, thinking []Span
+	var spans, thinking []widgets.Span
 	var thinkFirstMs float64 // of the batch's first thinking token
 	for _, ev := range batch {
 		switch ev.Type {
@@ -230,7 +232,7 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 				thinkFirstMs = ev.TMs
 			}
 			p.lastMs = ev.TMs
-			thinking = append(thinking, Span{Text: ev.Text, Slot: p.slot, Dim: true})
+			thinking = append(thinking, widgets.Span{Text: ev.Text, Slot: p.slot, Dim: true})
 		case wire.EventToken:
 			if p.tokens == 0 {
 				p.firstMs = ev.TMs
@@ -239,7 +241,7 @@ func (p *Pane) apply(batch []client.Event, final bool) {
 			p.tokens++
 			p.lastMs = ev.TMs
 			p.answer.WriteString(ev.Text)
-			spans = append(spans, Span{Text: ev.Text, Slot: p.slot})
+			spans = append(spans, widgets.Span{Text: ev.Text, Slot: p.slot})
 		case wire.EventDone:
 			p.state = paneDone
 			p.stats, p.reason = ev.Stats, ev.Reason

@@ -8,8 +8,9 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
-	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/history"
+	"github.com/tokenloom/tokenloom/ui/frame"
 )
 
 // run starts a run of every pane's stream.
@@ -124,7 +125,7 @@ func (a *App) startStreams(cl *client.Client, created *wire.RunCreated, panes []
 	a.beginStreams(panes, ids, models, prompt)
 	a.runPanes = panes
 	if a.opts.Probe != nil {
-		a.opts.Probe.runStarted()
+		a.opts.Probe.RunStarted()
 	}
 	var record func() *history.Recorder // a replay is not recorded again
 	if req := a.lastRequest; req != nil && a.replaying == nil {
@@ -165,7 +166,7 @@ func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane
 			}
 			return
 		}
-		pump(ctx, events, a.clock, a.pace, a.do, func(batch []client.IndexedEvent, final bool) {
+		frame.Pump(ctx, events, a.clock, a.pace, a.do, func(batch []client.IndexedEvent, final bool) {
 			if replay != nil {
 				replay.asRecorded(batch)
 			}
@@ -182,7 +183,7 @@ func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane
 			applyToPanes(panes, batch, final)
 			a.views.apply(batch)
 			if a.opts.Probe != nil {
-				a.opts.Probe.applied(batch)
+				a.opts.Probe.Applied(batch)
 			}
 			if final {
 				a.runEnded(panes)
@@ -232,7 +233,7 @@ func (a *App) runEnded(panes []*Pane) {
 		a.compareNext(panes)
 	}
 	if a.opts.Probe != nil {
-		a.opts.Probe.runEnded()
+		a.opts.Probe.RunEnded()
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 func TestDemoRunShowsBothStreams(t *testing.T) {
@@ -33,11 +34,11 @@ func TestDemoRunShowsBothStreams(t *testing.T) {
 		if len(got) == 0 {
 			t.Fatalf("%q is not rendered", c.text)
 		}
-		if want := SlotColor(c.slot, v); got[0] != want {
+		if want := widgets.SlotColor(c.slot, v); got[0] != want {
 			t.Errorf("%q rendered in %v, want slot %d's %v", c.text, got[0], c.slot, want)
 		}
 	}
-	if SlotColor(0, v) == SlotColor(1, v) {
+	if widgets.SlotColor(0, v) == widgets.SlotColor(1, v) {
 		t.Error("both slots have one colour")
 	}
 	for _, p := range h.app.panes {

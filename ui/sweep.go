@@ -16,11 +16,12 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/services/diagram"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/diagram"
 	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/services/sweep"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/ui/frame"
 )
 
 // sweepView is the Sweep tab: the prompt on one model at 1, 2, 4, 8…
@@ -272,7 +273,7 @@ func (v *sweepView) start() {
 		runErr = err
 	})
 	a.spawn(func() {
-		pump(a.ctx, updates, a.clock, a.pace, a.do, func(batch []sweepUpdate, final bool) {
+		frame.Pump(a.ctx, updates, a.clock, a.pace, a.do, func(batch []sweepUpdate, final bool) {
 			v.apply(spec, batch)
 			if final {
 				v.ended(last, runErr)

@@ -8,10 +8,10 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // sweepAndWait sweeps model at streams in the Sweep tab and waits for the
@@ -28,7 +28,7 @@ func (h *harness) sweepAndWait(model, streams, maxTokens string) *sweepView {
 	}
 	var lanes []int // the lanes the timeline had, step by step
 	h.q.waitFor(h.t, "the sweep to end", func() bool {
-		if n := len(h.app.views.timeline.lanes); len(lanes) == 0 || lanes[len(lanes)-1] != n {
+		if n := h.app.views.timeline.Lanes(); len(lanes) == 0 || lanes[len(lanes)-1] != n {
 			lanes = append(lanes, n)
 		}
 		return !h.app.running
@@ -112,7 +112,7 @@ func TestSweepTabStop(t *testing.T) {
 	v.streams.SetText("1,2")
 	v.maxTk.SetText("100")
 	test.Tap(v.startBtn)
-	h.q.waitFor(t, "the first step", func() bool { return len(h.app.views.timeline.lanes) == 1 })
+	h.q.waitFor(t, "the first step", func() bool { return h.app.views.timeline.Lanes() == 1 })
 	test.Tap(h.app.stopBtn)
 	h.q.waitFor(t, "the sweep to stop", func() bool { return !h.app.running })
 	if !strings.HasPrefix(v.status.Text, "Stopped after 0 steps of 2") || h.app.runBtn.Disabled() {

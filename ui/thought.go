@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // thought is what a pane shows of its stream's reasoning (a thinking
@@ -16,8 +17,8 @@ import (
 // or the keyboard. The reasoning is a TokenView of its own, so it keeps
 // the answer's properties: virtualised, appended once per frame.
 type thought struct {
-	line *foldLine // open while the reasoning shows
-	view *TokenView
+	line *widgets.FoldLine // open while the reasoning shows
+	view *widgets.TokenView
 	sep  *canvas.Rectangle // between the reasoning and the answer
 	box  *fyne.Container   // the three over the answer
 
@@ -31,8 +32,8 @@ type thought struct {
 // newThought makes the reasoning of slot's pane, stacked over answer (see
 // box).
 func newThought(slot int, answer fyne.CanvasObject) *thought {
-	t := &thought{view: NewTokenView()}
-	t.line = newFoldLine(SlotDimColorName(slot), func(open bool) {
+	t := &thought{view: widgets.NewTokenView()}
+	t.line = widgets.NewFoldLine(widgets.SlotDimColorName(slot), func(open bool) {
 		t.layout()
 		if open && t.answerMs > 0 {
 			t.view.ScrollToOffset(0) // a finished reasoning reads from its start
@@ -53,7 +54,7 @@ func (t *thought) reset() {
 }
 
 // add takes the reasoning of a batch: spans, the first of them at firstMs.
-func (t *thought) add(spans []Span, firstMs float64) {
+func (t *thought) add(spans []widgets.Span, firstMs float64) {
 	if len(spans) == 0 {
 		return
 	}
@@ -124,7 +125,7 @@ func (t *thought) layout() {
 			}
 		}
 	}
-	reasoning := t.tokens > 0 && t.line.open
+	reasoning := t.tokens > 0 && t.line.Open()
 	show(t.line, t.tokens > 0)
 	show(t.view, reasoning)
 	show(t.sep, reasoning && t.answerMs > 0)
@@ -159,11 +160,10 @@ func (thoughtLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	switch {
 	case reasoning.Visible() && sep.Visible():
 		rh := float32(int(rest * thoughtShare))
-		if v, ok := reasoning.(*TokenView); ok {
+		if v, ok := reasoning.(*widgets.TokenView); ok {
 			// Whole rows, so that the end of the reasoning shows no
 			// row cut at the top.
-			rh = min(rh, v.contentHeight())
-			rh = rowGap + float32(int((rh-rowGap)/v.pitch()))*v.pitch()
+			rh = v.WholeRows(rh)
 		}
 		rh = max(rh, reasoning.MinSize().Height)
 		reasoning.Move(fyne.NewPos(0, y))

@@ -14,7 +14,11 @@ import (
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/testkit/uitest"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
+
+var ev = uitest.Event
 
 // TestThoughtFoldsOnAnswer feeds a pane a thinking stream batch by batch,
 // as the pump does: while it thinks the reasoning shows, live and open, in
@@ -35,11 +39,11 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 		ev(wire.EventThinking, 1, 100, "The user"),
 		ev(wire.EventThinking, 2, 300, " says hi."+strings.Repeat("\nmore thought", 40)),
 	}, false)
-	if got, want := th.line.text, "Thinking… 2 tokens"; got != want {
+	if got, want := th.line.Text(), "Thinking… 2 tokens"; got != want {
 		t.Errorf("line %q while thinking, want %q", got, want)
 	}
-	if !th.line.open || !th.view.Visible() || !strings.HasPrefix(th.view.Text(), "The user says hi.\nmore thought") {
-		t.Errorf("reasoning while thinking: open %v, visible %v, text %q", th.line.open, th.view.Visible(), th.view.Text())
+	if !th.line.Open() || !th.view.Visible() || !strings.HasPrefix(th.view.Text(), "The user says hi.\nmore thought") {
+		t.Errorf("reasoning while thinking: open %v, visible %v, text %q", th.line.Open(), th.view.Visible(), th.view.Text())
 	}
 	if th.view.Size().Height < p.view.Size().Height || th.view.Size().Height == 0 {
 		t.Errorf("while thinking the reasoning is %v high, the empty answer %v", th.view.Size().Height, p.view.Size().Height)
@@ -51,8 +55,8 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 		t.Errorf("status %q while thinking", s)
 	}
 	variant := h.app.fyneApp.Settings().ThemeVariant()
-	if c := textColorsIn(p.root, "more thought"); len(c) == 0 || slices.ContainsFunc(c, func(c color.Color) bool { return c != SlotDimColor(p.slot, variant) }) {
-		t.Errorf("reasoning drawn in %v, want the subdued %v", c, SlotDimColor(p.slot, variant))
+	if c := uitest.TextColors(p.root, "more thought"); len(c) == 0 || slices.ContainsFunc(c, func(c color.Color) bool { return c != widgets.SlotDimColor(p.slot, variant) }) {
+		t.Errorf("reasoning drawn in %v, want the subdued %v", c, widgets.SlotDimColor(p.slot, variant))
 	}
 
 	p.apply([]client.Event{
@@ -60,22 +64,22 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 		ev(wire.EventToken, 4, 1500, "Hi"),
 		ev(wire.EventToken, 5, 1600, "!"),
 	}, false)
-	if got, want := th.line.text, "Thought for 1.4 s · 2 tokens"; got != want {
+	if got, want := th.line.Text(), "Thought for 1.4 s · 2 tokens"; got != want {
 		t.Errorf("line %q once answering, want %q", got, want)
 	}
-	if th.line.open || th.view.Visible() || !th.line.Visible() {
-		t.Errorf("not folded once answering: open %v, reasoning visible %v", th.line.open, th.view.Visible())
+	if th.line.Open() || th.view.Visible() || !th.line.Visible() {
+		t.Errorf("not folded once answering: open %v, reasoning visible %v", th.line.Open(), th.view.Visible())
 	}
-	if len(textColorsIn(p.root, "more thought")) != 0 {
+	if len(uitest.TextColors(p.root, "more thought")) != 0 {
 		t.Error("the folded reasoning is still drawn")
 	}
-	if c := textColorsIn(p.root, "Hi!"); len(c) != 1 || c[0] != SlotColor(p.slot, variant) {
-		t.Errorf("answer drawn in %v, want %v", c, SlotColor(p.slot, variant))
+	if c := uitest.TextColors(p.root, "Hi!"); len(c) != 1 || c[0] != widgets.SlotColor(p.slot, variant) {
+		t.Errorf("answer drawn in %v, want %v", c, widgets.SlotColor(p.slot, variant))
 	}
 
 	test.Tap(th.line)
-	if !th.line.open || !th.view.Visible() || !th.sep.Visible() {
-		t.Fatalf("a tap did not unfold: open %v, visible %v", th.line.open, th.view.Visible())
+	if !th.line.Open() || !th.view.Visible() || !th.sep.Visible() {
+		t.Fatalf("a tap did not unfold: open %v, visible %v", th.line.Open(), th.view.Visible())
 	}
 	if th.view.ScrollOffset() != 0 {
 		t.Errorf("the unfolded reasoning shows from %v, not from its start", th.view.ScrollOffset())
@@ -84,25 +88,25 @@ func TestThoughtFoldsOnAnswer(t *testing.T) {
 	if r.Size().Height <= 0 || a.Size().Height <= 0 || r.Position().Y+r.Size().Height > a.Position().Y {
 		t.Errorf("unfolded reasoning at %v %v, answer at %v %v: want both, the reasoning above", r.Position(), r.Size(), a.Position(), a.Size())
 	}
-	if len(textColorsIn(p.root, "The user")) != 1 || len(textColorsIn(p.root, "Hi!")) != 1 {
+	if len(uitest.TextColors(p.root, "The user")) != 1 || len(uitest.TextColors(p.root, "Hi!")) != 1 {
 		t.Error("unfolded, the reasoning and the answer are not both drawn")
 	}
 
 	// The keyboard: Space folds, Return unfolds.
 	h.app.Window().Canvas().Focus(th.line)
 	test.Type(th.line, " ")
-	if th.line.open {
+	if th.line.Open() {
 		t.Error("Space did not fold")
 	}
 	th.line.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	if !th.line.open {
+	if !th.line.Open() {
 		t.Error("Return did not unfold")
 	}
 
 	// At the end the line says the same, as the server's figures do.
 	p.apply([]client.Event{{Type: wire.EventDone, Seq: 6, TMs: 1700, Reason: wire.ReasonStop,
 		Stats: &wire.Stats{Tokens: 2, ThinkingTokens: 2, ThinkingMs: 1400.25, DurationMs: 1700, TTFTMs: 1500}}}, true)
-	if got, want := th.line.text, "Thought for 1.4 s · 2 tokens"; got != want {
+	if got, want := th.line.Text(), "Thought for 1.4 s · 2 tokens"; got != want {
 		t.Errorf("line %q at the end, want %q", got, want)
 	}
 	if s := p.statusText(); !strings.HasSuffix(s, "2 tokens + 2 thinking") {
@@ -130,17 +134,17 @@ func TestThoughtAfterAnswer(t *testing.T) {
 	}
 	p.apply([]client.Event{ev(wire.EventThinking, 2, 200, "Hmm.")}, false)
 	p.apply([]client.Event{{Type: wire.EventDone, Seq: 3, TMs: 300, Reason: wire.ReasonStop}}, true)
-	if th.line.open || th.view.Visible() || !th.line.Visible() {
-		t.Errorf("a late thought: open %v, reasoning visible %v, line visible %v; want folded", th.line.open, th.view.Visible(), th.line.Visible())
+	if th.line.Open() || th.view.Visible() || !th.line.Visible() {
+		t.Errorf("a late thought: open %v, reasoning visible %v, line visible %v; want folded", th.line.Open(), th.view.Visible(), th.line.Visible())
 	}
 	lineH := th.line.MinSize().Height + theme.Padding()
 	if h := p.view.Size().Height; h < answerH-lineH-0.5 || h <= 0 {
 		t.Errorf("the answer is %v high, was %v: it lost more than the fold line's %v", h, answerH, lineH)
 	}
-	if len(textColorsIn(p.root, "Hello")) != 1 {
+	if len(uitest.TextColors(p.root, "Hello")) != 1 {
 		t.Error("the answer is not drawn")
 	}
-	if got, want := th.line.text, "Thought for 0.0 s · 1 token"; got != want {
+	if got, want := th.line.Text(), "Thought for 0.0 s · 1 token"; got != want {
 		t.Errorf("line %q, want %q", got, want)
 	}
 }
@@ -163,11 +167,11 @@ func TestThoughtWithoutAnswer(t *testing.T) {
 		t.Fatalf("reason %q, answer %q: want a reasoning cut at 3 tokens", p.reason, p.view.Text())
 	}
 	th := p.thought
-	if !th.line.open || !th.view.Visible() || th.view.Text() != st.Thinking || th.tokens != maxTok {
-		t.Errorf("reasoning open %v, visible %v, %d tokens %q; the transcript's %q", th.line.open, th.view.Visible(), th.tokens, th.view.Text(), st.Thinking)
+	if !th.line.Open() || !th.view.Visible() || th.view.Text() != st.Thinking || th.tokens != maxTok {
+		t.Errorf("reasoning open %v, visible %v, %d tokens %q; the transcript's %q", th.line.Open(), th.view.Visible(), th.tokens, th.view.Text(), st.Thinking)
 	}
-	if want := figures.ThoughtFor(st.Stats.ThinkingMs, 3); th.line.text != want {
-		t.Errorf("line %q, want %q", th.line.text, want)
+	if want := figures.ThoughtFor(st.Stats.ThinkingMs, 3); th.line.Text() != want {
+		t.Errorf("line %q, want %q", th.line.Text(), want)
 	}
 }
 
@@ -189,12 +193,12 @@ func TestDemoThinkRun(t *testing.T) {
 		th := think.thought
 		switch {
 		case think.state == paneRunning && th.tokens > 0 && think.tokens == 0:
-			if !th.line.open || !th.view.Visible() || !strings.HasPrefix(th.line.text, "Thinking…") || !strings.HasPrefix(think.status.Text, "thinking…") {
-				bad = append(bad, fmt.Sprintf("thinking: open %v, line %q, status %q", th.line.open, th.line.text, think.status.Text))
+			if !th.line.Open() || !th.view.Visible() || !strings.HasPrefix(th.line.Text(), "Thinking…") || !strings.HasPrefix(think.status.Text, "thinking…") {
+				bad = append(bad, fmt.Sprintf("thinking: open %v, line %q, status %q", th.line.Open(), th.line.Text(), think.status.Text))
 			}
 		case think.tokens > 0:
-			if th.line.open || !strings.HasPrefix(th.line.text, "Thought for") {
-				bad = append(bad, fmt.Sprintf("answering: open %v, line %q", th.line.open, th.line.text))
+			if th.line.Open() || !strings.HasPrefix(th.line.Text(), "Thought for") {
+				bad = append(bad, fmt.Sprintf("answering: open %v, line %q", th.line.Open(), th.line.Text()))
 			}
 		}
 		return !h.app.running && h.app.runID != ""
@@ -211,20 +215,20 @@ func TestDemoThinkRun(t *testing.T) {
 	if st.Thinking == "" || th.view.Text() != st.Thinking || think.view.Text() != st.Text || st.Text != "Hello! How can I help?" {
 		t.Fatalf("reasoning %q, answer %q; the transcript's %q, %q", th.view.Text(), think.view.Text(), st.Thinking, st.Text)
 	}
-	if want := figures.ThoughtFor(st.Stats.ThinkingMs, st.Stats.ThinkingTokens); th.line.text != want || th.line.open {
-		t.Errorf("line %q (open %v), want %q folded", th.line.text, th.line.open, want)
+	if want := figures.ThoughtFor(st.Stats.ThinkingMs, st.Stats.ThinkingTokens); th.line.Text() != want || th.line.Open() {
+		t.Errorf("line %q (open %v), want %q folded", th.line.Text(), th.line.Open(), want)
 	}
 	if hello.thought.line.Visible() || hello.view.Text() != "Hello world" {
 		t.Errorf("demo/hello shows a reasoning line, or answers %q", hello.view.Text())
 	}
 	reasoningWord := strings.Fields(st.Thinking)[2]
-	if len(textColorsIn(think.root, reasoningWord)) != 0 {
+	if len(uitest.TextColors(think.root, reasoningWord)) != 0 {
 		t.Errorf("the folded reasoning (%q) is drawn", reasoningWord)
 	}
 	test.Tap(th.line)
 	variant := h.app.fyneApp.Settings().ThemeVariant()
-	if c := textColorsIn(think.root, reasoningWord); len(c) == 0 || c[0] != SlotDimColor(think.slot, variant) {
-		t.Errorf("unfolded reasoning %q drawn in %v, want %v", reasoningWord, c, SlotDimColor(think.slot, variant))
+	if c := uitest.TextColors(think.root, reasoningWord); len(c) == 0 || c[0] != widgets.SlotDimColor(think.slot, variant) {
+		t.Errorf("unfolded reasoning %q drawn in %v, want %v", reasoningWord, c, widgets.SlotDimColor(think.slot, variant))
 	}
 
 	// The interleaved text: the reasoning subdued, the answer not.
@@ -245,18 +249,18 @@ func TestDemoThinkRun(t *testing.T) {
 
 	// The timeline: a thinking phase over the thinking tokens until the
 	// answer, a tick per thinking token.
-	tl := h.app.views.timeline
-	if n := len(tl.ThinkingTicks(0)); n != st.Stats.ThinkingTokens {
+	lane := h.app.views.timeline.Lane(0)
+	if n := len(lane.Thinks); n != st.Stats.ThinkingTokens {
 		t.Errorf("%d thinking ticks for %d thinking tokens", n, st.Stats.ThinkingTokens)
 	}
 	var phases []string
-	for _, p := range tl.Phases(0) {
-		phases = append(phases, p.phase)
-		if p.phase == wire.PhaseThinking {
-			ticks := tl.ThinkingTicks(0)
+	for _, p := range lane.Phases {
+		phases = append(phases, p.Phase)
+		if p.Phase == wire.PhaseThinking {
+			ticks := lane.Thinks
 			first, last, answered := ticks[0], ticks[len(ticks)-1], st.Stats.StartMs+st.Stats.TTFTMs
-			if p.start > first || p.end < last || p.end > answered+0.001 {
-				t.Errorf("thinking phase %.3f–%.3f ms; thinking from %.3f to %.3f, answer at %.3f", p.start, p.end, first, last, answered)
+			if p.Start > first || p.End < last || p.End > answered+0.001 {
+				t.Errorf("thinking phase %.3f–%.3f ms; thinking from %.3f to %.3f, answer at %.3f", p.Start, p.End, first, last, answered)
 			}
 		}
 	}
@@ -278,8 +282,8 @@ func TestReplayShowsReasoning(t *testing.T) {
 	h.app.replay(tr, 16)
 	h.q.waitFor(t, "the replay to end", func() bool { return !h.app.running && h.app.runID != tr.ID })
 	p := h.app.panes[0]
-	if p.thought.view.Text() != tr.Streams[0].Thinking || p.view.Text() != tr.Streams[0].Text || p.thought.line.open {
-		t.Errorf("replayed reasoning %q (open %v), answer %q; saved %q, %q", p.thought.view.Text(), p.thought.line.open, p.view.Text(), tr.Streams[0].Thinking, tr.Streams[0].Text)
+	if p.thought.view.Text() != tr.Streams[0].Thinking || p.view.Text() != tr.Streams[0].Text || p.thought.line.Open() {
+		t.Errorf("replayed reasoning %q (open %v), answer %q; saved %q, %q", p.thought.view.Text(), p.thought.line.Open(), p.view.Text(), tr.Streams[0].Thinking, tr.Streams[0].Text)
 	}
 }
 

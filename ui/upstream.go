@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // upstreamEvery is how often the wire asks for an OpenAI-compatible
@@ -17,7 +18,7 @@ import (
 const upstreamEvery = 100 * time.Millisecond
 
 func (w *wireView) newUpstream() {
-	w.up = NewTokenView()
+	w.up = widgets.NewTokenView()
 	w.upNote = widget.NewLabel("")
 	w.upNote.SizeName = theme.SizeNameCaptionText
 	w.upNote.Wrapping = fyne.TextWrapWord
@@ -59,9 +60,9 @@ func (w *wireView) followUpstream(i, gen int) {
 			if err != nil || fr.Kind != wire.EndpointOpenAI {
 				return // one hop: Ollama's NDJSON is not SSE; a demo source; a replay
 			}
-			lines := make([]Span, len(fr.Lines))
+			lines := make([]widgets.Span, len(fr.Lines))
 			for k, l := range fr.Lines {
-				lines[k] = Span{Text: fmt.Sprintf("%9.1f ms  data: %s\n", l.TMs, l.Data), Slot: slot}
+				lines[k] = widgets.Span{Text: fmt.Sprintf("%9.1f ms  data: %s\n", l.TMs, l.Data), Slot: slot}
 			}
 			w.app.do(func() {
 				if w.gen != gen {

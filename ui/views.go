@@ -13,6 +13,7 @@ import (
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // timelineHeading is the timeline's heading while it shows a run.
@@ -21,10 +22,10 @@ const timelineHeading = "Timeline: each token as it arrives, one lane per stream
 // runViews are the views of the whole run, beside the panes: the
 // interleaved text, the timeline, the wire and the stats.
 type runViews struct {
-	interleaved *TokenView
-	timeline    *Timeline
+	interleaved *widgets.TokenView
+	timeline    *widgets.Timeline
 	heading     *widget.Label // above the timeline
-	legend      *timelineLegend
+	legend      *widgets.TimelineLegend
 	stats       *statsTable
 	wire        *wireView
 	compare     *compareView
@@ -49,9 +50,9 @@ type runViews struct {
 
 func newRunViews(a *App) *runViews {
 	rv := &runViews{
-		interleaved: NewTokenView(),
-		timeline:    NewTimeline(),
-		legend:      newTimelineLegend(),
+		interleaved: widgets.NewTokenView(),
+		timeline:    widgets.NewTimeline(),
+		legend:      widgets.NewTimelineLegend(),
 		heading:     widget.NewLabel(timelineHeading),
 		stats:       newStatsTable(),
 		app:         a,
@@ -68,7 +69,7 @@ func newRunViews(a *App) *runViews {
 
 // timelineBox is the timeline with its heading and legend.
 func (rv *runViews) timelineBox() fyne.CanvasObject {
-	save := rv.app.newTipButton(theme.DocumentSaveIcon(), "Save the timeline as a picture (SVG or PNG)", rv.app.saveTimelinePicture)
+	save := rv.app.tips.NewButton(theme.DocumentSaveIcon(), "Save the timeline as a picture (SVG or PNG)", rv.app.saveTimelinePicture)
 	return container.NewBorder(container.NewBorder(nil, nil, nil, container.NewHBox(rv.legend, save), rv.heading), nil, nil, nil, rv.timeline)
 }
 
@@ -96,14 +97,14 @@ func (rv *runViews) remove(i int) {
 	rv.marks = slices.Delete(rv.marks, i, i+1)
 	rv.timeline.RemoveLane(i)
 	rv.stats.remove(i)
-	spans := slices.DeleteFunc(rv.interleaved.Spans(), func(s Span) bool { return s.Slot == slot })
+	spans := slices.DeleteFunc(rv.interleaved.Spans(), func(s widgets.Span) bool { return s.Slot == slot })
 	rv.interleaved.Clear()
 	rv.interleaved.Append(spans...)
 }
 
 // apply takes a batch of events of the run in arrival order.
 func (rv *runViews) apply(batch []client.IndexedEvent) {
-	var spans []Span
+	var spans []widgets.Span
 	ended := false
 	for _, ev := range batch {
 		i := ev.Index
@@ -111,9 +112,9 @@ func (rv *runViews) apply(batch []client.IndexedEvent) {
 		rv.timeline.Add(i, ev.Event)
 		switch ev.Type {
 		case wire.EventToken:
-			spans = append(spans, Span{Text: ev.Text, Slot: rv.slots[i]})
+			spans = append(spans, widgets.Span{Text: ev.Text, Slot: rv.slots[i]})
 		case wire.EventThinking: // the reasoning, subdued
-			spans = append(spans, Span{Text: ev.Text, Slot: rv.slots[i], Dim: true})
+			spans = append(spans, widgets.Span{Text: ev.Text, Slot: rv.slots[i], Dim: true})
 		}
 		if ev.Terminal() {
 			ended = true

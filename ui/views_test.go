@@ -3,19 +3,22 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/ui/frame"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // TestInterleavedOrder: the interleaved view shows every token of every
 // stream, each in its stream's colour, in the order the views took the
 // events (as the probe saw them).
 func TestInterleavedOrder(t *testing.T) {
-	probe := NewProbe(nil, nil)
+	probe := frame.NewProbe(nil, nil)
 	h := newHarnessWith(t, test.NewTempApp(t), "", Options{Probe: probe})
 	h.setPanes("demo/echo", "demo/echo", "demo/hamlet")
 	h.app.prompt.SetText("one two three four five six seven eight")
@@ -25,6 +28,7 @@ func TestInterleavedOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.app.Window().Canvas().Capture() // a frame: the probe notes every token the views took as painted
 	tokens := arrivalTokens(t, probe, tr, rv.slots)
 	var text strings.Builder
 	for _, tok := range tokens {
@@ -34,7 +38,7 @@ func TestInterleavedOrder(t *testing.T) {
 		t.Fatalf("interleaved %q, arrival order %q", got, want)
 	}
 	// The spans of the view follow the arrival order stream by stream.
-	var arrival []Span
+	var arrival []widgets.Span
 	for _, tok := range tokens {
 		if n := len(arrival); n > 0 && arrival[n-1].Slot == tok.Slot {
 			arrival[n-1].Text += tok.Text
@@ -52,9 +56,9 @@ func TestInterleavedOrder(t *testing.T) {
 }
 
 // arrivalTokens are the tokens of the run whose transcript is tr in the
-// order the views took them, as probe noted them, each in its stream's
-// slot.
-func arrivalTokens(t *testing.T, probe *Probe, tr *wire.Transcript, slots []int) []Span {
+// order the views took them, as probe noted them painted, each in its
+// stream's slot.
+func arrivalTokens(t *testing.T, probe *frame.Probe, tr *wire.Transcript, slots []int) []widgets.Span {
 	texts := make([][]string, len(tr.Streams))
 	for i, st := range tr.Streams {
 		for _, e := range st.Events {
@@ -69,15 +73,15 @@ func arrivalTokens(t *testing.T, probe *Probe, tr *wire.Transcript, slots []int)
 			}
 		}
 	}
-	var out []Span
-	for _, s := range probe.appliedTokens() {
-		out = append(out, Span{Text: texts[s.Stream][s.Token], Slot: slots[s.Stream]})
+	var out []widgets.Span
+	for _, s := range probe.Samples() {
+		out = append(out, widgets.Span{Text: texts[s.Stream][s.Token], Slot: slots[s.Stream]})
 	}
 	return out
 }
 
-// TestTimelineOfRuns checks the timeline against the transcript: ticks
-// proportional to t_ms; in a sync run the lanes' intervals are disjoint,
+// TestTimelineOfRuns checks the timeline against the transcript: a tick
+// at each token's t_ms; in a sync run the lanes' intervals are disjoint,
 // in an async run they overlap.
 func TestTimelineOfRuns(t *testing.T) {
 	h := newHarness(t, test.NewTempApp(t), "")
@@ -90,22 +94,21 @@ func TestTimelineOfRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x0, w := tl.plot()
 		for i, st := range tr.Streams {
+			ticks := tl.Lane(i).Ticks
 			k := 0
 			for _, e := range st.Events {
 				if e.Event != wire.EventToken {
 					continue
 				}
-				tms := dataTMs(t, e.Data)
-				if got, want := tl.tickX(i, k), x0+float32(tms/tl.span())*w; abs32(got-want) > 0.01 {
-					t.Errorf("%s: stream %d tick %d at %v, want %v", mode, i, k, got, want)
+				if tms := dataTMs(t, e.Data); k >= len(ticks) || math.Abs(ticks[k]-tms) > 1e-6 {
+					t.Errorf("%s: stream %d tick %d of %d, want one at %v ms", mode, i, k, len(ticks), tms)
 				}
 				k++
 			}
 		}
-		s0, e0 := tl.Interval(0)
-		s1, e1 := tl.Interval(1)
+		s0, e0 := laneInterval(tl.Lane(0))
+		s1, e1 := laneInterval(tl.Lane(1))
 		disjoint := e0 <= s1 || e1 <= s0
 		if (mode == "Sync") != disjoint {
 			t.Errorf("%s: intervals [%.0f, %.0f] and [%.0f, %.0f], disjoint %v", mode, s0, e0, s1, e1, disjoint)
@@ -121,6 +124,23 @@ func TestTimelineOfRuns(t *testing.T) {
 	}
 }
 
+// laneInterval is a lane's span in run time, from its start (its first
+// phase other than waiting) to its end (where its last phase ends: -1
+// while it runs, or before any phase); start -1 before it.
+func laneInterval(l widgets.LaneInfo) (start, end float64) {
+	start, end = -1, -1
+	for _, p := range l.Phases {
+		if p.Phase != wire.PhaseWaiting {
+			start = p.Start
+			break
+		}
+	}
+	if n := len(l.Phases); n > 0 {
+		end = l.Phases[n-1].End
+	}
+	return start, end
+}
+
 func dataTMs(t *testing.T, data []byte) float64 {
 	var d struct {
 		TMs float64 `json:"t_ms"`
@@ -129,11 +149,4 @@ func dataTMs(t *testing.T, data []byte) float64 {
 		t.Fatal(err)
 	}
 	return d.TMs
-}
-
-func abs32(v float32) float32 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }

@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+	"github.com/tokenloom/tokenloom/ui/frame"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // maxWireFrames is how many frames the wire view keeps; older ones are
@@ -21,7 +23,7 @@ const maxWireFrames = 2000
 type wireView struct {
 	app    *App
 	pick   *widget.Select
-	view   *TokenView
+	view   *widgets.TokenView
 	root   fyne.CanvasObject
 	ids    []string
 	slots  []int
@@ -33,7 +35,7 @@ type wireView struct {
 	// up shows the first hop of a stream of an OpenAI-compatible
 	// endpoint: the SSE data lines the endpoint sent, above the frames
 	// Tokenloom relays for them (upstream.go).
-	up       *TokenView
+	up       *widgets.TokenView
 	upBox    *fyne.Container
 	upNote   *widget.Label
 	split    *container.Split
@@ -47,7 +49,7 @@ const (
 )
 
 func newWireView(a *App) *wireView {
-	w := &wireView{app: a, view: NewTokenView(), stream: -1}
+	w := &wireView{app: a, view: widgets.NewTokenView(), stream: -1}
 	w.pick = widget.NewSelect(nil, func(string) { w.follow(w.pick.SelectedIndex()) })
 	w.pick.PlaceHolder = "(run first)"
 	var curl *widget.Button
@@ -56,7 +58,7 @@ func newWireView(a *App) *wireView {
 			a.fyneApp.Clipboard().SetContent(cmd)
 			curl.SetText(copiedLabel)
 			curl.SetIcon(theme.ConfirmIcon())
-			a.after(flashFor, func() {
+			a.after(widgets.FlashFor, func() {
 				curl.SetText(curlLabel)
 				curl.SetIcon(theme.ContentCopyIcon())
 			})
@@ -115,11 +117,11 @@ func (w *wireView) follow(i int) {
 		frames, err := cl.Frames(ctx, id)
 		if err != nil {
 			if ctx.Err() == nil {
-				w.app.do(func() { w.view.Append(Span{Text: "could not follow the stream: " + err.Error(), Slot: slot}) })
+				w.app.do(func() { w.view.Append(widgets.Span{Text: "could not follow the stream: " + err.Error(), Slot: slot}) })
 			}
 			return
 		}
-		pump(ctx, frames, w.app.clock, w.app.pace, w.app.do, func(batch []string, final bool) {
+		frame.Pump(ctx, frames, w.app.clock, w.app.pace, w.app.do, func(batch []string, final bool) {
 			if w.gen != gen {
 				return // another stream was chosen meanwhile
 			}
@@ -136,9 +138,9 @@ func (w *wireView) add(batch []string, slot int) {
 		w.view.Clear()
 		batch = w.frames
 	}
-	spans := make([]Span, len(batch))
+	spans := make([]widgets.Span, len(batch))
 	for i, f := range batch {
-		spans[i] = Span{Text: strings.TrimRight(f, "\n") + "\n\n", Slot: slot}
+		spans[i] = widgets.Span{Text: strings.TrimRight(f, "\n") + "\n\n", Slot: slot}
 	}
 	w.view.Append(spans...)
 }

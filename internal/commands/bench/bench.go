@@ -2,7 +2,7 @@
 //
 //   - UI: streams × demo/flood at a set rate in a real window, the latency
 //     from each token's arrival at the client to the frame that paints it
-//     (ui.Probe), the CPU time and peak RSS of that process;
+//     (ui/frame.Probe), the CPU time and peak RSS of that process;
 //   - start-up: from launching the executable to the first frame of a
 //     window whose two demo panes are ready to run;
 //   - relay throughput: tokens per second through the embedded server and
@@ -46,8 +46,8 @@ import (
 
 	"github.com/ollama/ollama/envconfig"
 
-	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/server"
 )
 

@@ -19,10 +19,11 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/commands/desktop"
 	"github.com/tokenloom/tokenloom/internal/services/history"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/ui"
+	"github.com/tokenloom/tokenloom/ui/frame"
 )
 
 // Child parts: `tokenloom bench --child PART` runs one part in a process of
@@ -69,7 +70,7 @@ func RunChild(ctx context.Context, part string, c Config, version string, stdout
 	case ChildStartup:
 		o.Scenario = &ui.Scenario{Prompt: ui.DefaultPrompt, Panes: ui.DefaultPanes,
 			Size: fyne.NewSize(float32(c.Width), float32(c.Height))}
-		o.Probe = ui.NewProbe(func(time.Time) {
+		o.Probe = frame.NewProbe(func(time.Time) {
 			fmt.Fprintln(stdout, readyLine)
 			cancel()
 		}, nil)
@@ -97,10 +98,10 @@ func RunChild(ctx context.Context, part string, c Config, version string, stdout
 		)
 		o.Scenario = scenario(c)
 		o.AutoRun = true
-		o.Probe = ui.NewProbe(func(painted time.Time) {
-			readyAt, readyCPU = painted, ui.ProcessCPU()
+		o.Probe = frame.NewProbe(func(painted time.Time) {
+			readyAt, readyCPU = painted, frame.ProcessCPU()
 		}, func() {
-			res.CPUSeconds = (ui.ProcessCPU() - readyCPU).Seconds()
+			res.CPUSeconds = (frame.ProcessCPU() - readyCPU).Seconds()
 			res.WallSeconds = time.Since(readyAt).Seconds()
 			completed = true
 			cancel()

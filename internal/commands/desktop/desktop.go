@@ -16,12 +16,13 @@ import (
 
 	"github.com/tokenloom/tokenloom/assets"
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/base/endpoints"
+	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/services/export"
 	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/server"
 	"github.com/tokenloom/tokenloom/ui"
+	"github.com/tokenloom/tokenloom/ui/frame"
 )
 
 // AppID is the app's unique ID; preferences are stored under it.
@@ -61,7 +62,7 @@ type Options struct {
 	Stderr  io.Writer
 	// Scenario and Probe are passed to the window (see ui.Options).
 	Scenario *ui.Scenario
-	Probe    *ui.Probe
+	Probe    *frame.Probe
 }
 
 // current is the running embedded server; Settings replaces it with one on

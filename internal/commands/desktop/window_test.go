@@ -17,7 +17,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
-	"github.com/tokenloom/tokenloom/ui"
+	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
 // quitBound bounds how long the app takes to quit after SIGTERM. It
@@ -54,7 +54,7 @@ func TestRealWindow(t *testing.T) {
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	slots := []color.NRGBA{ui.SlotColor(0, theme.VariantDark), ui.SlotColor(1, theme.VariantDark)}
+	slots := []color.NRGBA{widgets.SlotColor(0, theme.VariantDark), widgets.SlotColor(1, theme.VariantDark)}
 	primary := color.NRGBAModel.Convert(theme.PrimaryColorNamed(theme.ColorBlue)).(color.NRGBA)
 	for _, size := range []string{"1280x800"} {
 		t.Run(size, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package ui
+package widgets
 
 import (
 	"fmt"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/testkit/uitest"
 )
 
 func newTestTimeline(t testing.TB, lanes int, w, h float32) *Timeline {
@@ -34,13 +35,7 @@ func newTestTimeline(t testing.TB, lanes int, w, h float32) *Timeline {
 	return tl
 }
 
-func ev(typ string, seq int64, tms float64, text string) client.Event {
-	e := client.Event{Type: typ, Seq: seq, TMs: tms, Text: text}
-	if typ == wire.EventPhase {
-		e.Phase, e.Text = text, ""
-	}
-	return e
-}
+var ev = uitest.Event
 
 func TestTimelineTickPositions(t *testing.T) {
 	tl := newTestTimeline(t, 2, 830, 200)
@@ -148,8 +143,8 @@ func TestTimelineThinkingAndQueued(t *testing.T) {
 		start, end float64
 	}
 	var got []span
-	for _, p := range tl.Phases(0) {
-		got = append(got, span{p.phase, p.start, p.end})
+	for _, p := range tl.Lane(0).Phases {
+		got = append(got, span{p.Phase, p.Start, p.End})
 	}
 	want := []span{
 		{wire.PhaseWaiting, 0, 400}, {wire.PhasePrompt, 400, 600}, {wire.PhaseQueued, 600, 1400},
@@ -158,7 +153,7 @@ func TestTimelineThinkingAndQueued(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("phases %v, want %v", got, want)
 	}
-	if ticks := tl.ThinkingTicks(0); fmt.Sprint(ticks) != "[1500 1700 1900]" {
+	if ticks := tl.Lane(0).Thinks; fmt.Sprint(ticks) != "[1500 1700 1900]" {
 		t.Errorf("thinking ticks %v", ticks)
 	}
 
@@ -244,11 +239,11 @@ func TestTimelinePhasesFromPhaseEvents(t *testing.T) {
 		e.Seq = int64(k)
 		tl.Add(0, e)
 	}
-	want := []phaseSpan{{wire.PhasePrompt, 0, 150}, {wire.PhaseThinking, 150, 300}}
-	if got := tl.Phases(0); fmt.Sprint(got) != fmt.Sprint(want) {
+	want := []PhaseSpan{{wire.PhasePrompt, 0, 150}, {wire.PhaseThinking, 150, 300}}
+	if got := tl.Lane(0).Phases; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("phases %v, want %v", got, want)
 	}
-	if ticks := tl.ThinkingTicks(0); fmt.Sprint(ticks) != "[100 200]" {
+	if ticks := tl.Lane(0).Thinks; fmt.Sprint(ticks) != "[100 200]" {
 		t.Errorf("thinking ticks %v", ticks)
 	}
 }
@@ -285,8 +280,8 @@ func TestTimelineExactPhasesAtEnd(t *testing.T) {
 		{Phase: wire.PhaseLoading, StartMs: 1, EndMs: 3}, {Phase: wire.PhaseQueued, StartMs: 3, EndMs: 480},
 		{Phase: wire.PhasePrompt, StartMs: 480, EndMs: 490}, {Phase: wire.PhaseGenerating, StartMs: 490, EndMs: 890}}}
 	tl.Add(0, done)
-	want := []phaseSpan{{wire.PhaseLoading, 1, 3}, {wire.PhaseQueued, 3, 480}, {wire.PhasePrompt, 480, 490}, {wire.PhaseGenerating, 490, 890}}
-	if got := tl.Phases(0); fmt.Sprint(got) != fmt.Sprint(want) {
+	want := []PhaseSpan{{wire.PhaseLoading, 1, 3}, {wire.PhaseQueued, 3, 480}, {wire.PhasePrompt, 480, 490}, {wire.PhaseGenerating, 490, 890}}
+	if got := tl.Lane(0).Phases; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("phases at the end %v, want the stats' %v", got, want)
 	}
 }
@@ -296,7 +291,7 @@ func TestTimelineExactPhasesAtEnd(t *testing.T) {
 // of its own.
 func TestTimelineLegend(t *testing.T) {
 	test.NewTempApp(t)
-	l := newTimelineLegend()
+	l := NewTimelineLegend()
 	test.NewTempWindow(t, l)
 	if got := strings.Join(l.Labels(), " "); got != "waiting queued loading prompt thinking answer estimate (live)" {
 		t.Errorf("legend %q", got)

@@ -1,14 +1,17 @@
-package ui
+package widgets
 
 import (
+	"fmt"
 	"image"
 	"image/color"
+	"math"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/theme"
 
-	"github.com/tokenloom/tokenloom/internal/services/diagram"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/diagram"
 )
 
 // draw renders lanes, phases and ticks at pixel size w×h.
@@ -44,11 +47,11 @@ func (t *Timeline) draw(w, h int) image.Image {
 		top, bottom := laneBounds(i)
 		c := SlotColor(l.slot, variant)
 		for _, p := range l.phases {
-			end := p.end
+			end := p.End
 			if end < 0 {
 				end = t.now
 			}
-			paintPhase(img, image.Rect(x0+int(p.start/span*plotW), top+2, x0+int(end/span*plotW)+1, bottom-1), p.phase, c, !l.ended)
+			paintPhase(img, image.Rect(x0+int(p.Start/span*plotW), top+2, x0+int(end/span*plotW)+1, bottom-1), p.Phase, c, !l.ended)
 		}
 	}
 	// Second lines over the phases.
@@ -220,3 +223,102 @@ func blend(p []uint8, c color.RGBA) {
 		p[k] = v + uint8((uint32(p[k])*keep+127)/255)
 	}
 }
+
+// CreateRenderer draws the raster under the labels and the tip.
+func (t *Timeline) CreateRenderer() fyne.WidgetRenderer {
+	return &timelineRenderer{t: t}
+}
+
+type timelineRenderer struct {
+	t *Timeline
+}
+
+func (r *timelineRenderer) Layout(s fyne.Size) {
+	if s == r.t.size && r.t.raster.Size() == s {
+		return
+	}
+	r.t.raster.Resize(s)
+	r.t.size = s
+	r.rebuildLabels()
+}
+
+func (r *timelineRenderer) MinSize() fyne.Size { return r.t.MinSize() }
+
+func (r *timelineRenderer) Refresh() {
+	r.rebuildLabels()
+	r.t.raster.Refresh()
+}
+
+// rebuildLabels places the lane names and the seconds of the axis.
+func (r *timelineRenderer) rebuildLabels() {
+	t := r.t
+	used := 0
+	text := func(s string, c color.Color, pos fyne.Position, bold bool, textSize float32) {
+		var tx *canvas.Text
+		if used < len(t.texts) {
+			tx = t.texts[used]
+		} else {
+			tx = canvas.NewText("", c)
+			t.texts = append(t.texts, tx)
+		}
+		used++
+		style := fyne.TextStyle{Bold: bold}
+		if tx.Text == s && tx.Color == c && tx.TextSize == textSize && tx.TextStyle == style && tx.Position() == pos {
+			return // unchanged: refreshing would draw its texture again
+		}
+		tx.Text, tx.Color = s, c
+		tx.TextSize, tx.TextStyle = textSize, style
+		tx.Move(pos)
+		tx.Resize(tx.MinSize())
+		tx.Refresh()
+	}
+	size := t.Size()
+	variant := fyne.CurrentApp().Settings().ThemeVariant()
+	fg := theme.Color(theme.ColorNameForeground)
+	laneH := t.laneHeight()
+	// The lanes' names: in the caption size where the lanes have room for
+	// it, smaller where they have not (down to timelineMinLabelSize), and
+	// where even that does not fit, a name only where it does not run into
+	// the one above: never one over another.
+	labelSize := theme.CaptionTextSize()
+	labelH := laneLabelHeight(labelSize)
+	for labelH > laneH && labelSize > timelineMinLabelSize {
+		labelSize = max(labelSize-0.5, timelineMinLabelSize)
+		labelH = laneLabelHeight(labelSize)
+	}
+	lanesH := size.Height - timelineAxisHeight
+	free := float32(math.Inf(-1)) // the top of the room left below the last name
+	for i, l := range t.lanes {
+		y := min(max(float32(i)*laneH+(laneH-labelH)/2, 0), lanesH-labelH)
+		if y < free || y < 0 {
+			continue
+		}
+		free = y + labelH
+		name := fitLabel(l.label, labelSize, timelineLabelWidth-2*theme.Padding())
+		text(name, SlotColor(l.slot, variant), fyne.NewPos(theme.Padding(), y), true, labelSize)
+	}
+	x0, w := t.plot()
+	span := t.span()
+	step := axisStep(span, float64(w))
+	for s := 0.0; s <= span; s += step {
+		label := fmt.Sprintf("%g s", s/1000)
+		x := x0 + float32(s/span)*w
+		text(label, fg, fyne.NewPos(x-8, size.Height-timelineAxisHeight+3), false, theme.CaptionTextSize())
+	}
+	for _, tx := range t.texts[used:] {
+		if tx.Text != "" {
+			tx.Text = ""
+			tx.Refresh()
+		}
+	}
+}
+
+func (r *timelineRenderer) Objects() []fyne.CanvasObject {
+	objs := []fyne.CanvasObject{r.t.raster}
+	for _, tx := range r.t.texts {
+		objs = append(objs, tx)
+	}
+	return append(objs, r.t.tipBg, r.t.tip)
+}
+
+func (r *timelineRenderer) Destroy() {}

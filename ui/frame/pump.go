@@ -1,4 +1,4 @@
-package ui
+package frame
 
 import (
 	"context"
@@ -10,14 +10,14 @@ import (
 // that live figures (elapsed time) move while nothing arrives.
 const tickInterval = 100 * time.Millisecond
 
-// pump drains events on its own goroutine and hands them to apply in
+// Pump drains events on its own goroutine and hands them to apply in
 // batches at the start of a frame, on the Fyne thread: a token is painted in
 // the first frame after it arrived (or, when pace spaces the frames, the
 // first one pace allows), and apply runs at most once per frame.
 // A frame applies an empty batch once tickInterval has passed without one.
 // apply's last call has final set, after the channel closed or ctx ended;
-// it is run through do. pump returns when that call has been handed over.
-func pump[E any](ctx context.Context, events <-chan E, clock paintClock, pace *pacer, do func(func()), apply func(batch []E, final bool)) {
+// it is run through do. Pump returns when that call has been handed over.
+func Pump[E any](ctx context.Context, events <-chan E, clock Clock, pace *Pacer, do func(func()), apply func(batch []E, final bool)) {
 	var (
 		mu      sync.Mutex
 		pending []E
@@ -29,7 +29,7 @@ func pump[E any](ctx context.Context, events <-chan E, clock paintClock, pace *p
 	wg.Go(func() {
 		clock(frameCtx, func() {
 			mu.Lock()
-			if done || len(pending) == 0 && time.Since(last) < tickInterval || time.Since(last) < pace.interval() {
+			if done || len(pending) == 0 && time.Since(last) < tickInterval || time.Since(last) < pace.Interval() {
 				mu.Unlock()
 				return
 			}

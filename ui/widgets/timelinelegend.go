@@ -1,4 +1,4 @@
-package ui
+package widgets
 
 import (
 	"image"
@@ -10,9 +10,9 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokenloom/tokenloom/internal/services/diagram"
 	"github.com/tokenloom/tokenloom/internal/base/palette"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/diagram"
 )
 
 // legendItem is one entry of the timeline's legend: a phase's shading,
@@ -52,21 +52,22 @@ const (
 	legendBorder = 0.75
 )
 
-// timelineLegend says what the timeline's shading and ticks mean: each
+// TimelineLegend says what the timeline's shading and ticks mean: each
 // phase's name, in the theme's foreground colour, beside a swatch drawn as
 // the timeline draws it, in the foreground colour standing for a stream's.
-type timelineLegend struct {
+type TimelineLegend struct {
 	widget.BaseWidget
 }
 
-func newTimelineLegend() *timelineLegend {
-	l := &timelineLegend{}
+// NewTimelineLegend makes the legend.
+func NewTimelineLegend() *TimelineLegend {
+	l := &TimelineLegend{}
 	l.ExtendBaseWidget(l)
 	return l
 }
 
 // CreateRenderer makes a swatch and a name per item.
-func (l *timelineLegend) CreateRenderer() fyne.WidgetRenderer {
+func (l *TimelineLegend) CreateRenderer() fyne.WidgetRenderer {
 	r := &legendRenderer{l: l}
 	for _, it := range legendItems {
 		r.swatches = append(r.swatches, canvas.NewRaster(func(w, h int) image.Image {
@@ -81,7 +82,7 @@ func (l *timelineLegend) CreateRenderer() fyne.WidgetRenderer {
 }
 
 // colors are the theme's foreground and background.
-func (l *timelineLegend) colors() (fg, bg color.NRGBA) {
+func (l *TimelineLegend) colors() (fg, bg color.NRGBA) {
 	th, v := l.Theme(), fyne.CurrentApp().Settings().ThemeVariant()
 	fg = color.NRGBAModel.Convert(th.Color(theme.ColorNameForeground, v)).(color.NRGBA)
 	bg = color.NRGBAModel.Convert(th.Color(theme.ColorNameBackground, v)).(color.NRGBA)
@@ -128,7 +129,7 @@ func mixOpaque(a, b color.NRGBA, f float64) color.NRGBA {
 }
 
 type legendRenderer struct {
-	l        *timelineLegend
+	l        *TimelineLegend
 	swatches []*canvas.Raster
 	texts    []*canvas.Text
 }

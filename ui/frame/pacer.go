@@ -1,4 +1,4 @@
-package ui
+package frame
 
 import (
 	"context"
@@ -20,22 +20,24 @@ const (
 	slowestFrameRate = 10 // frames per second
 )
 
-// pacer holds the least time between two frames that take tokens.
-type pacer struct {
+// Pacer holds the least time between two frames that take tokens; its zero
+// value takes every frame until Run adjusts it, and a nil Pacer never
+// spaces frames.
+type Pacer struct {
 	min atomic.Int64 // nanoseconds; 0: every frame
 }
 
-// interval is the least time between two frames that take tokens.
-func (p *pacer) interval() time.Duration {
+// Interval is the least time between two frames that take tokens.
+func (p *Pacer) Interval() time.Duration {
 	if p == nil {
 		return 0
 	}
 	return time.Duration(p.min.Load())
 }
 
-// run adjusts the interval every pacerPeriod until ctx ends, from the CPU
+// Run adjusts the interval every pacerPeriod until ctx ends, from the CPU
 // time that cpu reports (0: not known, no pacing).
-func (p *pacer) run(ctx context.Context, cpu func() time.Duration) {
+func (p *Pacer) Run(ctx context.Context, cpu func() time.Duration) {
 	t := time.NewTicker(pacerPeriod)
 	defer t.Stop()
 	lastCPU, lastAt := cpu(), time.Now()

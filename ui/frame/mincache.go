@@ -1,4 +1,4 @@
-package ui
+package frame
 
 import (
 	"sync/atomic"
@@ -12,17 +12,17 @@ import (
 // tree for its MinSize in every frame it paints, and a container computes
 // its MinSize from its children's, so a pane deep in the tree is measured
 // once per level above it, each time measuring its texts again. With the
-// cache it is measured once per frame. gen counts the frames (see
-// App.frameGen); while it is 0 nothing is cached.
+// cache it is measured once per frame. gen counts the frames painted (the
+// app advances it from an AnimationClock); while it is 0 nothing is cached.
 type minCacheLayout struct {
 	gen *atomic.Uint64
 	at  uint64
 	min fyne.Size
 }
 
-// withMinCache wraps o in a container whose MinSize is computed once per
+// WithMinCache wraps o in a container whose MinSize is computed once per
 // frame.
-func withMinCache(gen *atomic.Uint64, o fyne.CanvasObject) *fyne.Container {
+func WithMinCache(gen *atomic.Uint64, o fyne.CanvasObject) *fyne.Container {
 	return container.New(&minCacheLayout{gen: gen}, o)
 }
 

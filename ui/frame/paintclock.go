@@ -1,4 +1,4 @@
-package ui
+package frame
 
 import (
 	"context"
@@ -9,17 +9,17 @@ import (
 )
 
 // frameInterval is the time between two frames when they come from a
-// ticker (tickerClock), as at 60 Hz.
+// ticker (TickerClock), as at 60 Hz.
 const frameInterval = 16 * time.Millisecond
 
-// paintClock calls onFrame on the Fyne thread once per painted frame until
+// Clock calls onFrame on the Fyne thread once per painted frame until
 // ctx ends: the beat at which the views take their batches.
-type paintClock func(ctx context.Context, onFrame func())
+type Clock func(ctx context.Context, onFrame func())
 
-// animationClock runs onFrame as a Fyne animation: the driver ticks
+// AnimationClock runs onFrame as a Fyne animation: the driver ticks
 // animations on its thread right before it paints a frame, so what onFrame
 // changes is painted in that very frame.
-func animationClock(ctx context.Context, onFrame func()) {
+func AnimationClock(ctx context.Context, onFrame func()) {
 	drv := fyne.CurrentApp().Driver()
 	a := fyne.NewAnimation(time.Hour, func(float32) { onFrame() })
 	a.RepeatCount = fyne.AnimationRepeatForever
@@ -29,10 +29,10 @@ func animationClock(ctx context.Context, onFrame func()) {
 	drv.StopAnimation(a)
 }
 
-// tickerClock makes a paint clock from a ticker and do, for drivers
+// TickerClock makes a paint clock from a ticker and do, for drivers
 // without a paint loop (the tests'): one frame every frameInterval, never
 // queued twice.
-func tickerClock(do func(func())) paintClock {
+func TickerClock(do func(func())) Clock {
 	return func(ctx context.Context, onFrame func()) {
 		var queued atomic.Bool
 		t := time.NewTicker(frameInterval)

@@ -1,4 +1,4 @@
-package ui
+package widgets
 
 import (
 	"image/color"
@@ -33,7 +33,9 @@ type appTheme struct {
 	fyne.Theme
 }
 
-func newAppTheme() fyne.Theme { return &appTheme{Theme: theme.DefaultTheme()} }
+// NewTheme is the app's theme: Fyne's default theme plus the stream slot
+// colours (SlotColorName, SlotDimColorName).
+func NewTheme() fyne.Theme { return &appTheme{Theme: theme.DefaultTheme()} }
 
 // Color answers the slot colours (see SlotColor and SlotDimColor); other
 // names go to the default theme.

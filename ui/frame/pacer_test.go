@@ -1,4 +1,4 @@
-package ui
+package frame
 
 import (
 	"testing"
@@ -27,8 +27,8 @@ func TestPacerRule(t *testing.T) {
 	if steps > 20 {
 		t.Errorf("%d periods to come back to every frame", steps)
 	}
-	var p *pacer
-	if p.interval() != 0 {
+	var p *Pacer
+	if p.Interval() != 0 {
 		t.Error("a nil pacer spaces frames")
 	}
 }

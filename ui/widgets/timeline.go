@@ -1,9 +1,8 @@
-package ui
+package widgets
 
 import (
 	"fmt"
 	"image"
-	"image/color"
 	"math"
 	"slices"
 	"sort"
@@ -29,10 +28,10 @@ const (
 	timelineMinLabelSize = 8   // the smallest text size of a lane name
 )
 
-// phaseSpan is a stretch of one phase in a lane.
-type phaseSpan struct {
-	phase      string
-	start, end float64 // run time in ms; end < 0 while the phase lasts
+// PhaseSpan is a stretch of one phase in a lane.
+type PhaseSpan struct {
+	Phase      string
+	Start, End float64 // run time in ms; End < 0 while the phase lasts
 }
 
 // lane is one stream on the timeline.
@@ -44,7 +43,7 @@ type lane struct {
 	thinks []float64 // t_ms of its reasoning's tokens (thinking events), in order
 	// thinkTexts are their texts.
 	thinkTexts []string
-	phases     []phaseSpan
+	phases     []PhaseSpan
 	// ended is set at the stream's end: its phases are then the exact
 	// ones of its stats (by its server's clock where it gave one); before
 	// that they are the live estimate of its phase events.
@@ -114,6 +113,26 @@ func (t *Timeline) RemoveLane(i int) {
 	t.Refresh()
 }
 
+// Lanes is the number of lanes.
+func (t *Timeline) Lanes() int { return len(t.lanes) }
+
+// LaneInfo is what a lane shows, copied out of the timeline.
+type LaneInfo struct {
+	Label string
+	// Ticks are the t_ms of its answer's tokens, Thinks those of its
+	// reasoning's, in order.
+	Ticks, Thinks []float64
+	// Phases are its phases in order: the live estimate while its stream
+	// goes on, the exact ones of its stats once it ended.
+	Phases []PhaseSpan
+}
+
+// Lane is what lane i shows (0 ≤ i < Lanes()).
+func (t *Timeline) Lane(i int) LaneInfo {
+	l := t.lanes[i]
+	return LaneInfo{Label: l.label, Ticks: slices.Clone(l.ticks), Thinks: slices.Clone(l.thinks), Phases: slices.Clone(l.phases)}
+}
+
 // latest is the time of the lane's latest event.
 func (l *lane) latest() float64 {
 	var at float64
@@ -123,7 +142,7 @@ func (l *lane) latest() float64 {
 		}
 	}
 	if n := len(l.phases); n > 0 {
-		at = max(at, l.phases[n-1].start, l.phases[n-1].end)
+		at = max(at, l.phases[n-1].Start, l.phases[n-1].End)
 	}
 	return at
 }
@@ -138,7 +157,7 @@ func (t *Timeline) Add(i int, ev client.Event) {
 	switch ev.Type {
 	case wire.EventPhase:
 		l.closePhase(ev.TMs)
-		l.phases = append(l.phases, phaseSpan{phase: ev.Phase, start: ev.TMs, end: -1})
+		l.phases = append(l.phases, PhaseSpan{Phase: ev.Phase, Start: ev.TMs, End: -1})
 	case wire.EventThinking: // in the thinking phase, which its event began
 		l.thinks = append(l.thinks, ev.TMs)
 		l.thinkTexts = append(l.thinkTexts, ev.Text)
@@ -152,7 +171,7 @@ func (t *Timeline) Add(i int, ev client.Event) {
 		if ev.Stats != nil && len(ev.Stats.Phases) > 0 {
 			l.phases = l.phases[:0]
 			for _, p := range ev.Stats.Phases {
-				l.phases = append(l.phases, phaseSpan{phase: p.Phase, start: p.StartMs, end: p.EndMs})
+				l.phases = append(l.phases, PhaseSpan{Phase: p.Phase, Start: p.StartMs, End: p.EndMs})
 			}
 		}
 	}
@@ -161,15 +180,15 @@ func (t *Timeline) Add(i int, ev client.Event) {
 // enter puts the lane in phase at a token's time, unless it is in it: a
 // token says its phase even where no phase event did.
 func (l *lane) enter(phase string, at float64) {
-	if len(l.phases) == 0 || l.phases[len(l.phases)-1].phase != phase {
+	if len(l.phases) == 0 || l.phases[len(l.phases)-1].Phase != phase {
 		l.closePhase(at)
-		l.phases = append(l.phases, phaseSpan{phase: phase, start: at, end: -1})
+		l.phases = append(l.phases, PhaseSpan{Phase: phase, Start: at, End: -1})
 	}
 }
 
 func (l *lane) closePhase(at float64) {
-	if n := len(l.phases); n > 0 && l.phases[n-1].end < 0 {
-		l.phases[n-1].end = at
+	if n := len(l.phases); n > 0 && l.phases[n-1].End < 0 {
+		l.phases[n-1].End = at
 	}
 }
 
@@ -329,105 +348,6 @@ func (t *Timeline) hideTip() {
 	t.tip.Hide()
 	t.tipBg.Hide()
 }
-
-// CreateRenderer draws the raster under the labels and the tip.
-func (t *Timeline) CreateRenderer() fyne.WidgetRenderer {
-	return &timelineRenderer{t: t}
-}
-
-type timelineRenderer struct {
-	t *Timeline
-}
-
-func (r *timelineRenderer) Layout(s fyne.Size) {
-	if s == r.t.size && r.t.raster.Size() == s {
-		return
-	}
-	r.t.raster.Resize(s)
-	r.t.size = s
-	r.rebuildLabels()
-}
-
-func (r *timelineRenderer) MinSize() fyne.Size { return r.t.MinSize() }
-
-func (r *timelineRenderer) Refresh() {
-	r.rebuildLabels()
-	r.t.raster.Refresh()
-}
-
-// rebuildLabels places the lane names and the seconds of the axis.
-func (r *timelineRenderer) rebuildLabels() {
-	t := r.t
-	used := 0
-	text := func(s string, c color.Color, pos fyne.Position, bold bool, textSize float32) {
-		var tx *canvas.Text
-		if used < len(t.texts) {
-			tx = t.texts[used]
-		} else {
-			tx = canvas.NewText("", c)
-			t.texts = append(t.texts, tx)
-		}
-		used++
-		style := fyne.TextStyle{Bold: bold}
-		if tx.Text == s && tx.Color == c && tx.TextSize == textSize && tx.TextStyle == style && tx.Position() == pos {
-			return // unchanged: refreshing would draw its texture again
-		}
-		tx.Text, tx.Color = s, c
-		tx.TextSize, tx.TextStyle = textSize, style
-		tx.Move(pos)
-		tx.Resize(tx.MinSize())
-		tx.Refresh()
-	}
-	size := t.Size()
-	variant := fyne.CurrentApp().Settings().ThemeVariant()
-	fg := theme.Color(theme.ColorNameForeground)
-	laneH := t.laneHeight()
-	// The lanes' names: in the caption size where the lanes have room for
-	// it, smaller where they have not (down to timelineMinLabelSize), and
-	// where even that does not fit, a name only where it does not run into
-	// the one above: never one over another.
-	labelSize := theme.CaptionTextSize()
-	labelH := laneLabelHeight(labelSize)
-	for labelH > laneH && labelSize > timelineMinLabelSize {
-		labelSize = max(labelSize-0.5, timelineMinLabelSize)
-		labelH = laneLabelHeight(labelSize)
-	}
-	lanesH := size.Height - timelineAxisHeight
-	free := float32(math.Inf(-1)) // the top of the room left below the last name
-	for i, l := range t.lanes {
-		y := min(max(float32(i)*laneH+(laneH-labelH)/2, 0), lanesH-labelH)
-		if y < free || y < 0 {
-			continue
-		}
-		free = y + labelH
-		name := fitLabel(l.label, labelSize, timelineLabelWidth-2*theme.Padding())
-		text(name, SlotColor(l.slot, variant), fyne.NewPos(theme.Padding(), y), true, labelSize)
-	}
-	x0, w := t.plot()
-	span := t.span()
-	step := axisStep(span, float64(w))
-	for s := 0.0; s <= span; s += step {
-		label := fmt.Sprintf("%g s", s/1000)
-		x := x0 + float32(s/span)*w
-		text(label, fg, fyne.NewPos(x-8, size.Height-timelineAxisHeight+3), false, theme.CaptionTextSize())
-	}
-	for _, tx := range t.texts[used:] {
-		if tx.Text != "" {
-			tx.Text = ""
-			tx.Refresh()
-		}
-	}
-}
-
-func (r *timelineRenderer) Objects() []fyne.CanvasObject {
-	objs := []fyne.CanvasObject{r.t.raster}
-	for _, tx := range r.t.texts {
-		objs = append(objs, tx)
-	}
-	return append(objs, r.t.tipBg, r.t.tip)
-}
-
-func (r *timelineRenderer) Destroy() {}
 
 var (
 	_ desktop.Hoverable = (*Timeline)(nil)

@@ -1,4 +1,4 @@
-package ui
+package widgets
 
 import (
 	"fyne.io/fyne/v2"
@@ -8,11 +8,11 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// foldLine is a one-line summary that folds and unfolds what it sums up
+// FoldLine is a one-line summary that folds and unfolds what it sums up
 // (a pane's reasoning): a chevron and a line of italic text in a colour of
 // the theme. A tap toggles it; so do Space and Return once it has the
 // keyboard (Tab reaches it). Use it on the Fyne thread only.
-type foldLine struct {
+type FoldLine struct {
 	widget.BaseWidget
 
 	text  string
@@ -24,22 +24,31 @@ type foldLine struct {
 	hovered, focused bool
 }
 
-func newFoldLine(color fyne.ThemeColorName, onToggle func(open bool)) *foldLine {
-	l := &foldLine{color: color, onToggle: onToggle}
+// NewFoldLine makes a folded line whose text is in the theme's colour
+// color; onToggle, if not nil, hears of each fold or unfold by the user, on
+// the Fyne thread.
+func NewFoldLine(color fyne.ThemeColorName, onToggle func(open bool)) *FoldLine {
+	l := &FoldLine{color: color, onToggle: onToggle}
 	l.ExtendBaseWidget(l)
 	return l
 }
 
 // SetText shows text, refreshing only when it changed.
-func (l *foldLine) SetText(text string) {
+func (l *FoldLine) SetText(text string) {
 	if text != l.text {
 		l.text = text
 		l.Refresh()
 	}
 }
 
+// Text is the text shown.
+func (l *FoldLine) Text() string { return l.text }
+
+// Open reports whether the line is open: what it sums up is shown.
+func (l *FoldLine) Open() bool { return l.open }
+
 // SetOpen shows the line open (what it sums up is shown) or folded.
-func (l *foldLine) SetOpen(open bool) {
+func (l *FoldLine) SetOpen(open bool) {
 	if open != l.open {
 		l.open = open
 		l.Refresh()
@@ -47,7 +56,7 @@ func (l *foldLine) SetOpen(open bool) {
 }
 
 // toggle folds or unfolds, as the user asked.
-func (l *foldLine) toggle() {
+func (l *FoldLine) toggle() {
 	l.SetOpen(!l.open)
 	if l.onToggle != nil {
 		l.onToggle(l.open)
@@ -55,35 +64,35 @@ func (l *foldLine) toggle() {
 }
 
 // Tapped toggles.
-func (l *foldLine) Tapped(*fyne.PointEvent) { l.toggle() }
+func (l *FoldLine) Tapped(*fyne.PointEvent) { l.toggle() }
 
 // Cursor is the pointing hand: the line is a control.
-func (l *foldLine) Cursor() desktop.Cursor { return desktop.PointerCursor }
+func (l *FoldLine) Cursor() desktop.Cursor { return desktop.PointerCursor }
 
 // MouseIn highlights the line.
-func (l *foldLine) MouseIn(*desktop.MouseEvent) { l.hovered = true; l.Refresh() }
+func (l *FoldLine) MouseIn(*desktop.MouseEvent) { l.hovered = true; l.Refresh() }
 
 // MouseMoved does nothing.
-func (l *foldLine) MouseMoved(*desktop.MouseEvent) {}
+func (l *FoldLine) MouseMoved(*desktop.MouseEvent) {}
 
 // MouseOut removes the highlight.
-func (l *foldLine) MouseOut() { l.hovered = false; l.Refresh() }
+func (l *FoldLine) MouseOut() { l.hovered = false; l.Refresh() }
 
 // FocusGained marks the line as having the keyboard.
-func (l *foldLine) FocusGained() { l.focused = true; l.Refresh() }
+func (l *FoldLine) FocusGained() { l.focused = true; l.Refresh() }
 
 // FocusLost removes the mark.
-func (l *foldLine) FocusLost() { l.focused = false; l.Refresh() }
+func (l *FoldLine) FocusLost() { l.focused = false; l.Refresh() }
 
 // TypedRune toggles on a space.
-func (l *foldLine) TypedRune(r rune) {
+func (l *FoldLine) TypedRune(r rune) {
 	if r == ' ' {
 		l.toggle()
 	}
 }
 
 // TypedKey toggles on Return or Enter (Space comes as a rune).
-func (l *foldLine) TypedKey(k *fyne.KeyEvent) {
+func (l *FoldLine) TypedKey(k *fyne.KeyEvent) {
 	switch k.Name {
 	case fyne.KeyReturn, fyne.KeyEnter:
 		l.toggle()
@@ -91,7 +100,7 @@ func (l *foldLine) TypedKey(k *fyne.KeyEvent) {
 }
 
 // CreateRenderer draws the highlight, the chevron and the text.
-func (l *foldLine) CreateRenderer() fyne.WidgetRenderer {
+func (l *FoldLine) CreateRenderer() fyne.WidgetRenderer {
 	r := &foldLineRenderer{l: l, bg: canvas.NewRectangle(nil), icon: widget.NewIcon(nil), text: canvas.NewText("", nil)}
 	r.bg.CornerRadius = theme.InputRadiusSize()
 	r.text.TextStyle = fyne.TextStyle{Italic: true}
@@ -100,7 +109,7 @@ func (l *foldLine) CreateRenderer() fyne.WidgetRenderer {
 }
 
 type foldLineRenderer struct {
-	l    *foldLine
+	l    *FoldLine
 	bg   *canvas.Rectangle
 	icon *widget.Icon
 	text *canvas.Text
@@ -157,8 +166,8 @@ func (r *foldLineRenderer) Objects() []fyne.CanvasObject {
 func (r *foldLineRenderer) Destroy() {}
 
 var (
-	_ fyne.Tappable      = (*foldLine)(nil)
-	_ fyne.Focusable     = (*foldLine)(nil)
-	_ desktop.Hoverable  = (*foldLine)(nil)
-	_ desktop.Cursorable = (*foldLine)(nil)
+	_ fyne.Tappable      = (*FoldLine)(nil)
+	_ fyne.Focusable     = (*FoldLine)(nil)
+	_ desktop.Hoverable  = (*FoldLine)(nil)
+	_ desktop.Cursorable = (*FoldLine)(nil)
 )

@@ -1,4 +1,4 @@
-package ui
+package widgets
 
 import (
 	"bytes"
@@ -21,8 +21,8 @@ type row struct {
 }
 
 // style is how a span is drawn: its slot's colour, subdued with dimStyle,
-// or the text's colour with userStyle. It fits a byte: slots are fewer
-// than MaxPanes.
+// or the text's colour with userStyle. It fits a byte: the app's slots
+// (fewer than its panes) fit slotBits.
 type style uint8
 
 const (

@@ -1,4 +1,4 @@
-package ui
+package widgets
 
 import (
 	"image"
@@ -34,9 +34,9 @@ func TestLegendReadable(t *testing.T) {
 		v    fyne.ThemeVariant
 	}{{"dark", theme.VariantDark}, {"light", theme.VariantLight}} {
 		t.Run(tt.name, func(t *testing.T) {
-			th := variantTheme{newAppTheme(), tt.v}
+			th := variantTheme{NewTheme(), tt.v}
 			test.NewTempApp(t).Settings().SetTheme(th)
-			l := newTimelineLegend()
+			l := NewTimelineLegend()
 			test.NewTempWindow(t, l)
 			r := test.WidgetRenderer(l).(*legendRenderer)
 			fg := color.NRGBAModel.Convert(th.Color(theme.ColorNameForeground, tt.v)).(color.NRGBA)

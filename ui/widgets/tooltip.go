@@ -1,4 +1,4 @@
-package ui
+package widgets
 
 import (
 	"time"
@@ -14,10 +14,10 @@ import (
 // tipDelay is how long the pointer rests on a control before its tip shows.
 const tipDelay = 500 * time.Millisecond
 
-// tipLayer draws tooltips above the window's content. It is a layer of its
+// TipLayer draws tooltips above the window's content. It is a layer of its
 // own, not a pop-up: a pop-up would take the next click, and the click
 // belongs to the control under the pointer.
-type tipLayer struct {
+type TipLayer struct {
 	box  *fyne.Container
 	bg   *canvas.Rectangle
 	text *canvas.Text
@@ -29,11 +29,15 @@ type tipLayer struct {
 	// is not yet known to the canvas, and refreshing it alone paints
 	// nothing.
 	repaint func(fyne.CanvasObject)
+	// window is the size of the window, which a tip stays inside.
+	window func() fyne.Size
 }
 
-// newTipLayer makes the layer; after runs a func on the Fyne thread later.
-func newTipLayer(after func(time.Duration, func()), repaint func(fyne.CanvasObject)) *tipLayer {
-	l := &tipLayer{after: after, repaint: repaint}
+// NewTipLayer makes the layer of a window: after runs a func on the Fyne
+// thread later, repaint asks the window to paint an object again, window
+// is the window's size. Place Object over the window's content.
+func NewTipLayer(after func(time.Duration, func()), repaint func(fyne.CanvasObject), window func() fyne.Size) *TipLayer {
+	l := &TipLayer{after: after, repaint: repaint, window: window}
 	l.bg = canvas.NewRectangle(theme.Color(theme.ColorNameOverlayBackground))
 	l.bg.StrokeColor = theme.Color(theme.ColorNameInputBorder)
 	l.bg.StrokeWidth = 1
@@ -46,9 +50,13 @@ func newTipLayer(after func(time.Duration, func()), repaint func(fyne.CanvasObje
 	return l
 }
 
+// Object is the layer, to place over the window's content.
+func (l *TipLayer) Object() fyne.CanvasObject { return l.box }
+
 // request shows tip near abs (the pointer, in window coordinates) after
-// tipDelay, within a window of size win.
-func (l *tipLayer) request(tip string, abs fyne.Position, win fyne.Size) {
+// tipDelay, within the window as large as it is now.
+func (l *TipLayer) request(tip string, abs fyne.Position) {
+	win := l.window()
 	l.shown++
 	n := l.shown
 	l.after(tipDelay, func() {
@@ -59,7 +67,7 @@ func (l *tipLayer) request(tip string, abs fyne.Position, win fyne.Size) {
 }
 
 // show puts tip below and right of abs, inside the window.
-func (l *tipLayer) show(tip string, abs fyne.Position, win fyne.Size) {
+func (l *TipLayer) show(tip string, abs fyne.Position, win fyne.Size) {
 	l.text.Text = tip
 	l.text.Color = theme.Color(theme.ColorNameForeground)
 	l.bg.FillColor = theme.Color(theme.ColorNameOverlayBackground)
@@ -83,7 +91,7 @@ func (l *tipLayer) show(tip string, abs fyne.Position, win fyne.Size) {
 }
 
 // hide hides the tip, and one that is still to come.
-func (l *tipLayer) hide() {
+func (l *TipLayer) hide() {
 	l.shown++
 	if l.text.Visible() {
 		l.bg.Hide()
@@ -93,25 +101,29 @@ func (l *tipLayer) hide() {
 }
 
 // Tip is the tooltip of the control, shown while the pointer rests on it.
-func (l *tipLayer) Tip() string {
+func (l *TipLayer) Tip() string {
 	if !l.text.Visible() {
 		return ""
 	}
 	return l.text.Text
 }
 
-// tipButton is a button with a tooltip: icon-only buttons say what they do.
-type tipButton struct {
+// TipButton is a button with a tooltip: icon-only buttons say what they do.
+// Make one with TipLayer.NewButton.
+type TipButton struct {
 	widget.Button
-	base   fyne.Resource // its own icon, while flash shows another
-	tip    string
-	layer  *tipLayer
-	window func() fyne.Size
+	base  fyne.Resource // its own icon, while Flash shows another
+	tip   string
+	layer *TipLayer
 }
 
-// newTipButton makes a low-importance icon button with a tooltip.
-func (a *App) newTipButton(icon fyne.Resource, tip string, tapped func()) *tipButton {
-	b := &tipButton{tip: tip, layer: a.tips, window: func() fyne.Size { return a.win.Canvas().Size() }}
+// Tip is the button's tooltip.
+func (b *TipButton) Tip() string { return b.tip }
+
+// NewButton makes a low-importance icon button whose tooltip shows in the
+// layer.
+func (l *TipLayer) NewButton(icon fyne.Resource, tip string, tapped func()) *TipButton {
+	b := &TipButton{tip: tip, layer: l}
 	b.Icon, b.base, b.OnTapped = icon, icon, tapped
 	b.Importance = widget.LowImportance
 	b.ExtendBaseWidget(b)
@@ -119,31 +131,31 @@ func (a *App) newTipButton(icon fyne.Resource, tip string, tapped func()) *tipBu
 }
 
 // MouseIn starts the tip's delay.
-func (b *tipButton) MouseIn(e *desktop.MouseEvent) {
+func (b *TipButton) MouseIn(e *desktop.MouseEvent) {
 	b.Button.MouseIn(e)
-	b.layer.request(b.tip, e.AbsolutePosition, b.window())
+	b.layer.request(b.tip, e.AbsolutePosition)
 }
 
 // MouseMoved keeps the tip where it is.
-func (b *tipButton) MouseMoved(e *desktop.MouseEvent) { b.Button.MouseMoved(e) }
+func (b *TipButton) MouseMoved(e *desktop.MouseEvent) { b.Button.MouseMoved(e) }
 
 // MouseOut hides the tip.
-func (b *tipButton) MouseOut() {
+func (b *TipButton) MouseOut() {
 	b.Button.MouseOut()
 	b.layer.hide()
 }
 
 // Tapped hides the tip and acts.
-func (b *tipButton) Tapped(e *fyne.PointEvent) {
+func (b *TipButton) Tapped(e *fyne.PointEvent) {
 	b.layer.hide()
 	b.Button.Tapped(e)
 }
 
-// flash shows icon instead of the button's own for a moment: "copied".
-func (b *tipButton) flash(icon fyne.Resource) {
+// Flash shows icon instead of the button's own for a moment: "copied".
+func (b *TipButton) Flash(icon fyne.Resource) {
 	b.SetIcon(icon)
-	b.layer.after(flashFor, func() { b.SetIcon(b.base) })
+	b.layer.after(FlashFor, func() { b.SetIcon(b.base) })
 }
 
-// flashFor is how long a button shows that it did something.
-const flashFor = 1500 * time.Millisecond
+// FlashFor is how long a button shows that it did something (Flash).
+const FlashFor = 1500 * time.Millisecond

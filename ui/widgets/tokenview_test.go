@@ -1,4 +1,4 @@
-package ui
+package widgets
 
 import (
 	"bytes"
@@ -12,10 +12,11 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"github.com/tokenloom/tokenloom/internal/testkit/uitest"
 )
 
 func newTestView(t testing.TB, w, h float32) *TokenView {
-	test.NewTempApp(t).Settings().SetTheme(newAppTheme())
+	test.NewTempApp(t).Settings().SetTheme(NewTheme())
 	v := NewTokenView()
 	win := test.NewTempWindow(t, v)
 	win.Resize(fyne.NewSize(w, h))
@@ -55,10 +56,10 @@ func TestTokenViewDimSpans(t *testing.T) {
 		t.Errorf("spans after wrapping %+v, want %+v", got, in)
 	}
 	variant := fyne.CurrentApp().Settings().ThemeVariant()
-	if c := textColorsIn(v, "answer"); len(c) != 1 || c[0] != SlotColor(1, variant) {
+	if c := uitest.TextColors(v, "answer"); len(c) != 1 || c[0] != SlotColor(1, variant) {
 		t.Errorf("answer drawn in %v, want %v", c, SlotColor(1, variant))
 	}
-	if c := textColorsIn(v, "thinking"); len(c) != 1 || c[0] != SlotDimColor(1, variant) {
+	if c := uitest.TextColors(v, "thinking"); len(c) != 1 || c[0] != SlotDimColor(1, variant) {
 		t.Errorf("reasoning drawn in %v, want %v", c, SlotDimColor(1, variant))
 	}
 	if SlotDimColor(1, variant) == SlotColor(1, variant) {
@@ -244,7 +245,7 @@ func TestTokenViewTextSize(t *testing.T) {
 		v.Append(Span{Text: fmt.Sprintf("word%d ", i)})
 	}
 	rows := v.RowCount()
-	fyne.CurrentApp().Settings().SetTheme(bigText{newAppTheme()})
+	fyne.CurrentApp().Settings().SetTheme(bigText{NewTheme()})
 	v.Refresh()
 	if v.RowCount() <= rows {
 		t.Errorf("text twice as big, yet %d rows (was %d)", v.RowCount(), rows)
@@ -350,7 +351,7 @@ func benchToken(i int) string {
 // that SlotColor uses.
 func TestBackgroundsMatchTheme(t *testing.T) {
 	test.NewTempApp(t)
-	th := newAppTheme()
+	th := NewTheme()
 	for v, want := range map[fyne.ThemeVariant]color.NRGBA{theme.VariantDark: darkBackground, theme.VariantLight: lightBackground} {
 		if got := color.NRGBAModel.Convert(th.Color(theme.ColorNameBackground, v)); got != want {
 			t.Errorf("variant %d background %v, SlotColor assumes %v", v, got, want)
@@ -416,7 +417,7 @@ func TestTokenRowRedrawAllocs(t *testing.T) {
 	}
 	// The colours are the theme's, and follow a change of theme.
 	variant := fyne.CurrentApp().Settings().ThemeVariant()
-	for _, th := range []fyne.Theme{newAppTheme(), redSlotsTheme{newAppTheme()}} {
+	for _, th := range []fyne.Theme{NewTheme(), redSlotsTheme{NewTheme()}} {
 		fyne.CurrentApp().Settings().SetTheme(th)
 		r.set(src)
 		for k, sp := range spans {

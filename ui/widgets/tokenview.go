@@ -1,4 +1,4 @@
-package ui
+package widgets
 
 import (
 	"image/color"
@@ -148,8 +148,22 @@ func (v *TokenView) TypedKey(k *fyne.KeyEvent) {
 	}
 }
 
+// Following reports whether the view scrolls to new text.
+func (v *TokenView) Following() bool { return v.follow }
+
+// ScrollOffset is how far the view is scrolled from the top.
+func (v *TokenView) ScrollOffset() float32 { return v.offset }
+
 // ScrollToBottom shows the end of the text and follows it.
 func (v *TokenView) ScrollToBottom() { v.ScrollToOffset(v.maxOffset()) }
+
+// WholeRows is the height, up to h, of whole rows of the text and no more
+// than all of them: a view that tall, scrolled to the end, shows no row
+// cut at its top.
+func (v *TokenView) WholeRows(h float32) float32 {
+	h = min(h, v.contentHeight())
+	return rowGap + float32(int((h-rowGap)/v.pitch()))*v.pitch()
+}
 
 // pitch is the distance from one row to the next.
 func (v *TokenView) pitch() float32 { return v.rowHeight() + rowGap }

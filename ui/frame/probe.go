@@ -1,4 +1,4 @@
-package ui
+package frame
 
 import (
 	"image"
@@ -71,9 +71,9 @@ func (p *Probe) Frames() int {
 	return p.frames
 }
 
-// object is the raster to place in the window, at the top left corner. It
+// Object is the raster to place in the window, at the top left corner. It
 // is sized here, with the app running: a resize refreshes.
-func (p *Probe) object() fyne.CanvasObject {
+func (p *Probe) Object() fyne.CanvasObject {
 	p.raster.Resize(fyne.NewSize(1, 1))
 	return p.raster
 }
@@ -104,15 +104,15 @@ func (p *Probe) frame(w, h int) image.Image {
 	return image.NewRGBA(image.Rect(0, 0, max(w, 1), max(h, 1)))
 }
 
-// runStarted starts counting tokens of a new run.
-func (p *Probe) runStarted() {
+// RunStarted starts counting tokens of a new run.
+func (p *Probe) RunStarted() {
 	p.mu.Lock()
 	clear(p.counts)
 	p.mu.Unlock()
 }
 
-// applied notes the tokens of a batch that the views have just taken.
-func (p *Probe) applied(batch []client.IndexedEvent) {
+// Applied notes the tokens of a batch that the views have just taken.
+func (p *Probe) Applied(batch []client.IndexedEvent) {
 	p.mu.Lock()
 	n := 0
 	for _, ev := range batch {
@@ -130,16 +130,16 @@ func (p *Probe) applied(batch []client.IndexedEvent) {
 	}
 }
 
-// loaded notes that the window is ready to run.
-func (p *Probe) loaded() {
+// Loaded notes that the window is ready to run.
+func (p *Probe) Loaded() {
 	p.mu.Lock()
 	p.ready = true
 	p.mu.Unlock()
 	p.raster.Refresh()
 }
 
-// runEnded notes that a run has ended; onRunEnd follows with the next frame.
-func (p *Probe) runEnded() {
+// RunEnded notes that a run has ended; onRunEnd follows with the next frame.
+func (p *Probe) RunEnded() {
 	p.mu.Lock()
 	p.ended = true
 	p.mu.Unlock()

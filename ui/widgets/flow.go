@@ -1,4 +1,4 @@
-package ui
+package widgets
 
 import (
 	"fyne.io/fyne/v2"
@@ -6,30 +6,31 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// flow lays its objects out in a row at their own sizes and wraps them to
+// Flow lays its objects out in a row at their own sizes and wraps them to
 // the next row where the width ends, like words: a narrow window keeps every
 // button of the toolbar within reach.
 //
-// A layout's MinSize cannot know the width it will get, so flow is a widget
+// A layout's MinSize cannot know the width it will get, so Flow is a widget
 // that remembers the last width it was laid out at, and asks its parent for
 // a new layout when that width needs another number of rows.
-type flow struct {
+type Flow struct {
 	widget.BaseWidget
 	objects []fyne.CanvasObject
 	width   float32 // of the last layout; 0 before the first
 }
 
-func newFlow(objects ...fyne.CanvasObject) *flow {
-	f := &flow{objects: objects}
+// NewFlow lays objects out in rows.
+func NewFlow(objects ...fyne.CanvasObject) *Flow {
+	f := &Flow{objects: objects}
 	f.ExtendBaseWidget(f)
 	return f
 }
 
-func (f *flow) CreateRenderer() fyne.WidgetRenderer { return &flowRenderer{f: f} }
+func (f *Flow) CreateRenderer() fyne.WidgetRenderer { return &flowRenderer{f: f} }
 
 // rows places the objects in rows no wider than width (one object a row at
 // least) and returns the height they take; place moves them there if set.
-func (f *flow) rows(width float32, place bool) float32 {
+func (f *Flow) rows(width float32, place bool) float32 {
 	pad := theme.Padding()
 	var x, y, rowH float32
 	for _, o := range f.objects {
@@ -52,7 +53,7 @@ func (f *flow) rows(width float32, place bool) float32 {
 }
 
 type flowRenderer struct {
-	f *flow
+	f *Flow
 }
 
 func (r *flowRenderer) Layout(s fyne.Size) {

@@ -1,4 +1,4 @@
-package ui
+package frame
 
 import (
 	"sync/atomic"
@@ -17,7 +17,7 @@ func TestMinCache(t *testing.T) {
 	var gen atomic.Uint64
 	r := canvas.NewRectangle(nil)
 	r.SetMinSize(fyne.NewSize(10, 10))
-	c := withMinCache(&gen, r)
+	c := WithMinCache(&gen, r)
 	if c.MinSize() != fyne.NewSize(10, 10) {
 		t.Fatalf("MinSize %v", c.MinSize())
 	}
