@@ -1,13 +1,15 @@
 package server
 
 import (
+	"context"
 	"math"
 	"time"
 )
 
-// Clock is the server's time for run times (every event's t_ms) and for the
-// playback of replays. Tests set a fake one in Config.Clock to play replays
-// without waiting; the demo sources, eviction and timeouts keep real time.
+// Clock is the server's time for run times (every event's t_ms), for the
+// demo sources' scripts and for the playback of replays. Tests set a fake
+// one in Config.Clock to play demo runs and replays without waiting, with
+// exact figures; eviction, timeouts and the model servers keep real time.
 // A Clock is used by many goroutines at once.
 type Clock interface {
 	// Now returns the current time. Run times are differences of two Now
@@ -40,6 +42,18 @@ type realTimer struct{ t *time.Timer }
 
 func (t realTimer) C() <-chan time.Time { return t.t.C }
 func (t realTimer) Stop() bool          { return t.t.Stop() }
+
+// sleep waits d on clock, or until ctx ends; it returns ctx's error then.
+func sleep(ctx context.Context, clock Clock, d time.Duration) error {
+	t := clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C():
+		return nil
+	}
+}
 
 // durationOf converts seconds to a Duration, rounded to the nanosecond,
 // saturating instead of overflowing: NaN and negative values are 0, and

@@ -84,9 +84,10 @@ type Config struct {
 	Version string
 	// Logger receives the server's log. Default: discard.
 	Logger *slog.Logger
-	// Clock stamps every event's t_ms and paces replays. Default
-	// RealClock. The demo sources, eviction and timeouts use real time
-	// whatever it is.
+	// Clock stamps every event's t_ms, paces the demo sources and
+	// replays, and is the demo sources' own account of a stream's time.
+	// Default RealClock. Eviction, timeouts and the model servers use real
+	// time whatever it is.
 	Clock Clock
 }
 

@@ -16,15 +16,25 @@ import (
 // another. Two simulate a machine of their own for each run: demo/shared
 // one engine whose capacity the run's streams share, demo/oneslot a server
 // that answers one request at a time. Use it through NewDemo.
+//
+// Its scripts play on a Clock (WithClock): the times of its tokens and its
+// own account of a stream's time come from it, so that on a fake clock a
+// demo run takes no real time and its figures are exact.
 type Demo struct {
+	clock Clock
+	// waits counts demo/oneslot's streams queued behind the one it serves.
+	waits waitRoom
+
 	mu      sync.Mutex
 	engines map[engineKey]*demoEngine
 }
 
 var _ Source = (*Demo)(nil)
 
-// NewDemo returns the demo source.
-func NewDemo() *Demo { return &Demo{engines: map[engineKey]*demoEngine{}} }
+// NewDemo returns the demo source. Of the SourceOptions it takes WithClock.
+func NewDemo(opts ...SourceOption) *Demo {
+	return &Demo{clock: newSourceOptions(opts).clock, engines: map[engineKey]*demoEngine{}}
+}
 
 // Defaults of the demo sources.
 const (
@@ -87,7 +97,7 @@ func DemoModelNames() []string {
 // time it generated.
 func (d *Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result, error) {
 	emit.Sent()
-	start := time.Now()
+	start := d.clock.Now()
 	var s script
 	limit := -1
 	if p := req.Options.NumPredict; p != nil && *p >= 0 {
@@ -124,122 +134,12 @@ func (d *Demo) Generate(ctx context.Context, req Request, emit Emitter) (Result,
 	default:
 		return Result{}, modelNotFound(req.Model, "demo sources: "+strings.Join(DemoModelNames(), ", "))
 	}
-	res, err := playScript(ctx, s, limit, emit)
+	res, err := playScript(ctx, d.clock, s, limit, emit)
 	if err == nil {
-		res.Clock = &ServerClock{Generation: time.Since(start)}
+		res.Clock = &ServerClock{Generation: d.clock.Now().Sub(start)}
 	}
 	return res, err
 }
-
-// engineKey names the simulated machine of a run's streams of one model.
-type engineKey struct{ run, model string }
-
-// demoEngine is the simulated machine of demo/shared or demo/oneslot in one
-// run.
-type demoEngine struct {
-	users int // the streams using it
-	// shared: the next tick of the engine not yet taken
-	mu   sync.Mutex
-	next time.Time
-	// oneslot: holds a token while a stream is answered
-	slot chan struct{}
-}
-
-// engine returns the engine of key, made on first use; release it with
-// the function returned.
-func (d *Demo) engine(key engineKey) (*demoEngine, func()) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	e := d.engines[key]
-	if e == nil {
-		e = &demoEngine{slot: make(chan struct{}, 1)}
-		d.engines[key] = e
-	}
-	e.users++
-	return e, func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if e.users--; e.users == 0 {
-			delete(d.engines, key)
-		}
-	}
-}
-
-// tick takes the engine's next free tick: one every 1/EngineRate seconds,
-// handed out in turn, so that k streams asking at once get one in k each.
-func (e *demoEngine) tick() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.next = later(e.next, time.Now()).Add(time.Second / EngineRate)
-	return e.next
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-// onEngine counts on the run's engine of req.Model: demo/shared takes each
-// token's tick of the shared engine; demo/oneslot waits queued for the one
-// slot, then counts at EngineRate.
-func (d *Demo) onEngine(ctx context.Context, req Request, limit int, emit Emitter) (Result, error) {
-	start := time.Now()
-	e, release := d.engine(engineKey{req.Run, req.Model})
-	defer release()
-	n := DefaultEngineTokens
-	if limit >= 0 {
-		n = limit
-	}
-	var clock ServerClock
-	if req.Model == wire.DemoOneSlot {
-		select {
-		case e.slot <- struct{}{}:
-		default:
-			emit.Phase(wire.PhaseQueued)
-			select {
-			case e.slot <- struct{}{}:
-			case <-ctx.Done():
-				return Result{}, ctx.Err()
-			}
-			clock.Queued = time.Since(start)
-		}
-		defer func() { <-e.slot }()
-	}
-	emit.Phase(wire.PhaseGenerating)
-	began := time.Now()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for i := range n {
-		at := began.Add(time.Duration(i+1) * time.Second / EngineRate)
-		if req.Model == wire.DemoShared {
-			at = e.tick()
-		}
-		if wait := time.Until(at); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				return Result{}, ctx.Err()
-			case <-timer.C:
-			}
-		}
-		emit.Token(countWord(i))
-	}
-	clock.Generation = time.Since(began)
-	reason := wire.ReasonStop
-	if limit >= 0 {
-		reason = wire.ReasonLength
-	}
-	return Result{Reason: reason, Clock: &clock}, nil
-}
-
-// countWord is token i of the engines' counting: " one", " two", …
-// " twenty", then again.
-func countWord(i int) string { return " " + countWords[i%len(countWords)] }
-
-var countWords = strings.Fields(`one two three four five six seven eight nine ten
-	eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty`)
 
 // script is n tokens, each with its time after the start, made as they
 // are played: a long flood holds no list of its tokens.
@@ -277,30 +177,25 @@ func rateOf(o wire.Options, def float64) float64 {
 	return def
 }
 
-// playScript emits the script's tokens at their times; limit < 0 means no
-// token limit.
-func playScript(ctx context.Context, s script, limit int, emit Emitter) (Result, error) {
+// playScript emits the script's tokens at their times on clock; limit < 0
+// means no token limit.
+func playScript(ctx context.Context, clock Clock, s script, limit int, emit Emitter) (Result, error) {
 	thinking := func(i int) bool { return s.thinking != nil && s.thinking(i) }
 	if s.n > 0 && thinking(0) {
 		emit.Phase(wire.PhaseThinking)
 	} else {
 		emit.Phase(wire.PhaseGenerating)
 	}
-	start := time.Now()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	start := clock.Now()
 	for i := range s.n {
 		if limit >= 0 && i >= limit {
 			return Result{Reason: wire.ReasonLength}, nil
 		}
 		// Sleep only when more than a millisecond ahead: fast floods would
 		// otherwise spend their time in timers.
-		if wait := s.at(i) - time.Since(start); wait > time.Millisecond {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				return Result{}, ctx.Err()
-			case <-timer.C:
+		if wait := s.at(i) - clock.Now().Sub(start); wait > time.Millisecond {
+			if err := sleep(ctx, clock, wait); err != nil {
+				return Result{}, err
 			}
 		} else if err := ctx.Err(); err != nil {
 			return Result{}, err

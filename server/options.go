@@ -2,8 +2,10 @@ package server
 
 import "time"
 
-// SourceOption configures a source made by NewOllama or NewOpenAI: every
-// model server takes the same options.
+// SourceOption configures a source made by NewOllama, NewOpenAI or NewDemo:
+// every source takes the same options, and uses those that concern it (the
+// demo sources send no request, so have no silence limits; a model server
+// keeps its own pace, whatever the clock).
 type SourceOption func(*sourceOptions)
 
 // sourceOptions are the settings the SourceOptions set, with their
@@ -15,10 +17,12 @@ type sourceOptions struct {
 	// endpoint is the name of the configured endpoint the source is, for
 	// its messages; "" for the local Ollama.
 	endpoint string
+	// clock paces the demo sources (see WithClock).
+	clock Clock
 }
 
 func newSourceOptions(opts []SourceOption) sourceOptions {
-	o := sourceOptions{startTimeout: DefaultStartTimeout, stallTimeout: DefaultStallTimeout}
+	o := sourceOptions{startTimeout: DefaultStartTimeout, stallTimeout: DefaultStallTimeout, clock: RealClock{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -47,4 +51,18 @@ func WithSilenceLimits(start, stall time.Duration) SourceOption {
 // asEndpoint names the source as a configured endpoint, for its messages.
 func asEndpoint(name string) SourceOption {
 	return func(o *sourceOptions) { o.endpoint = name }
+}
+
+// WithClock sets the clock the demo sources play their scripts on: when
+// each token is due, and their own account of a stream's time
+// (Result.Clock). Default RealClock; New passes Config.Clock, so that a
+// fake clock plays a demo run without waiting. A nil clock keeps the
+// default. The silence limits of a model server keep real time whatever it
+// is.
+func WithClock(c Clock) SourceOption {
+	return func(o *sourceOptions) {
+		if c != nil {
+			o.clock = c
+		}
+	}
 }

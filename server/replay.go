@@ -107,12 +107,5 @@ func (p *replayScript) sleepUntil(ctx context.Context, r *run, ms float64) error
 	if wait <= 0 {
 		return ctx.Err()
 	}
-	t := p.clock.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C():
-		return nil
-	}
+	return sleep(ctx, p.clock, wait)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -27,6 +26,9 @@ type run struct {
 	// back and its playback rate.
 	replayOf string
 	speed    float64
+	// turns lets a sync run's streams go one after another; nil in an
+	// async run.
+	turns *turns
 
 	// guarded by Server.mu
 	unfinished int
@@ -265,6 +267,7 @@ func (srv *Server) runStream(s *stream) {
 	defer srv.streamWG.Done()
 	defer srv.streamFinished(s)
 	defer s.cancel(nil)
+	defer s.run.turns.end(s.index) // after the terminal event, whatever ends the stream
 	// A panic in a source would take the whole process down: end this
 	// stream with an error instead, and let the others go on.
 	defer func() {
@@ -284,13 +287,9 @@ func (srv *Server) runStream(s *stream) {
 		s.finish(res, err)
 		return
 	}
-	if s.run.req.Mode == wire.ModeSync && s.index > 0 {
+	if s.run.turns != nil && s.index > 0 {
 		s.Phase(wire.PhaseWaiting)
-		for _, prev := range s.run.streams[:s.index] {
-			if !prev.wait(s.ctx) {
-				break
-			}
-		}
+		s.run.turns.wait(s.ctx, s.index)
 	}
 	if srv.streamsLife.Err() != nil {
 		// The server is closing. Its cancellation reaches the streams one
@@ -312,20 +311,4 @@ func (srv *Server) runStream(s *stream) {
 		srv.log.Info("stream failed", "stream", s.id, "model", s.spec.Model, "endpoint", s.spec.Endpoint, "err", err)
 	}
 	s.finish(res, err)
-}
-
-// wait blocks until the stream has ended or ctx is done; it reports whether
-// the stream ended.
-func (s *stream) wait(ctx context.Context) bool {
-	for {
-		_, wake, done := s.eventsFrom(math.MaxInt64)
-		if done {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-wake:
-		}
-	}
 }

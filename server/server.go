@@ -31,9 +31,12 @@
 // refusals; body.go reading request bodies; handlers.go the JSON
 // endpoints; transcript.go GET /api/runs/{id} written as it goes;
 // phases.go a stream's phases, exact at its end by its server's clock;
-// validate.go what requests may ask; conns.go the cap on connections.
+// validate.go what requests may ask; conns.go the cap on connections;
+// clock.go the Clock of run times, demos and replays; waits.go the streams
+// that wait for another (a sync run's turns, demo/oneslot's queue).
 // Sources: source.go the Source interface and the routing of model names,
-// options.go the options every model server takes, demo.go, ollama.go with
+// options.go the options every source takes, demo.go with demoengine.go
+// (the simulated machines of demo/shared and demo/oneslot), ollama.go with
 // ollamamodels.go (its models and what they can do), ollamaerrors.go (its
 // failures in sentences), silence.go (the silence limits) and queue.go (the
 // queued phase), openai.go (an OpenAI-compatible endpoint) with upstream.go
@@ -60,10 +63,12 @@ import (
 // Server is the embedded SSE server. Create it with New, then either Start
 // it on a loopback address or mount Handler yourself; Close stops it.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	demo    *Demo
-	ollama  *Ollama
+	cfg    Config
+	log    *slog.Logger
+	demo   *Demo
+	ollama *Ollama
+	// waits counts the streams of sync runs waiting for their turn.
+	waits   waitRoom
 	sources []route // by model name prefix; Ollama takes the rest
 	// endpoints are the configured endpoints, by name and in order.
 	endpoints    map[string]*endpoint
@@ -123,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 		streams:      map[string]*stream{},
 		release:      make(chan struct{}, 1),
 	}
-	s.demo = NewDemo()
+	s.demo = NewDemo(WithClock(cfg.Clock))
 	s.sources = []route{{wire.DemoPrefix, s.demo}}
 	s.budget = logBudget{max: cfg.MaxLogBytes, makeRoom: s.makeRoom}
 	s.life, s.stopLife = context.WithCancel(context.Background())

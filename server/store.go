@@ -27,6 +27,9 @@ var (
 // newRun makes a run of a validated request and its streams, not started.
 func (s *Server) newRun(req wire.RunRequest) *run {
 	r := &run{id: newID("r_"), req: req, clock: s.cfg.Clock, unfinished: len(req.Streams)}
+	if req.Mode == wire.ModeSync {
+		r.turns = newTurns(len(req.Streams), &s.waits)
+	}
 	for i, spec := range req.Streams {
 		ctx, cancel := context.WithCancelCause(s.streamsLife)
 		r.streams = append(r.streams, &stream{
@@ -200,14 +203,24 @@ type StoreStats struct {
 	LogBytes int64
 	// ActiveStreams is the number of streams not yet ended.
 	ActiveStreams int
+	// WaitingStreams is the number of ActiveStreams blocked until another
+	// stream ends: a sync run's streams before their turn, demo/oneslot's
+	// streams queued behind the one it serves. They hold no timer of
+	// Config.Clock, and a stream is off this count before it can run
+	// again: a test that plays a fake clock forward advances it when every
+	// other active stream waits for a timer (see
+	// internal/testkit/fakeclock).
+	WaitingStreams int
 }
 
 // Stats reports the run store's size.
 func (s *Server) Stats() StoreStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Counted under s.mu: a stream is off the waiting count before the
+	// stream that let it go is off the active one.
 	return StoreStats{Runs: len(s.runs), FinishedRuns: len(s.finished), FinishedBytes: s.stored,
-		LogBytes: s.budget.used.Load(), ActiveStreams: s.active}
+		LogBytes: s.budget.used.Load(), ActiveStreams: s.active, WaitingStreams: s.waits.count() + s.demo.waits.count()}
 }
 
 func (s *Server) lookupRun(id string) *run {
