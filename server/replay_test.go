@@ -83,7 +83,7 @@ func playOut(t *testing.T, srv *server.Server, clock *fakeclock.Clock) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), testenv.Patience)
 	defer cancel()
-	if err := clock.RunUntilIdle(ctx, func() int { return srv.Stats().ActiveStreams }); err != nil {
+	if err := clock.RunUntilIdle(ctx, fakeclock.Playing(srv)); err != nil {
 		t.Fatalf("replay did not end: %v (%+v, %d timers pending)", err, srv.Stats(), clock.Pending())
 	}
 }
@@ -215,7 +215,7 @@ func TestReplayCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), testenv.Patience)
 	defer cancel()
 	longID := created.Streams[3].ID
-	err = clock.RunUntil(ctx, func() int { return srv.Stats().ActiveStreams }, func() bool {
+	err = clock.RunUntil(ctx, fakeclock.Playing(srv), func() bool {
 		tr, err := cl.Run(ctx, created.ID)
 		return err == nil && strings.Count(tr.Streams[3].Text, " ") >= 1
 	})

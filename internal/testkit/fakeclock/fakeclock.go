@@ -1,12 +1,14 @@
 // Package fakeclock is a server.Clock for tests: its time moves only when
-// the test advances it, so a replay's timing can be checked exactly and
-// without waiting.
+// the test advances it, so the timing of a demo run or a replay can be
+// checked exactly and without waiting.
 //
 // With several streams playing at once, a test must advance only when every
 // stream is blocked on a timer; otherwise a stream that has not yet asked for
 // its next timer would find the time already past its deadline. RunUntilIdle
 // does that: it waits until the number of pending timers equals the number
-// of streams still running, then jumps to the earliest deadline.
+// of streams still running, then jumps to the earliest deadline. A stream
+// that waits for another (in a sync run, or queued on demo/oneslot) holds
+// no timer: Playing counts the streams of a server that play on its clock.
 package fakeclock
 
 import (
@@ -87,13 +89,25 @@ func (c *Clock) AdvanceToNext() (time.Time, bool) {
 	return c.now, true
 }
 
+// Playing returns the number of srv's streams that play on its clock, for
+// RunUntilIdle, RunUntil and Play: the streams not yet ended, less those
+// waiting for another stream to end (server.StoreStats.WaitingStreams),
+// which hold no timer.
+func Playing(srv *server.Server) func() int {
+	return func() int {
+		st := srv.Stats()
+		return st.ActiveStreams - st.WaitingStreams
+	}
+}
+
 // RunUntilIdle plays the clock forward until running reports 0: each time
 // as many timers are pending as running reports (every running stream is
 // blocked on its timer), it advances to the next deadline. running is
-// typically the server's Stats().ActiveStreams; between checks it waits a
-// little real time for the streams to get to their next timer. running must
-// not grow while it runs (start the streams first). It returns ctx's error
-// if ctx ends first.
+// typically Playing(srv); between checks it waits a little real time for
+// the streams to get to their next timer. No stream may start while it
+// runs (start them first); one stream may let another go (a sync run's
+// next stream) as long as running counts the other before the one ends. It
+// returns ctx's error if ctx ends first.
 func (c *Clock) RunUntilIdle(ctx context.Context, running func() int) error {
 	return c.RunUntil(ctx, running, func() bool { return false })
 }
@@ -102,26 +116,53 @@ func (c *Clock) RunUntilIdle(ctx context.Context, running func() int) error {
 // soon as stop reports true at a point where every running stream is
 // blocked on its timer (stop is checked before each advance).
 func (c *Clock) RunUntil(ctx context.Context, running func() int, stop func() bool) error {
+	return c.run(ctx, running, stop, false)
+}
+
+// Play plays the clock forward as RunUntilIdle does, from one run to the
+// next, until ctx ends: when nothing runs, it waits for streams to start
+// instead of returning. It is for a test whose runs are started by the code
+// under test (an app that starts its second run once its first has ended):
+// run it on a goroutine of its own and end it with ctx. Streams may start
+// only while running reports 0 (no stream plays), as they do when runs
+// follow one another. It returns ctx's error.
+func (c *Clock) Play(ctx context.Context, running func() int) error {
+	return c.run(ctx, running, func() bool { return false }, true)
+}
+
+// run advances the clock each time every running stream waits for a timer,
+// until running reports 0 (unless forever), stop reports true or ctx ends.
+// Between checks it waits a little real time: 50 µs after a change, up to
+// a millisecond while nothing changes.
+func (c *Clock) run(ctx context.Context, running func() int, stop func() bool, forever bool) error {
+	const minPause, maxPause = 50 * time.Microsecond, time.Millisecond
+	pause := minPause
+	lastPending, lastN := -1, -1
 	for {
-		// Read the timers first: running only goes down, so equal counts
-		// mean every stream still running is blocked on a timer.
+		// Read the timers first: between the two reads a stream takes a
+		// timer only after it counts in running, and ends without one, so
+		// equal counts mean every stream running is blocked on a timer.
 		pending := c.Pending()
 		n := running()
 		switch {
-		case n == 0:
+		case n == 0 && !forever:
 			return nil
-		case pending == n:
+		case n > 0 && pending == n:
 			if stop() {
 				return nil
 			}
 			c.AdvanceToNext()
 			continue
 		}
+		if pending != lastPending || n != lastN {
+			pause, lastPending, lastN = minPause, pending, n
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(50 * time.Microsecond):
+		case <-time.After(pause):
 		}
+		pause = min(2*pause, maxPause)
 	}
 }
 

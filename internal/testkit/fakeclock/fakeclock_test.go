@@ -1,6 +1,8 @@
 package fakeclock_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -111,5 +113,47 @@ func TestRunUntilIdle(t *testing.T) {
 	}
 	if got := c.Now().Sub(t0); got != 50*time.Millisecond+1 {
 		t.Errorf("clock at %v after the last timer, want 50.000001ms", got)
+	}
+}
+
+// TestPlay plays two rounds of sleepers, the second started once the first
+// has ended, as an app starts its next run: Play waits through the gap
+// without advancing, each sleeper wakes exactly at its deadline, and Play
+// returns when its context ends.
+func TestPlay(t *testing.T) {
+	c := fakeclock.New(t0)
+	var running atomic.Int64
+	sleep := func(d time.Duration, woke *time.Duration) {
+		defer running.Add(-1)
+		<-c.NewTimer(d).C()
+		*woke = c.Now().Sub(t0)
+	}
+	var first, second [2]time.Duration
+	ctx, cancel := context.WithCancel(t.Context())
+	played := make(chan error)
+	go func() { played <- c.Play(ctx, func() int { return int(running.Load()) }) }()
+	var round sync.WaitGroup
+	running.Store(2)
+	round.Go(func() { sleep(10*time.Millisecond, &first[0]) })
+	round.Go(func() { sleep(30*time.Millisecond, &first[1]) })
+	round.Wait()
+	// Nothing runs: a timer made now is not played.
+	idle := c.NewTimer(time.Hour)
+	time.Sleep(5 * time.Millisecond)
+	if c.Now() != t0.Add(30*time.Millisecond) || c.Pending() != 1 {
+		t.Errorf("with nothing running the clock moved to %v (%d pending)", c.Now().Sub(t0), c.Pending())
+	}
+	idle.Stop()
+	running.Store(2)
+	round.Go(func() { sleep(5*time.Millisecond, &second[0]) })
+	round.Go(func() { sleep(time.Millisecond, &second[1]) })
+	round.Wait()
+	cancel()
+	if err := <-played; !errors.Is(err, context.Canceled) {
+		t.Errorf("Play returned %v, want context.Canceled", err)
+	}
+	want := [2][2]time.Duration{{10 * time.Millisecond, 30 * time.Millisecond}, {35 * time.Millisecond, 31 * time.Millisecond}}
+	if got := [2][2]time.Duration{first, second}; got != want {
+		t.Errorf("woke at %v, want %v", got, want)
 	}
 }
