@@ -191,11 +191,13 @@ func TestObservedPhases(t *testing.T) {
 	}
 }
 
-// TestDemoEngines: demo/oneslot answers a run's streams one at a time, the
-// others queued; demo/shared splits one engine between them; the streams
-// of another run have engines of their own.
+// TestDemoEngines, on a fake clock: demo/oneslot answers a run's streams
+// one at a time, the other queued for exactly the first one's 0.5 s;
+// demo/shared splits one engine between them, their tokens alternating on
+// its ticks, so that one ends at 0.9 s and the other at 1 s; the streams of
+// another run have engines of their own.
 func TestDemoEngines(t *testing.T) {
-	_, cl := start(t, server.Config{})
+	srv, clock, cl := startFake(t, server.Config{})
 	five := &wire.Options{NumPredict: ptr(5)} // 0.5 s alone
 	both := func(model string) []wire.StreamSpec {
 		return []wire.StreamSpec{{Model: model, Options: five}, {Model: model, Options: five}}
@@ -203,31 +205,41 @@ func TestDemoEngines(t *testing.T) {
 	oneslot := startRun(t, cl, wire.RunRequest{Prompt: "x", Streams: both(wire.DemoOneSlot)})
 	other := startRun(t, cl, wire.RunRequest{Prompt: "x", Streams: []wire.StreamSpec{{Model: wire.DemoOneSlot, Options: five}}})
 	shared := startRun(t, cl, wire.RunRequest{Prompt: "x", Streams: both(wire.DemoShared)})
-	var queued []float64
+	playOut(t, srv, clock)
+	var queued, ends []float64
 	for _, s := range append(oneslot.Streams, other.Streams...) {
 		evs := collect(t, cl, s.ID)
 		st := evs[len(evs)-1].Stats
-		if textOf(evs) != " one two three four five" || st.Clock != wire.ClockServer {
-			t.Errorf("oneslot %s: %q, clock %q", s.ID, textOf(evs), st.Clock)
+		if textOf(evs) != " one two three four five" || st.Clock != wire.ClockServer || st.BusyMs != 500 {
+			t.Errorf("oneslot %s: %q, clock %q, busy %v ms", s.ID, textOf(evs), st.Clock, st.BusyMs)
 		}
 		queued = append(queued, st.QueuedMs)
-		if st.QueuedMs > 0 && !slices.Equal(phaseNames(st.Phases), []string{wire.PhaseQueued, wire.PhaseGenerating}) {
-			t.Errorf("a queued stream's phases %+v", st.Phases)
+		ends = append(ends, st.EndMs)
+		want := []string{wire.PhaseGenerating}
+		if st.QueuedMs > 0 {
+			want = []string{wire.PhaseQueued, wire.PhaseGenerating}
+		}
+		if !slices.Equal(phaseNames(st.Phases), want) {
+			t.Errorf("queued %v ms: phases %+v, want %v", st.QueuedMs, st.Phases, want)
 		}
 	}
 	// One of the run's two waited for the other's 0.5 s; the other run's
 	// stream did not wait for them.
-	if slices.Max(queued[:2]) < 500 || slices.Min(queued[:2]) > 0 || queued[2] != 0 {
-		t.Errorf("queued %v ms, want one of the first two ≥ 500 and the others 0", queued)
+	slices.Sort(queued[:2])
+	slices.Sort(ends[:2])
+	if !slices.Equal(queued, []float64{0, 500, 0}) || !slices.Equal(ends, []float64{500, 1000, 500}) {
+		t.Errorf("queued %v ms, ended at %v ms: want one of the first two queued 500 ms, ending at 1000", queued, ends)
 	}
-	// Sharing the engine, each of the two took twice as long as alone:
-	// their tokens alternate on the engine's ticks, the last ones at 0.9
-	// and 1.0 s.
+	var busy []float64
 	for _, s := range shared.Streams {
 		evs := collect(t, cl, s.ID)
 		st := evs[len(evs)-1].Stats
-		if st.BusyMs < 900 || st.QueuedMs != 0 || textOf(evs) != " one two three four five" {
-			t.Errorf("shared %s: busy %.0f ms, queued %.0f ms, %q: want at least 0.9 s busy", s.ID, st.BusyMs, st.QueuedMs, textOf(evs))
+		if st.QueuedMs != 0 || textOf(evs) != " one two three four five" {
+			t.Errorf("shared %s: queued %v ms, %q", s.ID, st.QueuedMs, textOf(evs))
 		}
+		busy = append(busy, st.BusyMs)
+	}
+	if slices.Sort(busy); !slices.Equal(busy, []float64{900, 1000}) {
+		t.Errorf("sharing the engine, busy %v ms, want 900 and 1000", busy)
 	}
 }

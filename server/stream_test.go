@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -245,83 +246,94 @@ func TestSyncAndAsync(t *testing.T) {
 	}
 }
 
-// TestDemoTimings runs the classic example: hello (~2 s) and hamlet (~3 s)
-// take the sum in sync mode and the longest in async mode. Timers never
-// fire early, so the lower bounds are exact. The rest is measured against
-// the run's own durations, which a loaded machine stretches as much as the
-// wall time: in sync mode the wall time is at least their sum, and less
-// than their sum plus the shorter stream (the handover from one stream to
-// the next is shorter than a stream); in async mode it is at least the
-// longer stream, and less than their sum (the streams overlap).
+// runMs is a run time in the transcript's milliseconds, which have
+// microsecond precision.
+func runMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// tokenTimesIn are the run times of the token events of a stream's
+// transcript.
+func tokenTimesIn(t *testing.T, st wire.StreamTranscript) []float64 {
+	t.Helper()
+	var at []float64
+	for i, d := range decodeAll(t, st) {
+		if st.Events[i].Event == wire.EventToken {
+			at = append(at, d.TMs)
+		}
+	}
+	return at
+}
+
+// spread is the run times of n tokens spread evenly over total from
+// start, as the demo scripts place them.
+func spread(start, total time.Duration, n int) []float64 {
+	var at []float64
+	for i := range n {
+		at = append(at, runMs(start+total*time.Duration(i+1)/time.Duration(n)))
+	}
+	return at
+}
+
+// TestDemoTimings runs the classic example on a fake clock: hello (2 s)
+// and hamlet (3 s) take exactly the sum in sync mode, hamlet waiting for
+// hello's end, and exactly the longer one in async mode.
 func TestDemoTimings(t *testing.T) {
-	testenv.Long(t, "takes 8 s")
-	_, cl := start(t, server.Config{})
-	for _, mode := range []string{wire.ModeSync, wire.ModeAsync} {
-		run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: mode, Streams: []wire.StreamSpec{{Model: wire.DemoHello}, {Model: wire.DemoHamlet}}})
-		tr := transcriptOf(t, cl, run)
-		if tr.Streams[0].Text != "Hello world" || tr.Streams[1].Text != "To be, or not to be, that is the question." {
-			t.Errorf("texts %q, %q", tr.Streams[0].Text, tr.Streams[1].Text)
-		}
-		hello, hamlet := tr.Streams[0].Stats.DurationMs, tr.Streams[1].Stats.DurationMs
-		sum := hello + hamlet
-		t.Logf("%s run: wall time %.0f ms, durations %.0f + %.0f ms", mode, tr.WallMs, hello, hamlet)
-		if hello < 2000 || hamlet < 3000 {
-			t.Errorf("%s: durations %.0f and %.0f ms, want at least 2000 and 3000", mode, hello, hamlet)
-		}
-		switch mode {
-		case wire.ModeSync:
-			if tr.WallMs < sum || tr.WallMs >= sum+min(hello, hamlet) {
-				t.Errorf("sync run took %.0f ms, want the sum of its durations, %.0f ms, plus less than a stream", tr.WallMs, sum)
+	srv, clock, cl := startFake(t, server.Config{})
+	for _, tt := range []struct {
+		mode         string
+		hamletStart  time.Duration
+		wall         float64
+		hamletPhases []wire.PhaseSpan
+	}{
+		{wire.ModeSync, 2 * time.Second, 5000, []wire.PhaseSpan{{Phase: wire.PhaseWaiting, StartMs: 0, EndMs: 2000}, {Phase: wire.PhaseGenerating, StartMs: 2000, EndMs: 5000}}},
+		{wire.ModeAsync, 0, 3000, []wire.PhaseSpan{{Phase: wire.PhaseGenerating, StartMs: 0, EndMs: 3000}}},
+	} {
+		t.Run(tt.mode, func(t *testing.T) {
+			run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Mode: tt.mode, Streams: []wire.StreamSpec{{Model: wire.DemoHello}, {Model: wire.DemoHamlet}}})
+			playOut(t, srv, clock)
+			tr := transcriptOf(t, cl, run)
+			hello, hamlet := tr.Streams[0], tr.Streams[1]
+			if hello.Text != "Hello world" || hamlet.Text != "To be, or not to be, that is the question." {
+				t.Errorf("texts %q, %q", hello.Text, hamlet.Text)
 			}
-		case wire.ModeAsync:
-			if tr.WallMs < max(hello, hamlet) || tr.WallMs >= sum {
-				t.Errorf("async run took %.0f ms, want at least the longer stream, %.0f ms, and less than the sum, %.0f ms", tr.WallMs, max(hello, hamlet), sum)
+			if got, want := tokenTimesIn(t, hello), spread(0, 2*time.Second, 2); !slices.Equal(got, want) {
+				t.Errorf("hello's tokens at %v ms, want %v", got, want)
 			}
-		}
+			if got, want := tokenTimesIn(t, hamlet), spread(tt.hamletStart, 3*time.Second, 13); !slices.Equal(got, want) {
+				t.Errorf("hamlet's tokens at %v ms, want %v", got, want)
+			}
+			if tr.WallMs != tt.wall || hello.Stats.DurationMs != 2000 || hamlet.Stats.DurationMs != 3000 || hamlet.Stats.StartMs != runMs(tt.hamletStart) {
+				t.Errorf("wall time %v ms, durations %v and %v ms, hamlet from %v ms; want %v, 2000, 3000, from %v",
+					tr.WallMs, hello.Stats.DurationMs, hamlet.Stats.DurationMs, hamlet.Stats.StartMs, tt.wall, runMs(tt.hamletStart))
+			}
+			if !slices.Equal(hamlet.Stats.Phases, tt.hamletPhases) || hamlet.Stats.Clock != wire.ClockServer {
+				t.Errorf("hamlet's phases %+v (%s), want %+v", hamlet.Stats.Phases, hamlet.Stats.Clock, tt.hamletPhases)
+			}
+		})
 	}
 }
 
-// TestDemoTasks plays the lesson's two tasks: task 1's three steps end at
-// 2/3, 4/3 and 2 s of its stream, task 2's two at 1.5 and 3 s; side by side
-// the run takes the longer task, not the sum. Timers never fire early: the
-// steps are never before their times.
+// TestDemoTasks plays the lesson's two tasks side by side on a fake clock:
+// task 1's three steps end at exactly 2/3, 4/3 and 2 s, task 2's two at 1.5
+// and 3 s, and the run takes the longer task, 3 s, not the sum.
 func TestDemoTasks(t *testing.T) {
-	testenv.Long(t, "takes 3 s")
-	_, cl := start(t, server.Config{})
+	srv, clock, cl := startFake(t, server.Config{})
 	run := startRun(t, cl, wire.RunRequest{Prompt: "go", Streams: []wire.StreamSpec{{Model: wire.DemoTask1}, {Model: wire.DemoTask2}}})
+	playOut(t, srv, clock)
 	tr := transcriptOf(t, cl, run)
 	for i, want := range []struct {
 		text  string
 		steps []float64
 	}{
-		{"task 1: step 1/3 done · step 2/3 done · step 3/3 done: task 1 finished", []float64{2000.0 / 3, 4000.0 / 3, 2000}},
+		{"task 1: step 1/3 done · step 2/3 done · step 3/3 done: task 1 finished", []float64{666.666, 1333.333, 2000}},
 		{"task 2: step 1/2 done · step 2/2 done: task 2 finished", []float64{1500, 3000}},
 	} {
 		st := tr.Streams[i]
-		if st.Text != want.text {
-			t.Errorf("task %d: %q", i+1, st.Text)
-		}
-		var at []float64
-		for _, le := range st.Events {
-			var ev wire.EventData
-			if err := json.Unmarshal(le.Data, &ev); err != nil {
-				t.Fatal(err)
-			}
-			if le.Event == wire.EventToken {
-				at = append(at, ev.TMs-st.Stats.StartMs)
-			}
-		}
-		if len(at) != len(want.steps) {
-			t.Fatalf("task %d: %d steps, want %d", i+1, len(at), len(want.steps))
-		}
-		for k, ms := range want.steps {
-			if at[k] < ms-1 {
-				t.Errorf("task %d: step %d ended at %.0f ms, before %.0f ms", i+1, k+1, at[k], ms)
-			}
+		if got := tokenTimesIn(t, st); st.Text != want.text || !slices.Equal(got, want.steps) {
+			t.Errorf("task %d: %q, steps at %v ms, want %v", i+1, st.Text, got, want.steps)
 		}
 	}
-	if d1, d2 := tr.Streams[0].Stats.DurationMs, tr.Streams[1].Stats.DurationMs; tr.WallMs >= d1+d2 {
-		t.Errorf("side by side the tasks took %.0f ms, not less than their %.0f + %.0f ms", tr.WallMs, d1, d2)
+	if tr.WallMs != 3000 {
+		t.Errorf("side by side the tasks took %v ms, want 3000", tr.WallMs)
 	}
 }
 

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,10 +24,11 @@ func thinkingOf(evs []client.Event) string {
 // events with their phases and figures; with think off it answers at once.
 // The transcript keeps the reasoning apart, and a replay plays it back.
 func TestDemoThink(t *testing.T) {
-	srv, cl := start(t, server.Config{})
+	srv, clock, cl := startFake(t, server.Config{})
 	off := wire.ThinkOff
 	run := startRun(t, cl, wire.RunRequest{Prompt: "hi", Streams: []wire.StreamSpec{
 		{Model: wire.DemoThink}, {Model: wire.DemoThink, Options: &wire.Options{Think: &off}}}})
+	playOut(t, srv, clock)
 	think := collect(t, cl, run.Streams[0].ID)
 	plain := collect(t, cl, run.Streams[1].ID)
 	const reasoning, answer = "The user says hi. A greeting back, short and friendly, then an offer to help.", "Hello! How can I help?"
@@ -42,10 +44,16 @@ func TestDemoThink(t *testing.T) {
 	if strings.Join(phases, ",") != "thinking,generating" {
 		t.Errorf("phases %v", phases)
 	}
+	// On the fake clock the script's times are exact: 26 tokens over 3 s,
+	// the answer from the 20th; think off, 7 tokens over 1 s.
 	st := think[len(think)-1].Stats
-	if st.ThinkingTokens != 19 || st.Tokens != 7 || !(st.ThinkingTTFTMs > 0 && st.ThinkingTTFTMs < st.TTFTMs) ||
-		!(st.ThinkingMs >= 2000) || st.ThinkingMs > st.TTFTMs {
+	wantPhases := []wire.PhaseSpan{{Phase: wire.PhaseThinking, StartMs: 0, EndMs: 2307.692}, {Phase: wire.PhaseGenerating, StartMs: 2307.692, EndMs: 3000}}
+	if st.ThinkingTokens != 19 || st.Tokens != 7 || st.ThinkingTTFTMs != 115.384 || st.TTFTMs != 2307.692 ||
+		st.ThinkingMs != 2192.308 || st.DurationMs != 3000 || !slices.Equal(st.Phases, wantPhases) {
 		t.Errorf("stats %+v", st)
+	}
+	if st := plain[len(plain)-1].Stats; st.TTFTMs != 142.857 || st.DurationMs != 1000 || st.ThinkingTokens != 0 {
+		t.Errorf("think off: stats %+v", st)
 	}
 	if thinkingOf(plain) != "" || textOf(plain) != answer {
 		t.Errorf("think off: reasoning %q, answer %q", thinkingOf(plain), textOf(plain))
@@ -71,9 +79,9 @@ func TestDemoThink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	playOut(t, srv, clock)
 	again := collect(t, cl, re.Streams[0].ID)
 	if thinkingOf(again) != reasoning || textOf(again) != answer {
 		t.Errorf("replay: reasoning %q, answer %q", thinkingOf(again), textOf(again))
 	}
-	_ = srv
 }
