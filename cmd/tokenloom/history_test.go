@@ -26,12 +26,12 @@ func TestHistoryCommandLine(t *testing.T) {
 		{[]string{"history", "list", "extra"}, 2, []string{"wrong number of arguments (1)"}},
 		{[]string{"history", "list"}, 0, []string{"holds no run yet"}},
 		{[]string{"history", "list", "--json"}, 0, []string{"[]"}},
-		{[]string{"history", "show", "r_nope", "--json"}, 1, []string{"no run r_nope in the history"}},
+		{[]string{"history", "show", "r_nope", "--json"}, 3, []string{"no run r_nope in the history"}},
 		{[]string{"history", "diff", "--help"}, 0, []string{"-json", "diff A B"}},
 		{[]string{"history", "diff", "r_1"}, 2, []string{"wrong number of arguments (1)"}},
 		{[]string{"history", "diff", "r_1:0", "r_2"}, 2, []string{`"r_1:0": want RUNID:N`}},
-		{[]string{"history", "diff", "r_nope", "r_nope:2", "--json"}, 1, []string{"no run r_nope in the history"}},
-		{[]string{"history", "rm", "r_a", "r_b"}, 1, []string{"no run r_a", "no run r_b"}},
+		{[]string{"history", "diff", "r_nope", "r_nope:2", "--json"}, 3, []string{"no run r_nope in the history"}},
+		{[]string{"history", "rm", "r_a", "r_b"}, 3, []string{"no run r_a", "no run r_b"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -33,6 +33,13 @@ func TestHelp(t *testing.T) {
 		{[]string{"replay", "a.json", "b.json"}, 2, []string{"want one FILE, got 2"}},
 		{[]string{"replay", "a.json", "--speed", "x"}, 2, []string{"invalid value"}},
 		{[]string{"replay", "testdata-missing.json", "--speed", "2"}, 2, []string{"testdata-missing.json", "no such file"}},
+		{[]string{"--help"}, 0, []string{"Exit status:\n  0    done\n", "\n  5    bench --check: a figure missed its target\n", "\n  130  stopped with Ctrl+C"}},
+		{[]string{"help", "run"}, 0, []string{"Exit status:", "\n  1    a stream ended in an error", "\n  3    the run, stream or sweep named is not in the history\n", "\n  130  "}},
+		{[]string{"help", "sweep"}, 0, []string{"Exit status:", "\n  3    the run, stream or sweep named", "\n  130  "}},
+		{[]string{"help", "replay"}, 0, []string{"Exit status:", "\n  1    a stream ended in an error"}},
+		{[]string{"help", "history"}, 0, []string{"Exit status:", "\n  3    the run, stream or sweep named"}},
+		{[]string{"help", "serve"}, 0, []string{"Exit status:", "\n  4    Tokenloom could not do its part"}},
+		{[]string{"help", "bench"}, 0, []string{"Exit status:", "\n  5    bench --check"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -46,6 +53,9 @@ func TestHelp(t *testing.T) {
 				if !strings.Contains(all, w) {
 					t.Errorf("output lacks %q:\n%s", w, all)
 				}
+			}
+			if tt.args[len(tt.args)-1] == "serve" && strings.Contains(all, "\n  1    ") {
+				t.Errorf("serve's help lists exit status 1, which it never returns:\n%s", all)
 			}
 		})
 	}

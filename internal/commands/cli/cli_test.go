@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/services/export"
 	"github.com/tokenloom/tokenloom/internal/base/palette"
-	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/export"
+	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -556,7 +556,7 @@ func TestRunSave(t *testing.T) {
 				t.Errorf("%s written", path)
 			}
 		}},
-		{"unwritable", "missing/run.json", ExitUsage, "could not save the run: save ", func(t *testing.T, _, stdout string) {
+		{"unwritable", "missing/run.json", ExitFailed, "could not save the run: save ", func(t *testing.T, _, stdout string) {
 			if !strings.Contains(stdout, "alpha beta") {
 				t.Errorf("the run did not run before the save failed: %q", stdout)
 			}

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/services/diagram"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/diagram"
 )
 
 // Default size of a picture saved with --timeline.
@@ -27,6 +27,7 @@ const (
 // where one did not start) and the exit status.
 func compareRuns(ctx context.Context, cl *client.Client, req wire.RunRequest, o output) ([2]*wire.RunCreated, int) {
 	var runs [2]*wire.RunCreated
+	status := ExitOK // ExitStreamError once a stream of either run ended in an error
 	for k, mode := range []string{wire.ModeSync, wire.ModeAsync} {
 		if !o.JSON {
 			fmt.Fprintf(o.Stdout, "== %s: %s\n", mode, []string{"one stream after another", "all streams at once"}[k])
@@ -37,17 +38,18 @@ func compareRuns(ctx context.Context, cl *client.Client, req wire.RunRequest, o 
 			return cl.StartRun(ctx, r)
 		}, func(mode string) string { return mode + " run" }, o)
 		runs[k] = created
-		if code == ExitUsage || code == ExitInterrupted {
-			return runs, code
+		if code != ExitOK && code != ExitStreamError {
+			return runs, code // the run did not start, or was stopped
 		}
+		status = max(status, code)
 		if !o.JSON && k == 0 {
 			fmt.Fprintln(o.Stdout)
 		}
 	}
 	t, err := transcripts(cl, runs)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
-		return runs, ExitUsage
+		printError(o.Stderr, err)
+		return runs, ExitFailed
 	}
 	c := comparisonOf(t)
 	if o.JSON {
@@ -62,11 +64,11 @@ func compareRuns(ctx context.Context, cl *client.Client, req wire.RunRequest, o 
 			Sentences   []string `json:"sentences"`
 		}{"comparison", c.Sync.WallMs, c.Async.WallMs, figures.RoundMs(c.SavedMs()), c.Saved(), c.Regime.String(), c.Lesson(), c.Sentences()})
 		fmt.Fprintf(o.Stdout, "%s\n", line)
-		return runs, ExitOK
+		return runs, status
 	}
 	fmt.Fprintf(o.Stdout, "\n== sync %s · async %s · %s\n", c.Sync.Wall(), c.Async.Wall(), c.Saved())
 	writeWrapped(o.Stdout, c.Lesson(), 80)
-	return runs, ExitOK
+	return runs, status
 }
 
 // transcripts fetches the runs' transcripts.

@@ -5,39 +5,40 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/history"
 )
 
 // LastRun names the newest run of the history to --continue.
 const LastRun = "last"
 
 // savedConversation reads the run of the history at path that a
-// follow-up continues: id, or LastRun. It says why not on stderr.
-func savedConversation(ctx context.Context, path, id string, stderr io.Writer) (*wire.Transcript, bool) {
+// follow-up continues: id, or LastRun. When it cannot, it says why on
+// stderr and returns nil and the exit status.
+func savedConversation(ctx context.Context, path, id string, stderr io.Writer) (*wire.Transcript, int) {
 	if path == "" {
 		fmt.Fprintln(stderr, "tokenloom: --continue reads the history, which is off (--no-history or TOKENLOOM_HISTORY=off)")
-		return nil, false
+		return nil, ExitUsage
 	}
-	s, ok := HistoryOptions{Path: path, Stderr: stderr}.openStore()
-	if !ok {
-		return nil, false
+	s, code := HistoryOptions{Path: path, Stderr: stderr}.openStore()
+	if s == nil {
+		return nil, code
 	}
 	defer s.Close()
 	if id == LastRun {
 		runs, err := s.List(ctx, history.Query{Limit: 1})
 		if err != nil {
 			fmt.Fprintf(stderr, "tokenloom: history: %v\n", err)
-			return nil, false
+			return nil, ExitFailed
 		}
 		if len(runs) == 0 {
 			fmt.Fprintln(stderr, "tokenloom: --continue last: the history holds no run yet")
-			return nil, false
+			return nil, ExitNotFound
 		}
 		id = runs[0].ID
 	}
-	t, _, ok := getRun(ctx, s, id, stderr)
-	return t, ok
+	t, _, code := getRun(ctx, s, id, stderr)
+	return t, code
 }
 
 // followUp is the request that goes on from saved run t with prompt:

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/history"
 )
 
 // TestRunContinue goes on from a recorded run with --continue: each
@@ -70,16 +70,18 @@ func TestRunContinue(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		o    RunOptions
+		code int
 		want string
 	}{
-		{"with models", RunOptions{Continue: LastRun, ContinueFrom: db, Models: []string{"demo/echo"}}, "leave out -m"},
-		{"an unknown run", RunOptions{Continue: "r_nosuch", ContinueFrom: db}, "no run r_nosuch in the history"},
-		{"the history off", RunOptions{Continue: LastRun}, "the history, which is off"},
-		{"an empty history", RunOptions{Continue: LastRun, ContinueFrom: filepath.Join(t.TempDir(), "empty.db")}, "holds no run yet"},
+		{"with models", RunOptions{Continue: LastRun, ContinueFrom: db, Models: []string{"demo/echo"}}, ExitUsage, "leave out -m"},
+		{"an unknown run", RunOptions{Continue: "r_nosuch", ContinueFrom: db}, ExitNotFound, "no run r_nosuch in the history"},
+		{"the history off", RunOptions{Continue: LastRun}, ExitUsage, "the history, which is off"},
+		{"an empty history", RunOptions{Continue: LastRun, ContinueFrom: filepath.Join(t.TempDir(), "empty.db")}, ExitNotFound, "holds no run yet"},
+		{"a history that cannot be opened", RunOptions{Continue: LastRun, ContinueFrom: t.TempDir()}, ExitFailed, "tokenloom history: "},
 	} {
 		c.o.Prompt, c.o.PromptSet = "x", true
-		if code, _, errOut := runCLI(t, t.Context(), c.o); code != ExitUsage || !strings.Contains(errOut, c.want) {
-			t.Errorf("%s: exit %d, stderr %q; want %d and %q", c.name, code, errOut, ExitUsage, c.want)
+		if code, out, errOut := runCLI(t, t.Context(), c.o); code != c.code || !strings.Contains(errOut, c.want) || out != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want %d, nothing run and %q", c.name, code, out, errOut, c.code, c.want)
 		}
 	}
 }

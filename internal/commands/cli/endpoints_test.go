@@ -15,20 +15,6 @@ import (
 	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 )
 
-func TestSplitModel(t *testing.T) {
-	for in, want := range map[string][2]string{
-		"llama3.1:8b@gpu":        {"llama3.1:8b", "gpu"},
-		"llama3.1:8b":            {"llama3.1:8b", ""},
-		"demo/hello":             {"demo/hello", ""},
-		"org/model@x@lab":        {"org/model@x", "lab"},
-		"meta-llama/Llama-3@gpu": {"meta-llama/Llama-3", "gpu"},
-	} {
-		if m, e := SplitModel(in); m != want[0] || e != want[1] {
-			t.Errorf("SplitModel(%q) = %q, %q; want %q, %q", in, m, e, want[0], want[1])
-		}
-	}
-}
-
 // fakeOpenAI answers every chat with "Hello world" as an OpenAI-compatible
 // server streams it.
 func fakeOpenAI(t *testing.T) string {
@@ -98,6 +84,22 @@ func TestRunEndpoints(t *testing.T) {
 	})
 	if code != ExitUsage || !strings.Contains(errOut, `unknown endpoint "nope"`) || !strings.Contains(errOut, "lab, gpu") {
 		t.Errorf("an unknown endpoint: exit %d, stderr %q; want 2 naming the known ones", code, errOut)
+	}
+
+	// An OpenAI-compatible server's model id may hold an @: the last one
+	// names the endpoint.
+	code, out, errOut = runCLI(t, context.Background(), RunOptions{
+		Models: []string{"vendor/m@2024@lab"}, Prompt: "hi", PromptSet: true, JSON: true,
+	})
+	if code != ExitOK || !strings.Contains(out, `"model":"vendor/m@2024","endpoint":"lab","event":"token"`) ||
+		!strings.Contains(out, `"model":"vendor/m@2024@lab"`) {
+		t.Errorf("exit %d, stderr %q; want the model vendor/m@2024 at lab, named vendor/m@2024@lab in the summary:\n%s", code, errOut, out)
+	}
+	for _, m := range []string{"tiny@", "@lab", " ", "tiny@l ab"} {
+		code, out, errOut = runCLI(t, context.Background(), RunOptions{Models: []string{"demo/echo", m}, Prompt: "hi", PromptSet: true})
+		if code != ExitUsage || !strings.HasPrefix(errOut, "tokenloom: -m: ") || out != "" {
+			t.Errorf("-m %q: exit %d, stderr %q, stdout %q; want %d, why, and nothing run", m, code, errOut, out, ExitUsage)
+		}
 	}
 
 	path := configDir(t, `{"endpoints":[{"name":"lab","kind":"openai","url":"http://h/v1","api_key":"sk-x"}]}`)

@@ -4,21 +4,134 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/services/export"
 	"github.com/tokenloom/tokenloom/internal/services/history"
-	"github.com/tokenloom/tokenloom/internal/base/palette"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
-	"github.com/tokenloom/tokenloom/internal/base/worddiff"
 )
+
+// historyUsage is the help text of `tokenloom history`.
+const historyUsage = `Usage: tokenloom history COMMAND [flags]
+
+Every run of tokenloom run is kept in the history, a database written as the run
+streams: a run cut off (the process killed, the machine down) keeps its events up
+to the last tenth of a second or so, and is marked incomplete the next time the
+history is opened. The oldest runs are deleted beyond 512 MiB.
+
+Commands:
+  list [--search TEXT] [--limit N] [--json]
+                       the runs, newest first: id, start, mode, wall time, state
+                       (finished, incomplete, or running in another process),
+                       models and prompt; --search keeps the runs whose prompt or
+                       answers hold every word of TEXT (the last word may be the
+                       start of one; case and accents do not matter), the best
+                       matches first, each with the words in their context
+  show ID [--json]     the run as a report: the figures per stream and the texts
+                       (--json: its transcript, every event with its time)
+  diff A B [--json]    the answers of two streams word by word: A and B are
+                       ID:N, stream N of a run as show numbers them, or ID, its
+                       first stream (ID:1 ID:2 sets two panes of a run side by
+                       side, ID1 ID2 two runs); the words of A alone are red or
+                       [-marked-], those of B green or {+marked+}, then how many
+                       words are the same (--json: the parts and the counts)
+  export ID FILE       save the run to FILE.json (to open in the app or replay) or
+                       FILE.md / FILE.markdown (a report)
+  rm ID...             delete runs
+  import FILE.json...  add runs saved with run --save FILE.json or the app's export
+
+The history is the file TOKENLOOM_HISTORY names, else history.db in the tokenloom
+folder of the user's data folder ($XDG_DATA_HOME or ~/.local/share on Linux,
+~/Library/Application Support on macOS, %AppData% on Windows).
+`
+
+// historyHelp is the help of `tokenloom history`, with its exit statuses.
+var historyHelp = historyUsage + "\n" + ExitHelp(ExitOK, ExitUsage, ExitNotFound, ExitFailed)
+
+// historyArgs are how many arguments each history command takes: at least
+// and at most (-1: any number).
+var historyArgs = map[string][2]int{"list": {0, 0}, "show": {1, 1}, "diff": {2, 2}, "export": {2, 2}, "rm": {1, -1}, "import": {1, -1}}
+
+// HistoryCommand carries out `tokenloom history` with the command line
+// args (after "history") and returns the exit status.
+func HistoryCommand(ctx context.Context, args []string, env Env) int {
+	stdout, stderr := env.Stdout, env.Stderr
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		if len(args) == 0 {
+			fmt.Fprint(stderr, historyHelp)
+			return ExitUsage
+		}
+		fmt.Fprint(stdout, historyHelp)
+		return ExitOK
+	}
+	sub, args := args[0], args[1:]
+	n, ok := historyArgs[sub]
+	if !ok {
+		fmt.Fprintf(stderr, "tokenloom history: unknown command %q: want list, show, diff, export, rm or import\n", sub)
+		return ExitUsage
+	}
+	fs := flag.NewFlagSet("history "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), historyHelp)
+		if hasFlags(fs) {
+			fmt.Fprintf(fs.Output(), "\nFlags of history %s:\n", sub)
+			fs.PrintDefaults()
+		}
+	}
+	o := HistoryOptions{Stdout: stdout, Stderr: stderr}
+	var search string
+	var limit int
+	switch sub {
+	case "list":
+		fs.StringVar(&search, "search", "", "keep the runs whose prompt or answers hold every word of `TEXT`, best matches first")
+		fs.IntVar(&limit, "limit", 100, "show at most `N` runs")
+		fs.BoolVar(&o.JSON, "json", false, "print the runs as a JSON array")
+	case "show":
+		fs.BoolVar(&o.JSON, "json", false, "print the run's transcript as JSON instead of a report")
+	case "diff":
+		fs.BoolVar(&o.JSON, "json", false, "print the streams, the parts of the diff and the counts of words as one JSON object")
+	}
+	// tokenloom history show r_1 --json
+	rest, code, done := parseWithArgs(fs, args)
+	if done {
+		return code
+	}
+	if len(rest) < n[0] || (n[1] >= 0 && len(rest) > n[1]) {
+		fmt.Fprintf(stderr, "tokenloom history %s: wrong number of arguments (%d)\n\n%s", sub, len(rest), historyHelp)
+		return ExitUsage
+	}
+	o.Path = HistoryFile(stderr)
+	switch sub {
+	case "list":
+		return HistoryList(ctx, o, search, limit)
+	case "show":
+		return HistoryShow(ctx, o, rest[0])
+	case "diff":
+		o.Color = colorWanted(stdout)
+		return HistoryDiff(ctx, o, rest[0], rest[1])
+	case "export":
+		return HistoryExport(ctx, o, rest[0], rest[1])
+	case "rm":
+		return HistoryRemove(ctx, o, rest)
+	default:
+		return HistoryImport(ctx, o, rest)
+	}
+}
+
+// hasFlags reports whether fs defines a flag.
+func hasFlags(fs *flag.FlagSet) bool {
+	found := false
+	fs.VisitAll(func(*flag.Flag) { found = true })
+	return found
+}
 
 // HistoryFile is the history database that `run` records into and
 // `history` reads: $TOKENLOOM_HISTORY, else history.db in the user's data
@@ -119,21 +232,22 @@ type HistoryOptions struct {
 	Stdout, Stderr io.Writer
 }
 
-// openStore opens the history of a `history` subcommand, or says why not.
-func (o HistoryOptions) openStore() (*history.Store, bool) {
+// openStore opens the history of a `history` subcommand, or says why not
+// and returns nil and the exit status.
+func (o HistoryOptions) openStore() (*history.Store, int) {
 	if o.Path == "" {
 		fmt.Fprintf(o.Stderr, "tokenloom history: %v\n", history.ErrOff)
-		return nil, false
+		return nil, ExitUsage
 	}
 	s, err := history.Open(o.Path)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom history: %v\n", err)
-		return nil, false
+		return nil, ExitFailed
 	}
 	for _, n := range s.Notices() {
 		fmt.Fprintf(o.Stderr, "tokenloom history: %s\n", n)
 	}
-	return s, true
+	return s, ExitOK
 }
 
 // historyRun is a RunSummary as `history list --json` prints it.
@@ -156,9 +270,9 @@ type historyRun struct {
 // whose prompt or answers hold its words, the best matches first, each
 // with the words in their context. It returns the exit status.
 func HistoryList(ctx context.Context, o HistoryOptions, search string, limit int) int {
-	s, ok := o.openStore()
-	if !ok {
-		return ExitUsage
+	s, code := o.openStore()
+	if s == nil {
+		return code
 	}
 	defer s.Close()
 	var runs []history.RunSummary
@@ -170,7 +284,7 @@ func HistoryList(ctx context.Context, o HistoryOptions, search string, limit int
 	}
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom history: %v\n", err)
-		return ExitStreamError
+		return ExitFailed
 	}
 	if o.JSON {
 		out := make([]historyRun, len(runs))
@@ -229,35 +343,36 @@ func turnMark(turn int) string {
 	return ""
 }
 
-// getRun reads run id, or says why it cannot.
-func getRun(ctx context.Context, s *history.Store, id string, stderr io.Writer) (*wire.Transcript, history.RunSummary, bool) {
+// getRun reads run id, or says why it cannot and returns nil and the exit
+// status.
+func getRun(ctx context.Context, s *history.Store, id string, stderr io.Writer) (*wire.Transcript, history.RunSummary, int) {
 	t, err := s.Get(ctx, id)
 	if err == nil {
 		var sum history.RunSummary
 		if sum, err = s.Lookup(ctx, id); err == nil {
-			return t, sum, true
+			return t, sum, ExitOK
 		}
 	}
 	if errors.Is(err, history.ErrNotFound) {
 		fmt.Fprintf(stderr, "tokenloom history: no run %s in the history (tokenloom history list shows them)\n", id)
-	} else {
-		fmt.Fprintf(stderr, "tokenloom history: %v\n", err)
+		return nil, history.RunSummary{}, ExitNotFound
 	}
-	return nil, history.RunSummary{}, false
+	fmt.Fprintf(stderr, "tokenloom history: %v\n", err)
+	return nil, history.RunSummary{}, ExitFailed
 }
 
 // HistoryShow prints run id of the history: the Markdown report of
 // export (the figures per stream and the texts), or with o.JSON its
 // transcript. It returns the exit status.
 func HistoryShow(ctx context.Context, o HistoryOptions, id string) int {
-	s, ok := o.openStore()
-	if !ok {
-		return ExitUsage
+	s, code := o.openStore()
+	if s == nil {
+		return code
 	}
 	defer s.Close()
-	t, sum, ok := getRun(ctx, s, id, o.Stderr)
-	if !ok {
-		return ExitStreamError
+	t, sum, code := getRun(ctx, s, id, o.Stderr)
+	if t == nil {
+		return code
 	}
 	if sum.State != history.StateFinished {
 		fmt.Fprintf(o.Stderr, "run %s is %s: it holds the events recorded until then\n", id, sum.State)
@@ -270,201 +385,9 @@ func HistoryShow(ctx context.Context, o HistoryOptions, id string) int {
 	}
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom history: %v\n", err)
-		return ExitStreamError
+		return ExitFailed
 	}
 	return ExitOK
-}
-
-// streamRef names a stream of a run of the history: RUNID:N, N from 1 as
-// history show numbers the streams, or RUNID for its first stream.
-type streamRef struct {
-	run    string
-	stream int // from 1
-}
-
-func parseStreamRef(s string) (streamRef, error) {
-	i := strings.LastIndex(s, ":")
-	if i < 0 {
-		return streamRef{s, 1}, nil
-	}
-	n, err := strconv.Atoi(s[i+1:])
-	if err != nil || n < 1 || i == 0 {
-		return streamRef{}, fmt.Errorf("%q: want RUNID:N, N the number of a stream from 1 (as history show numbers them), or RUNID for its first stream", s)
-	}
-	return streamRef{s[:i], n}, nil
-}
-
-// diffSide is one of the two streams of history diff, as --json prints
-// it.
-type diffSide struct {
-	Run string `json:"run"`
-	// Stream is the stream's number in its run, from 1.
-	Stream int `json:"stream"`
-	// Model is the model, with its endpoint (model@endpoint) when it has
-	// one.
-	Model string `json:"model"`
-	Label string `json:"label,omitempty"`
-	text  string
-}
-
-// name is the side's line of the header: "1 llama3.2:1b (cold), stream 2
-// of run r_…".
-func (d diffSide) name(side int) string {
-	name := d.Model
-	if d.Label != "" && d.Label != d.Model {
-		name += " (" + d.Label + ")"
-	}
-	return fmt.Sprintf("%d %s, stream %d of run %s", side, name, d.Stream, d.Run)
-}
-
-// historyDiff is what history diff --json prints.
-type historyDiff struct {
-	A      diffSide        `json:"a"`
-	B      diffSide        `json:"b"`
-	Counts worddiff.Counts `json:"counts"`
-	// Similarity is the share of their words the answers have in common,
-	// from 0 to 1 (worddiff.Counts.Similarity).
-	Similarity float64         `json:"similarity"`
-	Parts      []worddiff.Part `json:"parts"`
-}
-
-// HistoryDiff compares the answers of two streams of the history word by
-// word (their tokens, not their thinking): a and b are RUNID:N, stream N
-// of a run as history show numbers them, or RUNID, its first stream. It
-// prints a line naming each, the answers' words (those of a alone in red
-// or [-so-], those of b alone in green or {+so+}, o.Color saying which),
-// and how many words are the same and how many of each alone; with o.JSON,
-// all that as one JSON object. It returns the exit status.
-func HistoryDiff(ctx context.Context, o HistoryOptions, a, b string) int {
-	var refs [2]streamRef
-	for i, arg := range []string{a, b} {
-		ref, err := parseStreamRef(arg)
-		if err != nil {
-			fmt.Fprintf(o.Stderr, "tokenloom history diff: %v\n", err)
-			return ExitUsage
-		}
-		refs[i] = ref
-	}
-	s, ok := o.openStore()
-	if !ok {
-		return ExitUsage
-	}
-	defer s.Close()
-	var sides [2]diffSide
-	runs := map[string]*wire.Transcript{}
-	for i, ref := range refs {
-		t := runs[ref.run]
-		if t == nil {
-			var sum history.RunSummary
-			if t, sum, ok = getRun(ctx, s, ref.run, o.Stderr); !ok {
-				return ExitStreamError
-			}
-			runs[ref.run] = t
-			if sum.State != history.StateFinished {
-				fmt.Fprintf(o.Stderr, "run %s is %s: its answers are as far as they were recorded\n", ref.run, sum.State)
-			}
-		}
-		if ref.stream > len(t.Streams) {
-			fmt.Fprintf(o.Stderr, "tokenloom history diff: run %s has no stream %d: its streams are 1 to %d (tokenloom history show %s lists them)\n",
-				ref.run, ref.stream, len(t.Streams), ref.run)
-			return ExitStreamError
-		}
-		st := t.Streams[ref.stream-1]
-		sides[i] = diffSide{Run: ref.run, Stream: ref.stream, Model: streamName(wire.StreamCreated{Model: st.Model, Endpoint: st.Endpoint}),
-			Label: st.Label, text: st.Text}
-		if st.Text == "" {
-			why := ""
-			if st.Error != "" {
-				why = ": it ended in an error: " + st.Error
-			}
-			fmt.Fprintf(o.Stderr, "stream %d of run %s has no answer%s\n", ref.stream, ref.run, why)
-		}
-	}
-	parts := worddiff.Words(sides[0].text, sides[1].text)
-	counts := worddiff.Count(parts)
-	if o.JSON {
-		out := historyDiff{A: sides[0], B: sides[1], Counts: counts, Similarity: counts.Similarity(), Parts: parts}
-		if out.Parts == nil {
-			out.Parts = []worddiff.Part{}
-		}
-		enc := json.NewEncoder(o.Stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
-		return ExitOK
-	}
-	var w strings.Builder
-	if o.Color {
-		w.WriteString(paintLines(ansiOnlyA, visibleControls(sides[0].name(1))) + "\n")
-		w.WriteString(paintLines(ansiOnlyB, visibleControls(sides[1].name(2))) + "\n\n")
-		for _, p := range parts {
-			w.WriteString(paintLines(diffColour(p), visibleControls(p.Text)))
-		}
-	} else {
-		w.WriteString("[-" + sides[0].name(1) + "-]\n")
-		w.WriteString("{+" + sides[1].name(2) + "+}\n\n")
-		w.WriteString(worddiff.Text(parts))
-	}
-	if !strings.HasSuffix(w.String(), "\n") {
-		w.WriteString("\n")
-	}
-	fmt.Fprintf(&w, "\n%s the same · %d only in 1 · %d only in 2\n", words(counts.Same), counts.OnlyA, counts.OnlyB)
-	io.WriteString(o.Stdout, w.String())
-	return ExitOK
-}
-
-// The colours of history diff, as in git diff: the text of the first
-// answer alone is red, the second's green. Whitespace shows no colour of
-// its own: its background does.
-const (
-	ansiOnlyA           = "\x1b[31m"
-	ansiOnlyB           = "\x1b[32m"
-	ansiOnlyABackground = "\x1b[41m"
-	ansiOnlyBBackground = "\x1b[42m"
-)
-
-// diffColour is the colour of part p; none for text in common.
-func diffColour(p worddiff.Part) string {
-	space := strings.TrimSpace(p.Text) == ""
-	switch {
-	case p.Op == worddiff.OnlyA && space:
-		return ansiOnlyABackground
-	case p.Op == worddiff.OnlyA:
-		return ansiOnlyA
-	case p.Op == worddiff.OnlyB && space:
-		return ansiOnlyBBackground
-	case p.Op == worddiff.OnlyB:
-		return ansiOnlyB
-	}
-	return ""
-}
-
-// paintLines paints each line of text in colour, up to its newline: a
-// colour left on at a line's end would paint the next line's margin, or
-// the rest of the screen in a pager. No colour leaves text as it is.
-func paintLines(colour, text string) string {
-	if colour == "" {
-		return text
-	}
-	var b strings.Builder
-	for line := range strings.Lines(text) {
-		body, nl := strings.CutSuffix(line, "\n")
-		if body != "" {
-			b.WriteString(colour + body + palette.ANSIReset)
-		}
-		if nl {
-			b.WriteString("\n")
-		}
-	}
-	return b.String()
-}
-
-// words is n words, in English: "1 word", "412 words".
-func words(n int) string {
-	if n == 1 {
-		return "1 word"
-	}
-	return strconv.Itoa(n) + " words"
 }
 
 // HistoryExport saves run id of the history to file, in the format of its
@@ -475,18 +398,18 @@ func HistoryExport(ctx context.Context, o HistoryOptions, id, file string) int {
 		fmt.Fprintf(o.Stderr, "tokenloom history export: %v\n", err)
 		return ExitUsage
 	}
-	s, ok := o.openStore()
-	if !ok {
-		return ExitUsage
+	s, code := o.openStore()
+	if s == nil {
+		return code
 	}
 	defer s.Close()
-	t, sum, ok := getRun(ctx, s, id, o.Stderr)
-	if !ok {
-		return ExitStreamError
+	t, sum, code := getRun(ctx, s, id, o.Stderr)
+	if t == nil {
+		return code
 	}
 	if err := export.Save(file, t); err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom history export: %v\n", err)
-		return ExitStreamError
+		return ExitFailed
 	}
 	fmt.Fprintf(o.Stderr, "saved %s\n", file)
 	if sum.State != history.StateFinished {
@@ -495,24 +418,24 @@ func HistoryExport(ctx context.Context, o HistoryOptions, id, file string) int {
 	return ExitOK
 }
 
-// HistoryRemove deletes runs ids from the history. It returns
-// ExitStreamError when one of them could not be deleted.
+// HistoryRemove deletes runs ids from the history. It returns the exit
+// status: ExitNotFound when one of them is not there, ExitFailed when one
+// could not be deleted.
 func HistoryRemove(ctx context.Context, o HistoryOptions, ids []string) int {
-	s, ok := o.openStore()
-	if !ok {
-		return ExitUsage
+	s, code := o.openStore()
+	if s == nil {
+		return code
 	}
 	defer s.Close()
-	code := ExitOK
 	for _, id := range ids {
 		err := s.Delete(ctx, id)
 		switch {
 		case errors.Is(err, history.ErrNotFound):
 			fmt.Fprintf(o.Stderr, "tokenloom history rm: no run %s in the history\n", id)
-			code = ExitStreamError
+			code = max(code, ExitNotFound)
 		case err != nil:
 			fmt.Fprintf(o.Stderr, "tokenloom history rm: %v\n", err)
-			code = ExitStreamError
+			code = max(code, ExitFailed)
 		default:
 			fmt.Fprintf(o.Stderr, "deleted %s\n", id)
 		}
@@ -521,23 +444,25 @@ func HistoryRemove(ctx context.Context, o HistoryOptions, ids []string) int {
 }
 
 // HistoryImport adds runs saved as JSON (run --save FILE.json, the app's
-// export) to the history; a run already there is replaced. It returns
-// ExitStreamError when a file could not be imported.
+// export) to the history; a run already there is replaced. It returns the
+// exit status: ExitUsage when a file is not a saved run, ExitFailed when a
+// run could not be written.
 func HistoryImport(ctx context.Context, o HistoryOptions, files []string) int {
-	s, ok := o.openStore()
-	if !ok {
-		return ExitUsage
+	s, code := o.openStore()
+	if s == nil {
+		return code
 	}
 	defer s.Close()
-	code := ExitOK
 	for _, f := range files {
 		t, err := export.Load(f)
-		if err == nil {
-			err = s.Import(ctx, t)
-		}
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "tokenloom history import: %v\n", err)
-			code = ExitStreamError
+			code = max(code, ExitUsage)
+			continue
+		}
+		if err := s.Import(ctx, t); err != nil {
+			fmt.Fprintf(o.Stderr, "tokenloom history import: %v\n", err)
+			code = max(code, ExitFailed)
 			continue
 		}
 		fmt.Fprintf(o.Stderr, "imported %s as %s\n", f, t.ID)

@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/base/worddiff"
 	"github.com/tokenloom/tokenloom/internal/services/export"
 	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/testkit/transcripttest"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
-	"github.com/tokenloom/tokenloom/internal/base/worddiff"
 )
 
 func openHistoryStore(t *testing.T, path string) *history.Store {
@@ -267,13 +267,13 @@ func TestHistoryCommands(t *testing.T) {
 		{name: "show", f: func(o HistoryOptions) int { return HistoryShow(ctx, o, run.ID) }, want: []string{"Why is the sky blue?", "Hello world", "Rayleigh scattering"}},
 		{name: "show incomplete", f: func(o HistoryOptions) int { return HistoryShow(ctx, o, "r_cut") }, want: []string{"comets", "Hello"}, wantErr: []string{"run r_cut is incomplete"}},
 		{name: "show json", f: func(o HistoryOptions) int { return HistoryShow(ctx, o, run.ID) }, json: true, want: []string{`"id": "` + run.ID, `{"event":"token","id":1,"data":{"seq":1,"text":"Hello"`}},
-		{name: "show unknown", f: func(o HistoryOptions) int { return HistoryShow(ctx, o, "r_nope") }, code: ExitStreamError, wantErr: []string{"no run r_nope in the history"}},
+		{name: "show unknown", f: func(o HistoryOptions) int { return HistoryShow(ctx, o, "r_nope") }, code: ExitNotFound, wantErr: []string{"no run r_nope in the history"}},
 		{name: "export md", f: func(o HistoryOptions) int { return HistoryExport(ctx, o, run.ID, filepath.Join(dir, "run.md")) },
 			wantErr: []string{"saved " + filepath.Join(dir, "run.md")}, fileWant: []string{filepath.Join(dir, "run.md"), "demo/hello", "Rayleigh scattering"}},
 		{name: "export bad name", f: func(o HistoryOptions) int { return HistoryExport(ctx, o, run.ID, filepath.Join(dir, "run.txt")) }, code: ExitUsage, wantErr: []string{".json"}},
 		{name: "export incomplete", f: func(o HistoryOptions) int { return HistoryExport(ctx, o, "r_cut", filepath.Join(dir, "cut.json")) },
 			wantErr: []string{"cannot be opened or replayed"}},
-		{name: "rm", f: func(o HistoryOptions) int { return HistoryRemove(ctx, o, []string{"r_cut", "r_nope"}) }, code: ExitStreamError,
+		{name: "rm", f: func(o HistoryOptions) int { return HistoryRemove(ctx, o, []string{"r_cut", "r_nope"}) }, code: ExitNotFound,
 			wantErr: []string{"deleted r_cut", "no run r_nope in the history"}},
 		{name: "list after rm", f: func(o HistoryOptions) int { return HistoryList(ctx, o, "", 0) }, want: []string{run.ID}, notWant: []string{"r_cut"}},
 		{name: "off", f: func(o HistoryOptions) int { o.Path = ""; return HistoryList(ctx, o, "", 0) }, code: ExitUsage, wantErr: []string{"the history is off"}},
@@ -326,7 +326,7 @@ func TestHistoryCommands(t *testing.T) {
 	}
 	if code, _, errOut := do(func(o HistoryOptions) int {
 		return HistoryImport(ctx, o, []string{file, filepath.Join(dir, "run.md")})
-	}, false); code != ExitStreamError || !strings.Contains(errOut, "imported "+file+" as "+run.ID) || !strings.Contains(errOut, "Markdown report") {
+	}, false); code != ExitUsage || !strings.Contains(errOut, "imported "+file+" as "+run.ID) || !strings.Contains(errOut, "Markdown report") {
 		t.Fatalf("import: exit %d, %q", code, errOut)
 	}
 	got, err := openHistoryStore(t, db).Get(ctx, run.ID)
@@ -410,8 +410,8 @@ func TestHistoryDiff(t *testing.T) {
 		{name: "incomplete", a: "r_cut", b: id,
 			want:    "[-1 demo/hello, stream 1 of run r_cut-]\n{+2 demo/hello, stream 1 of run " + id + "+}\n\nHello{+ world+}\n\n1 word the same · 0 only in 1 · 1 only in 2\n",
 			wantErr: []string{"run r_cut is incomplete"}},
-		{name: "unknown run", a: id, b: "r_nope:2", code: ExitStreamError, wantErr: []string{"no run r_nope in the history"}},
-		{name: "unknown stream", a: id + ":5", b: id, code: ExitStreamError, wantErr: []string{"run " + id + " has no stream 5: its streams are 1 to 4"}},
+		{name: "unknown run", a: id, b: "r_nope:2", code: ExitNotFound, wantErr: []string{"no run r_nope in the history"}},
+		{name: "unknown stream", a: id + ":5", b: id, code: ExitNotFound, wantErr: []string{"run " + id + " has no stream 5: its streams are 1 to 4"}},
 		{name: "stream 0", a: id + ":0", b: id, code: ExitUsage, wantErr: []string{`"` + id + `:0": want RUNID:N`}},
 		{name: "not a number", a: id, b: id + ":two", code: ExitUsage, wantErr: []string{"want RUNID:N"}},
 		{name: "no run id", a: ":1", b: id, code: ExitUsage, wantErr: []string{"want RUNID:N"}},

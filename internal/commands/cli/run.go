@@ -1,43 +1,140 @@
 // Package cli carries out the subcommands of cmd/tokenloom: `run` streams a
 // prompt through several models in a terminal (and can save the run),
-// `replay` plays a saved run back the same way, `serve` runs the SSE server
-// alone. They use the embedded server and the client package, the same path
-// as the desktop app.
+// `replay` plays a saved run back the same way, `history` reads the runs
+// recorded, `sweep` runs one model at more and more streams at once, `serve`
+// runs the SSE server alone. Each command's file holds its help text, its
+// flags (XxxCommand) and what it does (Xxx, with XxxOptions). They use the
+// embedded server and the client package, the same path as the desktop app.
+// The command line's shared parts (Env, the flag helpers, the exit
+// statuses) serve the app's and the bench's commands too.
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
+	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/base/endpoints"
-	"github.com/tokenloom/tokenloom/internal/services/export"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
-	"github.com/tokenloom/tokenloom/server"
+	"github.com/tokenloom/tokenloom/internal/services/export"
 )
 
-// Exit statuses of Run.
-const (
-	ExitOK          = 0
-	ExitStreamError = 1   // a stream ended in an error
-	ExitUsage       = 2   // the request was refused or could not start
-	ExitInterrupted = 130 // SIGINT
-)
+// runUsage is the help text of `tokenloom run`.
+const runUsage = `Usage: tokenloom run [-m MODEL[@ENDPOINT]]... [-p PROMPT] [flags]
+
+Streams one prompt through every model given with -m, all at once (async) or one
+after another (--sync), and prints the tokens as they arrive, each stream in its
+own colour. Then a table per stream: tokens, time to first token (TTFT), tokens
+per second, duration and why it ended (and the time queued and busy when a stream
+waited in its model server's queue), and the run's wall time next to its work: the
+time the model servers spent on the streams that finished, by their own clocks where
+they send them (Ollama does), never a stream's wait in a queue. A speed-up is claimed
+only for work that really overlapped.
+
+Without -p the prompt is read from standard input, up to Ctrl+D. Without -m the demo
+sources demo/hello and demo/hamlet are used. -m MODEL@NAME streams from the endpoint
+NAME (--endpoint, or endpoints.json in the config folder). With --sync each stream
+starts on a line of its own. The reasoning of thinking models (--think on; Ollama 0.12 and later think
+by default) is printed faint before their answers on a terminal, and left out when the
+output is not a terminal or with --hide-thinking; --json always has it, as thinking
+events. Colours are off when the output is not a terminal or NO_COLOR is set; each
+line of text then begins with its stream's label, such as [1 demo/hello], when there
+are several streams. --json prints every event as one JSON object per line, then the
+run's summary as the last: {"event":"summary","mode":...,"wall_ms":...,"work_ms":...,
+"busy_ms":...,"overlap_ms":...,"saved_ms":...,"speedup":...,"headline":...,"streams":
+[{"model":...,"end":...,"tokens":...,"ttft_ms":...,"tokens_per_s":...,"duration_ms":...,
+"queued_ms":...,"busy_ms":...,"clock":...},...]} (speedup null unless claimed), with a
+"note", and a stream's "error" and "hint", when there is something to say.
+--compare runs the streams one after another, then all at once, prints both, then
+both wall times, what async saved and a few sentences read from the figures that name
+what async bought: the streams waited (each ran as fast as alone), shared the machine
+(each slower), or were queued by a server that answers one request at a time; with
+--json its last line is {"event":"comparison","sync_wall_ms":...,"async_wall_ms":...,
+"saved_ms":...,"saved":...,"regime":...,"lesson":...,"sentences":[...]}.
+--save FILE writes the run once it has ended (with --compare, the async run):
+FILE.json holds every event with its time (open it in the app, or tokenloom replay
+FILE.json), FILE.md or FILE.markdown is a readable report (figures per stream, the
+options and the texts). --timeline FILE.svg (or .png) saves a picture of the run's
+timeline (with --compare, both runs on one clock), 1600×900 unless --timeline-size
+says otherwise.
+Each run is recorded in the history as it streams (tokenloom history list shows
+the runs): in TOKENLOOM_HISTORY when it names a file, else history.db in the
+tokenloom folder of the user's data folder; --no-history, or TOKENLOOM_HISTORY=off,
+records nothing.
+--continue ID (or --continue last) sends the prompt as a follow-up to a run of the
+history: each stream goes on from its own conversation (the run's earlier turns and
+its own answer, never another stream's), with the run's models, endpoints, options
+and system prompt; -m is refused, --max-tokens and the like replace the options.
+tokenloom history show ID shows the conversation so far.
+A stream's error is printed on standard error, with a hint when there is one.
+`
+
+// RunCommand carries out `tokenloom run` with the command line args (after
+// "run") and returns the exit status.
+func RunCommand(ctx context.Context, args []string, env Env) int {
+	fs := NewFlagSet("run", Help(runUsage, ExitOK, ExitStreamError, ExitUsage, ExitNotFound, ExitFailed, ExitInterrupted), env.Stderr)
+	var o RunOptions
+	fs.Func("m", "a `MODEL` to stream from, or MODEL@ENDPOINT; repeat for several streams (default demo/hello and demo/hamlet)", func(s string) error {
+		o.Models = append(o.Models, s)
+		return nil
+	})
+	fs.Func("p", "the `PROMPT` (default: read from standard input)", func(s string) error {
+		o.Prompt, o.PromptSet = s, true
+		return nil
+	})
+	fs.StringVar(&o.System, "system", "", "a system `PROMPT` for every stream")
+	fs.StringVar(&o.Continue, "continue", "", "send the prompt as a follow-up to run `ID` of the history (or last: the newest), each stream with its own conversation, models and options")
+	fs.BoolVar(&o.Sync, "sync", false, "run the streams one after another instead of all at once")
+	fs.BoolVar(&o.Compare, "compare", false, "run the streams one after another, then all at once, and say what async saved")
+	fs.StringVar(&o.Timeline, "timeline", "", "save a picture of the run's timeline to `FILE` (.svg or .png)")
+	pictureSizeFlag(fs, "timeline-size", &o.TimelineSize)
+	intFlag(fs, "max-tokens", "stop each stream after `N` tokens (Ollama's num_predict; -1: no limit)", &o.MaxTokens)
+	temperatureFlag(fs, &o.Temperature)
+	fs.Func("seed", "random seed `N` for repeatable sampling (default: the model's)", func(s string) error {
+		n, err := strconv.ParseInt(s, 10, 64)
+		o.Seed = &n
+		return err
+	})
+	fs.Func("think", "ask thinking models to reason first: `on`, off, or low, medium, high for those that take levels (default: the model's)", func(s string) error {
+		t, err := ParseThink(s)
+		o.Think = t
+		return err
+	})
+	fs.BoolVar(&o.HideThinking, "hide-thinking", false, "leave thinking models' reasoning out of the text (it is printed faint on a terminal)")
+	fs.BoolVar(&o.JSON, "json", false, "print the events as NDJSON, one object per line, then the run's summary, instead of text")
+	fs.StringVar(&o.Save, "save", "", "save the run to `FILE` when it ends: .json (every event, to replay) or .md/.markdown (a report)")
+	record := fs.Bool("history", true, "record the run in the history as it streams (see tokenloom history)")
+	noHistory := fs.Bool("no-history", false, "do not record the run in the history (as --history=false)")
+	ollamaFlag(fs, &o.OllamaURL)
+	EndpointFlag(fs, &o.Endpoints)
+	if code, done := ParseFlagsOnly(fs, args, env.Stderr, " (quote the prompt and pass it with -p)"); done {
+		return code
+	}
+	if *record && !*noHistory {
+		o.History = HistoryFile(env.Stderr)
+	}
+	if o.Continue != "" {
+		// --no-history records nothing, yet a run of the history goes on.
+		o.ContinueFrom = o.History
+		if o.ContinueFrom == "" {
+			o.ContinueFrom = HistoryFile(env.Stderr)
+		}
+	}
+	o.Version = env.Version
+	o.Stdin, o.Stdout, o.Stderr = env.Stdin, env.Stdout, env.Stderr
+	o.Color = colorWanted(env.Stdout)
+	o.TrueColor = trueColor()
+	return Run(ctx, o)
+}
 
 // RunOptions are the settings of `tokenloom run`.
 type RunOptions struct {
 	// Models to stream from, one stream each, as MODEL or MODEL@ENDPOINT
-	// (SplitModel). Default: demo/hello and demo/hamlet.
+	// (endpoints.ParseModelRef). Default: demo/hello and demo/hamlet.
 	Models []string
 	// Prompt; when PromptSet is false it is read from Stdin, after a line
 	// on Stderr that says so when Stdin is a terminal.
@@ -128,11 +225,20 @@ func Run(ctx context.Context, o RunOptions) int {
 	if len(o.Models) == 0 {
 		o.Models = DefaultModels
 	}
+	refs := make([]endpoints.ModelRef, len(o.Models))
+	for i, m := range o.Models {
+		r, err := endpoints.ParseModelRef(m)
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "tokenloom: -m: %v\n", err)
+			return ExitUsage
+		}
+		refs[i] = r
+	}
 	var saved *wire.Transcript
 	if o.Continue != "" {
-		var ok bool
-		if saved, ok = savedConversation(ctx, o.ContinueFrom, o.Continue, o.Stderr); !ok {
-			return ExitUsage
+		var code int
+		if saved, code = savedConversation(ctx, o.ContinueFrom, o.Continue, o.Stderr); saved == nil {
+			return code
 		}
 	}
 	if !o.PromptSet {
@@ -143,14 +249,14 @@ func Run(ctx context.Context, o RunOptions) int {
 		b, err := io.ReadAll(io.LimitReader(o.Stdin, 4<<20))
 		if err != nil {
 			fmt.Fprintf(o.Stderr, "tokenloom: read prompt from stdin: %v\n", err)
-			return ExitUsage
+			return ExitFailed
 		}
 		o.Prompt = strings.TrimRight(string(b), "\r\n")
 	}
 
-	emb := startWithEndpoints(o.OllamaURL, o.Endpoints, o.Version, o.Stderr)
+	emb, code := startWithEndpoints(o.OllamaURL, o.Endpoints, o.Version, o.Stderr)
 	if emb == nil {
-		return ExitUsage
+		return code
 	}
 	defer emb.Close()
 	cl := emb.Client
@@ -168,9 +274,8 @@ func Run(ctx context.Context, o RunOptions) int {
 		req = followUp(saved, o.Prompt, o.System, opts)
 		req.Mode = mode
 	} else {
-		for _, m := range o.Models {
-			model, endpoint := SplitModel(m)
-			req.Streams = append(req.Streams, wire.StreamSpec{Model: model, Endpoint: endpoint, Options: opts})
+		for _, r := range refs {
+			req.Streams = append(req.Streams, wire.StreamSpec{Model: r.Model, Endpoint: r.Endpoint, Options: opts})
 		}
 	}
 	out := output{JSON: o.JSON, Color: o.Color, TrueColor: o.TrueColor, HideThinking: o.HideThinking, Stdout: o.Stdout, Stderr: o.Stderr}
@@ -178,7 +283,6 @@ func Run(ctx context.Context, o RunOptions) int {
 	out.history, closeHistory = openHistory(o.History, req, o.Stderr)
 	defer closeHistory()
 	var created *wire.RunCreated
-	var code int
 	var ids []string // the runs shown, for --timeline
 	if o.Compare {
 		var runs [2]*wire.RunCreated
@@ -196,13 +300,10 @@ func Run(ctx context.Context, o RunOptions) int {
 		}
 	}
 	if o.Timeline != "" && len(ids) > 0 && code != ExitInterrupted {
-		w, h := o.TimelineSize[0], o.TimelineSize[1]
-		if w == 0 || h == 0 {
-			w, h = TimelineWidth, TimelineHeight
-		}
+		w, h := pictureSize(o.TimelineSize)
 		if err := saveTimeline(cl, ids, o.Timeline, w, h); err != nil {
-			fmt.Fprintf(o.Stderr, "tokenloom: could not save the timeline: %v\n", err)
-			return ExitUsage
+			printError(o.Stderr, fmt.Errorf("could not save the timeline: %w", err))
+			return ExitFailed
 		}
 		fmt.Fprintf(o.Stderr, "saved the timeline to %s\n", o.Timeline)
 	}
@@ -210,9 +311,9 @@ func Run(ctx context.Context, o RunOptions) int {
 		return code
 	}
 	if err := saveRun(cl, created.ID, o.Save); err != nil {
-		fmt.Fprintf(o.Stderr, "tokenloom: could not save the run: %v\n", err)
-		fmt.Fprintln(o.Stderr, "  hint: check that the folder exists and that you may write there")
-		return ExitUsage
+		message, _ := client.Explain(err)
+		printProblem(o.Stderr, "tokenloom: could not save the run: "+message, "check that the folder exists and that you may write there")
+		return ExitFailed
 	}
 	fmt.Fprintf(o.Stderr, "saved %s\n", o.Save)
 	return code
@@ -221,37 +322,6 @@ func Run(ctx context.Context, o RunOptions) int {
 // promptFromStdinHint is said on stderr before the prompt is read from a
 // terminal.
 const promptFromStdinHint = "reading the prompt from standard input (end with Ctrl+D)"
-
-// isTerminal reports whether r is a terminal (not a pipe, a file or
-// /dev/null).
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// startWithEndpoints starts the embedded server of a command that streams
-// from models: Ollama at ollamaURL ("": OLLAMA_HOST), the --endpoint flags
-// over the endpoints file. When it cannot, it says why on stderr and
-// returns nil.
-func startWithEndpoints(ollamaURL string, flags []endpoints.Endpoint, version string, stderr io.Writer) *embedded.Server {
-	eps, err := endpoints.Load(flags)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenloom: %v\n", err)
-		return nil
-	}
-	return startEmbedded(server.Config{OllamaURL: ollamaURL, Endpoints: eps, Version: version}, stderr)
-}
-
-// startEmbedded starts the embedded server of a command; when it cannot,
-// it says why on stderr and returns nil.
-func startEmbedded(cfg server.Config, stderr io.Writer) *embedded.Server {
-	emb, err := embedded.Start(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "tokenloom: %v\n", err)
-		return nil
-	}
-	return emb
-}
 
 // saveRun fetches the transcript of a run and saves it to path.
 func saveRun(cl *client.Client, runID, path string) error {
@@ -262,24 +332,6 @@ func saveRun(cl *client.Client, runID, path string) error {
 		return fmt.Errorf("fetch run %s: %w", runID, err)
 	}
 	return export.Save(path, tr)
-}
-
-// output says how a command prints its streams.
-type output struct {
-	// JSON prints the events as NDJSON instead of text, then the run's
-	// summary.
-	JSON bool
-	// Color paints each stream in its slot's colour; TrueColor uses 24-bit
-	// escapes.
-	Color     bool
-	TrueColor bool
-	// HideThinking leaves the reasoning out of the text; without colour it
-	// is left out anyway, since nothing would tell it from the answer.
-	HideThinking bool
-	// history, when set, records each run as it streams.
-	history *runHistory
-
-	Stdout, Stderr io.Writer
 }
 
 // ParseThink reads the --think flag: on, off, low, medium or high (true and
@@ -297,154 +349,4 @@ func ParseThink(s string) (*wire.Think, error) {
 		return nil, fmt.Errorf("want on, off, low, medium or high")
 	}
 	return &t, nil
-}
-
-// play starts a run (or a replay) with start, prints its streams until each
-// has ended, then the summary, whose last line begins with describe(mode).
-// It returns the run (nil if it could not start) and the exit status. When
-// ctx ends (SIGINT) it cancels the run and returns ExitInterrupted once the
-// streams' ends have arrived.
-func play(ctx context.Context, cl *client.Client, start func(context.Context) (*wire.RunCreated, error), describe func(mode string) string, o output) (*wire.RunCreated, int) {
-	// The subscriptions outlive ctx: on SIGINT the run is cancelled on the
-	// server and its terminal events still arrive.
-	subCtx, stopSubs := context.WithCancel(context.Background())
-	defer stopSubs()
-	created, err := start(subCtx)
-	if err != nil {
-		printAPIError(o.Stderr, err)
-		return nil, ExitUsage
-	}
-	ids := make([]string, len(created.Streams))
-	for i, s := range created.Streams {
-		ids[i] = s.ID
-	}
-	events, err := cl.SubscribeAll(subCtx, ids)
-	if err != nil {
-		printAPIError(o.Stderr, err)
-		return created, ExitUsage
-	}
-	rec := o.history.start(created)
-	defer rec.finish()
-
-	watchDone := make(chan struct{})
-	stopWatch := context.AfterFunc(ctx, func() {
-		defer close(watchDone)
-		cctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		defer cancel()
-		_ = cl.CancelRun(cctx, created.ID)
-		// If the server cannot confirm in time, stop waiting anyway.
-		select {
-		case <-subCtx.Done():
-		case <-time.After(700 * time.Millisecond):
-			stopSubs()
-		}
-	})
-
-	names := make([]string, len(created.Streams))
-	for i, s := range created.Streams {
-		names[i] = streamName(s)
-	}
-	results := make([]streamResult, len(names))
-	for i := range results {
-		results[i] = streamResult{id: created.Streams[i].ID, name: names[i], outcome: "no answer"}
-	}
-	text := newTextRenderer(o.Stdout, o.Color, o.TrueColor, names, created.Mode)
-	if !o.JSON {
-		text.legend()
-	}
-	show := func(i int, ev client.Event) {
-		if ev.Type == wire.EventToken {
-			text.token(i, ev.Text)
-		} else if ev.Type == wire.EventThinking && o.Color && !o.HideThinking {
-			text.thinking(i, ev.Text)
-		}
-	}
-	order := newTurns(len(names), show)
-	failed := false
-	for ev := range events {
-		rec.add(ev) // queued: the history's own goroutine writes it
-		i := ev.Index
-		switch {
-		case o.JSON:
-			printJSONEvent(o.Stdout, created.Streams[i], ev.Event)
-		case created.Mode == wire.ModeSync:
-			order.add(i, ev.Event)
-		default:
-			show(i, ev.Event)
-		}
-		switch ev.Type {
-		case wire.EventDone:
-			results[i].end, results[i].stats, results[i].outcome = &ev.Event, ev.Stats, ev.Reason
-		case wire.EventError:
-			failed = true
-			results[i].end, results[i].stats, results[i].outcome = &ev.Event, ev.Stats, "error"
-		}
-	}
-	stopSubs()
-	if !stopWatch() {
-		<-watchDone
-	}
-	order.flush()
-
-	sum := summarize(created.Mode, results)
-	if o.JSON {
-		printJSONLine(o.Stdout, sum)
-	} else {
-		text.finishLine()
-		text.summary(sum, describe(created.Mode))
-	}
-	for i, res := range results {
-		if res.end != nil && res.end.Type == wire.EventError {
-			fmt.Fprintf(o.Stderr, "tokenloom: stream %d (%s): %s\n", i+1, res.name, res.end.Message)
-			if res.end.Hint != "" {
-				fmt.Fprintf(o.Stderr, "  hint: %s\n", res.end.Hint)
-			}
-		}
-	}
-	switch {
-	case ctx.Err() != nil:
-		return created, ExitInterrupted
-	case failed:
-		return created, ExitStreamError
-	}
-	return created, ExitOK
-}
-
-// printJSONEvent writes one NDJSON line: the event with its stream.
-func printJSONEvent(w io.Writer, s wire.StreamCreated, ev client.Event) {
-	data := json.RawMessage(ev.Raw)
-	if ev.Local {
-		data, _ = json.Marshal(map[string]any{"seq": ev.Seq, "message": ev.Message, "hint": ev.Hint, "local": true})
-	}
-	line, _ := json.Marshal(struct {
-		Stream   string          `json:"stream"`
-		Index    int             `json:"index"`
-		Model    string          `json:"model"`
-		Endpoint string          `json:"endpoint,omitempty"`
-		Event    string          `json:"event"`
-		ID       int64           `json:"id"`
-		Data     json.RawMessage `json:"data"`
-	}{s.ID, s.Index, s.Model, s.Endpoint, ev.Type, ev.Seq, data})
-	fmt.Fprintf(w, "%s\n", bytes.TrimSpace(line))
-}
-
-// printJSONLine writes v as one NDJSON line, its HTML characters as they are.
-// Like the events' data, it keeps "<" and "&" as they are.
-func printJSONLine(w io.Writer, v any) {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-}
-
-// printAPIError prints a refusal of the server as a sentence and a hint.
-func printAPIError(w io.Writer, err error) {
-	var apiErr *client.APIError
-	if errors.As(err, &apiErr) {
-		fmt.Fprintf(w, "tokenloom: %s\n", apiErr.Message)
-		if apiErr.Hint != "" {
-			fmt.Fprintf(w, "  hint: %s\n", apiErr.Hint)
-		}
-		return
-	}
-	fmt.Fprintf(w, "tokenloom: %v\n", err)
 }

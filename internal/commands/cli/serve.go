@@ -14,6 +14,33 @@ import (
 // DefaultServeAddr is where `tokenloom serve` listens by default.
 const DefaultServeAddr = "127.0.0.1:8765"
 
+// serveUsage is the help text of `tokenloom serve`.
+const serveUsage = `Usage: tokenloom serve [--addr HOST:PORT]
+
+Runs Tokenloom's streaming server alone, on a loopback address only. Start runs
+with POST /api/runs and follow their streams with GET /events?stream=ID
+(Server-Sent Events); the server prints ready-to-paste curl commands. Ctrl+C stops it
+(exit status 0).
+A stream names an endpoint of --endpoint or endpoints.json with "endpoint":"NAME";
+GET /api/models lists each endpoint's models and whether it answers.
+`
+
+// ServeCommand carries out `tokenloom serve` with the command line args
+// (after "serve") and returns the exit status.
+func ServeCommand(ctx context.Context, args []string, env Env) int {
+	fs := NewFlagSet("serve", Help(serveUsage, ExitOK, ExitUsage, ExitFailed), env.Stderr)
+	var o ServeOptions
+	fs.StringVar(&o.Addr, "addr", DefaultServeAddr, "loopback `HOST:PORT` to listen on (port 0: any free port)")
+	ollamaFlag(fs, &o.OllamaURL)
+	EndpointFlag(fs, &o.Endpoints)
+	if code, done := ParseFlagsOnly(fs, args, env.Stderr, ""); done {
+		return code
+	}
+	o.Version = env.Version
+	o.Stdout, o.Stderr = env.Stdout, env.Stderr
+	return Serve(ctx, o)
+}
+
 // ServeOptions are the settings of `tokenloom serve`.
 type ServeOptions struct {
 	// Addr is a loopback address; default DefaultServeAddr.
@@ -53,7 +80,7 @@ func Serve(ctx context.Context, o ServeOptions) int {
 	if err := srv.Start(o.Addr); err != nil {
 		srv.Close()
 		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
-		return ExitUsage
+		return StartStatus(err)
 	}
 	u := srv.URL()
 	fmt.Fprintf(o.Stdout, `Tokenloom server listening on %[1]s (Ollama: %[2]s)

@@ -10,17 +10,89 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/services/diagram"
+	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/diagram"
 	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/services/sweep"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
+
+// sweepUsage is the help text of `tokenloom sweep`.
+const sweepUsage = `Usage: tokenloom sweep -m MODEL[@ENDPOINT] [--streams 1,2,4,8] [--repeat R] [-p PROMPT] [flags]
+       tokenloom sweep --list [--json]
+       tokenloom sweep --open ID|last [--json] [--picture FILE]
+
+Runs the same prompt on one model at 1, 2, 4 and 8 streams at once (--streams, at
+most 16), each step --repeat times, one step after another, and prints per number
+of streams the wall time, the aggregate tokens per second (every stream's tokens
+over the wall time), the median stream's tokens per second (Ollama's eval rate
+where it gives one), the time to first token (p50, p95) and the time the streams
+waited in the model server's queue; then what that says: aggregate throughput that
+grows with the streams (they only wait: a remote server, the demo tasks), grows and
+flattens or stays put while each stream slows (they share the machine), or stays
+put while streams queue (the server answers one request at a time: Ollama's
+OLLAMA_NUM_PARALLEL=1, its default since 0.10).
+On a terminal a progress line on standard error says which step runs; Ctrl+C stops
+the sweep and prints the steps that ended. --json prints one object per step as it
+ends ({"event":"step","streams":...,"repeat":...,"wall_ms":...,"tokens":...,
+"aggregate_tokens_per_s":...,"per_stream_tokens_per_s":...,"ttft_p50_ms":...,
+"ttft_p95_ms":...,"queued_ms":...,"queued_streams":...,"finished":...,"failed":...}),
+then the sweep's ({"event":"sweep","points":[...],"regime":...,"sentences":[...]}).
+--picture FILE.svg (or .png) saves the chart of both rates against the streams, with
+their ideal lines, 1600×900 unless --picture-size says otherwise.
+Each sweep is kept in the history as it goes on (see tokenloom history): --list
+lists them, --open ID (or last) shows one again; --no-history keeps nothing.
+A step that could not run (an unknown model, the server gone) ends the sweep.
+`
+
+// SweepCommand carries out `tokenloom sweep` with the command line args
+// (after "sweep") and returns the exit status.
+func SweepCommand(ctx context.Context, args []string, env Env) int {
+	stdout, stderr := env.Stdout, env.Stderr
+	fs := NewFlagSet("sweep", Help(sweepUsage, ExitOK, ExitStreamError, ExitUsage, ExitNotFound, ExitFailed, ExitInterrupted), stderr)
+	var o SweepOptions
+	fs.StringVar(&o.Model, "m", "", "the `MODEL` to sweep, or MODEL@ENDPOINT")
+	fs.StringVar(&o.Prompt, "p", sweep.DefaultPrompt, "every stream's `PROMPT`")
+	fs.Func("streams", "the numbers of streams at once, `N,N,...` increasing, each 1 to 16 (default 1,2,4,8)", func(s string) error {
+		ns, err := sweep.ParseStreams(s)
+		o.Streams = ns
+		return err
+	})
+	fs.IntVar(&o.Repeat, "repeat", 1, "run each step `R` times; the figures are the median")
+	intFlag(fs, "max-tokens", fmt.Sprintf("the tokens each stream asks for, `N` (Ollama's num_predict; default %d)", sweep.DefaultMaxTokens), &o.MaxTokens)
+	temperatureFlag(fs, &o.Temperature)
+	fs.BoolVar(&o.JSON, "json", false, "print one JSON object per step, then the sweep's, instead of text")
+	fs.StringVar(&o.Picture, "picture", "", "save the sweep's chart to `FILE` (.svg or .png)")
+	pictureSizeFlag(fs, "picture-size", &o.PictureSize)
+	fs.StringVar(&o.Open, "open", "", "show sweep `ID` of the history again (last: the newest) instead of running one")
+	list := fs.Bool("list", false, "list the sweeps of the history, newest first")
+	noHistory := fs.Bool("no-history", false, "do not keep the sweep in the history")
+	ollamaFlag(fs, &o.OllamaURL)
+	EndpointFlag(fs, &o.Endpoints)
+	if code, done := ParseFlagsOnly(fs, args, stderr, " (quote the prompt and pass it with -p)"); done {
+		return code
+	}
+	if !*noHistory {
+		o.History = HistoryFile(stderr)
+	}
+	if *list {
+		return ListSweeps(ctx, o.History, o.JSON, stdout, stderr)
+	}
+	if o.Model == "" && o.Open == "" {
+		fmt.Fprintln(stderr, "tokenloom sweep: name the model to sweep with -m MODEL (tokenloom sweep --help)")
+		return ExitUsage
+	}
+	o.Version = env.Version
+	o.Stdout, o.Stderr = stdout, stderr
+	o.Progress = !o.JSON && colorWanted(stderr)
+	return Sweep(ctx, o)
+}
 
 // SweepOptions are the settings of `tokenloom sweep`.
 type SweepOptions struct {
-	// Model is MODEL or MODEL@ENDPOINT (SplitModel).
+	// Model is MODEL or MODEL@ENDPOINT (endpoints.ParseModelRef).
 	Model string
 	// Streams are the numbers of streams at once of the steps; default
 	// sweep.DefaultStreams.
@@ -72,8 +144,12 @@ func Sweep(ctx context.Context, o SweepOptions) int {
 	if o.Open != "" {
 		return openSweep(ctx, o)
 	}
-	model, endpoint := SplitModel(o.Model)
-	spec := sweep.Spec{Model: model, Endpoint: endpoint, Prompt: o.Prompt, Streams: o.Streams, Repeat: o.Repeat,
+	ref, err := endpoints.ParseModelRef(o.Model)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "tokenloom sweep: -m: %v\n", err)
+		return ExitUsage
+	}
+	spec := sweep.Spec{Model: ref.Model, Endpoint: ref.Endpoint, Prompt: o.Prompt, Streams: o.Streams, Repeat: o.Repeat,
 		Options: wire.Options{NumPredict: o.MaxTokens, Temperature: o.Temperature, Seed: o.Seed}}
 	if spec.Streams == nil {
 		spec.Streams = sweep.DefaultStreams
@@ -89,9 +165,9 @@ func Sweep(ctx context.Context, o SweepOptions) int {
 		fmt.Fprintf(o.Stderr, "tokenloom sweep: %v\n", err)
 		return ExitUsage
 	}
-	emb := startWithEndpoints(o.OllamaURL, o.Endpoints, o.Version, o.Stderr)
+	emb, code := startWithEndpoints(o.OllamaURL, o.Endpoints, o.Version, o.Stderr)
 	if emb == nil {
-		return ExitUsage
+		return code
 	}
 	defer emb.Close()
 	store, closeStore := openSweepStore(o.History, o.Stderr)
@@ -132,13 +208,16 @@ func Sweep(ctx context.Context, o SweepOptions) int {
 		fmt.Fprint(o.Stderr, "\r\x1b[K")
 	}
 	keep(r)
-	code := ExitOK
 	switch {
 	case ctx.Err() != nil:
 		code = ExitInterrupted
 	case err != nil:
-		fmt.Fprintf(o.Stderr, "tokenloom sweep: %v\n", err)
+		message, hint := client.Explain(err)
+		printProblem(o.Stderr, "tokenloom sweep: "+message, hint)
 		code = ExitStreamError
+		if refusalStatus(err) == ExitUsage {
+			code = ExitUsage // the server refused what the command line asked
+		}
 	}
 	if !finishedAny(r) {
 		return code // nothing to show: the error says why
@@ -202,16 +281,16 @@ func openSweep(ctx context.Context, o SweepOptions) int {
 	store, closeStore := openSweepStore(o.History, o.Stderr)
 	defer closeStore()
 	if store == nil {
-		return ExitUsage
+		return ExitFailed
 	}
 	r, err := sweep.Kept(ctx, store, o.Open)
 	if errors.Is(err, history.ErrNoSweep) {
 		fmt.Fprintf(o.Stderr, "tokenloom sweep: no sweep %q in the history (tokenloom sweep --list shows them)\n", o.Open)
-		return ExitStreamError
+		return ExitNotFound
 	}
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom sweep: %v\n", err)
-		return ExitStreamError
+		return ExitFailed
 	}
 	if !o.JSON {
 		fmt.Fprintf(o.Stdout, "sweep %s of %s, %s\n", r.ID, r.StartedAt.Local().Format("2006-01-02 15:04"), r.Title())
@@ -228,12 +307,12 @@ func ListSweeps(ctx context.Context, path string, jsonOut bool, stdout, stderr i
 	store, closeStore := openSweepStore(path, stderr)
 	defer closeStore()
 	if store == nil {
-		return ExitUsage
+		return ExitFailed
 	}
 	list, err := store.Sweeps(ctx, 0)
 	if err != nil {
 		fmt.Fprintf(stderr, "tokenloom sweep: %v\n", err)
-		return ExitStreamError
+		return ExitFailed
 	}
 	if jsonOut {
 		for _, s := range list {
@@ -306,13 +385,10 @@ func printSweep(o SweepOptions, r *sweep.Result, kept bool) int {
 		}
 	}
 	if o.Picture != "" {
-		w, h := o.PictureSize[0], o.PictureSize[1]
-		if w == 0 || h == 0 {
-			w, h = TimelineWidth, TimelineHeight
-		}
+		w, h := pictureSize(o.PictureSize)
 		if err := diagram.Save(r.Chart(), o.Picture, w, h); err != nil {
 			fmt.Fprintf(o.Stderr, "tokenloom: could not save the picture: %v\n", err)
-			return ExitUsage
+			return ExitFailed
 		}
 		fmt.Fprintf(o.Stderr, "saved the picture to %s\n", o.Picture)
 	}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenloom/tokenloom/internal/services/sweep"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/sweep"
 )
 
 // runSweep runs Sweep with o's output captured.
@@ -68,7 +68,7 @@ func TestSweepKept(t *testing.T) {
 	if b, err := os.ReadFile(png); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
 		t.Errorf("picture: %v", err)
 	}
-	if code, _, errOut := runSweep(t, t.Context(), SweepOptions{Open: "w_nope", History: db}); code != ExitStreamError || !strings.Contains(errOut, `no sweep "w_nope"`) {
+	if code, _, errOut := runSweep(t, t.Context(), SweepOptions{Open: "w_nope", History: db}); code != ExitNotFound || !strings.Contains(errOut, `no sweep "w_nope"`) {
 		t.Errorf("an unknown sweep: exit %d, %q", code, errOut)
 	}
 }

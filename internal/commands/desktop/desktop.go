@@ -17,6 +17,7 @@ import (
 	"github.com/tokenloom/tokenloom/assets"
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/endpoints"
+	"github.com/tokenloom/tokenloom/internal/commands/cli"
 	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/services/export"
 	"github.com/tokenloom/tokenloom/internal/services/history"
@@ -140,7 +141,8 @@ const desktopGCPercent = 50
 // beside the embedded server's share (server.MemoryLimit).
 const viewsMemory = 512 << 20
 
-// Run opens the window and returns when it is closed or ctx ends.
+// Run opens the window and returns the exit status when it is closed or
+// ctx ends.
 func Run(ctx context.Context, o Options) int {
 	if os.Getenv("GOGC") == "" {
 		// The app holds every token of its runs (the server's log and the
@@ -161,13 +163,13 @@ func Run(ctx context.Context, o Options) int {
 	eps, err := endpoints.Load(o.Endpoints)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
-		return 2
+		return cli.ExitUsage
 	}
 	e := current{endpoints: eps}
 	cl, err := e.start(ollamaURL, o.Version)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "tokenloom: %v\n", err)
-		return 2
+		return cli.StartStatus(err)
 	}
 	defer e.close()
 	store := openHistory(o.Stderr)
@@ -206,5 +208,5 @@ func Run(ctx context.Context, o Options) int {
 	defer stop()
 	w.Window().ShowAndRun()
 	w.Close()
-	return 0
+	return cli.ExitOK
 }
