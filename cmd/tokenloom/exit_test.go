@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,11 +30,13 @@ func TestExitStatuses(t *testing.T) {
 	}{
 		{"done", []string{"run", "-m", "demo/echo", "-p", "hi"}, cli.ExitOK, ""},
 		{"a stream's error", []string{"run", "-m", "demo/echo", "-m", "demo/nope", "-p", "hi"}, cli.ExitStreamError, `model "demo/nope" not found`},
+		{"a step of a sweep that could not run", []string{"sweep", "-m", "demo/nope", "--streams", "1", "--no-history"}, cli.ExitStreamError, `model "demo/nope" not found`},
 		{"a stream's error, compared", []string{"run", "--compare", "-m", "demo/nope", "-p", "hi", "--no-history"}, cli.ExitStreamError, `model "demo/nope" not found`},
 		{"an unknown command", []string{"bogus"}, cli.ExitUsage, `unknown command "bogus"`},
 		{"a wrong value", []string{"run", "--max-tokens", "x"}, cli.ExitUsage, "invalid value"},
 		{"a model without its endpoint", []string{"run", "-m", "demo/echo@", "-p", "hi"}, cli.ExitUsage, "no endpoint after the @"},
 		{"a request the server refuses", []string{"run", "-m", "../x", "-p", "hi"}, cli.ExitUsage, `invalid model name "../x"`},
+		{"a sweep the server refuses", []string{"sweep", "-m", "../x", "--streams", "1", "--no-history"}, cli.ExitUsage, "invalid model name \"../x\"\n  hint: "},
 		{"a file that is not a run", []string{"replay", filepath.Join(dir, "none.json")}, cli.ExitUsage, "no such file"},
 		{"a picture too small", []string{"sweep", "-m", "demo/echo", "--picture-size", "10x10"}, cli.ExitUsage, "want 320x200 to 4000x3000"},
 		{"a run not in the history", []string{"history", "show", "r_nope"}, cli.ExitNotFound, "no run r_nope in the history"},
@@ -52,6 +55,9 @@ func TestExitStatuses(t *testing.T) {
 			if code != tt.code || !strings.Contains(errOut.String(), tt.want) {
 				t.Errorf("exit %d, want %d; stderr %q, want %q", code, tt.code, errOut.String(), tt.want)
 			}
+			if httpStatus.MatchString(errOut.String()) {
+				t.Errorf("stderr %q shows an HTTP status", errOut.String())
+			}
 		})
 	}
 	t.Run("a stream not in the run", func(t *testing.T) {
@@ -69,6 +75,9 @@ func TestExitStatuses(t *testing.T) {
 		}
 	})
 }
+
+// httpStatus is how client.APIError.Error ends: for logs, not for people.
+var httpStatus = regexp.MustCompile(`\[\d{3}\]`)
 
 // TestExitInterrupted: Ctrl+C (SIGINT) stops a run, which prints what had
 // arrived and exits with cli.ExitInterrupted.
