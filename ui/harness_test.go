@@ -76,7 +76,12 @@ func newHarness(t *testing.T, fa fyne.App, ollamaURL string) *harness {
 // newHarnessWith is newHarness with more options for the app (its Client
 // and Do are the harness's).
 func newHarnessWith(t *testing.T, fa fyne.App, ollamaURL string, o Options) *harness {
-	emb := startServer(t, ollamaURL)
+	return newHarnessOn(t, fa, startServer(t, ollamaURL), o)
+}
+
+// newHarnessOn is newHarnessWith on a server the test started, which the
+// harness closes at the end of the test.
+func newHarnessOn(t *testing.T, fa fyne.App, emb *embedded.Server, o Options) *harness {
 	q := newUIQueue()
 	h := &harness{t: t, q: q, srv: emb.Server}
 	o.Client, o.Do = emb.Client, q.do
