@@ -3,6 +3,8 @@ package diagram
 import (
 	"math"
 	"strconv"
+
+	"github.com/tokenloom/tokenloom/internal/base/paint"
 )
 
 // Text sizes, in units of the body text size (base), which follows the
@@ -108,28 +110,6 @@ func (d Diagram) lastMs() float64 {
 	}
 	return last
 }
-
-// axisSpan is the time the axis covers, as the app's timeline: up to
-// last, rounded up to half a second (a second past 10 s, five past a
-// minute), at least one. A run that ends a hair past a round time
-// (5003 ms) ends the axis there: what is at most axisSlack of a step later
-// is drawn at the axis's end.
-func axisSpan(last float64) float64 {
-	g := 500.0
-	switch {
-	case last >= 60_000:
-		g = 5000
-	case last >= 10_000:
-		g = 1000
-	}
-	return max(1000, math.Ceil((last-axisSlack*g)/g)*g)
-}
-
-// axisSlack is how much of a step the axis's end may be short of the
-// latest time: a run's wall time has a few milliseconds of overhead past
-// its streams' scripted seconds, which would otherwise add half a second
-// of empty axis.
-const axisSlack = 0.01
 
 // secondsLabel is the axis's label of ms.
 func secondsLabel(ms float64) string {
@@ -248,7 +228,7 @@ func (d Diagram) planAt(f *fonts, w, h, base float64) *layout {
 	}
 
 	// The plot: after the names, up to half a label from the right edge.
-	l.spanMs = axisSpan(d.lastMs())
+	l.spanMs = paint.AxisSpan(d.lastMs())
 	l.x0 = math.Round(l.pad + column)
 	right := f.width(secondsLabel(l.spanMs), small, false)/2 + 0.2*base
 	l.plotW = max(math.Round(w-max(l.pad, right)-l.x0), 1)
@@ -260,13 +240,10 @@ func (d Diagram) planAt(f *fonts, w, h, base float64) *layout {
 // clear of each other: at least 5.5 times the text size apart, and the
 // widest label and two more characters.
 func (l *layout) axisStep(f *fonts) float64 {
-	for _, s := range []float64{100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000, 120000, 300000, 600000} {
+	return paint.AxisStep(func(s float64) bool {
 		widest := f.width(secondsLabel(math.Floor(l.spanMs/s)*s), l.small, false)
-		if l.plotW*s/l.spanMs >= max(5.5*l.small, widest+2*l.small) {
-			return s
-		}
-	}
-	return 1_200_000
+		return l.plotW*s/l.spanMs >= max(5.5*l.small, widest+2*l.small)
+	})
 }
 
 // x is the position of run time ms on the axis (not rounded).

@@ -4,6 +4,7 @@ import (
 	"image/color"
 	"math"
 
+	"github.com/tokenloom/tokenloom/internal/base/paint"
 	"github.com/tokenloom/tokenloom/internal/base/palette"
 )
 
@@ -20,7 +21,7 @@ type canvas interface {
 	// pattern marks the rectangle with pattern k in c, each of its pixels
 	// scale pixels wide; the pattern is fixed to the picture, not to the
 	// rectangle.
-	pattern(x0, y0, x1, y1 float64, k patternKind, scale int, c color.NRGBA)
+	pattern(x0, y0, x1, y1 float64, k paint.Pattern, scale int, c color.NRGBA)
 	// ticks draws vertical ticks width wide, each from its x (its left
 	// edge) and y0 to y1.
 	ticks(ts []tick, width float64, c color.NRGBA, class string)
@@ -135,10 +136,10 @@ func (p *painter) lane(ln Lane, top float64) {
 		if x1 <= x0 {
 			x1 = x0 + 1 // a phase shorter than a pixel still shows
 		}
-		ground, mark, pat := phaseShade(ph.Name, slot)
-		c.rect(x0, y0, x1, y1, ground, "phase "+printable(ph.Name))
-		if pat != noPattern {
-			c.pattern(x0, y0, x1, y1, pat, l.scale, mark)
+		sh := phaseShade(ph.Name, slot)
+		c.rect(x0, y0, x1, y1, sh.ground, "phase "+printable(ph.Name))
+		if sh.pattern != paint.None {
+			c.pattern(x0, y0, x1, y1, sh.pattern, l.scale, sh.mark)
 		}
 	}
 	// Ticks bucketed per pixel column. A column's tick grows with the
@@ -173,7 +174,7 @@ func (p *painter) lane(ln Lane, top float64) {
 			if n == 0 {
 				continue
 			}
-			half := min(kind.scale*l.pitch*(0.3+0.05*float64(min(n, 4)-1)), (y1-y0)/2)
+			half := min(kind.scale*l.pitch*paint.TickReach(n), (y1-y0)/2)
 			half = max(math.Round(half*2)/2, 0.5)
 			ts = append(ts, tick{x: l.x0 + float64(px), y0: mid - half, y1: mid + half})
 		}
@@ -281,10 +282,10 @@ func (p *painter) legend() {
 		b := float64(l.scale)
 		c.rect(x0, y0, x1, y1, col.frame, "swatch-frame")
 		c.rect(x0+b, y0+b, x1-b, y1-b, col.bg, "swatch")
-		ground, mark, pat := phaseShade(it.Phase, col.fg)
-		c.rect(x0+b, y0+b, x1-b, y1-b, boost(ground), "swatch phase "+it.Phase)
-		if pat != noPattern {
-			c.pattern(x0+b, y0+b, x1-b, y1-b, pat, l.scale, boost(mark))
+		sh := phaseShade(it.Phase, col.fg).boosted()
+		c.rect(x0+b, y0+b, x1-b, y1-b, sh.ground, "swatch phase "+it.Phase)
+		if sh.pattern != paint.None {
+			c.pattern(x0+b, y0+b, x1-b, y1-b, sh.pattern, l.scale, sh.mark)
 		}
 		if it.Tick > 0 {
 			tc := col.fg

@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"strconv"
+
+	"github.com/tokenloom/tokenloom/internal/base/paint"
 )
 
 // svgCanvas writes an SVG document: the body as it is drawn, the patterns
@@ -22,7 +24,7 @@ type svgCanvas struct {
 }
 
 type patternKey struct {
-	kind   patternKind
+	kind   paint.Pattern
 	scale  int
 	colour color.NRGBA
 }
@@ -117,7 +119,7 @@ func (s *svgCanvas) rect(x0, y0, x1, y1 float64, c color.NRGBA, class string) {
 	b.WriteString("/>\n")
 }
 
-func (s *svgCanvas) pattern(x0, y0, x1, y1 float64, k patternKind, scale int, c color.NRGBA) {
+func (s *svgCanvas) pattern(x0, y0, x1, y1 float64, k paint.Pattern, scale int, c color.NRGBA) {
 	if x1 <= x0 || y1 <= y0 || c.A == 0 {
 		return
 	}
@@ -142,14 +144,15 @@ func (s *svgCanvas) definePattern(id string, key patternKey) {
 	var tw, th float64
 	var d string
 	switch key.kind {
-	case hatched:
+	case paint.Hatched:
 		// The pixels where (x+y) mod p < m: two bands across the tile.
-		p, m := 6*u, 2*u
+		p, m := paint.HatchPeriod*u, paint.HatchWidth*u
 		tw, th = p, p
 		d = fmt.Sprintf("M0 0H%gL0 %gZM%g 0V%gL%g %gH0Z", m, m, p, m, m, p)
-	case dotted:
-		tw, th = 4*u, 6*u
-		d = fmt.Sprintf("M0 0h%gv%gh-%gZM%g %gh%gv%gh-%gZ", u, u, u, 2*u, 3*u, u, u, u)
+	case paint.Dotted:
+		// A dot at the tile's corner and one a staggered row below.
+		tw, th = paint.DotPeriod*u, 2*paint.DotRows*u
+		d = fmt.Sprintf("M0 0h%gv%gh-%gZM%g %gh%gv%gh-%gZ", u, u, u, paint.DotStagger*u, paint.DotRows*u, u, u, u)
 	default:
 		return
 	}
