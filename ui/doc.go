@@ -38,7 +38,8 @@
 // tokenwrap.go, tokenrow.go, scrollbar.go), timeline.go (with
 // timelinedraw.go, timelinelegend.go), foldline.go, flow.go, tooltip.go,
 // theme.go; their tests tokenview_test.go, timeline_test.go,
-// legend_test.go, with export_test.go and main_test.go.
+// legend_test.go, timelinepicture_test.go (the timeline against the
+// picture of the same run), with export_test.go and main_test.go.
 //
 // In ui/frame (package frame, see its doc.go): pump.go, paintclock.go,
 // pacer.go with cpu_unix.go and cpu_other.go, mincache.go, probe.go; their

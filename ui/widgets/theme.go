@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
 
+	"github.com/tokenloom/tokenloom/internal/base/paint"
 	"github.com/tokenloom/tokenloom/internal/base/palette"
 )
 
@@ -67,16 +68,6 @@ func SlotDimColor(i int, v fyne.ThemeVariant) color.NRGBA {
 	return palette.Dim(SlotColor(i, v), background(v))
 }
 
-func background(v fyne.ThemeVariant) color.NRGBA {
-	if v == theme.VariantDark {
-		return darkBackground
-	}
-	return lightBackground
-}
-
-// The default theme's backgrounds (fyne.io/fyne/v2/theme), fixed here so
-// that slot colours do not need a running app.
-var (
-	darkBackground  = color.NRGBA{R: 0x17, G: 0x17, B: 0x18, A: 0xff}
-	lightBackground = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
-)
+// background is the theme's background on variant v, as the pictures of
+// a run have it (paint.Background).
+func background(v fyne.ThemeVariant) color.NRGBA { return paint.Background(v == theme.VariantDark) }

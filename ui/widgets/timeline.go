@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/base/paint"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
@@ -58,7 +59,9 @@ type lane struct {
 // its stats. Where ticks are denser than pixels it
 // draws per-pixel buckets, so its cost grows with its width, not with the
 // number of tokens beyond one pass over them. Hovering or tapping a tick
-// shows the token and its time. Use it on the Fyne thread only.
+// shows the token and its time. Its colours are its theme's: the slot
+// colours of the app's theme (NewTheme), shaded as the pictures of a run
+// shade them (diagram.PaintPhase). Use it on the Fyne thread only.
 type Timeline struct {
 	widget.BaseWidget
 
@@ -192,18 +195,14 @@ func (l *lane) closePhase(at float64) {
 	}
 }
 
-// span is the time the x axis covers: up to the latest event, rounded up
-// to half a second (a second past 10 s, five past a minute), at least one.
-func (t *Timeline) span() float64 {
-	g := 500.0
-	switch {
-	case t.now >= 60_000:
-		g = 5000
-	case t.now >= 10_000:
-		g = 1000
-	}
-	return max(1000, math.Ceil(t.now/g)*g)
-}
+// span is the time the x axis covers, as in the pictures of a run
+// (paint.AxisSpan): up to about the latest event.
+func (t *Timeline) span() float64 { return paint.AxisSpan(t.now) }
+
+// along is how far along an axis that spans span run time tMs is, from 0
+// to 1: a time a hair past the axis's end (see paint.AxisSpan) is at its
+// end.
+func along(tMs, span float64) float64 { return min(max(tMs, 0), span) / span }
 
 // plot is the drawing area of the lanes, in widget coordinates.
 func (t *Timeline) plot() (x0, width float32) {
@@ -214,7 +213,7 @@ func (t *Timeline) plot() (x0, width float32) {
 // timeX is the x position of run time tMs, in widget coordinates.
 func (t *Timeline) timeX(tMs float64) float32 {
 	x0, w := t.plot()
-	return x0 + float32(tMs/t.span())*w
+	return x0 + float32(along(tMs, t.span()))*w
 }
 
 func (t *Timeline) laneHeight() float32 {

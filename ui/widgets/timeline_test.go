@@ -21,7 +21,7 @@ import (
 )
 
 func newTestTimeline(t testing.TB, lanes int, w, h float32) *Timeline {
-	test.NewTempApp(t)
+	test.NewTempApp(t).Settings().SetTheme(NewTheme())
 	tl := NewTimeline()
 	win := test.NewTempWindow(t, tl)
 	win.Resize(fyne.NewSize(w, h))

@@ -10,11 +10,13 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/theme"
 
-	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/base/paint"
 	"github.com/tokenloom/tokenloom/internal/services/diagram"
 )
 
-// draw renders lanes, phases and ticks at pixel size w×h.
+// draw renders lanes, phases and ticks at pixel size w×h: the phases'
+// shading and the ticks' heights as the pictures of a run draw them
+// (diagram.PaintPhase, paint.TickReach).
 func (t *Timeline) draw(w, h int) image.Image {
 	// RGBA (premultiplied) is what the painter uploads as it is; any
 	// other image it converts pixel by pixel in every frame. The painter
@@ -36,33 +38,34 @@ func (t *Timeline) draw(w, h int) image.Image {
 	axisH := int(timelineAxisHeight * sy)
 	laneH := float64(h-axisH) / float64(len(t.lanes))
 	span := t.span()
-	variant := fyne.CurrentApp().Settings().ThemeVariant()
-	grid := color.NRGBAModel.Convert(theme.Color(theme.ColorNameSeparator)).(color.NRGBA)
+	grid := t.color(theme.ColorNameSeparator)
+	column := func(ms float64) int { return int(along(ms, span) * plotW) } // from x0
 
 	laneBounds := func(i int) (top, bottom int) {
 		return int(float64(i) * laneH), int(float64(i+1)*laneH) - 1
 	}
-	// Phases first: they do not overlap, so their pixels are set.
+	// Phases first: they do not overlap.
 	for i, l := range t.lanes {
 		top, bottom := laneBounds(i)
-		c := SlotColor(l.slot, variant)
+		c := t.slotColor(l.slot, false)
 		for _, p := range l.phases {
 			end := p.End
 			if end < 0 {
 				end = t.now
 			}
-			paintPhase(img, image.Rect(x0+int(p.Start/span*plotW), top+2, x0+int(end/span*plotW)+1, bottom-1), p.Phase, c, !l.ended)
+			r := image.Rect(x0+column(p.Start), top+2, x0+column(end)+1, bottom-1)
+			diagram.PaintPhase(img, r, p.Phase, c, diagram.PhaseLook{Estimate: !l.ended})
 		}
 	}
 	// Second lines over the phases.
 	step := axisStep(span, plotW/sx)
 	for s := 0.0; s <= span; s += step {
-		x := x0 + int(s/span*plotW)
-		fillRect(img, x, 0, x+1, h-axisH, grid)
+		x := x0 + column(s)
+		paint.Fill(img, image.Rect(x, 0, x+1, h-axisH), grid)
 	}
 	// Ticks on top, bucketed per pixel column. A column's tick grows with
-	// the tokens in it: from 60% of the lane for one to 90% for four or
-	// more; the reasoning's ticks are half as tall, in the subdued colour.
+	// the tokens in it; the reasoning's ticks are half as tall, in the
+	// subdued colour.
 	counts := make([]int, int(plotW)+1)
 	for i, l := range t.lanes {
 		top, bottom := laneBounds(i)
@@ -71,11 +74,10 @@ func (t *Timeline) draw(w, h int) image.Image {
 			ticks []float64
 			color color.NRGBA
 			scale float64
-		}{{l.thinks, SlotDimColor(l.slot, variant), diagram.ThinkTickScale}, {l.ticks, SlotColor(l.slot, variant), 1}} {
+		}{{l.thinks, t.slotColor(l.slot, true), diagram.ThinkTickScale}, {l.ticks, t.slotColor(l.slot, false), 1}} {
 			clear(counts)
 			for _, tm := range kind.ticks {
-				px := int(tm / span * plotW)
-				if px >= 0 && px < len(counts) {
+				if px := column(tm); px >= 0 && px < len(counts) {
 					counts[px]++
 				}
 			}
@@ -83,145 +85,41 @@ func (t *Timeline) draw(w, h int) image.Image {
 				if n == 0 {
 					continue
 				}
-				half := min(int(kind.scale*laneH*(0.3+0.05*float64(min(n, 4)-1))), (bottom-top)/2)
-				setRect(img, x0+px, mid-half, x0+px+max(1, int(sx)), mid+half, kind.color)
+				half := min(int(kind.scale*laneH*paint.TickReach(n)), (bottom-top)/2)
+				paint.Fill(img, image.Rect(x0+px, mid-half, x0+px+max(1, int(sx)), mid+half), kind.color)
 			}
 		}
 	}
 	return img
 }
 
-// setRect paints a rectangle with c, replacing what was there.
-func setRect(img *image.RGBA, x0, y0, x1, y1 int, c color.NRGBA) {
-	r := image.Rect(x0, y0, x1, y1).Intersect(img.Rect)
-	if r.Empty() {
-		return
+// color is the colour name of the timeline's theme, on the variant in use.
+func (t *Timeline) color(name fyne.ThemeColorName) color.NRGBA {
+	c := t.Theme().Color(name, fyne.CurrentApp().Settings().ThemeVariant())
+	if c == nil {
+		return color.NRGBA{}
 	}
-	p := premultiply(c)
-	row := img.PixOffset(r.Min.X, r.Min.Y)
-	for x := 0; x < r.Dx(); x++ {
-		copy(img.Pix[row+4*x:], []uint8{p.R, p.G, p.B, p.A})
-	}
-	first := img.Pix[row : row+4*r.Dx()]
-	for y := r.Min.Y + 1; y < r.Max.Y; y++ {
-		copy(img.Pix[img.PixOffset(r.Min.X, y):], first)
-	}
+	return color.NRGBAModel.Convert(c).(color.NRGBA)
 }
 
-// phaseShade is the fill of a phase in a lane of colour c: its ground and,
-// for the phases drawn with a pattern, the pattern's marks.
-func phaseShade(phase string, c color.NRGBA) (ground, mark color.NRGBA, p *pattern) {
-	switch phase {
-	case wire.PhaseWaiting:
-		return color.NRGBA{0x80, 0x80, 0x80, 0x30}, color.NRGBA{}, nil
-	case wire.PhaseQueued:
-		// Grey hatching: held up by another stream, not by this one.
-		return color.NRGBA{0x80, 0x80, 0x80, 0x20}, color.NRGBA{0x80, 0x80, 0x80, 0x80}, &hatched
-	case wire.PhaseLoading:
-		return color.NRGBA{c.R, c.G, c.B, 0x50}, color.NRGBA{}, nil
-	case wire.PhasePrompt:
-		return color.NRGBA{c.R, c.G, c.B, 0x38}, color.NRGBA{}, nil
-	case wire.PhaseThinking:
-		// Dotted in the lane's colour: working, but not on the answer.
-		return color.NRGBA{c.R, c.G, c.B, 0x18}, color.NRGBA{c.R, c.G, c.B, 0x70}, &dotted
-	default: // generating
-		return color.NRGBA{c.R, c.G, c.B, 0x20}, color.NRGBA{}, nil
+// slotColor is the colour of slot in the timeline's theme, subdued with
+// dim, as text and tokens have it; a theme without the slot colours (not
+// the app's) leaves it to SlotColor and SlotDimColor.
+func (t *Timeline) slotColor(slot int, dim bool) color.NRGBA {
+	name, fallback := SlotColorName, SlotColor
+	if dim {
+		name, fallback = SlotDimColorName, SlotDimColor
 	}
+	if c := t.color(name(slot)); c.A != 0 {
+		return c
+	}
+	return fallback(slot, fyne.CurrentApp().Settings().ThemeVariant())
 }
 
-// pattern marks, in every rows-th row of pixels, width pixels of every
-// period, shifted by shift(y) (in image coordinates, so that a pattern
-// stays put from one drawing to the next).
-type pattern struct {
-	rows, period, width int
-	shift               func(y int) int
-}
-
-var (
-	// hatched is diagonal stripes, two pixels of every six.
-	hatched = pattern{rows: 1, period: 6, width: 2, shift: func(y int) int { return y }}
-	// dotted is a dot every four pixels of every third row, rows staggered.
-	dotted = pattern{rows: 3, period: 4, width: 1, shift: func(y int) int { return 2 * (y / 3 % 2) }}
-)
-
-// paintPhase fills r with the shade of phase in a lane of colour c,
-// replacing what was there. A pattern costs its marks, not its area. An
-// estimate (a live stream's phase, until its end says the exact one) is
-// half as opaque, between dashed edges in the lane's colour.
-func paintPhase(img *image.RGBA, r image.Rectangle, phase string, c color.NRGBA, estimate bool) {
-	ground, mark, pat := phaseShade(phase, c)
-	if estimate {
-		ground.A /= 2
-		mark.A /= 2
-		edge := premultiply(color.NRGBA{c.R, c.G, c.B, 0xa0})
-		er := r.Intersect(img.Rect)
-		for _, y := range []int{er.Min.Y, er.Max.Y - 1} {
-			for x := er.Min.X; x < er.Max.X && y >= er.Min.Y; x++ {
-				if x%6 < 3 { // 3 px on, 3 off, fixed in the image
-					i := img.PixOffset(x, y)
-					img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = edge.R, edge.G, edge.B, edge.A
-				}
-			}
-		}
-		r = image.Rect(er.Min.X, er.Min.Y+1, er.Max.X, er.Max.Y-1)
-	}
-	setRect(img, r.Min.X, r.Min.Y, r.Max.X, r.Max.Y, ground)
-	if pat == nil {
-		return
-	}
-	r = r.Intersect(img.Rect)
-	m := premultiply(mark)
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		if y%pat.rows != 0 {
-			continue
-		}
-		s := pat.shift(y)
-		for x := r.Min.X; x < r.Max.X; {
-			if ph := (x + s) % pat.period; ph >= pat.width {
-				x += pat.period - ph
-				continue
-			}
-			i := img.PixOffset(x, y)
-			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = m.R, m.G, m.B, m.A
-			x++
-		}
-	}
-}
-
-// axisStep picks the seconds between axis labels so that they are at least
-// 60 px apart.
-func axisStep(spanMs float64, widthPx float64) float64 {
-	for _, s := range []float64{100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000, 120000, 300000, 600000} {
-		if widthPx*s/spanMs >= 60 {
-			return s
-		}
-	}
-	return 1_200_000
-}
-
-// fillRect draws c over a rectangle.
-func fillRect(img *image.RGBA, x0, y0, x1, y1 int, c color.NRGBA) {
-	r := image.Rect(x0, y0, x1, y1).Intersect(img.Rect)
-	src := premultiply(c)
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			i := img.PixOffset(x, y)
-			blend(img.Pix[i:i+4], src)
-		}
-	}
-}
-
-// premultiply turns c into premultiplied RGBA.
-func premultiply(c color.NRGBA) color.RGBA {
-	return color.RGBAModel.Convert(c).(color.RGBA)
-}
-
-// blend draws the premultiplied colour c over the premultiplied pixel p.
-func blend(p []uint8, c color.RGBA) {
-	keep := 255 - uint32(c.A)
-	for k, v := range []uint8{c.R, c.G, c.B, c.A} {
-		p[k] = v + uint8((uint32(p[k])*keep+127)/255)
-	}
+// axisStep picks the milliseconds between axis labels so that they are at
+// least 60 px apart on a plot widthPx wide that spans spanMs.
+func axisStep(spanMs, widthPx float64) float64 {
+	return paint.AxisStep(func(s float64) bool { return widthPx*s/spanMs >= 60 })
 }
 
 // CreateRenderer draws the raster under the labels and the tip.
@@ -273,8 +171,7 @@ func (r *timelineRenderer) rebuildLabels() {
 		tx.Refresh()
 	}
 	size := t.Size()
-	variant := fyne.CurrentApp().Settings().ThemeVariant()
-	fg := theme.Color(theme.ColorNameForeground)
+	fg := t.color(theme.ColorNameForeground)
 	laneH := t.laneHeight()
 	// The lanes' names: in the caption size where the lanes have room for
 	// it, smaller where they have not (down to timelineMinLabelSize), and
@@ -295,7 +192,7 @@ func (r *timelineRenderer) rebuildLabels() {
 		}
 		free = y + labelH
 		name := fitLabel(l.label, labelSize, timelineLabelWidth-2*theme.Padding())
-		text(name, SlotColor(l.slot, variant), fyne.NewPos(theme.Padding(), y), true, labelSize)
+		text(name, t.slotColor(l.slot, false), fyne.NewPos(theme.Padding(), y), true, labelSize)
 	}
 	x0, w := t.plot()
 	span := t.span()

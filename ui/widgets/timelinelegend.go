@@ -3,13 +3,13 @@ package widgets
 import (
 	"image"
 	"image/color"
-	"image/draw"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/tokenloom/tokenloom/internal/base/paint"
 	"github.com/tokenloom/tokenloom/internal/base/palette"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/services/diagram"
@@ -39,17 +39,6 @@ const (
 	legendSwatchHeight = 14
 	legendGap          = 4  // between a swatch and its name
 	legendSpacing      = 10 // between two items
-)
-
-// Legend contrast. A lane's shading is faint on purpose (its ticks must
-// stand out), and in a small swatch the same shading is nearly invisible,
-// worst on the light theme. So a swatch is the shading made legendBoost
-// times as opaque, on the theme's background, framed by the foreground
-// mixed legendBorder of the way from the background: a frame that reads
-// on both themes (at least 3:1 against the background).
-const (
-	legendBoost  = 2
-	legendBorder = 0.75
 )
 
 // TimelineLegend says what the timeline's shading and ticks mean: each
@@ -90,42 +79,25 @@ func (l *TimelineLegend) colors() (fg, bg color.NRGBA) {
 }
 
 // legendSwatch draws item's swatch at w×h pixels, opaque, for a theme of
-// foreground fg on background bg: a frame, and inside it the phase's
-// shading made legendBoost times as opaque, with the tick of the kind of
+// foreground fg on background bg, as the pictures' legend draws it: a
+// frame (paint.Frame), and inside it the phase's shading made more opaque
+// than a lane's (diagram.PhaseLook.Swatch), with the tick of the kind of
 // token the phase brings.
 func legendSwatch(it legendItem, w, h int, fg, bg color.NRGBA) image.Image {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	setRect(img, 0, 0, w, h, mixOpaque(bg, fg, legendBorder))
+	paint.Fill(img, img.Rect, paint.Frame(bg, fg))
 	inner := image.Rect(1, 1, w-1, h-1)
-	setRect(img, inner.Min.X, inner.Min.Y, inner.Max.X, inner.Max.Y, bg)
-	shade := image.NewRGBA(img.Rect)
-	paintPhase(shade, inner, it.Phase, fg, it.estimate)
-	for i := 0; i < len(shade.Pix); i += 4 {
-		p := shade.Pix[i : i+4 : i+4]
-		if p[3] == 0 {
-			continue
-		}
-		k := min(legendBoost, 255/float64(p[3])) // premultiplied: scale all four
-		for c := range p {
-			p[c] = uint8(min(float64(p[c])*k+0.5, 255))
-		}
-	}
-	draw.Draw(img, inner, shade, inner.Min, draw.Over)
+	paint.Fill(img, inner, bg)
+	diagram.PaintPhase(img, inner, it.Phase, fg, diagram.PhaseLook{Estimate: it.estimate, Swatch: true})
 	if it.Tick > 0 {
 		c := fg
 		if it.Dim {
 			c = palette.Dim(fg, bg) // as SlotDimColor dims a slot's
 		}
 		half, tw := int(float64(h)*it.Tick/2), max(1, w/9)
-		setRect(img, w/2-tw/2, h/2-half, w/2-tw/2+tw, h/2+half, c)
+		paint.Fill(img, image.Rect(w/2-tw/2, h/2-half, w/2-tw/2+tw, h/2+half), c)
 	}
 	return img
-}
-
-// mixOpaque is the colour f of the way from a to b, opaque.
-func mixOpaque(a, b color.NRGBA, f float64) color.NRGBA {
-	ch := func(x, y uint8) uint8 { return uint8(float64(x) + (float64(y)-float64(x))*f + 0.5) }
-	return color.NRGBA{R: ch(a.R, b.R), G: ch(a.G, b.G), B: ch(a.B, b.B), A: 0xff}
 }
 
 type legendRenderer struct {

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"github.com/tokenloom/tokenloom/internal/base/paint"
 	"github.com/tokenloom/tokenloom/internal/testkit/uitest"
 )
 
@@ -348,11 +349,11 @@ func benchToken(i int) string {
 }
 
 // TestBackgroundsMatchTheme guards the copies of the theme's backgrounds
-// that SlotColor uses.
+// that SlotColor and the pictures of runs use.
 func TestBackgroundsMatchTheme(t *testing.T) {
 	test.NewTempApp(t)
 	th := NewTheme()
-	for v, want := range map[fyne.ThemeVariant]color.NRGBA{theme.VariantDark: darkBackground, theme.VariantLight: lightBackground} {
+	for v, want := range map[fyne.ThemeVariant]color.NRGBA{theme.VariantDark: paint.DarkBackground, theme.VariantLight: paint.LightBackground} {
 		if got := color.NRGBAModel.Convert(th.Color(theme.ColorNameBackground, v)); got != want {
 			t.Errorf("variant %d background %v, SlotColor assumes %v", v, got, want)
 		}
