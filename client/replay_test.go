@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/testkit/fakeclock"
+	"github.com/tokenloom/tokenloom/server"
 )
 
 // record runs req to its end and returns its transcript.
@@ -45,8 +49,15 @@ func idsOf(run *wire.RunCreated) []string {
 // the original texts and ends, faster than the original. Refusals come back
 // as *APIError.
 func TestStartReplay(t *testing.T) {
-	_, ts := newServer(t)
+	clock := fakeclock.New(time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC))
+	srv, ts := newServerWith(t, server.Config{Clock: clock})
 	cl := newClient(t, ts.URL)
+	// The clock moves whenever every stream waits for it, for the
+	// original run and its replay alike.
+	playCtx, stopPlay := context.WithCancel(t.Context())
+	played := make(chan error, 1)
+	go func() { played <- clock.Play(playCtx, fakeclock.Playing(srv)) }()
+	defer func() { stopPlay(); <-played }()
 	// The echo at 5 words a second: the original takes 600 ms.
 	orig := record(t, cl, wire.RunRequest{Prompt: "alpha beta gamma", Mode: "sync", Streams: []wire.StreamSpec{
 		{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(5.0)}}, {Model: "demo/nope"},
@@ -77,18 +88,14 @@ func TestStartReplay(t *testing.T) {
 	if ends[0].Reason != wire.ReasonStop || ends[1].Type != wire.EventError || ends[1].Message != orig.Streams[1].Error {
 		t.Errorf("replayed ends %+v", ends)
 	}
-	// The replay's wall time, on the server's clock: at 16× about a
-	// sixteenth of the original's (timers never fire early, and the replay
-	// plays each event at its time from the replay's start, so only the
-	// last timer's lateness adds to it); at 1× it would be the original's.
-	// It must be under half of that.
+	// The replay's wall time, on the server's clock: the original's, a
+	// sixteenth of it (to the microsecond).
 	rep, err := cl.Run(ctx, run.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("the original took %.1f ms, its replay at 16× %.1f ms", orig.WallMs, rep.WallMs)
-	if rep.WallMs < orig.WallMs/16-0.01 || rep.WallMs >= orig.WallMs/2 {
-		t.Errorf("replay at 16× took %.1f ms, the original %.1f ms", rep.WallMs, orig.WallMs)
+	if orig.WallMs < 600 || math.Abs(rep.WallMs-orig.WallMs/16) > 0.001 {
+		t.Errorf("replay at 16× took %.3f ms, the original %.3f ms: want a sixteenth of it", rep.WallMs, orig.WallMs)
 	}
 
 	var apiErr *client.APIError
