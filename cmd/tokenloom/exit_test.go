@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/internal/commands/cli"
+	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 )
 
 // TestExitStatuses runs the commands into each exit status: every status
@@ -98,22 +99,11 @@ func TestExitInterrupted(t *testing.T) {
 // signalOnWrite sends this process SIGINT on its first write: by then the
 // command has set up its handling of signals.
 type signalOnWrite struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
+	testenv.Buffer
 	once sync.Once
 }
 
-var _ io.Writer = (*signalOnWrite)(nil)
-
 func (w *signalOnWrite) Write(p []byte) (int, error) {
 	w.once.Do(func() { _ = syscall.Kill(os.Getpid(), syscall.SIGINT) })
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *signalOnWrite) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
+	return w.Buffer.Write(p)
 }
