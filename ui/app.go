@@ -102,7 +102,7 @@ type App struct {
 	// tips draws the tooltips above the content.
 	tips   *widgets.TipLayer
 	models []string
-	// modelInfo are the models by their pickers' names (modelOption),
+	// modelInfo are the models by their pickers' names (endpoints.ModelRef),
 	// with what they can do; empty until the list has come.
 	modelInfo map[string]wire.Model
 	// endpoints are the configured endpoints and whether they answer, as

@@ -13,9 +13,10 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/services/diagram"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/diagram"
 )
 
 // compareIntro is the lesson's column before a comparison: what async
@@ -91,7 +92,7 @@ func (a *App) compareNext(panes []*Pane) {
 		}
 		return func() {
 			if err != nil {
-				a.runStatus.SetText("Could not read the runs to compare: " + err.Error())
+				a.runStatus.SetText(problem("Could not read the runs to compare", err))
 				return
 			}
 			a.views.compare.show(st, at, panes, slots)
@@ -193,7 +194,7 @@ func (v *compareView) showTexts(which string) {
 		}
 	}
 	if err := a.showRun(t, v.panes); err != nil {
-		a.say("Could not show that run: " + err.Error())
+		a.sayProblem("Could not show that run", err)
 	}
 }
 
@@ -207,7 +208,7 @@ func (a *App) showRun(t *wire.Transcript, panes []*Pane) error {
 	ids := make([]string, len(t.Streams))
 	models := make([]string, len(t.Streams))
 	for i, st := range t.Streams {
-		ids[i], models[i] = st.ID, modelOption(st.Model, st.Endpoint)
+		ids[i], models[i] = st.ID, endpoints.ModelRef{Model: st.Model, Endpoint: st.Endpoint}.String()
 	}
 	a.runID, a.runMode, a.runPanes = t.ID, t.Mode, panes
 	a.beginStreams(panes, ids, models, t.Prompt)

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"image/color"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -189,8 +190,39 @@ var minWindow = fyne.NewSize(560, 440)
 // say shows a message of the app's own (saved, copied, connected) under
 // the run's status, which it leaves alone; the next run clears it.
 func (a *App) say(msg string) {
+	a.notice.Importance = widget.MediumImportance
 	a.notice.SetText(msg)
 	a.notice.Show()
+}
+
+// sayProblem shows, where say does and in the colour of danger, that what
+// failed ("Could not delete the run") and why (problem).
+func (a *App) sayProblem(what string, err error) {
+	a.notice.Importance = widget.DangerImportance
+	a.notice.SetText(problem(what, err))
+	a.notice.Show()
+}
+
+// problem is how the app says that what failed and why: err as
+// client.Explain reads it, after what, and its hint on a line of its own
+// (withHint); never an HTTP status. The app says every failure this way,
+// wherever it shows it.
+func problem(what string, err error) string {
+	message, hint := client.Explain(err)
+	if what != "" {
+		message = what + ": " + message
+	}
+	return withHint(message, hint)
+}
+
+// withHint is message, what went wrong, with hint, what to do about it, on
+// a line of its own, as a sentence.
+func withHint(message, hint string) string {
+	if hint == "" {
+		return message
+	}
+	r := []rune(hint)
+	return message + "\n" + strings.ToUpper(string(r[0])) + string(r[1:])
 }
 
 // selectedMode is wire.ModeAsync or wire.ModeSync as selected.

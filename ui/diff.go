@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/palette"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
@@ -115,7 +116,7 @@ func (v *diffView) refresh() {
 				if i < len(c.panes) {
 					slot = c.panes[i].slot
 				}
-				srcs = append(srcs, diffSource{label: streamLabel(slot, modelOption(st.Model, st.Endpoint)) + " · " + which, slot: slot, text: st.Text})
+				srcs = append(srcs, diffSource{label: streamLabel(slot, endpoints.ModelRef{Model: st.Model, Endpoint: st.Endpoint}.String()) + " · " + which, slot: slot, text: st.Text})
 			}
 		}
 	}
@@ -129,7 +130,11 @@ func (v *diffView) refresh() {
 	a.background(func(ctx context.Context, _ *client.Client) func() {
 		runs, err := store.List(ctx, history.Query{Limit: diffRuns})
 		return func() {
-			if err != nil || gen != v.gen {
+			if gen != v.gen {
+				return
+			}
+			if err != nil {
+				v.summary.SetText(problem("Could not read the history", err))
 				return
 			}
 			for _, r := range runs {
@@ -215,7 +220,7 @@ func (v *diffView) update() {
 				return
 			}
 			if err != nil {
-				v.summary.SetText("Could not read the run: " + err.Error())
+				v.summary.SetText(problem("Could not read the run", err))
 				return
 			}
 			v.show(sa, sb, parts)

@@ -75,7 +75,7 @@ func (a *App) newEndpointEditor() *endpointEditor {
 func (e *endpointEditor) fill() {
 	e.rows.RemoveAll()
 	if e.err != nil {
-		l := widget.NewLabel("The endpoints file cannot be read: " + e.err.Error())
+		l := widget.NewLabel(problem("The endpoints file cannot be read", e.err))
 		l.Importance = widget.DangerImportance
 		l.Wrapping = fyne.TextWrapWord
 		e.rows.Add(l)
@@ -119,7 +119,7 @@ func (e *endpointEditor) add() {
 	ep := endpoints.Endpoint{Name: strings.TrimSpace(e.name.Text), Kind: e.kind.Selected, URL: strings.TrimSpace(e.url.Text), APIKeyEnv: strings.TrimSpace(e.keyEnv.Text)}
 	list := append(slices.Clone(e.list), ep)
 	if err := endpoints.Validate(list); err != nil {
-		e.problem.SetText(err.Error())
+		e.problem.SetText(problem("", err))
 		e.problem.Show()
 		return
 	}

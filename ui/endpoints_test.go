@@ -12,11 +12,10 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/base/endpoints"
+	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testkit/testmodel"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 
@@ -122,14 +121,9 @@ func TestEndpointsInTheApp(t *testing.T) {
 	}
 	h.app.Save()
 	saved := filepath.Join(t.TempDir(), "run.json")
-	done := false
-	h.app.exportTo(saved, func(err error) {
-		if err != nil {
-			t.Error(err)
-		}
-		done = true
-	})
-	h.q.waitFor(t, "the export", func() bool { return done })
+	if said := h.save(h.app.lastRunFile(false), saved); !strings.HasPrefix(said, "Saved the run as JSON") {
+		t.Errorf("export: %q", said)
+	}
 	run, _ := os.ReadFile(saved)
 	prefs := fmt.Sprint(h.app.fyneApp.Preferences().String("panes"), h.app.fyneApp.Preferences().String(PrefOllamaURL))
 	for what, text := range map[string]string{"endpoints file": string(file), "preferences": prefs, "saved run": string(run), "notice": h.app.notice.Text, "banner": h.app.bannerMsg.Text} {
@@ -154,22 +148,38 @@ func TestEndpointsInTheApp(t *testing.T) {
 	h.q.waitFor(t, "the relayed frames", func() bool { return strings.Contains(w.Text(), "event: done") })
 }
 
-// TestModelRef: a picker's option names a model and its endpoint, listed
-// or not.
-func TestModelRef(t *testing.T) {
-	a := &App{modelInfo: map[string]wire.Model{"m@x@gpu": {Name: "m@x", Endpoint: "gpu"}, "demo/hello": {Name: "demo/hello"}}}
-	for _, tt := range []struct{ option, model, endpoint string }{
-		{"m@x@gpu", "m@x", "gpu"},        // as listed
-		{"demo/hello", "demo/hello", ""}, // a local source
-		{"llama3@lab", "llama3", "lab"},  // saved, its endpoint away
-		{"qwen3:8b", "qwen3:8b", ""},     // saved, Ollama away
-		{"odd@", "odd@", ""},             // no endpoint after the @
+// TestModelPicker: a pane's picker names a model and its endpoint as
+// endpoints.ModelRef writes them, and the pane reads them back by its one
+// rule, listed or not; a name that names no model stops the run with the
+// reason, before the server is asked.
+func TestModelPicker(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	for _, cfg := range []PaneConfig{
+		{Model: "m@x", Endpoint: "gpu"},          // an id with an @, at an endpoint away
+		{Model: "demo/hello"},                    // a local source
+		{Model: "llama3", Endpoint: "lab"},       // saved, its endpoint away
+		{Model: "qwen3:8b"},                      // saved, Ollama away
+		{Model: "hf.co/org/m:Q4", Endpoint: "x"}, // a name with / and :
 	} {
-		if m, e := a.modelRef(tt.option); m != tt.model || e != tt.endpoint {
-			t.Errorf("%q: %q, %q", tt.option, m, e)
+		p := newPane(h.app, 0, cfg)
+		if want := (endpoints.ModelRef{Model: cfg.Model, Endpoint: cfg.Endpoint}).String(); p.model.Selected != want {
+			t.Errorf("%+v: picker shows %q, want %q", cfg, p.model.Selected, want)
 		}
-		if tt.endpoint != "" && modelOption(tt.model, tt.endpoint) != tt.option {
-			t.Errorf("%q: option %q", tt.option, modelOption(tt.model, tt.endpoint))
+		if got, err := p.config(); err != nil || got.Model != cfg.Model || got.Endpoint != cfg.Endpoint {
+			t.Errorf("%+v: the pane reads %q at %q, %v", cfg, got.Model, got.Endpoint, err)
 		}
+	}
+	h.setPanes("demo/echo")
+	h.app.addPane(PaneConfig{Model: "odd@"})
+	if got := h.app.panes[1].model.Selected; got != "odd@" {
+		t.Fatalf("the saved model shows as %q", got)
+	}
+	h.app.prompt.SetText("hi")
+	test.Tap(h.app.runBtn)
+	if got, want := h.app.runStatus.Text, `Pane 2: model "odd@": no endpoint after the @`; h.app.running || !strings.HasPrefix(got, want) {
+		t.Errorf("running %v, status %q; want %q", h.app.running, got, want)
+	}
+	if cfg, _ := h.app.panes[1].config(); cfg.Model != "odd@" || cfg.Endpoint != "" {
+		t.Errorf("the pane keeps %q at %q, want the model as chosen", cfg.Model, cfg.Endpoint)
 	}
 }

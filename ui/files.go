@@ -12,8 +12,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/services/export"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/export"
 )
 
 // Replay speeds offered when opening a saved run.
@@ -41,28 +41,90 @@ func (a *App) showExport() {
 // typed with the other extension takes that format, and the message says
 // which one it was.
 func (a *App) chooseExportFile(markdown bool) {
-	ext := ".json"
-	if markdown {
-		ext = ".md"
-	}
+	a.askSave(a.lastRunFile(markdown))
+}
+
+// fileSave is something the app saves to a file the user picks.
+type fileSave struct {
+	// what is saved, for the app's words: "the run", "the timeline".
+	what string
+	// name is the file's name offered; exts are the extensions listed.
+	name string
+	exts []string
+	// write writes it to path, off the Fyne thread.
+	write func(ctx context.Context, cl *client.Client, path string) error
+	// saved says, once it is saved, where it went and in which form.
+	saved func(path string) string
+}
+
+// askSave asks where to save f, then saves it there (saveTo). When the
+// dialog fails, the app says so; a dialog cancelled saves nothing.
+func (a *App) askSave(f fileSave) {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
+		if err != nil {
+			a.sayProblem("Could not save "+f.what, err)
+			return
+		}
+		if w == nil {
 			return
 		}
 		path := w.URI().Path()
 		_ = w.Close()
-		a.exportTo(path, func(err error) {
-			if err != nil {
-				dialog.ShowError(err, a.win)
-				return
-			}
-			a.say(savedWords(path))
-		})
+		a.saveTo(f, path)
 	}, a.win)
-	d.SetFileName("tokenloom-run-" + time.Now().Format("2006-01-02-150405") + ext)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".json", ".md", ".markdown"}))
+	d.SetFileName(f.name)
+	d.SetFilter(storage.NewExtensionFileFilter(f.exts))
 	a.fileDialogSize(d)
 	d.Show()
+}
+
+// saveTo writes f to path off the Fyne thread, then says where it went,
+// or why it could not be saved.
+func (a *App) saveTo(f fileSave, path string) {
+	a.background(func(ctx context.Context, cl *client.Client) func() {
+		err := f.write(ctx, cl, path)
+		return func() {
+			if err != nil {
+				a.sayProblem("Could not save "+f.what+" to "+path, err)
+				return
+			}
+			a.say(f.saved(path))
+		}
+	})
+}
+
+// runFile is saving run t (nil: the server's transcript of the run id, read
+// when it is saved) as JSON or a Markdown report, by the extension of the
+// file's name; the name offered is base with ext.
+func runFile(t *wire.Transcript, id, base, ext string) fileSave {
+	return fileSave{
+		what: "the run",
+		name: base + ext,
+		exts: []string{".json", ".md", ".markdown"},
+		write: func(ctx context.Context, cl *client.Client, path string) error {
+			if _, err := export.FormatForPath(path); err != nil {
+				return err // before reading the run
+			}
+			run := t
+			if run == nil {
+				var err error
+				if run, err = cl.Run(ctx, id); err != nil {
+					return err
+				}
+			}
+			return export.Save(path, run)
+		},
+		saved: savedWords,
+	}
+}
+
+// lastRunFile is saving the last run, as a Markdown report or JSON.
+func (a *App) lastRunFile(markdown bool) fileSave {
+	ext := ".json"
+	if markdown {
+		ext = ".md"
+	}
+	return runFile(nil, a.runID, "tokenloom-run-"+time.Now().Format("2006-01-02-150405"), ext)
 }
 
 // savedWords says where the run went and in which format.
@@ -80,37 +142,24 @@ func (a *App) fileDialogSize(d interface{ Resize(fyne.Size) }) {
 	d.Resize(fyne.NewSize(max(win.Width*0.9, 560), max(win.Height*0.9, 400)))
 }
 
-// exportTo saves the last run's transcript to path; done runs on the Fyne
-// thread.
-func (a *App) exportTo(path string, done func(error)) {
-	if _, err := export.FormatForPath(path); err != nil {
-		done(err)
-		return
-	}
-	id := a.runID
-	a.background(func(ctx context.Context, cl *client.Client) func() {
-		t, err := cl.Run(ctx, id)
-		if err == nil {
-			err = export.Save(path, t)
-		}
-		return func() { done(err) }
-	})
-}
-
 // showOpen asks for a saved JSON run and a speed, then replays it.
 func (a *App) showOpen() {
 	if a.running {
 		return
 	}
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil || r == nil {
+		if err != nil {
+			a.sayProblem("Could not open a file", err)
+			return
+		}
+		if r == nil {
 			return
 		}
 		path := r.URI().Path()
 		_ = r.Close()
 		t, err := export.Load(path)
 		if err != nil {
-			dialog.ShowError(fmt.Errorf("cannot open %s: %w", filepath.Base(path), err), a.win)
+			a.sayProblem("Could not open "+filepath.Base(path), err)
 			return
 		}
 		speed := widget.NewRadioGroup(replaySpeeds, nil)
@@ -152,19 +201,34 @@ func replaySpeed(label string) float64 {
 // replay plays a saved run back through the server with its original
 // timing divided by speed, in panes set to its streams.
 func (a *App) replay(t *wire.Transcript, speed float64) {
-	if a.running || len(t.Streams) == 0 || len(t.Streams) > MaxPanes {
-		a.runStatus.SetText(fmt.Sprintf("A saved run must have 1 to %d streams.", MaxPanes))
+	if !a.takeRun(t) {
 		return
 	}
-	a.setPanesFor(t)
 	name := a.replayName
 	if name == "" {
 		name = "a saved run"
 	}
 	a.replaying = &replayed{name: name, speed: speed, t: t}
-	a.launch(fmt.Sprintf("replaying %s at %g× (figures as recorded)…", name, speed), "Could not replay: ", func(ctx context.Context, cl *client.Client) (*wire.RunCreated, error) {
+	a.launch(fmt.Sprintf("replaying %s at %g× (figures as recorded)…", name, speed), "Could not replay", func(ctx context.Context, cl *client.Client) (*wire.RunCreated, error) {
 		return cl.StartReplay(ctx, t, speed)
 	})
+}
+
+// takeRun opens saved run t (a file's, or the history's): the panes, the
+// prompts and the mode become its (setPanesFor), so that Run runs it again.
+// When it cannot (a run goes on, or t's streams do not fit the panes) it
+// says why and reports false.
+func (a *App) takeRun(t *wire.Transcript) bool {
+	switch {
+	case a.running:
+		a.say("A run is going on: stop it first, then open the saved run.")
+		return false
+	case len(t.Streams) == 0 || len(t.Streams) > MaxPanes:
+		a.say(fmt.Sprintf("A saved run opens with 1 to %d streams; this one has %d.", MaxPanes, len(t.Streams)))
+		return false
+	}
+	a.setPanesFor(t)
+	return true
 }
 
 // setPanesFor sets the panes, the prompts and the mode to those of a saved

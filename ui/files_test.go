@@ -11,10 +11,107 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/diagram"
 	"github.com/tokenloom/tokenloom/internal/services/export"
 )
+
+// save saves f to path as the app does once its dialog has the path, and
+// returns what the app says then.
+func (h *harness) save(f fileSave, path string) string {
+	h.app.notice.SetText("")
+	h.app.saveTo(f, path)
+	h.q.waitFor(h.t, "the save", func() bool { return h.app.notice.Text != "" })
+	return h.app.notice.Text
+}
+
+// lastRun is the server's transcript of the app's last run.
+func (h *harness) lastRun() *wire.Transcript {
+	h.t.Helper()
+	t, err := h.app.client().Run(context.Background(), h.app.runID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return t
+}
+
+// TestSaveFails: a save that fails says so, what and where, in the colour
+// of danger, whatever is saved; one that works says where it went.
+func TestSaveFails(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.setPanes("demo/echo")
+	h.app.prompt.SetText("keep")
+	h.runAndWait()
+	tr := h.lastRun()
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	picture := pictureFile(diagram.OfRun(tr, []int{0}), "x.svg", "timeline", 640, 360)
+	for _, tt := range []struct {
+		name string
+		f    fileSave
+		path string
+		want string
+	}{
+		{"the last run", h.app.lastRunFile(false), filepath.Join(missing, "run.json"), "Could not save the run to " + filepath.Join(missing, "run.json") + ": "},
+		{"a kept run", runFile(tr, tr.ID, "run", ".md"), filepath.Join(missing, "run.md"), "Could not save the run to " + filepath.Join(missing, "run.md") + ": "},
+		{"a run gone from the server", runFile(nil, "r_gone", "run", ".json"), filepath.Join(dir, "gone.json"), "Could not save the run to " + filepath.Join(dir, "gone.json") + ": "},
+		{"a picture", picture, filepath.Join(missing, "x.svg"), "Could not save the timeline to " + filepath.Join(missing, "x.svg") + ": "},
+		{"a picture of no known kind", picture, filepath.Join(dir, "x.gif"), "Could not save the timeline to " + filepath.Join(dir, "x.gif") + ": "},
+	} {
+		said := h.save(tt.f, tt.path)
+		if !strings.HasPrefix(said, tt.want) || h.app.notice.Importance != widget.DangerImportance || !h.app.notice.Visible() {
+			t.Errorf("%s: the app says %q (importance %v); want %q, in danger's colour", tt.name, said, h.app.notice.Importance, tt.want)
+		}
+		if httpStatus.MatchString(said) {
+			t.Errorf("%s: %q shows an HTTP status", tt.name, said)
+		}
+	}
+	if said := h.save(picture, filepath.Join(dir, "x.svg")); said != "Saved the timeline as a 640×360 picture: "+filepath.Join(dir, "x.svg") ||
+		h.app.notice.Importance == widget.DangerImportance {
+		t.Errorf("a picture saved: %q (importance %v)", said, h.app.notice.Importance)
+	}
+}
+
+// TestTakeRun: a saved run opens in the panes (a file's replay, the
+// history's Open and Replay) only when no run goes on and its streams fit
+// the panes; otherwise the app says why, and the panes stay as they are.
+func TestTakeRun(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.setPanes("demo/echo", "demo/hello")
+	h.app.prompt.SetText("saved")
+	h.runAndWait()
+	tr := h.lastRun()
+	tooMany := *tr
+	for len(tooMany.Streams) <= MaxPanes {
+		tooMany.Streams = append(tooMany.Streams, tr.Streams...)
+	}
+	none := *tr
+	none.Streams = nil
+	h.setPanes("demo/hamlet")
+	for _, tt := range []struct {
+		name string
+		t    *wire.Transcript
+		want string
+	}{
+		{"too many streams", &tooMany, fmt.Sprintf("A saved run opens with 1 to %d streams; this one has %d.", MaxPanes, len(tooMany.Streams))},
+		{"no stream", &none, fmt.Sprintf("A saved run opens with 1 to %d streams; this one has 0.", MaxPanes)},
+	} {
+		if h.app.takeRun(tt.t) || h.app.notice.Text != tt.want || len(h.app.panes) != 1 {
+			t.Errorf("%s: the app says %q with %d panes; want %q and the pane as it was", tt.name, h.app.notice.Text, len(h.app.panes), tt.want)
+		}
+	}
+	test.Tap(h.app.runBtn)
+	if h.app.takeRun(tr) || h.app.notice.Text != "A run is going on: stop it first, then open the saved run." || h.app.panes[0].model.Selected != "demo/hamlet" {
+		t.Errorf("while a run goes on: the app says %q, the pane shows %q", h.app.notice.Text, h.app.panes[0].model.Selected)
+	}
+	h.q.waitFor(t, "the run to end", func() bool { return !h.app.running })
+	if !h.app.takeRun(tr) || len(h.app.panes) != 2 || h.app.panes[1].model.Selected != "demo/hello" || h.app.prompt.Text != "saved" {
+		t.Errorf("the run did not open: %d panes, prompt %q", len(h.app.panes), h.app.prompt.Text)
+	}
+}
 
 // TestExportThenOpen saves the run, opens it again and replays it: the
 // saved run equals the server's, the replay shows the same texts.
@@ -25,18 +122,15 @@ func TestExportThenOpen(t *testing.T) {
 	h.app.addPane(PaneConfig{Model: "demo/echo", Rate: &rate, Seed: &seed})
 	h.app.prompt.SetText("save this run")
 	h.runAndWait()
-	want, err := h.app.client().Run(context.Background(), h.app.runID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := h.lastRun()
 	dir := t.TempDir()
-	for _, name := range []string{"run.json", "run.md", "run.txt"} {
-		var got error
-		done := false
-		h.app.exportTo(filepath.Join(dir, name), func(err error) { got, done = err, true })
-		h.q.waitFor(t, "the export", func() bool { return done })
-		if (got == nil) != (name != "run.txt") {
-			t.Errorf("export to %s: %v", name, got)
+	for name, want := range map[string]string{
+		"run.json": "Saved the run as JSON (Open replays it): ",
+		"run.md":   "Saved the run as a Markdown report: ",
+		"run.txt":  "Could not save the run to " + filepath.Join(dir, "run.txt") + ": cannot tell the format",
+	} {
+		if said := h.save(h.app.lastRunFile(false), filepath.Join(dir, name)); !strings.HasPrefix(said, want) {
+			t.Errorf("export to %s: the app says %q, want %q", name, said, want)
 		}
 	}
 	opened, err := export.Load(filepath.Join(dir, "run.json"))

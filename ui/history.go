@@ -10,14 +10,12 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/services/export"
-	"github.com/tokenloom/tokenloom/internal/services/history"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/history"
 )
 
 // historyLimit is the most runs the History tab lists at once.
@@ -118,7 +116,7 @@ func (v *historyView) refresh() {
 				return
 			}
 			if err != nil {
-				v.app.say("Could not read the history: " + err.Error())
+				v.app.sayProblem("Could not read the history", err)
 				return
 			}
 			v.runs = runs
@@ -144,7 +142,7 @@ func (v *historyView) withPicked(f func(t *wire.Transcript)) {
 		t, err := store.Get(ctx, id)
 		return func() {
 			if err != nil {
-				v.app.say("Could not read run " + id + ": " + err.Error())
+				v.app.sayProblem("Could not read run "+id, err)
 				return
 			}
 			f(t)
@@ -155,16 +153,11 @@ func (v *historyView) withPicked(f func(t *wire.Transcript)) {
 // open shows a kept run in the panes and the run's views, as it ended.
 func (v *historyView) open(t *wire.Transcript) {
 	a := v.app
-	if a.running {
+	if !a.takeRun(t) {
 		return
 	}
-	if len(t.Streams) == 0 || len(t.Streams) > MaxPanes {
-		a.say(fmt.Sprintf("A run must have 1 to %d streams to open.", MaxPanes))
-		return
-	}
-	a.setPanesFor(t)
 	if err := a.showRun(t, a.panes); err != nil {
-		a.say("Could not open the run: " + err.Error())
+		a.sayProblem("Could not open the run", err)
 		return
 	}
 	a.endTurns(a.panes) // a follow-up goes on from it
@@ -185,23 +178,7 @@ func (v *historyView) replay(t *wire.Transcript) {
 
 // export saves a kept run as JSON or Markdown, by the name's extension.
 func (v *historyView) export(t *wire.Transcript) {
-	a := v.app
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil || w == nil {
-			return
-		}
-		path := w.URI().Path()
-		_ = w.Close()
-		if err := export.Save(path, t); err != nil {
-			dialog.ShowError(err, a.win)
-			return
-		}
-		a.say(savedWords(path))
-	}, a.win)
-	d.SetFileName("tokenloom-run-" + t.StartedAt.Local().Format("2006-01-02-150405") + ".json")
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".json", ".md", ".markdown"}))
-	a.fileDialogSize(d)
-	d.Show()
+	v.app.askSave(runFile(t, t.ID, "tokenloom-run-"+t.StartedAt.Local().Format("2006-01-02-150405"), ".json"))
 }
 
 // delete removes the picked run from the history, once asked.
@@ -223,7 +200,7 @@ func (v *historyView) deleteRun(store *history.Store, id string) {
 		err := store.Delete(ctx, id)
 		return func() {
 			if err != nil {
-				v.app.say("Could not delete the run: " + err.Error())
+				v.app.sayProblem("Could not delete the run", err)
 			}
 			v.refresh()
 		}
@@ -250,7 +227,7 @@ func (a *App) applyHistoryCap(mib int) {
 		err := store.SetMaxBytes(ctx, n)
 		return func() {
 			if err != nil {
-				a.say("Could not set the history's size: " + err.Error())
+				a.sayProblem("Could not set the history's size", err)
 			}
 			a.views.history.refresh()
 		}
@@ -298,7 +275,7 @@ func (a *App) finishRecording(rec *history.Recorder) {
 		err := rec.Finish(ctx)
 		return func() {
 			if err != nil {
-				a.say("The history could not keep the end of this run: " + err.Error())
+				a.sayProblem("The history could not keep the end of this run", err)
 			}
 			a.views.history.refresh()
 		}
@@ -316,7 +293,7 @@ func (a *App) recordRun(created *wire.RunCreated, req wire.RunRequest) *history.
 	defer cancel()
 	rec, err := store.StartRun(ctx, history.MetaOf(created, req, time.Now()))
 	if err != nil {
-		a.do(func() { a.say("This run is not kept in the history: " + err.Error()) })
+		a.do(func() { a.sayProblem("This run is not kept in the history", err) })
 		return nil
 	}
 	return rec

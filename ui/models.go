@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
@@ -22,7 +23,7 @@ func (a *App) refresh(first bool) {
 		models, err := cl.Models(ctx)
 		return func() {
 			if err != nil {
-				a.showBanner("The Tokenloom server does not answer: " + err.Error())
+				a.showBanner(problem("The Tokenloom server does not answer", err))
 				return
 			}
 			a.models = a.models[:0]
@@ -30,7 +31,7 @@ func (a *App) refresh(first bool) {
 			a.endpoints = models.Endpoints
 			var ollama []string
 			for _, m := range models.Models {
-				name := modelOption(m.Name, m.Endpoint)
+				name := endpoints.ModelRef{Model: m.Name, Endpoint: m.Endpoint}.String()
 				a.models = append(a.models, name)
 				a.modelInfo[name] = m
 				if m.Source == wire.SourceOllama && m.Endpoint == "" {
@@ -78,38 +79,9 @@ func (a *App) refresh(first bool) {
 	})
 }
 
-// modelOption is how a pane's picker names a model of an endpoint:
-// "llama3.1:8b@gpu", as tokenloom run -m does; a model of the local Ollama
-// or a demo source by its name alone.
-func modelOption(name, endpoint string) string {
-	if endpoint == "" {
-		return name
-	}
-	return name + "@" + endpoint
-}
-
-// modelRef is the model and endpoint a picker's option names: those the
-// server listed under it, else the option cut at its last "@" (a saved
-// model whose endpoint does not answer now, or is no longer configured:
-// the server then says which endpoints there are). Ollama's model names
-// have no "@".
-func (a *App) modelRef(option string) (model, endpoint string) {
-	if m, ok := a.modelInfo[option]; ok {
-		return m.Name, m.Endpoint
-	}
-	if i := strings.LastIndex(option, "@"); i > 0 && i < len(option)-1 {
-		return option[:i], option[i+1:]
-	}
-	return option, ""
-}
-
 // endpointTrouble says that an endpoint does not answer, and what to do.
 func endpointTrouble(e wire.EndpointStatus) string {
-	msg := fmt.Sprintf("Endpoint %s (%s, %s) does not answer: %s.", e.Name, e.Kind, e.URL, e.Error)
-	if e.Hint != "" {
-		msg += " " + strings.ToUpper(e.Hint[:1]) + e.Hint[1:] + "."
-	}
-	return msg
+	return withHint(fmt.Sprintf("Endpoint %s (%s, %s) does not answer: %s.", e.Name, e.Kind, e.URL, e.Error), e.Hint)
 }
 
 // modelNames are the models the server offers, for a pane's picker.

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/ui/frame"
@@ -87,7 +88,7 @@ func newPane(a *App, slot int, cfg PaneConfig) *Pane {
 		}
 	}
 	p.newThinkOption(cfg.Think, changed)
-	option := modelOption(cfg.Model, cfg.Endpoint)
+	option := endpoints.ModelRef{Model: cfg.Model, Endpoint: cfg.Endpoint}.String()
 	p.model = widget.NewSelect(withModel(a.modelNames(), option), nil)
 	p.model.PlaceHolder = "(choose a model)"
 	p.model.SetSelected(option) // before OnChanged: the saved model is no change
@@ -196,11 +197,7 @@ func (p *Pane) begin(streamID, model, prompt string) {
 func (p *Pane) showError(msg, hint string) {
 	p.state = paneFailed
 	p.errLabel.Importance = widget.DangerImportance
-	text := msg
-	if hint != "" {
-		text += " — " + hint
-	}
-	p.errLabel.SetText(text)
+	p.errLabel.SetText(withHint(msg, hint))
 	p.errLabel.Show()
 	p.finishControls()
 	p.updateStatus()
@@ -304,7 +301,8 @@ func (p *Pane) stop() {
 		err := cl.CancelStream(ctx, id)
 		return func() {
 			if err != nil && !client.IsNotFound(err) {
-				p.showError("could not stop the stream: "+err.Error(), "")
+				message, hint := client.Explain(err)
+				p.showError("could not stop the stream: "+message, hint)
 			}
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
@@ -69,10 +70,19 @@ func fmtInt(v *int) string {
 	return strconv.Itoa(*v)
 }
 
-// config reads the pane's settings; err names a field that is not a number.
+// config reads the pane's settings; err names a field that is not a number,
+// or says why the model chosen names no model (endpoints.ParseModelRef:
+// the model is then kept as chosen).
 func (p *Pane) config() (PaneConfig, error) {
 	cfg := PaneConfig{Think: p.thinkChoice()}
-	cfg.Model, cfg.Endpoint = p.app.modelRef(p.model.Selected)
+	var modelErr error
+	if chosen := p.model.Selected; chosen != "" {
+		ref, err := endpoints.ParseModelRef(chosen)
+		if err != nil {
+			ref, modelErr = endpoints.ModelRef{Model: chosen}, fmt.Errorf("model %w", err)
+		}
+		cfg.Model, cfg.Endpoint = ref.Model, ref.Endpoint
+	}
 	if s := strings.TrimSpace(p.temp.Text); s != "" {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
@@ -101,7 +111,7 @@ func (p *Pane) config() (PaneConfig, error) {
 		}
 		cfg.Rate = &v
 	}
-	return cfg, nil
+	return cfg, modelErr
 }
 
 // spec is the stream the pane asks for.
@@ -117,7 +127,7 @@ func (cfg PaneConfig) spec() wire.StreamSpec {
 func (p *Pane) optionsSummary() []string {
 	cfg, err := p.config()
 	if err != nil {
-		return []string{err.Error()}
+		return []string{problem("", err)}
 	}
 	var out []string
 	if v := cfg.Temperature; v != nil {

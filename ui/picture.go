@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -8,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -41,7 +40,7 @@ func (a *App) saveTimelinePicture() {
 		t, err := cl.Run(ctx, id)
 		return func() {
 			if err != nil {
-				a.say("Could not read the run: " + err.Error())
+				a.sayProblem("Could not read the run", err)
 				return
 			}
 			d := diagram.OfRun(t, slots)
@@ -74,21 +73,16 @@ func (a *App) showSavePicture(pic func(dark bool) diagram.Picture, base, what st
 		}
 		w, werr := pictureSize(width.Text)
 		h, herr := pictureSize(height.Text)
-		if err := firstError(werr, herr); err != nil {
-			dialog.ShowError(err, a.win)
+		if err := cmp.Or(werr, herr); err != nil {
+			a.sayProblem("Could not save the "+what, err)
 			return
 		}
-		a.choosePictureFile(pic(dark.Checked), base, what, format.Selected == picturePNG, w, h)
-	}, a.win)
-}
-
-func firstError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
+		ext := ".svg"
+		if format.Selected == picturePNG {
+			ext = ".png"
 		}
-	}
-	return nil
+		a.askSave(pictureFile(pic(dark.Checked), base+"-"+time.Now().Format("2006-01-02-150405")+ext, what, w, h))
+	}, a.win)
 }
 
 // pictureSize reads a width or height in pixels.
@@ -100,26 +94,16 @@ func pictureSize(s string) (int, error) {
 	return n, nil
 }
 
-// choosePictureFile asks where to save d and writes it there.
-func (a *App) choosePictureFile(d diagram.Picture, base, what string, png bool, w, h int) {
-	ext := ".svg"
-	if png {
-		ext = ".png"
+// pictureFile is saving picture d of what ("timeline") at w×h pixels, as
+// SVG or PNG by the extension of the file's name; name is the name offered.
+func pictureFile(d diagram.Picture, name, what string, w, h int) fileSave {
+	return fileSave{
+		what: "the " + what,
+		name: name,
+		exts: []string{".svg", ".png"},
+		write: func(_ context.Context, _ *client.Client, path string) error {
+			return diagram.Save(d, path, w, h)
+		},
+		saved: func(path string) string { return fmt.Sprintf("Saved the %s as a %d×%d picture: %s", what, w, h, path) },
 	}
-	fd := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
-		if err != nil || wc == nil {
-			return
-		}
-		path := wc.URI().Path()
-		_ = wc.Close()
-		if err := diagram.Save(d, path, w, h); err != nil {
-			dialog.ShowError(err, a.win)
-			return
-		}
-		a.say(fmt.Sprintf("Saved the %s as a %d×%d picture: %s", what, w, h, path))
-	}, a.win)
-	fd.SetFileName(base + "-" + time.Now().Format("2006-01-02-150405") + ext)
-	fd.SetFilter(storage.NewExtensionFileFilter([]string{".svg", ".png"}))
-	a.fileDialogSize(fd)
-	fd.Show()
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/services/history"
@@ -43,7 +44,7 @@ func (a *App) request() (wire.RunRequest, bool) {
 			err = fmt.Errorf("choose a model")
 		}
 		if err != nil {
-			a.runStatus.SetText(fmt.Sprintf("Pane %s: %v.", paneNumber(p.slot), err))
+			a.runStatus.SetText(problem("Pane "+paneNumber(p.slot), err))
 			return wire.RunRequest{}, false
 		}
 		spec := cfg.spec()
@@ -58,13 +59,14 @@ func (a *App) request() (wire.RunRequest, bool) {
 func (a *App) startRun(req wire.RunRequest, status string) {
 	a.replaying = nil
 	a.lastRequest = &req
-	a.launch(status, "Could not start: ", func(ctx context.Context, cl *client.Client) (*wire.RunCreated, error) {
+	a.launch(status, "Could not start", func(ctx context.Context, cl *client.Client) (*wire.RunCreated, error) {
 		return cl.StartRun(ctx, req)
 	})
 }
 
 // launch has the server start a run of the current panes through start,
-// showing status until it answers and failure with the error if it refuses.
+// showing status until it answers, and failure ("Could not start") with
+// the problem if it refuses.
 func (a *App) launch(status, failure string, start func(context.Context, *client.Client) (*wire.RunCreated, error)) {
 	panes := slices.Clone(a.panes)
 	a.setRunning(true)
@@ -75,7 +77,7 @@ func (a *App) launch(status, failure string, start func(context.Context, *client
 		return func() {
 			if err != nil {
 				a.setRunning(false)
-				a.runStatus.SetText(failure + err.Error())
+				a.runStatus.SetText(problem(failure, err))
 				return
 			}
 			a.startStreams(cl, created, panes)
@@ -117,7 +119,7 @@ func (a *App) startStreams(cl *client.Client, created *wire.RunCreated, panes []
 	ids := make([]string, len(created.Streams))
 	models := make([]string, len(created.Streams))
 	for i, st := range created.Streams {
-		ids[i], models[i] = st.ID, modelOption(st.Model, st.Endpoint)
+		ids[i], models[i] = st.ID, endpoints.ModelRef{Model: st.Model, Endpoint: st.Endpoint}.String()
 		if req := a.lastRequest; a.replaying == nil && req != nil && i < len(req.Streams) {
 			panes[i].keepTurns(len(req.Streams[i].History)) // a turn run again goes
 		}
@@ -159,7 +161,8 @@ func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane
 			if ctx.Err() == nil {
 				a.do(func() {
 					for _, p := range panes {
-						p.showError("could not follow the stream: "+err.Error(), "")
+						message, hint := client.Explain(err)
+						p.showError("could not follow the stream: "+message, hint)
 					}
 					a.runEnded(panes)
 				})
@@ -254,7 +257,7 @@ func (a *App) stop() {
 		err := cl.CancelRun(ctx, id)
 		return func() {
 			if err != nil {
-				a.runStatus.SetText("Could not stop: " + err.Error())
+				a.runStatus.SetText(problem("Could not stop", err))
 			}
 		}
 	})

@@ -1,11 +1,15 @@
 package ui
 
 import (
+	"errors"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/ui/widgets"
@@ -110,11 +114,53 @@ func TestUnknownModelErrorStaysInItsPane(t *testing.T) {
 	h.app.prompt.SetText("a b")
 	h.runAndWait()
 	bad, good := h.app.panes[0], h.app.panes[1]
-	if !bad.errLabel.Visible() || !strings.Contains(bad.errLabel.Text, `model "demo/nope" not found`) {
+	if !bad.errLabel.Visible() || !strings.HasPrefix(bad.errLabel.Text, "model \"demo/nope\" not found\nDemo sources: demo/") {
 		t.Errorf("bad pane error %q (visible %v)", bad.errLabel.Text, bad.errLabel.Visible())
 	}
 	if good.errLabel.Visible() || good.view.Text() != "a b" || good.reason != wire.ReasonStop {
 		t.Errorf("good pane: error %q, text %q", good.errLabel.Text, good.view.Text())
+	}
+}
+
+// httpStatus is how client.APIError.Error ends: for logs, not for people.
+var httpStatus = regexp.MustCompile(`\[\d{3}\]`)
+
+// TestRefusedRunSaysWhy: a run the server refuses says so in the status
+// line, its message and then its hint on a line of its own, as a sentence;
+// never the HTTP status.
+func TestRefusedRunSaysWhy(t *testing.T) {
+	h := newHarness(t, test.NewTempApp(t), "")
+	h.setPanes("demo/echo")
+	h.app.addPane(PaneConfig{Model: "../x"})
+	h.app.prompt.SetText("hi")
+	test.Tap(h.app.runBtn)
+	h.q.waitFor(t, "the refusal", func() bool { return !h.app.running && strings.HasPrefix(h.app.runStatus.Text, "Could not start") })
+	want := "Could not start: stream 1: invalid model name \"../x\"\nModel names look like llama3.2, llama3.2:1b, namespace/name:tag or demo/hello"
+	if got := h.app.runStatus.Text; got != want {
+		t.Errorf("status %q, want %q", got, want)
+	}
+}
+
+// TestProblem: every failure reads alike, whatever it came from: what
+// failed, the message, and the hint apart; no HTTP status.
+func TestProblem(t *testing.T) {
+	refusal := &client.APIError{Status: 400, Message: `stream 0: unknown endpoint "nope"`, Hint: "the endpoints are: gpu"}
+	for _, tt := range []struct {
+		what string
+		err  error
+		want string
+	}{
+		{"Could not start", refusal, "Could not start: stream 0: unknown endpoint \"nope\"\nThe endpoints are: gpu"},
+		{"Could not start", fmt.Errorf("step 1: %w", refusal), "Could not start: step 1: stream 0: unknown endpoint \"nope\"\nThe endpoints are: gpu"},
+		{"Could not stop", &client.APIError{Status: 500, Message: "internal error"}, "Could not stop: internal error"},
+		{"Could not save the run", errors.New("open /x: permission denied"), "Could not save the run: open /x: permission denied"},
+		{"", errors.New("endpoint name \"g pu\": use 1 to 32 letters"), "endpoint name \"g pu\": use 1 to 32 letters"},
+		{"Could not open a file", &client.APIError{Status: 404, Message: "no such run", Hint: "émigré: check the id"}, "Could not open a file: no such run\nÉmigré: check the id"},
+	} {
+		got := problem(tt.what, tt.err)
+		if got != tt.want || httpStatus.MatchString(got) {
+			t.Errorf("problem(%q, %v) = %q, want %q", tt.what, tt.err, got, tt.want)
+		}
 	}
 }
 

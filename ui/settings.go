@@ -85,11 +85,11 @@ func (a *App) showSettings() {
 			return
 		}
 		if err := saveHistory(); err != nil {
-			dialog.ShowError(err, a.win)
+			a.sayProblem("Settings not saved", err)
 			return
 		}
 		if err := eps.save(); err != nil {
-			dialog.ShowError(err, a.win)
+			a.sayProblem("Settings not saved", err)
 			return
 		}
 		a.saveOllamaURL(strings.TrimSpace(url.Text))
@@ -115,7 +115,7 @@ func (a *App) saveOllamaURL(target string) {
 	a.background(func(ctx context.Context, _ *client.Client) func() {
 		cl, err := a.opts.Reconnect(ctx, target)
 		if err != nil {
-			return func() { a.say("Could not use that Ollama URL: " + err.Error()) }
+			return func() { a.sayProblem("Could not use that Ollama URL", err) }
 		}
 		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -133,7 +133,7 @@ func (a *App) saveOllamaURL(target string) {
 func connectedWords(h *wire.Health, err error) string {
 	switch {
 	case err != nil:
-		return "The Tokenloom server does not answer: " + err.Error()
+		return problem("The Tokenloom server does not answer", err)
 	case h.Ollama.Reachable && h.Ollama.Version != "":
 		return fmt.Sprintf("Connected to Ollama %s at %s.", h.Ollama.Version, h.Ollama.URL) + endpointsWords(h)
 	case h.Ollama.Reachable:

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/services/diagram"
@@ -191,7 +192,10 @@ func (v *sweepView) spec() (sweep.Spec, error) {
 	if v.model.Selected == "" {
 		return sweep.Spec{}, errors.New("choose a model to sweep")
 	}
-	model, endpoint := a.modelRef(v.model.Selected)
+	ref, err := endpoints.ParseModelRef(v.model.Selected)
+	if err != nil {
+		return sweep.Spec{}, fmt.Errorf("model %w", err)
+	}
 	streams, err := sweep.ParseStreams(v.streams.Text)
 	if err != nil {
 		return sweep.Spec{}, err
@@ -204,7 +208,7 @@ func (v *sweepView) spec() (sweep.Spec, error) {
 	if err != nil || maxTk < 1 {
 		return sweep.Spec{}, fmt.Errorf("max tokens %q: want a whole number of tokens, 1 or more", v.maxTk.Text)
 	}
-	spec := sweep.Spec{Model: model, Endpoint: endpoint, Prompt: a.prompt.Text, Streams: streams, Repeat: repeat,
+	spec := sweep.Spec{Model: ref.Model, Endpoint: ref.Endpoint, Prompt: a.prompt.Text, Streams: streams, Repeat: repeat,
 		Options: wire.Options{NumPredict: &maxTk}}
 	if strings.TrimSpace(spec.Prompt) == "" {
 		return sweep.Spec{}, errors.New("write a prompt above first: every stream of the sweep gets it")
@@ -231,7 +235,7 @@ func (v *sweepView) start() {
 	}
 	spec, err := v.spec()
 	if err != nil {
-		v.status.SetText("Cannot sweep: " + err.Error() + ".")
+		v.status.SetText(problem("Cannot sweep", err))
 		return
 	}
 	ctx, cancel := context.WithCancel(a.ctx)
@@ -290,7 +294,7 @@ func (v *sweepView) keep(store *history.Store, r *sweep.Result) {
 	ctx, cancel := context.WithTimeout(context.Background(), history.BusyTimeout+5*time.Second)
 	defer cancel()
 	if err := sweep.Keep(ctx, store, r); err != nil {
-		v.app.do(func() { v.app.say("The sweep could not be kept in the history: " + err.Error()) })
+		v.app.do(func() { v.app.sayProblem("The sweep could not be kept in the history", err) })
 	}
 }
 
@@ -341,7 +345,7 @@ func (v *sweepView) ended(r *sweep.Result, err error) {
 	}
 	switch {
 	case err != nil:
-		v.status.SetText("The sweep stopped: " + err.Error() + ".")
+		v.status.SetText(problem("The sweep stopped", err))
 	case r != nil && r.Stopped:
 		v.status.SetText(fmt.Sprintf("Stopped after %s of %d.", figures.Plural(len(r.Steps), "step"), len(r.Spec.Streams)*r.Spec.Repeat))
 	case r != nil:
@@ -381,7 +385,7 @@ func (v *sweepView) listEarlier() {
 		list, err := store.Sweeps(ctx, 100)
 		return func() {
 			if err != nil {
-				v.app.say("Could not list the sweeps of the history: " + err.Error())
+				v.app.sayProblem("Could not list the sweeps of the history", err)
 				return
 			}
 			opts := make([]string, len(list))
@@ -413,7 +417,7 @@ func (v *sweepView) openEarlier() {
 		r, err := sweep.Kept(ctx, store, id)
 		return func() {
 			if err != nil {
-				v.status.SetText("Could not open that sweep: " + err.Error() + ".")
+				v.status.SetText(problem("Could not open that sweep", err))
 				return
 			}
 			v.show(r)

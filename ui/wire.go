@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/ui/frame"
 	"github.com/tokenloom/tokenloom/ui/widgets"
 )
@@ -117,7 +119,8 @@ func (w *wireView) follow(i int) {
 		frames, err := cl.Frames(ctx, id)
 		if err != nil {
 			if ctx.Err() == nil {
-				w.app.do(func() { w.view.Append(widgets.Span{Text: "could not follow the stream: " + err.Error(), Slot: slot}) })
+				message, _ := client.Explain(err)
+				w.app.do(func() { w.view.Append(widgets.Span{Text: "could not follow the stream: " + message, Slot: slot}) })
 			}
 			return
 		}
