@@ -28,11 +28,16 @@
 //     Sweep tab (a concurrency sweep, its chart and table, earlier
 //     sweeps); compare.go the Compare tab.
 //
-// Its tests: each X_test.go tests X.go through the app, on Fyne's test
-// driver and a real embedded server; harness_test.go starts them,
-// export_test.go reads the app's state, main_test.go checks for leaked
-// goroutines; frictions_test.go covers what users tripped over,
-// ollama_test.go what needs a real Ollama.
+// Its tests drive the app on Fyne's test driver and a real embedded
+// server, each X_test.go the concern of X.go: app_test.go,
+// compare_test.go, conversation_test.go, diff_test.go, endpoints_test.go,
+// files_test.go, history_test.go, models_test.go, pane_test.go,
+// panes_test.go, prefs_test.go, runcontrol_test.go, stats_test.go,
+// sweep_test.go, thinkoption_test.go, thought_test.go, views_test.go,
+// wire_test.go; frictions_test.go covers what users tripped over,
+// ollama_test.go what needs a real Ollama; harness_test.go starts the app
+// for them, export_test.go reads its state, main_test.go checks for
+// leaked goroutines.
 //
 // In ui/widgets (package widgets, see its doc.go): tokenview.go (with
 // tokenwrap.go, tokenrow.go, scrollbar.go), timeline.go (with
