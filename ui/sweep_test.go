@@ -127,8 +127,9 @@ func TestSweepTabStop(t *testing.T) {
 }
 
 // TestSweepTabOneSlot: the Sweep tab on a real Ollama at one slot per
-// model: the aggregate stays flat, every stream but one of a step queues,
-// and the tab says why.
+// model: every stream but one of a step queues, the regime is the queue's
+// (the aggregate rate is not read against a bound: one step may run on a
+// busier machine than another), and the tab says why.
 func TestSweepTabOneSlot(t *testing.T) {
 	o := ollamatest.Start(t)
 	h := newHarness(t, test.NewTempApp(t), o.URL())
@@ -139,7 +140,7 @@ func TestSweepTabOneSlot(t *testing.T) {
 	h.runAndWait() // loads the model
 	v := h.sweepAndWait(model, "1,2,4", "2500")
 	p := v.points
-	if len(p) != 3 || p[2].AggregateTokensPerS > 1.25*p[0].AggregateTokensPerS || p[1].Queued != 1 || p[2].Queued != 3 || v.result.Regime() != figures.RegimeQueued {
+	if len(p) != 3 || p[1].Queued != 1 || p[2].Queued != 3 || v.result.Regime() != figures.RegimeQueued {
 		t.Errorf("points %+v, regime %q", p, v.result.Regime())
 	}
 	if !strings.Contains(v.sentences.Text, "one request at a time") {
