@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
@@ -55,7 +56,9 @@ func TestRealWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	slots := []color.NRGBA{widgets.SlotColor(0, theme.VariantDark), widgets.SlotColor(1, theme.VariantDark)}
-	primary := color.NRGBAModel.Convert(theme.PrimaryColorNamed(theme.ColorBlue)).(color.NRGBA)
+	// The default primary colour, as the app in a fresh home has it.
+	test.NewTempApp(t)
+	primary := color.NRGBAModel.Convert(theme.DefaultTheme().Color(theme.ColorNamePrimary, theme.VariantDark)).(color.NRGBA)
 	for _, size := range []string{"1280x800"} {
 		t.Run(size, func(t *testing.T) {
 			shot, _ := filepath.Abs(filepath.Join(shots, "demo-"+size+"-dark.png"))
