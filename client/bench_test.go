@@ -16,8 +16,8 @@ import (
 
 	"github.com/r3labs/sse/v2"
 
-	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/server"
 )
 

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/testkit/transcripttest"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 func TestMain(m *testing.M) {

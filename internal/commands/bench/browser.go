@@ -29,10 +29,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/palette"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/server"
 )
 

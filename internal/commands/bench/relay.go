@@ -20,8 +20,8 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/server"
 )
 

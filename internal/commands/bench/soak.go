@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/server"
 )
 

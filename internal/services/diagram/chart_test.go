@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenloom/tokenloom/internal/services/diagram"
 	"github.com/tokenloom/tokenloom/internal/base/palette"
+	"github.com/tokenloom/tokenloom/internal/services/diagram"
 )
 
 // sweep is a series of a concurrency sweep at 1, 2, 4 and 8 streams.

@@ -23,12 +23,12 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/services/diagram"
-	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/base/palette"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/commands/embedded"
+	"github.com/tokenloom/tokenloom/internal/services/diagram"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/testkit/transcripttest"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 

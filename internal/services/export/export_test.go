@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/services/export"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/services/export"
 	"github.com/tokenloom/tokenloom/server"
 )
 

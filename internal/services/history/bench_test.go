@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 )
 
 // The history of the figures: 10,000 runs of two streams of 40 tokens each

@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
-	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/services/sweep"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 

@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/testkit/testmodel"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // readTokens reads ch until n tokens have arrived and returns the events

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/testkit/testmodel"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // exitBound bounds how long the tokenloom binary takes to exit after SIGINT

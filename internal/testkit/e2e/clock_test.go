@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/internal/base/figures"
-	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
 )
 
 // finalOf finds the last chunk whose clock the stats carry.

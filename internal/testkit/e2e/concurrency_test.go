@@ -5,9 +5,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testkit/testmodel"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // TestConcurrentStreams runs several streams of the same model at once

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/internal/base/endpoints"
-	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
+	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
 )
 
 // TestFollowUpOwnAnswer holds a two-turn conversation with three streams

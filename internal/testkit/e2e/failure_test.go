@@ -12,10 +12,10 @@ import (
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/testkit/testmodel"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/server"
 )
 

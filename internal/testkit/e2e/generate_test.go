@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
 	"github.com/tokenloom/tokenloom/internal/testkit/testmodel"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // TestOllamaExactText streams the tiny model's two deterministic replies

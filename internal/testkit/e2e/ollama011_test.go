@@ -9,13 +9,13 @@ import (
 	"testing"
 
 	"github.com/tokenloom/tokenloom/client"
+	"github.com/tokenloom/tokenloom/internal/base/figures"
+	"github.com/tokenloom/tokenloom/internal/base/palette"
+	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/commands/cli"
 	"github.com/tokenloom/tokenloom/internal/services/export"
-	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
-	"github.com/tokenloom/tokenloom/internal/base/palette"
 	"github.com/tokenloom/tokenloom/internal/testkit/testmodel"
-	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
 
 // TestThinking: the thinking variant of the tiny model, asked to think,
