@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tokenloom/tokenloom/internal/base/endpoints"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 )
@@ -136,10 +137,7 @@ func GroupOfSlots(t *wire.Transcript, title string, slots []int) Group {
 		if i < len(slots) {
 			slot = slots[i]
 		}
-		name := st.Model
-		if st.Endpoint != "" {
-			name += "@" + st.Endpoint // as tokenloom run -m names it
-		}
+		name := endpoints.ModelRef{Model: st.Model, Endpoint: st.Endpoint}.String() // as tokenloom run -m names it
 		if st.Label != "" {
 			name = st.Label
 		}
