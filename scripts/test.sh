@@ -8,20 +8,35 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# step NAME starts a step of the suite; each says how long the one before
+# it took, and the end says the total, so that the log tells where the time
+# goes.
+step_name="" step_start=$SECONDS
+step() {
+	if [[ -n $step_name ]]; then
+		echo "-- $step_name: $((SECONDS - step_start)) s"
+	fi
+	step_name=$1 step_start=$SECONDS
+	[[ -z $1 ]] || echo "== $1"
+}
+trap 'step ""; echo "-- the suite: $SECONDS s"' EXIT
+
+step "Debian packages"
 scripts/debian-deps.sh git ca-certificates $(scripts/fyne-deps.sh) xvfb xauth imagemagick chromium
+step "Ollama"
 scripts/install-ollama.sh
 
-echo "== gofmt"
+step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [[ -n $unformatted ]]; then
 	echo "not gofmt-formatted:" $unformatted >&2
 	exit 1
 fi
-echo "== go vet"
+step "go vet"
 go vet ./...
-echo "== staticcheck"
+step "staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
-echo "== go test -race"
+step "go test -race"
 go test -race -count=1 -timeout 30m ./...
 # Fuzzing, bounded by count: the decoder of POST /api/runs and the client's
 # SSE event decoder get 60,000 arbitrary inputs each (about 15 s on an idle
@@ -29,11 +44,11 @@ go test -race -count=1 -timeout 30m ./...
 # and then runs with every go test. Not -fuzztime 15s: Go 1.26's fuzzing
 # coordinator can fail a target with a bare "context deadline exceeded" when
 # a duration runs out on a busy machine (go.dev/issue/75804, fixed in 1.27).
-echo "== go test -fuzz"
+step "go test -fuzz"
 go test -run '^$' -fuzz '^FuzzRunRequest$' -fuzztime 60000x -fuzzminimizetime 2000x ./server/
 go test -run '^$' -fuzz '^FuzzDecodeEvent$' -fuzztime 60000x -fuzzminimizetime 2000x ./client/
 # The benchmarks, briefly, so that their figures show in the log; they fail
 # only on errors (lost events, wrong texts), never on speed. The budgets are
 # measured by tokenloom bench (scripts/bench.sh, docs/performance.md).
-echo "== go test -bench"
+step "go test -bench"
 go test -run '^$' -bench . -benchtime 200ms -count 1 ./server/ ./client/ ./ui/widgets/
