@@ -2,15 +2,19 @@ package sweep_test
 
 import (
 	"context"
+	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/services/sweep"
+	"github.com/tokenloom/tokenloom/internal/testkit/fakeclock"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/server"
 )
@@ -126,13 +130,38 @@ func startServer(t *testing.T) *client.Client {
 	return emb.Client
 }
 
+// startClocked is startServer on a fake clock that plays the runs as the
+// sweep starts them (fakeclock.Play): a sweep of demo sources takes no
+// real time, and its figures are exact.
+func startClocked(t *testing.T) *client.Client {
+	t.Helper()
+	clock := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	emb, err := embedded.Start(server.Config{OllamaURL: "http://127.0.0.1:1", Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	played := make(chan struct{})
+	go func() {
+		defer close(played)
+		_ = clock.Play(ctx, fakeclock.Playing(emb.Server))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-played
+		emb.Close()
+	})
+	return emb.Client
+}
+
 // TestRun sweeps the lesson's first task at 1 and 2 streams through the
-// real server: the hooks follow each step in order, and the figures say
-// what the task does, wait (tokenloom sweep --json at 1, 2, 4 and 8, and
-// the other regimes, are in internal/testkit/e2e).
+// real server on a fake clock: the hooks follow each step in order, and
+// the figures are the task's schedule (three tokens, one every 2/3 s, over
+// exactly 2 s): the aggregate doubles with the streams, each stream keeps
+// its rate, none queues, and the regime is waiting (at 1, 2, 4 and 8
+// streams, and the other regimes: TestRunDemos).
 func TestRun(t *testing.T) {
-	testenv.Long(t, "a sweep of 4 s")
-	cl := startServer(t)
+	cl := startClocked(t)
 	var started, stepped []int
 	var events int
 	r, err := sweep.Run(t.Context(), cl, sweep.Spec{Model: wire.DemoTask1, Prompt: "go", Streams: []int{1, 2}, Repeat: 1}, sweep.Hooks{
@@ -153,10 +182,99 @@ func TestRun(t *testing.T) {
 	if !slices.Equal(started, []int{1, 2}) || !slices.Equal(stepped, []int{1, 2}) || events != 3*(3+2) || r.Stopped {
 		t.Errorf("started %v, stepped %v, %d events, stopped %v", started, stepped, events, r.Stopped)
 	}
-	if p := r.Points(); len(p) != 2 || p[1].AggregateTokensPerS < 1.8*p[0].AggregateTokensPerS || r.Regime() != figures.RegimeWaiting {
-		t.Errorf("points %+v, regime %q: want the aggregate doubled", p, r.Regime())
+	// Each stream: 3 tokens in 2 s, the first at 2/3 s (the server keeps
+	// whole microseconds), generated at 3 tokens over the 4/3 s from the
+	// first to the last: 2.25 tokens/s, at 1 stream and at 2. The
+	// aggregate: 3 tokens, then 6, over the run's 2 s.
+	ttft := float64((2 * time.Second / 3).Microseconds()) / 1000
+	want := []sweep.Point{
+		{Streams: 1, Steps: 1, Figures: sweep.Figures{WallMs: 2000, AggregateTokensPerS: 1.5, PerStreamTokensPerS: 2.25, TTFTP50Ms: ttft, TTFTP95Ms: ttft}},
+		{Streams: 2, Steps: 1, Figures: sweep.Figures{WallMs: 2000, AggregateTokensPerS: 3, PerStreamTokensPerS: 2.25, TTFTP50Ms: ttft, TTFTP95Ms: ttft}},
+	}
+	if p := r.Points(); !reflect.DeepEqual(p, want) {
+		t.Errorf("points\n%+v\nwant\n%+v", p, want)
+	}
+	for i, s := range r.Steps {
+		if s.Tokens != 3*s.Streams || s.Finished != s.Streams || s.Failed != 0 || s.Run == "" || s.Repeat != 1 {
+			t.Errorf("step %d: %+v", i, s)
+		}
+	}
+	wantSentences := []string{
+		"Aggregate throughput grew with the streams: 2.0× at 2, where the ideal is 2×. Each stream ran about as fast as alone (100% of its rate at 1 stream): the streams only waited, so async saved nearly everything.",
+	}
+	if got := r.Sentences(); r.Regime() != figures.RegimeWaiting || !slices.Equal(got, wantSentences) {
+		t.Errorf("regime %q, sentences\n%q\nwant %q,\n%q", r.Regime(), got, figures.RegimeWaiting, wantSentences)
 	}
 }
+
+// TestRunDemos sweeps the three regimes of the demo sources at 1, 2, 4
+// and 8 streams on a fake clock, as tokenloom sweep does (the binary's
+// --json is in internal/testkit/e2e): every figure of every point is the
+// one the demo's schedule gives, and so the regime.
+func TestRunDemos(t *testing.T) {
+	cl := startClocked(t)
+	ns := []int{1, 2, 4, 8}
+	// ms is the server's milliseconds of a time (whole microseconds).
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	tick := time.Second / server.EngineRate
+	for _, tt := range []struct {
+		model  string
+		tokens int // 0: the model's own length
+		regime figures.Regime
+		point  func(n int) sweep.Figures
+	}{
+		// The lesson's task: three tokens spread over 2 s, whatever the
+		// streams beside it; the aggregate grows as the streams.
+		{wire.DemoTask1, 0, figures.RegimeWaiting, func(n int) sweep.Figures {
+			first := ms(2 * time.Second / 3)
+			return sweep.Figures{WallMs: 2000, AggregateTokensPerS: 1.5 * float64(n), PerStreamTokensPerS: 2.25, TTFTP50Ms: first, TTFTP95Ms: first}
+		}},
+		// One engine of EngineRate ticks a second, handed out in turn: the
+		// 5n tokens take 5n ticks, stream i (from 1) gets ticks i, i+n, …,
+		// so each slows to 1/n of its rate and the aggregate stays.
+		{wire.DemoShared, 5, figures.RegimeSharing, func(n int) sweep.Figures {
+			return sweep.Figures{WallMs: ms(5 * time.Duration(n) * tick), AggregateTokensPerS: server.EngineRate,
+				PerStreamTokensPerS: round2(5 / (ms(4*time.Duration(n)*tick) / 1000)),
+				TTFTP50Ms:           ms(time.Duration((n+1)/2) * tick), TTFTP95Ms: ms(time.Duration(n) * tick)}
+		}},
+		// One slot: the streams are answered in turn, 5 ticks each, the
+		// others queued; each keeps its rate, the aggregate stays.
+		{wire.DemoOneSlot, 5, figures.RegimeQueued, func(n int) sweep.Figures {
+			var queued time.Duration // stream i waits for the i-1 before it
+			for i := range n {
+				queued += time.Duration(i) * 5 * tick
+			}
+			return sweep.Figures{WallMs: ms(5 * time.Duration(n) * tick), AggregateTokensPerS: server.EngineRate,
+				PerStreamTokensPerS: round2(5 / (ms(4*tick) / 1000)),
+				TTFTP50Ms:           ms(time.Duration((n+1)/2-1)*5*tick + tick), TTFTP95Ms: ms(time.Duration(n-1)*5*tick + tick),
+				QueuedMs: ms(queued), Queued: n - 1}
+		}},
+	} {
+		t.Run(tt.model, func(t *testing.T) {
+			spec := sweep.Spec{Model: tt.model, Prompt: "go", Streams: ns, Repeat: 1}
+			if tt.tokens > 0 {
+				spec.Options.NumPredict = new(tt.tokens)
+			}
+			r, err := sweep.Run(t.Context(), cl, spec, sweep.Hooks{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []sweep.Point
+			for _, n := range ns {
+				want = append(want, sweep.Point{Streams: n, Steps: 1, Figures: tt.point(n)})
+			}
+			if p := r.Points(); !reflect.DeepEqual(p, want) {
+				t.Errorf("points\n%+v\nwant\n%+v", p, want)
+			}
+			if r.Regime() != tt.regime {
+				t.Errorf("regime %q, want %q", r.Regime(), tt.regime)
+			}
+			t.Logf("%q", r.Sentences())
+		})
+	}
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // TestRunStopped: a sweep stopped in a step cancels its run and keeps the
 // steps that ended.
