@@ -15,9 +15,13 @@ import (
 	"github.com/tokenloom/tokenloom/ui/widgets"
 )
 
+// TestDemoRunShowsBothStreams runs demo/hello and demo/hamlet side by side
+// on a fake clock: each pane shows its text in its slot's colour and its
+// figures, and the run's status says its lesson with the exact times of
+// the demo's schedule.
 func TestDemoRunShowsBothStreams(t *testing.T) {
-	fa := test.NewTempApp(t)
-	h := newHarness(t, fa, "")
+	h := newClockedHarness(t)
+	fa := h.app.fyneApp
 	if got := []string{h.app.panes[0].model.Selected, h.app.panes[1].model.Selected}; got[0] != "demo/hello" || got[1] != "demo/hamlet" {
 		t.Fatalf("first start panes %v", got)
 	}
@@ -45,21 +49,27 @@ func TestDemoRunShowsBothStreams(t *testing.T) {
 	if widgets.SlotColor(0, v) == widgets.SlotColor(1, v) {
 		t.Error("both slots have one colour")
 	}
-	for _, p := range h.app.panes {
-		if s := p.statusText(); !strings.HasPrefix(s, "finished · ") || !strings.Contains(s, "TTFT") {
-			t.Errorf("status %q", s)
+	// Hello: 2 tokens spread over 2 s, the first at 1 s, then 2 tokens in
+	// the 1 s from the first to the last. Hamlet: 13 over 3 s, the first
+	// at 3/13 s, then 13 in the 36/13 s to the last.
+	for i, want := range []string{
+		"finished · 2.00 s · TTFT 1000 ms · 2.0 tok/s · 2 tokens",
+		"finished · 3.00 s · TTFT 231 ms · 4.7 tok/s · 13 tokens",
+	} {
+		if s := h.app.panes[i].statusText(); s != want {
+			t.Errorf("pane %d: status %q, want %q", i+1, s, want)
 		}
 	}
-	// The run's lesson: its wall time against its stream time, the sum of
-	// the durations (at least 2 s and 3 s: timers never fire early), as
-	// the server measured them.
+	// The run's lesson: its wall time, 3 s (hamlet's), against its stream
+	// time, the sum of the durations, 2 s and 3 s, of which 2 s overlapped,
+	// as the server measured them on its clock.
 	tr, err := h.app.client().Run(t.Context(), h.app.runID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rt := figures.RunTimeOf(figures.OutcomesOf(tr))
-	if s, want := h.app.runStatus.Text, rt.Headline(wire.ModeAsync); s != want || rt.WorkMs < 5000 {
-		t.Errorf("run status %q, want %q for at least 5 s of work", s, want)
+	if s, want := h.app.runStatus.Text, rt.Headline(wire.ModeAsync); s != want || rt.WallMs != 3000 || rt.WorkMs != 5000 || rt.OverlapMs != 2000 {
+		t.Errorf("run status %q, want %q, for 3 s of wall time, 5 s of work, 2 s overlapped (%v, %v and %v ms)", s, want, rt.WallMs, rt.WorkMs, rt.OverlapMs)
 	}
 }
 
