@@ -38,6 +38,22 @@ func (h *harness) lastRun() *wire.Transcript {
 	return t
 }
 
+// firstTokenMs is the time of the first token of stream i of tr.
+func firstTokenMs(t *testing.T, tr *wire.Transcript, i int) float64 {
+	t.Helper()
+	evs, err := wire.CheckTranscript(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, e := range tr.Streams[i].Events {
+		if e.Event == wire.EventToken {
+			return evs[i][k].TMs
+		}
+	}
+	t.Fatalf("stream %d of run %s has no token", i, tr.ID)
+	return 0
+}
+
 // TestSaveFails: a save that fails says so, what and where, in the colour
 // of danger, whatever is saved; one that works says where it went.
 func TestSaveFails(t *testing.T) {
@@ -113,10 +129,12 @@ func TestTakeRun(t *testing.T) {
 	}
 }
 
-// TestExportThenOpen saves the run, opens it again and replays it: the
-// saved run equals the server's, the replay shows the same texts.
+// TestExportThenOpen saves the run, opens it again and replays it at 4×
+// on a fake clock: the saved run equals the server's, the replay shows the
+// same texts and the recorded figures, and plays in a quarter of the
+// recorded time.
 func TestExportThenOpen(t *testing.T) {
-	h := newHarness(t, test.NewTempApp(t), "")
+	h := newClockedHarness(t)
 	h.setPanes("demo/hamlet")
 	rate, seed := 40.0, int64(7)
 	h.app.addPane(PaneConfig{Model: "demo/echo", Rate: &rate, Seed: &seed})
@@ -140,10 +158,8 @@ func TestExportThenOpen(t *testing.T) {
 	if !reflect.DeepEqual(opened, want) {
 		t.Fatalf("opened run differs from the server's transcript")
 	}
-	began := time.Now()
 	h.app.replay(opened, 4)
 	h.q.waitFor(t, "the replay to end", func() bool { return !h.app.running && h.app.runID != want.ID })
-	took := time.Since(began)
 	if h.app.panes[1].view.Text() != "save this run" || h.app.panes[0].view.Text() != "To be, or not to be, that is the question." {
 		t.Errorf("replayed texts %q, %q", h.app.panes[0].view.Text(), h.app.panes[1].view.Text())
 	}
@@ -156,24 +172,30 @@ func TestExportThenOpen(t *testing.T) {
 	if got := h.app.runStatus.Text; !strings.HasPrefix(got, "Replay of a saved run at 4×, figures as recorded: async run: "+figures.RunTimeOf(figures.OutcomesOf(want)).Wall()) {
 		t.Errorf("run status %q", got)
 	}
+	// Hamlet's first token came at 3/13 s, of its 13 over 3 s, in the
+	// server's whole microseconds.
+	hamletFirst := float64((3 * time.Second / 13).Microseconds()) / 1000
 	s := h.app.views.stats
 	h.q.waitFor(t, "the figures", func() bool { return s.figures[0] != nil && s.figures[1] != nil })
-	if got, rec := s.figures[0].TTFTMs, want.Streams[0].Stats.TTFTMs; math.Abs(got-rec) > 1 {
-		t.Errorf("hamlet's TTFT in the stats %v, recorded %v", got, rec)
+	if got, rec := s.figures[0].TTFTMs, want.Streams[0].Stats.TTFTMs; got != rec || rec != hamletFirst {
+		t.Errorf("hamlet's TTFT in the stats %v, recorded %v; want %v", got, rec, hamletFirst)
 	}
 	if got, rec := h.app.panes[0].figuresLine(), fmt.Sprintf("TTFT %.0f ms", want.Streams[0].Stats.TTFTMs); !strings.HasPrefix(got, rec) {
 		t.Errorf("hamlet's pane %q, recorded %q", got, rec)
 	}
-	if got := h.app.views.timeline.Lane(0).Ticks[0]; got < 231 {
-		t.Errorf("hamlet's first tick at %v ms, recorded after 231 ms", got)
+	// The timeline puts the replay's events back on the recorded clock:
+	// the replay's time (in whole microseconds) times 4.
+	rep := h.lastRun()
+	if got, rec, played := h.app.views.timeline.Lane(0).Ticks[0], firstTokenMs(t, want, 0), firstTokenMs(t, rep, 0); got != 4*played || math.Abs(got-rec) > 0.004 || rec != hamletFirst {
+		t.Errorf("hamlet's first tick at %v ms, replayed at %v ms, recorded at %v ms; want 4× the replayed, the recorded %v to 4 µs", got, played, rec, hamletFirst)
 	}
 	if got := savedWords("/x/run.md"); got != "Saved the run as a Markdown report: /x/run.md" {
 		t.Errorf("saved %q", got)
 	}
-	// Hamlet takes 3 s; at 4× its replay cannot end before 0.75 s (timers
-	// never fire early). The exact gaps are checked with a fake clock in
-	// the server's tests.
-	if took < 750*time.Millisecond {
-		t.Errorf("replay at 4× took only %v", took)
+	// Hamlet takes 3 s, the run too; at 4× the replay takes a quarter of
+	// that on the server's clock. The gaps between the events are checked
+	// in the server's tests.
+	if rep.ReplayOf != want.ID || rep.Speed != 4 || want.WallMs != 3000 || rep.WallMs != 750 {
+		t.Errorf("replay of %q at %v×: %v ms for a run of %v ms; want 750 for 3000", rep.ReplayOf, rep.Speed, rep.WallMs, want.WallMs)
 	}
 }
