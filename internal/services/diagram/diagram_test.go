@@ -21,12 +21,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenloom/tokenloom/client"
 	"github.com/tokenloom/tokenloom/internal/base/palette"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
 	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/services/diagram"
+	"github.com/tokenloom/tokenloom/internal/testkit/fakeclock"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/testkit/transcripttest"
 	"github.com/tokenloom/tokenloom/server"
@@ -733,34 +735,35 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestRealRun draws runs of the real server: demo/hello and demo/hamlet,
-// in sync mode (5 s) and, at the same time, in async mode (3 s). With
-// -sample-dir it writes the pictures there.
+// TestRealRun draws runs of the real server on a fake clock: demo/hello
+// and demo/hamlet, in sync mode (exactly 5 s) and then in async mode (3 s).
+// With -sample-dir it writes the pictures there.
 func TestRealRun(t *testing.T) {
-	testenv.Long(t, "takes 5 s")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	nowhere := "http://" + ln.Addr().String() // no Ollama: the demos need none
 	ln.Close()
-	emb, err := embedded.Start(server.Config{OllamaURL: nowhere})
+	clock := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	emb, err := embedded.Start(server.Config{OllamaURL: nowhere, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer emb.Close()
+	// The clock plays each run as it comes; one starts once the other has
+	// ended.
+	playCtx, stopPlay := context.WithCancel(t.Context())
+	played := make(chan struct{})
+	go func() {
+		defer close(played)
+		_ = clock.Play(playCtx, fakeclock.Playing(emb.Server))
+	}()
+	defer func() { stopPlay(); <-played }()
 	ctx := t.Context()
 	runs := make([]*wire.Transcript, 2)
-	errs := make(chan error, 2)
 	for i, mode := range []string{wire.ModeSync, wire.ModeAsync} {
-		go func() {
-			tr, err := record(ctx, emb.Client, mode)
-			runs[i] = tr
-			errs <- err
-		}()
-	}
-	for range runs {
-		if err := <-errs; err != nil {
+		if runs[i], err = record(ctx, emb.Client, mode); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -768,7 +771,7 @@ func TestRealRun(t *testing.T) {
 	if len(d.Groups) != 2 || len(d.Spans) != 1 {
 		t.Fatalf("groups %d, spans %+v", len(d.Groups), d.Spans)
 	}
-	if s := d.Spans[0]; math.Abs(s.FromMs-3000) > 300 || math.Abs(s.ToMs-5000) > 300 || !strings.HasPrefix(s.Label, "async saved ") {
+	if s := d.Spans[0]; s.FromMs != 3000 || s.ToMs != 5000 || s.Label != "async saved 2.00 s (40%)" {
 		t.Errorf("span %+v", s)
 	}
 	for _, g := range d.Groups {
@@ -776,7 +779,7 @@ func TestRealRun(t *testing.T) {
 			t.Errorf("%s: lanes %+v", g.Title, g.Lanes)
 		}
 	}
-	if ph := d.Groups[0].Lanes[1].Phases; len(ph) == 0 || ph[0].Name != wire.PhaseWaiting || math.Abs(ph[0].EndMs-2000) > 300 {
+	if ph := d.Groups[0].Lanes[1].Phases; len(ph) == 0 || ph[0].Name != wire.PhaseWaiting || ph[0].StartMs != 0 || ph[0].EndMs != 2000 {
 		t.Errorf("sync hamlet's phases %+v", ph)
 	}
 	svg, _ := render(t, d, 1200, 500)
