@@ -21,10 +21,20 @@ step() {
 }
 trap 'step ""; echo "-- the suite: $SECONDS s"' EXIT
 
-step "Debian packages"
-scripts/debian-deps.sh git ca-certificates $(scripts/fyne-deps.sh) xvfb xauth imagemagick chromium
-step "Ollama"
-scripts/install-ollama.sh
+step "Debian packages, Ollama beside them"
+# A compiler first; then Ollama builds (on the processors) while apt fetches
+# and unpacks the rest (on the network and the disk).
+scripts/debian-deps.sh git ca-certificates gcc g++ libc6-dev
+ollama_log=$(mktemp)
+scripts/install-ollama.sh >"$ollama_log" 2>&1 &
+ollama_pid=$!
+scripts/debian-deps.sh $(scripts/fyne-deps.sh) xvfb xauth imagemagick chromium
+step "Ollama (what is left of its build)"
+ollama_ok=0
+wait "$ollama_pid" || ollama_ok=$?
+cat "$ollama_log"
+rm -f "$ollama_log"
+[[ $ollama_ok -eq 0 ]] || exit "$ollama_ok"
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
