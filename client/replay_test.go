@@ -54,10 +54,7 @@ func TestStartReplay(t *testing.T) {
 	cl := newClient(t, ts.URL)
 	// The clock moves whenever every stream waits for it, for the
 	// original run and its replay alike.
-	playCtx, stopPlay := context.WithCancel(t.Context())
-	played := make(chan error, 1)
-	go func() { played <- clock.Play(playCtx, fakeclock.Playing(srv)) }()
-	defer func() { stopPlay(); <-played }()
+	clock.PlayDuring(t, srv)
 	// The echo at 5 words a second: the original takes 600 ms.
 	orig := record(t, cl, wire.RunRequest{Prompt: "alpha beta gamma", Mode: "sync", Streams: []wire.StreamSpec{
 		{Model: wire.DemoEcho, Options: &wire.Options{Rate: ptr(5.0)}}, {Model: "demo/nope"},
@@ -94,7 +91,7 @@ func TestStartReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if orig.WallMs < 600 || math.Abs(rep.WallMs-orig.WallMs/16) > 0.001 {
+	if orig.WallMs != 600 || math.Abs(rep.WallMs-orig.WallMs/16) > 0.001 {
 		t.Errorf("replay at 16× took %.3f ms, the original %.3f ms: want a sixteenth of it", rep.WallMs, orig.WallMs)
 	}
 

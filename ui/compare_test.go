@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"reflect"
 	"slices"
 	"strings"
@@ -36,20 +35,14 @@ func comparisonOf(v *compareView) figures.Comparison {
 // newClockedHarness is newHarness on a server whose clock is fake and
 // plays the runs as the app starts them (fakeclock.Play): a comparison of
 // demo sources takes no real time, and its figures are exact.
-func newClockedHarness(t *testing.T) *harness {
+func newClockedHarness(t *testing.T, o Options) *harness {
 	clock := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	emb, err := embedded.Start(server.Config{OllamaURL: closedURL(t), Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	played := make(chan struct{})
-	go func() {
-		defer close(played)
-		_ = clock.Play(ctx, fakeclock.Playing(emb.Server))
-	}()
-	t.Cleanup(func() { cancel(); <-played }) // after the harness's own
-	return newHarnessOn(t, test.NewTempApp(t), emb, Options{})
+	clock.PlayDuring(t, emb.Server) // stops after the harness's cleanup
+	return newHarnessOn(t, test.NewTempApp(t), emb, o)
 }
 
 // TestCompareDemos: Compare runs demo/hello and demo/hamlet one after the
@@ -57,7 +50,7 @@ func newClockedHarness(t *testing.T) *harness {
 // clock, 2 s saved, a lesson that says the waits overlapped; the panes show
 // either run's texts.
 func TestCompareDemos(t *testing.T) {
-	h := newClockedHarness(t)
+	h := newClockedHarness(t, Options{})
 	h.setPanes("demo/hello", "demo/hamlet")
 	h.app.prompt.SetText("hi")
 	v := h.compareAndWait()
@@ -146,7 +139,7 @@ func TestCompareOneSlot(t *testing.T) {
 // (each at exactly half its solo rate, nothing saved), demo/oneslot's take
 // turns (one queued for the other's 0.5 s, nothing saved).
 func TestCompareRegimes(t *testing.T) {
-	h := newClockedHarness(t)
+	h := newClockedHarness(t, Options{})
 	h.app.prompt.SetText("go")
 	type figuresOf struct {
 		syncWall, syncWork                              float64

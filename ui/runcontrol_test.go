@@ -20,7 +20,7 @@ import (
 // figures, and the run's status says its lesson with the exact times of
 // the demo's schedule.
 func TestDemoRunShowsBothStreams(t *testing.T) {
-	h := newClockedHarness(t)
+	h := newClockedHarness(t, Options{})
 	fa := h.app.fyneApp
 	if got := []string{h.app.panes[0].model.Selected, h.app.panes[1].model.Selected}; got[0] != "demo/hello" || got[1] != "demo/hamlet" {
 		t.Fatalf("first start panes %v", got)

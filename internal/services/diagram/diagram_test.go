@@ -750,16 +750,10 @@ func TestRealRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer emb.Close()
+	t.Cleanup(emb.Close)
 	// The clock plays each run as it comes; one starts once the other has
 	// ended.
-	playCtx, stopPlay := context.WithCancel(t.Context())
-	played := make(chan struct{})
-	go func() {
-		defer close(played)
-		_ = clock.Play(playCtx, fakeclock.Playing(emb.Server))
-	}()
-	defer func() { stopPlay(); <-played }()
+	clock.PlayDuring(t, emb.Server)
 	ctx := t.Context()
 	runs := make([]*wire.Transcript, 2)
 	for i, mode := range []string{wire.ModeSync, wire.ModeAsync} {

@@ -140,17 +140,8 @@ func startClocked(t *testing.T) *client.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	played := make(chan struct{})
-	go func() {
-		defer close(played)
-		_ = clock.Play(ctx, fakeclock.Playing(emb.Server))
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-played
-		emb.Close()
-	})
+	t.Cleanup(emb.Close)
+	clock.PlayDuring(t, emb.Server)
 	return emb.Client
 }
 

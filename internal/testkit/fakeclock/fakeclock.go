@@ -15,6 +15,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/tokenloom/tokenloom/server"
@@ -180,4 +181,21 @@ func (t *timer) Stop() bool {
 	n := len(t.c.timers)
 	t.c.timers = slices.DeleteFunc(t.c.timers, func(x *timer) bool { return x == t })
 	return len(t.c.timers) < n
+}
+
+// PlayDuring plays the clock for the streams of srv (Play with
+// Playing(srv)) on a goroutine of its own until tb's test ends; the play
+// stops before the cleanups registered earlier run (a server's close among
+// them).
+func (c *Clock) PlayDuring(tb testing.TB, srv *server.Server) {
+	ctx, cancel := context.WithCancel(context.Background())
+	played := make(chan struct{})
+	go func() {
+		defer close(played)
+		_ = c.Play(ctx, Playing(srv))
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		<-played
+	})
 }
