@@ -5,17 +5,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokenloom/tokenloom/internal/base/figures"
 	"github.com/tokenloom/tokenloom/internal/base/wire"
-	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/services/diagram"
-	"github.com/tokenloom/tokenloom/internal/testkit/fakeclock"
 	"github.com/tokenloom/tokenloom/internal/testkit/ollamatest"
-	"github.com/tokenloom/tokenloom/server"
 )
 
 // compareAndWait presses Compare and waits for the comparison to show.
@@ -32,25 +28,12 @@ func comparisonOf(v *compareView) figures.Comparison {
 	return figures.Compare(figures.OutcomesOf(v.runs[0]), figures.OutcomesOf(v.runs[1]))
 }
 
-// newClockedHarness is newHarness on a server whose clock is fake and
-// plays the runs as the app starts them (fakeclock.Play): a comparison of
-// demo sources takes no real time, and its figures are exact.
-func newClockedHarness(t *testing.T, o Options) *harness {
-	clock := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	emb, err := embedded.Start(server.Config{OllamaURL: closedURL(t), Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock.PlayDuring(t, emb.Server) // stops after the harness's cleanup
-	return newHarnessOn(t, test.NewTempApp(t), emb, o)
-}
-
 // TestCompareDemos: Compare runs demo/hello and demo/hamlet one after the
 // other, then side by side: two timelines of exactly 5 s and 3 s on one
 // clock, 2 s saved, a lesson that says the waits overlapped; the panes show
 // either run's texts.
 func TestCompareDemos(t *testing.T) {
-	h := newClockedHarness(t, Options{})
+	h := newHarnessWith(t, test.NewTempApp(t), "", Options{})
 	h.setPanes("demo/hello", "demo/hamlet")
 	h.app.prompt.SetText("hi")
 	v := h.compareAndWait()
@@ -139,7 +122,7 @@ func TestCompareOneSlot(t *testing.T) {
 // (each at exactly half its solo rate, nothing saved), demo/oneslot's take
 // turns (one queued for the other's 0.5 s, nothing saved).
 func TestCompareRegimes(t *testing.T) {
-	h := newClockedHarness(t, Options{})
+	h := newHarnessWith(t, test.NewTempApp(t), "", Options{})
 	h.app.prompt.SetText("go")
 	type figuresOf struct {
 		syncWall, syncWork                              float64

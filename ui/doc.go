@@ -29,7 +29,8 @@
 //     sweeps); compare.go the Compare tab.
 //
 // Its tests drive the app on Fyne's test driver and a real embedded
-// server, each X_test.go the concern of X.go: app_test.go,
+// server (for the demo sources on a fake clock, so that their figures are
+// exact and take no real time), each X_test.go the concern of X.go: app_test.go,
 // compare_test.go, conversation_test.go, diff_test.go, endpoints_test.go,
 // files_test.go, history_test.go, models_test.go, pane_test.go,
 // panes_test.go, prefs_test.go, runcontrol_test.go, stats_test.go,

@@ -134,7 +134,7 @@ func TestTakeRun(t *testing.T) {
 // same texts and the recorded figures, and plays in a quarter of the
 // recorded time.
 func TestExportThenOpen(t *testing.T) {
-	h := newClockedHarness(t, Options{})
+	h := newHarnessWith(t, test.NewTempApp(t), "", Options{})
 	h.setPanes("demo/hamlet")
 	rate, seed := 40.0, int64(7)
 	h.app.addPane(PaneConfig{Model: "demo/echo", Rate: &rate, Seed: &seed})

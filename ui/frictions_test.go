@@ -246,7 +246,7 @@ func TestModelSwitchClears(t *testing.T) {
 // TestEndingWords: a stream says how it ended in plain words: finished, hit
 // the limit asked for, stopped by the user.
 func TestEndingWords(t *testing.T) {
-	h := newHarness(t, test.NewTempApp(t), "")
+	h := newHarnessOn(t, test.NewTempApp(t), startRealTime(t), Options{}) // stops a stream midway
 	one, rate := 1, 20.0
 	h.setPanes("demo/hello")
 	h.app.addPane(PaneConfig{Model: "demo/echo", MaxTokens: &one})

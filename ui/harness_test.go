@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokenloom/tokenloom/internal/commands/embedded"
 	"github.com/tokenloom/tokenloom/internal/services/history"
+	"github.com/tokenloom/tokenloom/internal/testkit/fakeclock"
 	"github.com/tokenloom/tokenloom/internal/testkit/testenv"
 	"github.com/tokenloom/tokenloom/internal/testkit/uitest"
 	"github.com/tokenloom/tokenloom/server"
@@ -105,14 +106,29 @@ func newHarnessOn(t *testing.T, fa fyne.App, emb *embedded.Server, o Options) *h
 	return h
 }
 
-// startServer starts the real embedded server (Ollama pointing nowhere
-// unless ollamaURL says otherwise) and a client of it; the caller closes
-// them.
+// startServer starts the real embedded server and a client of it; the
+// caller closes them. With no ollamaURL, Ollama points nowhere and the
+// server runs on a fake clock that moves whenever every stream waits for
+// it (fakeclock): a demo run takes no real time, and its figures are exact.
 func startServer(t *testing.T, ollamaURL string) *embedded.Server {
-	if ollamaURL == "" {
-		ollamaURL = closedURL(t)
+	if ollamaURL != "" {
+		return startOn(t, server.Config{OllamaURL: ollamaURL})
 	}
-	emb, err := embedded.Start(server.Config{OllamaURL: ollamaURL})
+	clock := fakeclock.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	emb := startOn(t, server.Config{OllamaURL: closedURL(t), Clock: clock})
+	clock.PlayDuring(t, emb.Server) // stops after the harness's cleanup
+	return emb
+}
+
+// startRealTime starts the embedded server on the real clock, Ollama
+// pointing nowhere: for a test that watches a demo stream midway (a
+// fake clock plays a stream to its end before the test can look).
+func startRealTime(t *testing.T) *embedded.Server {
+	return startOn(t, server.Config{OllamaURL: closedURL(t)})
+}
+
+func startOn(t *testing.T, cfg server.Config) *embedded.Server {
+	emb, err := embedded.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

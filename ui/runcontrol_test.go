@@ -20,7 +20,7 @@ import (
 // figures, and the run's status says its lesson with the exact times of
 // the demo's schedule.
 func TestDemoRunShowsBothStreams(t *testing.T) {
-	h := newClockedHarness(t, Options{})
+	h := newHarnessWith(t, test.NewTempApp(t), "", Options{})
 	fa := h.app.fyneApp
 	if got := []string{h.app.panes[0].model.Selected, h.app.panes[1].model.Selected}; got[0] != "demo/hello" || got[1] != "demo/hamlet" {
 		t.Fatalf("first start panes %v", got)
@@ -97,7 +97,7 @@ func TestStopOnePane(t *testing.T) {
 }
 
 func TestSyncShowsWaiting(t *testing.T) {
-	h := newHarness(t, test.NewTempApp(t), "")
+	h := newHarnessOn(t, test.NewTempApp(t), startRealTime(t), Options{}) // watches the second pane wait
 	h.setPanes("demo/hello", "demo/hamlet")
 	h.app.mode.SetSelected("Sync")
 	test.Tap(h.app.runBtn)

@@ -66,7 +66,7 @@ func lanesOf(streams string) []int {
 // Each sweep is kept in the history and opens again.
 func TestSweepTab(t *testing.T) {
 	store := tempHistory(t)
-	h := newClockedHarness(t, Options{History: store})
+	h := newHarnessWith(t, test.NewTempApp(t), "", Options{History: store})
 	h.app.prompt.SetText("go")
 
 	v := h.sweepAndWait(wire.DemoTask1, "1,2,4,8", "128")

@@ -19,7 +19,7 @@ import (
 // events (as the probe saw them).
 func TestInterleavedOrder(t *testing.T) {
 	probe := frame.NewProbe(nil, nil)
-	h := newHarnessWith(t, test.NewTempApp(t), "", Options{Probe: probe})
+	h := newHarnessOn(t, test.NewTempApp(t), startRealTime(t), Options{Probe: probe}) // frames paint as tokens come
 	h.setPanes("demo/echo", "demo/echo", "demo/hamlet")
 	h.app.prompt.SetText("one two three four five six seven eight")
 	h.runAndWait()
