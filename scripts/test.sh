@@ -48,7 +48,12 @@ step "go vet"
 # sees is a test's, internal/services/history/norace_test.go).
 go vet -race ./...
 step "staticcheck"
-go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+# Run with -race too, it reads the export data of the build vet just made
+# (without, it built everything again: 270 s on a fresh machine, 19 s with).
+sc_bin=$(mktemp -d)
+GOBIN="$sc_bin" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOFLAGS=-race "$sc_bin/staticcheck" ./...
+rm -rf "$sc_bin"
 step "go test -race"
 go test -race -count=1 -timeout 30m ./...
 # Fuzzing, bounded by count: the decoder of POST /api/runs and the client's
