@@ -159,9 +159,9 @@ func (a *App) subscribeRun(ctx context.Context, cl *client.Client, panes []*Pane
 		events, err := cl.SubscribeAll(ctx, ids)
 		if err != nil {
 			if ctx.Err() == nil {
+				message, hint := client.Explain(err)
 				a.do(func() {
 					for _, p := range panes {
-						message, hint := client.Explain(err)
 						p.showError("could not follow the stream: "+message, hint)
 					}
 					a.runEnded(panes)
